@@ -1,0 +1,16 @@
+//! Octo's domain, free of I/O: the types every other crate speaks, the parsing of
+//! what users send (names, emails, message text, mentions), and the one pure
+//! [`authorize`] that every entry point consults.
+#![forbid(unsafe_code)]
+
+pub mod event;
+pub mod id;
+pub mod limits;
+pub mod mention;
+pub mod model;
+pub mod names;
+pub mod perm;
+
+pub use event::{Event, EventKind};
+pub use id::{CategoryId, ChannelId, EventId, MessageId, OrgId, PrincipalId, SpaceId, TokenId};
+pub use perm::{Action, Decision, Effect, Override, OverrideTarget, Role, authorize};

@@ -1,0 +1,140 @@
+//! The storage boundary of Octo.
+//!
+//! [`Store`] is everything the server asks of a database. Each backend lives in
+//! its own crate (`octo-store-sqlite`, later `octo-store-postgres`) and must pass
+//! the one [`conformance`] suite, so the server never needs to know which it has.
+//!
+//! Every write that changes a channel appends an [`Event`] with the channel's
+//! next gapless `seq` **in the same transaction** as the read-model change, and
+//! returns it only after commit: the caller may publish what it gets back.
+#![forbid(unsafe_code)]
+
+#[cfg(feature = "conformance")]
+pub mod conformance;
+mod error;
+mod records;
+
+pub use error::StoreError;
+pub use records::*;
+
+use async_trait::async_trait;
+use octo_core::model::*;
+use octo_core::*;
+
+pub type Result<T, E = StoreError> = std::result::Result<T, E>;
+
+#[async_trait]
+pub trait Store: Send + Sync + 'static {
+    // ---- first run -------------------------------------------------------
+
+    /// Creates the org and its owner in one transaction. Fails with
+    /// [`StoreError::AlreadySetUp`] once any org exists, even under a race.
+    async fn setup(&self, org: NewOrg, owner: NewPrincipal) -> Result<(Org, Principal)>;
+    async fn is_set_up(&self) -> Result<bool>;
+    async fn get_org(&self, id: &OrgId) -> Result<Option<Org>>;
+
+    // ---- principals --------------------------------------------------------
+
+    /// Fails with [`StoreError::Conflict`] if the handle (ignoring case) or the
+    /// email is taken in the org.
+    async fn create_principal(&self, p: NewPrincipal) -> Result<Principal>;
+    async fn get_principal(&self, id: &PrincipalId) -> Result<Option<Principal>>;
+    /// The principal and its password hash, for login. Email is matched exactly
+    /// (callers pass the parsed, lower-cased form).
+    async fn find_login(&self, email: &str) -> Result<Option<(Principal, String)>>;
+    /// Principals of the org whose handles match `names` (compared lower-cased).
+    async fn find_principals_by_names(&self, org: &OrgId, names: &[String]) -> Result<Vec<Principal>>;
+    async fn list_principals(&self, org: &OrgId) -> Result<Vec<Principal>>;
+
+    // ---- tokens ------------------------------------------------------------
+
+    async fn create_token(&self, t: NewToken) -> Result<TokenInfo>;
+    /// Looks a token up by the SHA-256 of its secret. Revoked and expired tokens
+    /// are returned too; the caller decides (and says why).
+    async fn find_token(&self, secret_hash: &[u8]) -> Result<Option<(TokenInfo, Principal)>>;
+    async fn list_tokens(&self, principal: &PrincipalId) -> Result<Vec<TokenInfo>>;
+    /// Returns false when the principal has no such (unrevoked) token.
+    async fn revoke_token(&self, principal: &PrincipalId, token: &TokenId) -> Result<bool>;
+    async fn touch_token(&self, token: &TokenId, at: Timestamp) -> Result<()>;
+
+    // ---- spaces and categories -------------------------------------------
+
+    /// Creates the space and makes its creator a member with `creator_role`.
+    /// Conflict if the org has a space of that name (ignoring case).
+    async fn create_space(&self, s: NewSpace) -> Result<Space>;
+    async fn get_space(&self, id: &SpaceId) -> Result<Option<Space>>;
+    async fn list_spaces(&self, org: &OrgId) -> Result<Vec<Space>>;
+    /// Adds or updates a space membership.
+    async fn put_space_member(&self, space: &SpaceId, principal: &PrincipalId, role: Role) -> Result<SpaceMember>;
+    async fn remove_space_member(&self, space: &SpaceId, principal: &PrincipalId) -> Result<bool>;
+    async fn space_member_role(&self, space: &SpaceId, principal: &PrincipalId) -> Result<Option<Role>>;
+    /// The spaces `principal` is a member of, with its role in each.
+    async fn space_roles_of(&self, principal: &PrincipalId) -> Result<Vec<(SpaceId, Role)>>;
+    async fn list_space_members(&self, space: &SpaceId) -> Result<Vec<SpaceMember>>;
+
+    /// Conflict if the space has a category of that name (ignoring case).
+    async fn create_category(&self, c: NewCategory) -> Result<Category>;
+    async fn get_category(&self, id: &CategoryId) -> Result<Option<Category>>;
+    async fn list_categories(&self, space: &SpaceId) -> Result<Vec<Category>>;
+
+    // ---- channels ----------------------------------------------------------
+
+    /// Creates a channel with its first members (each gets a `member.joined`
+    /// event, so a new channel's log starts at seq 1 with them). Conflict if the
+    /// space has a channel of that name. For DMs (`dm_key` set) an existing
+    /// channel with the same key is returned instead, with `created = false`.
+    async fn create_channel(&self, c: NewChannel) -> Result<Created<Channel>>;
+    async fn get_channel(&self, id: &ChannelId) -> Result<Option<Channel>>;
+    /// Every channel of the org, DMs included, in creation order.
+    async fn list_channels(&self, org: &OrgId) -> Result<Vec<Channel>>;
+    /// Changes name and/or topic; appends `channel.updated`.
+    async fn update_channel(&self, id: &ChannelId, actor: &PrincipalId, patch: ChannelPatch) -> Result<(Channel, Event)>;
+
+    /// Adds a member (appending `member.joined`), or updates the trigger policy of
+    /// an existing one (no event).
+    async fn add_channel_member(
+        &self,
+        channel: &ChannelId,
+        principal: &PrincipalId,
+        trigger: TriggerPolicy,
+        actor: &PrincipalId,
+    ) -> Result<(ChannelMember, Option<Event>)>;
+    /// Removes a member, appending `member.left`; `None` if it was not a member.
+    async fn remove_channel_member(&self, channel: &ChannelId, principal: &PrincipalId, actor: &PrincipalId) -> Result<Option<Event>>;
+    async fn channel_member(&self, channel: &ChannelId, principal: &PrincipalId) -> Result<Option<ChannelMember>>;
+    async fn list_channel_members(&self, channel: &ChannelId) -> Result<Vec<ChannelMember>>;
+    /// The ids of the channels `principal` is a member of.
+    async fn channel_ids_of(&self, principal: &PrincipalId) -> Result<Vec<ChannelId>>;
+    /// Moves the member's read cursor (backwards too: "mark unread"), clamped to
+    /// the channel's last seq. Returns the stored value; NotFound if not a member.
+    async fn set_cursor(&self, channel: &ChannelId, principal: &PrincipalId, seq: u64) -> Result<u64>;
+
+    // ---- overrides -----------------------------------------------------------
+
+    /// Replaces every override on the resource.
+    async fn set_overrides(&self, resource: &ResourceRef, overrides: Vec<Override>) -> Result<()>;
+    async fn get_overrides(&self, resource: &ResourceRef) -> Result<Vec<Override>>;
+
+    // ---- messages and the log -------------------------------------------------
+
+    /// Appends a message. If the author already sent one with the same
+    /// `client_msg_id`, returns that message and no event (an idempotent retry).
+    /// `hop` is computed here, inside the transaction, from the previous message
+    /// of the same thread (or top level): see [`next_hop`].
+    async fn post_message(&self, m: NewMessage) -> Result<Posted>;
+    async fn get_message(&self, id: &MessageId) -> Result<Option<Message>>;
+    async fn edit_message(&self, id: &MessageId, actor: &PrincipalId, edit: MessageEdit) -> Result<(Message, Event)>;
+    /// Tombstones the message (text and data cleared, reactions dropped);
+    /// NotFound if already deleted.
+    async fn delete_message(&self, id: &MessageId, actor: &PrincipalId) -> Result<(Message, Event)>;
+    /// `None` if the principal had already reacted with that emoji.
+    async fn add_reaction(&self, id: &MessageId, principal: &PrincipalId, emoji: &str) -> Result<Option<Event>>;
+    /// `None` if there was no such reaction.
+    async fn remove_reaction(&self, id: &MessageId, principal: &PrincipalId, emoji: &str) -> Result<Option<Event>>;
+    /// Messages in seq order (oldest first) within the page's bounds.
+    async fn list_messages(&self, channel: &ChannelId, page: MessagePage) -> Result<Vec<Message>>;
+    /// Thread roots with at least one reply, most recently active first.
+    async fn list_threads(&self, channel: &ChannelId, limit: u32) -> Result<Vec<Message>>;
+    /// Raw log entries with `seq > after`, oldest first.
+    async fn list_events(&self, channel: &ChannelId, after: u64, limit: u32) -> Result<Vec<Event>>;
+}

@@ -1,0 +1,236 @@
+//! What goes into the store: the inputs of its writes and queries.
+//!
+//! Inputs carry already-parsed values; the store trusts them and only enforces
+//! what needs the database (uniqueness, existence, sequence numbers).
+
+use chrono::{DateTime, Utc};
+use octo_core::model::*;
+use octo_core::*;
+
+pub type Timestamp = DateTime<Utc>;
+
+/// The current time, truncated to milliseconds: the precision every backend keeps,
+/// so what a write returns equals what a later read returns.
+pub fn now() -> Timestamp {
+    let t = Utc::now();
+    DateTime::from_timestamp_millis(t.timestamp_millis()).unwrap_or(t)
+}
+
+#[derive(Debug, Clone)]
+pub struct NewOrg {
+    pub id: OrgId,
+    pub name: String,
+    pub created_at: Timestamp,
+}
+
+#[derive(Debug, Clone)]
+pub struct NewPrincipal {
+    pub id: PrincipalId,
+    pub org_id: OrgId,
+    pub kind: PrincipalKind,
+    pub name: String,
+    pub display_name: Option<String>,
+    pub email: Option<String>,
+    /// An argon2id PHC string; `None` for principals that cannot log in (agents).
+    pub password_hash: Option<String>,
+    pub role: Role,
+    pub owner_id: Option<PrincipalId>,
+    pub description: Option<String>,
+    pub created_at: Timestamp,
+}
+
+#[derive(Debug, Clone)]
+pub struct NewToken {
+    pub id: TokenId,
+    pub principal_id: PrincipalId,
+    /// SHA-256 of the secret; the secret itself is never stored.
+    pub secret_hash: Vec<u8>,
+    pub label: String,
+    pub created_at: Timestamp,
+    pub expires_at: Option<Timestamp>,
+}
+
+#[derive(Debug, Clone)]
+pub struct NewSpace {
+    pub id: SpaceId,
+    pub org_id: OrgId,
+    pub name: String,
+    pub visibility: Visibility,
+    pub created_by: PrincipalId,
+    pub creator_role: Role,
+    pub created_at: Timestamp,
+}
+
+#[derive(Debug, Clone)]
+pub struct NewCategory {
+    pub id: CategoryId,
+    pub space_id: SpaceId,
+    pub name: String,
+    pub created_at: Timestamp,
+}
+
+#[derive(Debug, Clone)]
+pub struct NewChannel {
+    pub id: ChannelId,
+    pub org_id: OrgId,
+    pub space_id: Option<SpaceId>,
+    pub category_id: Option<CategoryId>,
+    pub kind: ChannelKind,
+    pub name: Option<String>,
+    pub topic: Option<String>,
+    pub private: bool,
+    pub created_by: PrincipalId,
+    pub created_at: Timestamp,
+    /// Members from the start, in this order (the creator usually first).
+    pub members: Vec<PrincipalId>,
+    /// For DMs: a key naming the member set, unique per org.
+    pub dm_key: Option<String>,
+}
+
+/// The result of a get-or-create.
+#[derive(Debug, Clone)]
+pub struct Created<T> {
+    pub value: T,
+    pub created: bool,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct ChannelPatch {
+    pub name: Option<String>,
+    /// `Some(None)` clears the topic.
+    pub topic: Option<Option<String>>,
+}
+
+/// A place overrides can be set on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ResourceRef {
+    Space(SpaceId),
+    Category(CategoryId),
+    Channel(ChannelId),
+}
+
+impl ResourceRef {
+    pub fn kind(&self) -> &'static str {
+        match self {
+            ResourceRef::Space(_) => "space",
+            ResourceRef::Category(_) => "category",
+            ResourceRef::Channel(_) => "channel",
+        }
+    }
+
+    pub fn id(&self) -> &str {
+        match self {
+            ResourceRef::Space(id) => id.as_str(),
+            ResourceRef::Category(id) => id.as_str(),
+            ResourceRef::Channel(id) => id.as_str(),
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct NewMessage {
+    pub id: MessageId,
+    pub channel_id: ChannelId,
+    pub thread_id: Option<MessageId>,
+    pub author_id: PrincipalId,
+    pub author_kind: PrincipalKind,
+    pub text: String,
+    pub data: Option<serde_json::Value>,
+    pub mentions: Mentions,
+    pub client_msg_id: Option<String>,
+    pub created_at: Timestamp,
+}
+
+/// The answer to a post: the message, and the event if this call created it.
+#[derive(Debug, Clone)]
+pub struct Posted {
+    pub message: Message,
+    /// `None` when the post was a retry of an earlier one (same `client_msg_id`).
+    pub event: Option<Event>,
+}
+
+#[derive(Debug, Clone)]
+pub struct MessageEdit {
+    pub text: String,
+    pub mentions: Mentions,
+    pub edited_at: Timestamp,
+}
+
+/// Which messages of a channel a page holds.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ThreadFilter {
+    /// Top-level messages only (thread roots included, replies not).
+    TopLevel,
+    /// One thread: its root and its replies.
+    Thread(MessageId),
+}
+
+#[derive(Debug, Clone)]
+pub struct MessagePage {
+    pub filter: ThreadFilter,
+    /// Only messages with `seq > after`; the page is the oldest `limit` of them.
+    pub after: Option<u64>,
+    /// Only messages with `seq < before`; the page is the newest `limit` of them.
+    /// Ignored when `after` is set.
+    pub before: Option<u64>,
+    pub limit: u32,
+}
+
+/// The loop guard's counter: agent-written messages since the last human one.
+pub fn next_hop(author_kind: PrincipalKind, previous_hop: Option<u32>) -> u32 {
+    match author_kind {
+        PrincipalKind::Human => 0,
+        PrincipalKind::Agent => previous_hop.map_or(1, |h| h.saturating_add(1)),
+    }
+}
+
+/// Payloads of the events a backend appends, built here so every backend writes
+/// byte-identical logs.
+pub mod payload {
+    use octo_core::model::*;
+    use octo_core::*;
+    use serde_json::{Value, json};
+
+    pub fn message_created(m: &Message) -> Value {
+        json!({ "message": m })
+    }
+
+    pub fn message_edited(m: &Message) -> Value {
+        json!({
+            "message_id": m.id,
+            "thread_id": m.thread_id,
+            "text": m.text,
+            "mentions": m.mentions,
+            "edited_at": m.edited_at,
+        })
+    }
+
+    pub fn message_deleted(m: &Message) -> Value {
+        json!({ "message_id": m.id, "thread_id": m.thread_id })
+    }
+
+    pub fn reaction(message: &MessageId, principal: &PrincipalId, emoji: &str) -> Value {
+        json!({ "message_id": message, "principal_id": principal, "emoji": emoji })
+    }
+
+    pub fn member(principal: &PrincipalId) -> Value {
+        json!({ "principal_id": principal })
+    }
+
+    pub fn channel_updated(c: &Channel) -> Value {
+        json!({ "name": c.name, "topic": c.topic })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hop_counts_agent_messages_since_the_last_human_one() {
+        assert_eq!(next_hop(PrincipalKind::Human, Some(3)), 0);
+        assert_eq!(next_hop(PrincipalKind::Agent, None), 1);
+        assert_eq!(next_hop(PrincipalKind::Agent, Some(0)), 1);
+        assert_eq!(next_hop(PrincipalKind::Agent, Some(3)), 4);
+    }
+}
