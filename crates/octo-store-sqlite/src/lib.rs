@@ -1,1 +1,158 @@
+//! Octo's embedded storage: SQLite in WAL mode behind one group-committing
+//! writer thread and a small pool of read connections.
+//!
+//! Every write is a job run by the writer inside a batch transaction and is
+//! acknowledged only after the batch commits with `synchronous=FULL`, so an
+//! answer means "durable". Reads run on read-only connections in blocking
+//! threads and see every acknowledged write.
 #![forbid(unsafe_code)]
+
+mod channels;
+mod error;
+mod events;
+mod messages;
+mod members;
+mod migrate;
+mod orgs;
+mod overrides;
+mod principals;
+mod reactions;
+mod read_pool;
+mod rows;
+mod spaces;
+mod store;
+mod tokens;
+mod writer;
+
+use error::Res;
+use octo_store::StoreError;
+use read_pool::ReadPool;
+use rusqlite::{Connection, OpenFlags};
+use std::path::Path;
+use std::sync::Mutex;
+use std::sync::mpsc::Sender;
+use std::thread::JoinHandle;
+use std::time::Duration;
+use writer::Job;
+
+/// How the store runs.
+#[derive(Debug, Clone)]
+pub struct SqliteOptions {
+    /// Most writes committed in one transaction (1 = a transaction per write).
+    pub max_batch: usize,
+    /// Read-only connections, i.e. how many reads run at once.
+    pub read_connections: usize,
+}
+
+impl Default for SqliteOptions {
+    fn default() -> Self {
+        SqliteOptions {
+            max_batch: 512,
+            read_connections: 4,
+        }
+    }
+}
+
+/// The file the store keeps in its data directory.
+pub const DB_FILE: &str = "octo.db";
+
+const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+
+pub struct SqliteStore {
+    /// `None` once closed: new writes are refused.
+    jobs: Mutex<Option<Sender<Job>>>,
+    writer: Mutex<Option<JoinHandle<()>>>,
+    reads: ReadPool,
+}
+
+impl SqliteStore {
+    /// Opens (creating if needed) `dir/octo.db`, migrates it, and starts the writer.
+    pub async fn open(dir: &Path, options: SqliteOptions) -> Result<SqliteStore, StoreError> {
+        let path = dir.join(DB_FILE);
+        tokio::task::spawn_blocking(move || Self::open_blocking(&path, options))
+            .await
+            .map_err(|e| StoreError::Backend(format!("opening the database failed: {e}")))?
+    }
+
+    fn open_blocking(path: &Path, options: SqliteOptions) -> Result<SqliteStore, StoreError> {
+        let mut write = Connection::open(path).map_err(error::Error::from)?;
+        configure(&write, true)?;
+        migrate::migrate(&mut write)?;
+        let mut readers = Vec::new();
+        for _ in 0..options.read_connections.max(1) {
+            let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX | OpenFlags::SQLITE_OPEN_URI;
+            let conn = Connection::open_with_flags(path, flags).map_err(error::Error::from)?;
+            configure(&conn, false)?;
+            readers.push(conn);
+        }
+        let (tx, rx) = std::sync::mpsc::channel();
+        let max_batch = options.max_batch;
+        let handle = std::thread::Builder::new()
+            .name("octo-sqlite-writer".into())
+            .spawn(move || writer::run(write, rx, max_batch))
+            .map_err(|e| StoreError::Backend(format!("could not start the writer thread: {e}")))?;
+        Ok(SqliteStore {
+            jobs: Mutex::new(Some(tx)),
+            writer: Mutex::new(Some(handle)),
+            reads: ReadPool::new(readers),
+        })
+    }
+
+    /// Stops taking writes, lets every queued write commit and answer,
+    /// checkpoints the WAL and waits for the writer thread to end.
+    pub async fn close(&self) {
+        // Dropping the only sender ends the writer's loop once the queue is empty.
+        if let Ok(mut jobs) = self.jobs.lock() {
+            jobs.take();
+        }
+        let handle = self.writer.lock().ok().and_then(|mut h| h.take());
+        if let Some(handle) = handle {
+            let joined = tokio::task::spawn_blocking(move || handle.join()).await;
+            if !matches!(joined, Ok(Ok(()))) {
+                tracing::error!("the sqlite writer thread did not end cleanly");
+            }
+        }
+    }
+
+    /// Runs `f` on the writer inside the current batch's transaction; answers
+    /// after commit.
+    pub(crate) async fn write<T, F>(&self, f: F) -> Result<T, StoreError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Connection) -> Res<T> + Send + 'static,
+    {
+        let (job, reply) = writer::job(f);
+        {
+            let jobs = self
+                .jobs
+                .lock()
+                .map_err(|_| StoreError::Backend("writer queue poisoned".into()))?;
+            let sender = jobs.as_ref().ok_or(StoreError::Closed)?;
+            sender.send(job).map_err(|_| StoreError::Closed)?;
+        }
+        reply.await.map_err(writer::lost)?
+    }
+
+    pub(crate) async fn read<T, F>(&self, f: F) -> Result<T, StoreError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Connection) -> Res<T> + Send + 'static,
+    {
+        self.reads.read(f).await
+    }
+}
+
+fn configure(conn: &Connection, writer: bool) -> Res<()> {
+    conn.busy_timeout(BUSY_TIMEOUT)?;
+    conn.pragma_update(None, "foreign_keys", "ON")?;
+    if writer {
+        // WAL lets readers run beside the writer; FULL makes a commit durable.
+        let mode: String = conn.pragma_update_and_check(None, "journal_mode", "WAL", |r| r.get(0))?;
+        if !mode.eq_ignore_ascii_case("wal") {
+            return Err(error::corrupt("journal mode (WAL refused)", &mode));
+        }
+        conn.pragma_update(None, "synchronous", "FULL")?;
+    }
+    conn.set_prepared_statement_cache_capacity(64);
+    Ok(())
+}

@@ -1,0 +1,234 @@
+//! The [`Store`] trait, mapped onto writer jobs and pooled reads. Each method
+//! only moves its arguments into a closure; the SQL lives in the area modules.
+
+use crate::{SqliteStore, channels, events, members, messages, orgs, overrides, principals, reactions, spaces, tokens};
+use async_trait::async_trait;
+use octo_core::model::*;
+use octo_core::*;
+use octo_store::*;
+
+#[async_trait]
+impl Store for SqliteStore {
+    async fn setup(&self, org: NewOrg, owner: NewPrincipal) -> Result<(Org, Principal)> {
+        self.write(move |c| orgs::setup(c, org, owner)).await
+    }
+
+    async fn is_set_up(&self) -> Result<bool> {
+        self.read(orgs::is_set_up).await
+    }
+
+    async fn get_org(&self, id: &OrgId) -> Result<Option<Org>> {
+        let id = id.clone();
+        self.read(move |c| orgs::get(c, &id)).await
+    }
+
+    async fn create_principal(&self, p: NewPrincipal) -> Result<Principal> {
+        self.write(move |c| principals::create(c, p)).await
+    }
+
+    async fn get_principal(&self, id: &PrincipalId) -> Result<Option<Principal>> {
+        let id = id.clone();
+        self.read(move |c| principals::get(c, &id)).await
+    }
+
+    async fn find_login(&self, email: &str) -> Result<Option<(Principal, String)>> {
+        let email = email.to_owned();
+        self.read(move |c| principals::find_login(c, &email)).await
+    }
+
+    async fn find_principals_by_names(&self, org: &OrgId, names: &[String]) -> Result<Vec<Principal>> {
+        let (org, names) = (org.clone(), names.to_vec());
+        self.read(move |c| principals::find_by_names(c, &org, &names)).await
+    }
+
+    async fn list_principals(&self, org: &OrgId) -> Result<Vec<Principal>> {
+        let org = org.clone();
+        self.read(move |c| principals::list(c, &org)).await
+    }
+
+    async fn create_token(&self, t: NewToken) -> Result<TokenInfo> {
+        self.write(move |c| tokens::create(c, t)).await
+    }
+
+    async fn find_token(&self, secret_hash: &[u8]) -> Result<Option<(TokenInfo, Principal)>> {
+        let hash = secret_hash.to_vec();
+        self.read(move |c| tokens::find(c, &hash)).await
+    }
+
+    async fn list_tokens(&self, principal: &PrincipalId) -> Result<Vec<TokenInfo>> {
+        let principal = principal.clone();
+        self.read(move |c| tokens::list(c, &principal)).await
+    }
+
+    async fn revoke_token(&self, principal: &PrincipalId, token: &TokenId) -> Result<bool> {
+        let (principal, token) = (principal.clone(), token.clone());
+        self.write(move |c| tokens::revoke(c, &principal, &token)).await
+    }
+
+    async fn touch_token(&self, token: &TokenId, at: Timestamp) -> Result<()> {
+        let token = token.clone();
+        self.write(move |c| tokens::touch(c, &token, at)).await
+    }
+
+    async fn create_space(&self, s: NewSpace) -> Result<Space> {
+        self.write(move |c| spaces::create(c, s)).await
+    }
+
+    async fn get_space(&self, id: &SpaceId) -> Result<Option<Space>> {
+        let id = id.clone();
+        self.read(move |c| spaces::get(c, &id)).await
+    }
+
+    async fn list_spaces(&self, org: &OrgId) -> Result<Vec<Space>> {
+        let org = org.clone();
+        self.read(move |c| spaces::list(c, &org)).await
+    }
+
+    async fn put_space_member(&self, space: &SpaceId, principal: &PrincipalId, role: Role) -> Result<SpaceMember> {
+        let (space, principal) = (space.clone(), principal.clone());
+        self.write(move |c| spaces::put_member(c, &space, &principal, role)).await
+    }
+
+    async fn remove_space_member(&self, space: &SpaceId, principal: &PrincipalId) -> Result<bool> {
+        let (space, principal) = (space.clone(), principal.clone());
+        self.write(move |c| spaces::remove_member(c, &space, &principal)).await
+    }
+
+    async fn space_member_role(&self, space: &SpaceId, principal: &PrincipalId) -> Result<Option<Role>> {
+        let (space, principal) = (space.clone(), principal.clone());
+        self.read(move |c| spaces::member_role(c, &space, &principal)).await
+    }
+
+    async fn space_roles_of(&self, principal: &PrincipalId) -> Result<Vec<(SpaceId, Role)>> {
+        let principal = principal.clone();
+        self.read(move |c| spaces::roles_of(c, &principal)).await
+    }
+
+    async fn list_space_members(&self, space: &SpaceId) -> Result<Vec<SpaceMember>> {
+        let space = space.clone();
+        self.read(move |c| spaces::list_members(c, &space)).await
+    }
+
+    async fn create_category(&self, cat: NewCategory) -> Result<Category> {
+        self.write(move |c| spaces::create_category(c, cat)).await
+    }
+
+    async fn get_category(&self, id: &CategoryId) -> Result<Option<Category>> {
+        let id = id.clone();
+        self.read(move |c| spaces::get_category(c, &id)).await
+    }
+
+    async fn list_categories(&self, space: &SpaceId) -> Result<Vec<Category>> {
+        let space = space.clone();
+        self.read(move |c| spaces::list_categories(c, &space)).await
+    }
+
+    async fn create_channel(&self, ch: NewChannel) -> Result<Created<Channel>> {
+        self.write(move |c| channels::create(c, ch)).await
+    }
+
+    async fn get_channel(&self, id: &ChannelId) -> Result<Option<Channel>> {
+        let id = id.clone();
+        self.read(move |c| channels::get(c, &id)).await
+    }
+
+    async fn list_channels(&self, org: &OrgId) -> Result<Vec<Channel>> {
+        let org = org.clone();
+        self.read(move |c| channels::list(c, &org)).await
+    }
+
+    async fn update_channel(&self, id: &ChannelId, actor: &PrincipalId, patch: ChannelPatch) -> Result<(Channel, Event)> {
+        let (id, actor) = (id.clone(), actor.clone());
+        self.write(move |c| channels::update(c, &id, &actor, patch)).await
+    }
+
+    async fn add_channel_member(
+        &self,
+        channel: &ChannelId,
+        principal: &PrincipalId,
+        trigger: TriggerPolicy,
+        actor: &PrincipalId,
+    ) -> Result<(ChannelMember, Option<Event>)> {
+        let (channel, principal, actor) = (channel.clone(), principal.clone(), actor.clone());
+        self.write(move |c| members::add(c, &channel, &principal, trigger, &actor)).await
+    }
+
+    async fn remove_channel_member(&self, channel: &ChannelId, principal: &PrincipalId, actor: &PrincipalId) -> Result<Option<Event>> {
+        let (channel, principal, actor) = (channel.clone(), principal.clone(), actor.clone());
+        self.write(move |c| members::remove(c, &channel, &principal, &actor)).await
+    }
+
+    async fn channel_member(&self, channel: &ChannelId, principal: &PrincipalId) -> Result<Option<ChannelMember>> {
+        let (channel, principal) = (channel.clone(), principal.clone());
+        self.read(move |c| members::get(c, &channel, &principal)).await
+    }
+
+    async fn list_channel_members(&self, channel: &ChannelId) -> Result<Vec<ChannelMember>> {
+        let channel = channel.clone();
+        self.read(move |c| members::list(c, &channel)).await
+    }
+
+    async fn channel_ids_of(&self, principal: &PrincipalId) -> Result<Vec<ChannelId>> {
+        let principal = principal.clone();
+        self.read(move |c| members::channel_ids_of(c, &principal)).await
+    }
+
+    async fn set_cursor(&self, channel: &ChannelId, principal: &PrincipalId, seq: u64) -> Result<u64> {
+        let (channel, principal) = (channel.clone(), principal.clone());
+        self.write(move |c| members::set_cursor(c, &channel, &principal, seq)).await
+    }
+
+    async fn set_overrides(&self, resource: &ResourceRef, list: Vec<Override>) -> Result<()> {
+        let resource = resource.clone();
+        self.write(move |c| overrides::set(c, &resource, list)).await
+    }
+
+    async fn get_overrides(&self, resource: &ResourceRef) -> Result<Vec<Override>> {
+        let resource = resource.clone();
+        self.read(move |c| overrides::get(c, &resource)).await
+    }
+
+    async fn post_message(&self, m: NewMessage) -> Result<Posted> {
+        self.write(move |c| messages::post(c, m)).await
+    }
+
+    async fn get_message(&self, id: &MessageId) -> Result<Option<Message>> {
+        let id = id.clone();
+        self.read(move |c| messages::get(c, &id)).await
+    }
+
+    async fn edit_message(&self, id: &MessageId, actor: &PrincipalId, edit: MessageEdit) -> Result<(Message, Event)> {
+        let (id, actor) = (id.clone(), actor.clone());
+        self.write(move |c| messages::edit(c, &id, &actor, edit)).await
+    }
+
+    async fn delete_message(&self, id: &MessageId, actor: &PrincipalId) -> Result<(Message, Event)> {
+        let (id, actor) = (id.clone(), actor.clone());
+        self.write(move |c| messages::delete(c, &id, &actor)).await
+    }
+
+    async fn add_reaction(&self, id: &MessageId, principal: &PrincipalId, emoji: &str) -> Result<Option<Event>> {
+        let (id, principal, emoji) = (id.clone(), principal.clone(), emoji.to_owned());
+        self.write(move |c| reactions::add(c, &id, &principal, &emoji)).await
+    }
+
+    async fn remove_reaction(&self, id: &MessageId, principal: &PrincipalId, emoji: &str) -> Result<Option<Event>> {
+        let (id, principal, emoji) = (id.clone(), principal.clone(), emoji.to_owned());
+        self.write(move |c| reactions::remove(c, &id, &principal, &emoji)).await
+    }
+
+    async fn list_messages(&self, channel: &ChannelId, page: MessagePage) -> Result<Vec<Message>> {
+        let channel = channel.clone();
+        self.read(move |c| messages::list(c, &channel, page)).await
+    }
+
+    async fn list_threads(&self, channel: &ChannelId, limit: u32) -> Result<Vec<Message>> {
+        let channel = channel.clone();
+        self.read(move |c| messages::list_threads(c, &channel, limit)).await
+    }
+
+    async fn list_events(&self, channel: &ChannelId, after: u64, limit: u32) -> Result<Vec<Event>> {
+        let channel = channel.clone();
+        self.read(move |c| events::list(c, &channel, after, limit)).await
+    }
+}
