@@ -93,12 +93,14 @@ pub enum Action {
     ManageAgents,
     /// Create spaces (org level).
     CreateSpace,
+    /// Create agents, which the creator then owns (org level).
+    CreateAgent,
     /// Add humans, change org roles (org level).
     ManageOrg,
 }
 
 impl Action {
-    pub const ALL: [Action; 13] = [
+    pub const ALL: [Action; 14] = [
         Action::Read,
         Action::Post,
         Action::React,
@@ -111,6 +113,7 @@ impl Action {
         Action::ManageChannel,
         Action::ManageAgents,
         Action::CreateSpace,
+        Action::CreateAgent,
         Action::ManageOrg,
     ];
 
@@ -128,6 +131,7 @@ impl Action {
             Action::ManageChannel => "manage_channel",
             Action::ManageAgents => "manage_agents",
             Action::CreateSpace => "create_space",
+            Action::CreateAgent => "create_agent",
             Action::ManageOrg => "manage_org",
         }
     }
@@ -191,6 +195,10 @@ pub struct ChannelScope {
 pub enum Scope {
     Org,
     Space(SpaceScope),
+    Category {
+        space: SpaceScope,
+        category_overrides: Vec<Override>,
+    },
     Channel {
         space: Option<SpaceScope>,
         category_overrides: Vec<Override>,
@@ -263,6 +271,14 @@ pub fn authorize(subject: &Subject, action: Action, scope: &Scope) -> Decision {
             space_visible(subject, space),
             effective_role(subject, Some(space)),
             vec![&space.overrides],
+        ),
+        Scope::Category {
+            space,
+            category_overrides,
+        } => (
+            space_visible(subject, space),
+            effective_role(subject, Some(space)),
+            vec![&space.overrides, category_overrides],
         ),
         Scope::Channel {
             space,

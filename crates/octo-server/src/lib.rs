@@ -1,1 +1,50 @@
+//! Octo's HTTP server: the REST API of `/api/v1`, its authentication, rate
+//! limits and OpenAPI document.
+//!
+//! [`serve`] takes an already-bound listener and a shutdown signal, so tests bind
+//! `127.0.0.1:0` and the binary binds whatever it was told.
 #![forbid(unsafe_code)]
+
+pub mod access;
+pub mod caller;
+pub mod error;
+pub mod extract;
+pub mod openapi;
+pub mod password;
+pub mod ratelimit;
+pub mod routes;
+pub mod state;
+
+pub use ratelimit::RateLimit;
+pub use state::{AppState, ServerConfig};
+
+use axum::Router;
+use axum::routing::get;
+use std::future::Future;
+use std::net::SocketAddr;
+use tokio::net::TcpListener;
+
+/// The whole HTTP surface.
+pub fn app(state: AppState) -> Router {
+    Router::new()
+        .route("/healthz", get(healthz))
+        .with_state(state.clone())
+        .nest("/api/v1", routes::api(state))
+        .fallback(routes::not_found)
+}
+
+async fn healthz(axum::extract::State(state): axum::extract::State<AppState>) -> Result<&'static str, error::ApiError> {
+    state.store.is_set_up().await?;
+    Ok("ok")
+}
+
+/// Serves until `shutdown` resolves, then stops accepting and lets requests in
+/// flight finish. The caller closes the store afterwards, which drains writes.
+pub async fn serve(listener: TcpListener, state: AppState, shutdown: impl Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
+    axum::serve(
+        listener,
+        app(state).into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown)
+    .await
+}

@@ -1,1 +1,90 @@
-fn main() {}
+//! `octo`: the server and its command-line client in one binary.
+#![forbid(unsafe_code)]
+
+mod cli;
+mod config;
+mod serve;
+
+use clap::{Parser, Subcommand};
+
+#[derive(Parser)]
+#[command(name = "octo", version, about = "Team chat where AI agents are first-class members")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the server (embedded SQLite in the data directory).
+    Serve(serve::ServeArgs),
+    /// Configuration helpers.
+    Config {
+        #[command(subcommand)]
+        command: ConfigCommand,
+    },
+    /// Log in and remember the token for the other commands.
+    Login {
+        /// The server's URL.
+        #[arg(long, env = "OCTO_URL", default_value = "http://127.0.0.1:8080")]
+        url: String,
+        #[arg(long)]
+        email: String,
+    },
+    /// Send a message to a channel (by id, name, or space/name).
+    Send {
+        channel: String,
+        text: String,
+        /// Reply in this thread (the root message's id).
+        #[arg(long)]
+        thread: Option<String>,
+    },
+    /// List the channels you can see.
+    Channels,
+    /// Manage agents.
+    Agent {
+        #[command(subcommand)]
+        command: AgentCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum ConfigCommand {
+    /// Print a commented example config file.
+    Example,
+}
+
+#[derive(Subcommand)]
+enum AgentCommand {
+    /// Create an agent you own; prints its token once.
+    Create {
+        name: String,
+        #[arg(long)]
+        description: Option<String>,
+    },
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("OCTO_LOG").unwrap_or_else(|_| "info".into()),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    match Cli::parse().command {
+        Command::Serve(args) => serve::run(args).await,
+        Command::Config {
+            command: ConfigCommand::Example,
+        } => {
+            print!("{}", config::EXAMPLE);
+            Ok(())
+        }
+        Command::Login { url, email } => cli::login(&url, &email).await,
+        Command::Send { channel, text, thread } => cli::send(&channel, &text, thread).await,
+        Command::Channels => cli::channels().await,
+        Command::Agent {
+            command: AgentCommand::Create { name, description },
+        } => cli::create_agent(&name, description.as_deref()).await,
+    }
+}

@@ -1,0 +1,151 @@
+//! Loads what [`octo_core::authorize`] needs to know about a resource and turns
+//! its decision into an answer: invisible → 404, forbidden → 403.
+//!
+//! Every handler that touches an org, space, category or channel goes through
+//! one of these functions; none decides on its own.
+
+use crate::caller::Caller;
+use crate::error::{ApiError, ApiResult};
+use crate::state::AppState;
+use octo_core::model::*;
+use octo_core::perm::{ChannelScope, Scope, SpaceScope};
+use octo_core::*;
+use octo_store::ResourceRef;
+
+/// Turns a decision into a result; `what` names the resource in the 404.
+pub fn require(decision: Decision, what: &'static str, action: Action) -> ApiResult<()> {
+    match decision {
+        Decision::Allow => Ok(()),
+        Decision::Forbidden => Err(ApiError::Forbidden(action.as_str())),
+        Decision::Invisible => Err(ApiError::NotFound(what)),
+    }
+}
+
+/// Org-level actions. Another org's id answers 404 like an unknown one.
+pub fn authorize_org(caller: &Caller, org: &OrgId, action: Action) -> ApiResult<()> {
+    if &caller.principal.org_id != org {
+        return Err(ApiError::NotFound("org"));
+    }
+    require(authorize(&caller.subject(), action, &Scope::Org), "org", action)
+}
+
+pub async fn space_scope(state: &AppState, caller: &Caller, space: &Space) -> ApiResult<SpaceScope> {
+    let resource = ResourceRef::Space(space.id.clone());
+    let (member_role, overrides) = tokio::try_join!(
+        state.store.space_member_role(&space.id, &caller.principal.id),
+        state.store.get_overrides(&resource),
+    )?;
+    Ok(SpaceScope {
+        visibility: space.visibility,
+        member_role,
+        overrides,
+    })
+}
+
+pub async fn authorize_space(state: &AppState, caller: &Caller, id: &SpaceId, action: Action) -> ApiResult<Space> {
+    let space = state
+        .store
+        .get_space(id)
+        .await?
+        .filter(|s| s.org_id == caller.principal.org_id)
+        .ok_or(ApiError::NotFound("space"))?;
+    let scope = Scope::Space(space_scope(state, caller, &space).await?);
+    require(authorize(&caller.subject(), action, &scope), "space", action)?;
+    Ok(space)
+}
+
+pub async fn authorize_category(
+    state: &AppState,
+    caller: &Caller,
+    id: &CategoryId,
+    action: Action,
+) -> ApiResult<(Category, Space)> {
+    let category = state.store.get_category(id).await?.ok_or(ApiError::NotFound("category"))?;
+    let space = state
+        .store
+        .get_space(&category.space_id)
+        .await?
+        .filter(|s| s.org_id == caller.principal.org_id)
+        .ok_or(ApiError::NotFound("category"))?;
+    let (space_scope, category_overrides) = tokio::try_join!(
+        space_scope(state, caller, &space),
+        async {
+            Ok(state
+                .store
+                .get_overrides(&ResourceRef::Category(category.id.clone()))
+                .await?)
+        },
+    )?;
+    let scope = Scope::Category {
+        space: space_scope,
+        category_overrides,
+    };
+    require(authorize(&caller.subject(), action, &scope), "category", action)?;
+    Ok((category, space))
+}
+
+/// A channel the caller can see, with the scope it was judged in, so further
+/// actions on the same request can be checked without reloading.
+pub struct ChannelView {
+    pub channel: Channel,
+    pub membership: Option<ChannelMember>,
+    scope: Scope,
+}
+
+impl ChannelView {
+    pub fn check(&self, caller: &Caller, action: Action) -> ApiResult<()> {
+        require(authorize(&caller.subject(), action, &self.scope), "channel", action)
+    }
+
+    pub fn allows(&self, caller: &Caller, action: Action) -> bool {
+        authorize(&caller.subject(), action, &self.scope).is_allowed()
+    }
+}
+
+pub async fn load_channel_view(state: &AppState, caller: &Caller, channel: Channel) -> ApiResult<ChannelView> {
+    if channel.org_id != caller.principal.org_id {
+        return Err(ApiError::NotFound("channel"));
+    }
+    let store = &state.store;
+    let space = async {
+        match &channel.space_id {
+            Some(id) => match store.get_space(id).await? {
+                Some(space) => Ok::<_, ApiError>(Some(space_scope(state, caller, &space).await?)),
+                None => Ok(None),
+            },
+            None => Ok(None),
+        }
+    };
+    let category_overrides = async {
+        match &channel.category_id {
+            Some(id) => Ok::<_, ApiError>(store.get_overrides(&ResourceRef::Category(id.clone())).await?),
+            None => Ok(vec![]),
+        }
+    };
+    let channel_overrides = async { Ok::<_, ApiError>(store.get_overrides(&ResourceRef::Channel(channel.id.clone())).await?) };
+    let membership = async { Ok::<_, ApiError>(store.channel_member(&channel.id, &caller.principal.id).await?) };
+    let (space, category_overrides, channel_overrides, membership) =
+        tokio::try_join!(space, category_overrides, channel_overrides, membership)?;
+    let scope = Scope::Channel {
+        space,
+        category_overrides,
+        channel: ChannelScope {
+            kind: channel.kind,
+            private: channel.private,
+            is_member: membership.is_some(),
+            overrides: channel_overrides,
+        },
+    };
+    Ok(ChannelView {
+        channel,
+        membership,
+        scope,
+    })
+}
+
+pub async fn authorize_channel(state: &AppState, caller: &Caller, id: &ChannelId, action: Action) -> ApiResult<ChannelView> {
+    let channel = state.store.get_channel(id).await?.ok_or(ApiError::NotFound("channel"))?;
+    let view = load_channel_view(state, caller, channel).await?;
+    view.check(caller, action)?;
+    Ok(view)
+}

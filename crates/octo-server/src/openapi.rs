@@ -1,0 +1,44 @@
+//! The OpenAPI 3 document, generated from the handlers' annotations.
+
+use crate::routes::*;
+use axum::Json;
+use utoipa::OpenApi;
+
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "Octo", description = "Team chat where AI agents are first-class members."),
+    paths(
+        auth::setup, auth::login, auth::logout, auth::me,
+        auth::list_my_tokens, auth::create_my_token, auth::revoke_my_token,
+        orgs::list_members, orgs::add_member, orgs::create_agent, orgs::tree, orgs::open_dm,
+        orgs::list_agent_tokens, orgs::create_agent_token, orgs::revoke_agent_token,
+        spaces::create_space, spaces::get_space, spaces::list_space_members, spaces::add_space_member,
+        spaces::remove_space_member, spaces::create_category, spaces::create_channel,
+        spaces::get_overrides, spaces::put_overrides,
+        channels::get_channel, channels::update_channel, channels::permissions, channels::list_members,
+        channels::add_member, channels::remove_member, channels::put_cursor, channels::list_events,
+        messages::post_message, messages::list_messages, messages::thread_messages, messages::list_threads,
+        messages::get_message, messages::edit_message, messages::delete_message,
+        messages::add_reaction, messages::remove_reaction,
+    ),
+    modifiers(&BearerAuth)
+)]
+pub struct ApiDoc;
+
+struct BearerAuth;
+
+impl utoipa::Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityRequirement, SecurityScheme};
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+        );
+        openapi.security = Some(vec![SecurityRequirement::new("bearer", Vec::<String>::new())]);
+    }
+}
+
+pub async fn serve() -> Json<utoipa::openapi::OpenApi> {
+    Json(ApiDoc::openapi())
+}

@@ -1,0 +1,345 @@
+//! Messages: send (idempotent), history, threads, edits, deletes, reactions.
+
+use super::channels::view_of;
+use crate::access::{ChannelView, authorize_channel};
+use crate::caller::Caller;
+use crate::error::{ApiError, ApiResult, ErrorBody};
+use crate::extract::{ApiJson, ApiQuery};
+use crate::state::AppState;
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use octo_core::limits::*;
+use octo_core::mention::parse_mentions;
+use octo_core::model::*;
+use octo_core::names::*;
+use octo_core::*;
+use octo_store::{MessageEdit, MessagePage, NewMessage, ThreadFilter, now};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PostMessageRequest {
+    /// Markdown, 1 to 16,000 characters.
+    pub text: String,
+    /// Reply in this thread (the root's id; a reply's id is followed to its root).
+    pub thread_id: Option<MessageId>,
+    /// The sender's idempotency key: a retry with the same key returns the first
+    /// message instead of posting twice.
+    pub client_msg_id: Option<String>,
+    /// Structured data for programs (at most 16 KiB as JSON).
+    #[schema(value_type = Option<Object>)]
+    pub data: Option<serde_json::Value>,
+    /// File ids (available once uploads exist).
+    pub attachments: Option<Vec<String>>,
+}
+
+/// Resolves `@name`s to principals of the org; unknown names are plain text.
+async fn resolve_mentions(state: &AppState, view: &ChannelView, caller: &Caller, text: &str) -> ApiResult<Mentions> {
+    let parsed = parse_mentions(text);
+    if parsed.all || parsed.agents {
+        view.check(caller, Action::MentionAll)?;
+    }
+    let principal_ids = if parsed.names.is_empty() {
+        vec![]
+    } else {
+        let found = state
+            .store
+            .find_principals_by_names(&view.channel.org_id, &parsed.names)
+            .await?;
+        // Keep the order the names appear in the text.
+        parsed
+            .names
+            .iter()
+            .filter_map(|n| found.iter().find(|p| p.name.to_lowercase() == *n).map(|p| p.id.clone()))
+            .collect()
+    };
+    Ok(Mentions {
+        principal_ids,
+        all: parsed.all,
+        agents: parsed.agents,
+    })
+}
+
+/// Marks a response as the replay of an earlier send.
+const REPLAYED: &str = "idempotent-replayed";
+
+#[utoipa::path(post, path = "/api/v1/channels/{id}/messages", tag = "messages", request_body = PostMessageRequest,
+    responses((status = 201, body = Message), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 404, body = ErrorBody), (status = 429, body = ErrorBody)))]
+pub async fn post_message(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    ApiJson(req): ApiJson<PostMessageRequest>,
+) -> ApiResult<(StatusCode, HeaderMap, Json<Message>)> {
+    let view = authorize_channel(&state, &caller, &ChannelId::from_string(id), Action::Post).await?;
+    let text = MessageText::parse(&req.text)?;
+    let client_msg_id = req.client_msg_id.as_deref().map(ClientMsgId::parse).transpose()?;
+    if let Some(data) = &req.data {
+        if serde_json::to_vec(data).map_or(true, |b| b.len() > MAX_MESSAGE_DATA_BYTES) {
+            return Err(ApiError::bad_request(
+                "invalid_data",
+                format!("data must be at most {MAX_MESSAGE_DATA_BYTES} bytes of JSON"),
+            ));
+        }
+    }
+    if let Some(first) = req.attachments.as_ref().and_then(|a| a.first()) {
+        return Err(ApiError::bad_request("unknown_attachment", format!("no uploaded file {first}")));
+    }
+    let thread_id = match req.thread_id {
+        Some(tid) => {
+            view.check(&caller, Action::CreateThread)?;
+            let root = state
+                .store
+                .get_message(&tid)
+                .await?
+                .filter(|m| m.channel_id == view.channel.id)
+                .ok_or_else(|| ApiError::bad_request("unknown_thread", "no such message in this channel"))?;
+            Some(root.thread_id.unwrap_or(root.id))
+        }
+        None => None,
+    };
+    let mentions = resolve_mentions(&state, &view, &caller, text.as_str()).await?;
+    let posted = state
+        .store
+        .post_message(NewMessage {
+            id: MessageId::generate(),
+            channel_id: view.channel.id.clone(),
+            thread_id,
+            author_id: caller.principal.id.clone(),
+            author_kind: caller.principal.kind,
+            text: text.to_string(),
+            data: req.data,
+            mentions,
+            client_msg_id: client_msg_id.map(|c| c.to_string()),
+            created_at: now(),
+        })
+        .await?;
+    let mut headers = HeaderMap::new();
+    if posted.event.is_none() {
+        headers.insert(REPLAYED, HeaderValue::from_static("true"));
+    }
+    Ok((StatusCode::CREATED, headers, Json(posted.message)))
+}
+
+#[derive(Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct HistoryQuery {
+    /// Messages with `seq > after`, oldest first (reading forward).
+    pub after: Option<u64>,
+    /// Messages with `seq < before` (scrolling back). Neither: the newest.
+    pub before: Option<u64>,
+    /// 1 to 500, default 50.
+    pub limit: Option<u32>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct MessageList {
+    /// Oldest first.
+    pub items: Vec<Message>,
+    /// When the page is full: pass as `after` (if you sent `after`) or as
+    /// `before` (otherwise) to get the next page. Null when there is no more.
+    pub next: Option<u64>,
+}
+
+pub fn page_limit(limit: Option<u32>) -> ApiResult<u32> {
+    match limit {
+        None => Ok(DEFAULT_PAGE_LIMIT),
+        Some(l) if (1..=MAX_PAGE_LIMIT).contains(&l) => Ok(l),
+        Some(_) => Err(ApiError::bad_request(
+            "invalid_limit",
+            format!("limit must be between 1 and {MAX_PAGE_LIMIT}"),
+        )),
+    }
+}
+
+async fn history(state: &AppState, channel: &ChannelId, filter: ThreadFilter, q: HistoryQuery) -> ApiResult<MessageList> {
+    if q.after.is_some() && q.before.is_some() {
+        return Err(ApiError::bad_request("invalid_query", "send after or before, not both"));
+    }
+    let limit = page_limit(q.limit)?;
+    let forward = q.after.is_some();
+    let items = state
+        .store
+        .list_messages(
+            channel,
+            MessagePage {
+                filter,
+                after: q.after,
+                before: q.before,
+                limit,
+            },
+        )
+        .await?;
+    let next = if items.len() < limit as usize {
+        None
+    } else if forward {
+        items.last().map(|m| m.seq)
+    } else {
+        items.first().map(|m| m.seq)
+    };
+    Ok(MessageList { items, next })
+}
+
+/// Top-level history (thread replies are read with the thread endpoint).
+#[utoipa::path(get, path = "/api/v1/channels/{id}/messages", tag = "messages", params(HistoryQuery),
+    responses((status = 200, body = MessageList)))]
+pub async fn list_messages(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    ApiQuery(q): ApiQuery<HistoryQuery>,
+) -> ApiResult<Json<MessageList>> {
+    let view = authorize_channel(&state, &caller, &ChannelId::from_string(id), Action::Read).await?;
+    Ok(Json(history(&state, &view.channel.id, ThreadFilter::TopLevel, q).await?))
+}
+
+/// A thread: its root and its replies.
+#[utoipa::path(get, path = "/api/v1/channels/{id}/threads/{thread_id}/messages", tag = "messages", params(HistoryQuery),
+    responses((status = 200, body = MessageList), (status = 404, body = ErrorBody)))]
+pub async fn thread_messages(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path((id, thread_id)): Path<(String, String)>,
+    ApiQuery(q): ApiQuery<HistoryQuery>,
+) -> ApiResult<Json<MessageList>> {
+    let view = authorize_channel(&state, &caller, &ChannelId::from_string(id), Action::Read).await?;
+    let root = state
+        .store
+        .get_message(&MessageId::from_string(thread_id))
+        .await?
+        .filter(|m| m.channel_id == view.channel.id && m.thread_id.is_none())
+        .ok_or(ApiError::NotFound("thread"))?;
+    Ok(Json(history(&state, &view.channel.id, ThreadFilter::Thread(root.id), q).await?))
+}
+
+#[derive(Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct ThreadsQuery {
+    pub limit: Option<u32>,
+}
+
+/// Thread roots with replies, most recently active first.
+#[utoipa::path(get, path = "/api/v1/channels/{id}/threads", tag = "messages", params(ThreadsQuery),
+    responses((status = 200, body = MessageList)))]
+pub async fn list_threads(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    ApiQuery(q): ApiQuery<ThreadsQuery>,
+) -> ApiResult<Json<MessageList>> {
+    let view = authorize_channel(&state, &caller, &ChannelId::from_string(id), Action::Read).await?;
+    let items = state.store.list_threads(&view.channel.id, page_limit(q.limit)?).await?;
+    Ok(Json(MessageList { items, next: None }))
+}
+
+/// A live message the caller can see, and the channel it is in.
+async fn visible_message(state: &AppState, caller: &Caller, id: String) -> ApiResult<(Message, ChannelView)> {
+    let message = state
+        .store
+        .get_message(&MessageId::from_string(id))
+        .await?
+        .filter(|m| !m.deleted)
+        .ok_or(ApiError::NotFound("message"))?;
+    let view = view_of(state, caller, &message.channel_id)
+        .await
+        .map_err(|_| ApiError::NotFound("message"))?;
+    view.check(caller, Action::Read).map_err(|_| ApiError::NotFound("message"))?;
+    Ok((message, view))
+}
+
+#[utoipa::path(get, path = "/api/v1/messages/{id}", tag = "messages",
+    responses((status = 200, body = Message), (status = 404, body = ErrorBody)))]
+pub async fn get_message(State(state): State<AppState>, caller: Caller, Path(id): Path<String>) -> ApiResult<Json<Message>> {
+    Ok(Json(visible_message(&state, &caller, id).await?.0))
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct EditMessageRequest {
+    pub text: String,
+}
+
+/// Authors edit their own messages; nobody edits another's words.
+#[utoipa::path(patch, path = "/api/v1/messages/{id}", tag = "messages", request_body = EditMessageRequest,
+    responses((status = 200, body = Message), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn edit_message(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    ApiJson(req): ApiJson<EditMessageRequest>,
+) -> ApiResult<Json<Message>> {
+    let (message, view) = visible_message(&state, &caller, id).await?;
+    if message.author_id != caller.principal.id {
+        return Err(ApiError::Forbidden("edit another's message"));
+    }
+    view.check(&caller, Action::Post)?;
+    let text = MessageText::parse(&req.text)?;
+    let mentions = resolve_mentions(&state, &view, &caller, text.as_str()).await?;
+    let (message, _event) = state
+        .store
+        .edit_message(
+            &message.id,
+            &caller.principal.id,
+            MessageEdit {
+                text: text.to_string(),
+                mentions,
+                edited_at: now(),
+            },
+        )
+        .await?;
+    Ok(Json(message))
+}
+
+/// Authors delete their own messages; channel managers delete anyone's.
+#[utoipa::path(delete, path = "/api/v1/messages/{id}", tag = "messages",
+    responses((status = 204), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn delete_message(State(state): State<AppState>, caller: Caller, Path(id): Path<String>) -> ApiResult<StatusCode> {
+    let (message, view) = visible_message(&state, &caller, id).await?;
+    if message.author_id != caller.principal.id {
+        view.check(&caller, Action::ManageChannel)?;
+    }
+    state.store.delete_message(&message.id, &caller.principal.id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+async fn reaction_target(state: &AppState, caller: &Caller, id: String, emoji: &str) -> ApiResult<(Message, Emoji)> {
+    let (message, view) = visible_message(state, caller, id).await?;
+    view.check(caller, Action::React)?;
+    Ok((message, Emoji::parse(emoji)?))
+}
+
+#[utoipa::path(put, path = "/api/v1/messages/{id}/reactions/{emoji}", tag = "messages",
+    responses((status = 200, body = Message), (status = 403, body = ErrorBody)))]
+pub async fn add_reaction(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path((id, emoji)): Path<(String, String)>,
+) -> ApiResult<Json<Message>> {
+    let (message, emoji) = reaction_target(&state, &caller, id, &emoji).await?;
+    state.store.add_reaction(&message.id, &caller.principal.id, emoji.as_str()).await?;
+    let message = state.store.get_message(&message.id).await?.ok_or(ApiError::NotFound("message"))?;
+    Ok(Json(message))
+}
+
+#[utoipa::path(delete, path = "/api/v1/messages/{id}/reactions/{emoji}", tag = "messages",
+    responses((status = 200, body = Message), (status = 404, body = ErrorBody)))]
+pub async fn remove_reaction(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path((id, emoji)): Path<(String, String)>,
+) -> ApiResult<Json<Message>> {
+    let (message, emoji) = reaction_target(&state, &caller, id, &emoji).await?;
+    if state
+        .store
+        .remove_reaction(&message.id, &caller.principal.id, emoji.as_str())
+        .await?
+        .is_none()
+    {
+        return Err(ApiError::NotFound("reaction"));
+    }
+    let message = state.store.get_message(&message.id).await?.ok_or(ApiError::NotFound("message"))?;
+    Ok(Json(message))
+}

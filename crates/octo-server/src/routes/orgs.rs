@@ -1,0 +1,370 @@
+//! The org: its members (humans and agents), its tree, and its DMs.
+
+use super::auth::{NewTokenRequest, NewTokenResponse, TokenList, create_token_for};
+use crate::access::{authorize_org, load_channel_view};
+use crate::caller::Caller;
+use crate::error::{ApiError, ApiResult, ErrorBody};
+use crate::extract::ApiJson;
+use crate::password::hash_password;
+use crate::state::AppState;
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use octo_core::limits::*;
+use octo_core::model::*;
+use octo_core::names::*;
+use octo_core::perm::{Scope, authorize};
+use octo_core::*;
+use octo_store::{NewChannel, NewPrincipal, now};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeSet;
+use utoipa::ToSchema;
+
+#[derive(Serialize, ToSchema)]
+pub struct PrincipalList {
+    pub items: Vec<Principal>,
+    pub next: Option<String>,
+}
+
+/// Emails are for admins; everyone else sees handles and names.
+fn redact_for(caller: &Caller, mut p: Principal) -> Principal {
+    if !caller.principal.role.is_org_admin() && p.id != caller.principal.id {
+        p.email = None;
+    }
+    p
+}
+
+#[utoipa::path(get, path = "/api/v1/orgs/{org}/members", tag = "orgs",
+    responses((status = 200, body = PrincipalList)))]
+pub async fn list_members(State(state): State<AppState>, caller: Caller, Path(org): Path<String>) -> ApiResult<Json<PrincipalList>> {
+    let org = OrgId::from_string(org);
+    authorize_org(&caller, &org, Action::Read)?;
+    let items = state
+        .store
+        .list_principals(&org)
+        .await?
+        .into_iter()
+        .map(|p| redact_for(&caller, p))
+        .collect();
+    Ok(Json(PrincipalList { items, next: None }))
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewMemberRequest {
+    pub name: String,
+    pub email: String,
+    pub password: String,
+    /// admin, member or guest (default member).
+    pub role: Option<Role>,
+    pub display_name: Option<String>,
+}
+
+/// An admin adds a human to the org.
+#[utoipa::path(post, path = "/api/v1/orgs/{org}/members", tag = "orgs", request_body = NewMemberRequest,
+    responses((status = 201, body = Principal), (status = 403, body = ErrorBody), (status = 409, body = ErrorBody)))]
+pub async fn add_member(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(org): Path<String>,
+    ApiJson(req): ApiJson<NewMemberRequest>,
+) -> ApiResult<(StatusCode, Json<Principal>)> {
+    let org = OrgId::from_string(org);
+    authorize_org(&caller, &org, Action::ManageOrg)?;
+    let role = req.role.unwrap_or(Role::Member);
+    match role {
+        Role::Owner => return Err(ApiError::bad_request("invalid_role", "an org has one owner; add an admin instead")),
+        Role::Agent => return Err(ApiError::bad_request("invalid_role", "agents are created with POST /orgs/{org}/agents")),
+        _ => {}
+    }
+    let name = Handle::parse("name", &req.name)?;
+    let email = Email::parse(&req.email)?;
+    let password = Password::parse(&req.password)?;
+    let display_name = parse_optional_text("display_name", req.display_name.as_deref(), MAX_DESCRIPTION_CHARS)?;
+    let hash = hash_password(password.expose().to_owned()).await?;
+    let principal = state
+        .store
+        .create_principal(NewPrincipal {
+            id: PrincipalId::generate(),
+            org_id: org,
+            kind: PrincipalKind::Human,
+            name: name.to_string(),
+            display_name,
+            email: Some(email.to_string()),
+            password_hash: Some(hash),
+            role,
+            owner_id: None,
+            description: None,
+            created_at: now(),
+        })
+        .await?;
+    Ok((StatusCode::CREATED, Json(principal)))
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewAgentRequest {
+    pub name: String,
+    pub description: Option<String>,
+    pub display_name: Option<String>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct NewAgentResponse {
+    pub principal: Principal,
+    /// The agent's first token. Shown only here.
+    pub token: String,
+}
+
+/// Creates an agent owned by the caller, with its first token.
+#[utoipa::path(post, path = "/api/v1/orgs/{org}/agents", tag = "agents", request_body = NewAgentRequest,
+    responses((status = 201, body = NewAgentResponse), (status = 403, body = ErrorBody), (status = 409, body = ErrorBody)))]
+pub async fn create_agent(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(org): Path<String>,
+    ApiJson(req): ApiJson<NewAgentRequest>,
+) -> ApiResult<(StatusCode, Json<NewAgentResponse>)> {
+    let org = OrgId::from_string(org);
+    authorize_org(&caller, &org, Action::CreateAgent)?;
+    let name = Handle::parse("name", &req.name)?;
+    let description = parse_optional_text("description", req.description.as_deref(), MAX_DESCRIPTION_CHARS)?;
+    let display_name = parse_optional_text("display_name", req.display_name.as_deref(), MAX_DESCRIPTION_CHARS)?;
+    let principal = state
+        .store
+        .create_principal(NewPrincipal {
+            id: PrincipalId::generate(),
+            org_id: org,
+            kind: PrincipalKind::Agent,
+            name: name.to_string(),
+            display_name,
+            email: None,
+            password_hash: None,
+            role: Role::Agent,
+            owner_id: Some(caller.principal.id.clone()),
+            description,
+            created_at: now(),
+        })
+        .await?;
+    let created = create_token_for(
+        &state,
+        &principal.id,
+        NewTokenRequest {
+            label: Some("agent".into()),
+            expires_in_days: None,
+        },
+    )
+    .await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(NewAgentResponse {
+            principal,
+            token: created.token,
+        }),
+    ))
+}
+
+/// An agent's tokens are managed by its owner, or by whoever may manage agents.
+async fn managed_agent(state: &AppState, caller: &Caller, id: &str) -> ApiResult<Principal> {
+    let agent = state
+        .store
+        .get_principal(&PrincipalId::from_string(id))
+        .await?
+        .filter(|p| p.org_id == caller.principal.org_id && p.kind == PrincipalKind::Agent)
+        .ok_or(ApiError::NotFound("agent"))?;
+    let owns = agent.owner_id.as_ref() == Some(&caller.principal.id);
+    if !owns && !authorize(&caller.subject(), Action::ManageAgents, &Scope::Org).is_allowed() {
+        return Err(ApiError::Forbidden(Action::ManageAgents.as_str()));
+    }
+    Ok(agent)
+}
+
+#[utoipa::path(get, path = "/api/v1/agents/{id}/tokens", tag = "agents", responses((status = 200, body = TokenList)))]
+pub async fn list_agent_tokens(State(state): State<AppState>, caller: Caller, Path(id): Path<String>) -> ApiResult<Json<TokenList>> {
+    let agent = managed_agent(&state, &caller, &id).await?;
+    let items = state.store.list_tokens(&agent.id).await?;
+    Ok(Json(TokenList { items, next: None }))
+}
+
+#[utoipa::path(post, path = "/api/v1/agents/{id}/tokens", tag = "agents", request_body = NewTokenRequest,
+    responses((status = 201, body = NewTokenResponse)))]
+pub async fn create_agent_token(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    ApiJson(req): ApiJson<NewTokenRequest>,
+) -> ApiResult<(StatusCode, Json<NewTokenResponse>)> {
+    let agent = managed_agent(&state, &caller, &id).await?;
+    Ok((StatusCode::CREATED, Json(create_token_for(&state, &agent.id, req).await?)))
+}
+
+#[utoipa::path(delete, path = "/api/v1/agents/{id}/tokens/{token_id}", tag = "agents",
+    responses((status = 204), (status = 404, body = ErrorBody)))]
+pub async fn revoke_agent_token(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path((id, token_id)): Path<(String, String)>,
+) -> ApiResult<StatusCode> {
+    let agent = managed_agent(&state, &caller, &id).await?;
+    if state.store.revoke_token(&agent.id, &TokenId::from_string(token_id)).await? {
+        Ok(StatusCode::NO_CONTENT)
+    } else {
+        Err(ApiError::NotFound("token"))
+    }
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct TreeChannel {
+    #[serde(flatten)]
+    pub channel: Channel,
+    pub is_member: bool,
+    /// `last_seq - read_seq` for members; 0 otherwise.
+    pub unread: u64,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct TreeCategory {
+    #[serde(flatten)]
+    pub category: Category,
+    pub channels: Vec<TreeChannel>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct TreeSpace {
+    #[serde(flatten)]
+    pub space: Space,
+    /// The caller's role in the space, if it is a member.
+    pub role: Option<Role>,
+    pub categories: Vec<TreeCategory>,
+    /// Channels in no category.
+    pub channels: Vec<TreeChannel>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct Tree {
+    pub org: Org,
+    pub spaces: Vec<TreeSpace>,
+    /// DMs and group DMs the caller is in.
+    pub dms: Vec<TreeChannel>,
+}
+
+/// Spaces → categories → channels, and DMs: only what the caller can see.
+#[utoipa::path(get, path = "/api/v1/orgs/{org}/tree", tag = "orgs", responses((status = 200, body = Tree)))]
+pub async fn tree(State(state): State<AppState>, caller: Caller, Path(org): Path<String>) -> ApiResult<Json<Tree>> {
+    let org_id = OrgId::from_string(org);
+    authorize_org(&caller, &org_id, Action::Read)?;
+    let store = &state.store;
+    let org = store.get_org(&org_id).await?.ok_or(ApiError::NotFound("org"))?;
+    let channels = store.list_channels(&org_id).await?;
+    let mut spaces = Vec::new();
+    for space in store.list_spaces(&org_id).await? {
+        let scope = crate::access::space_scope(&state, &caller, &space).await?;
+        let role = scope.member_role;
+        if !authorize(&caller.subject(), Action::Read, &Scope::Space(scope)).is_allowed() {
+            continue;
+        }
+        let categories = store.list_categories(&space.id).await?;
+        spaces.push(TreeSpace {
+            role,
+            categories: categories
+                .into_iter()
+                .map(|category| TreeCategory {
+                    category,
+                    channels: vec![],
+                })
+                .collect(),
+            channels: vec![],
+            space,
+        });
+    }
+    let mut dms = Vec::new();
+    for channel in channels {
+        let view = load_channel_view(&state, &caller, channel).await?;
+        if !view.allows(&caller, Action::Read) {
+            continue;
+        }
+        let entry = TreeChannel {
+            is_member: view.membership.is_some(),
+            unread: view
+                .membership
+                .as_ref()
+                .map_or(0, |m| view.channel.last_seq.saturating_sub(m.read_seq)),
+            channel: view.channel,
+        };
+        let Some(space_id) = entry.channel.space_id.clone() else {
+            dms.push(entry);
+            continue;
+        };
+        let Some(space) = spaces.iter_mut().find(|s| s.space.id == space_id) else {
+            continue;
+        };
+        match entry
+            .channel
+            .category_id
+            .as_ref()
+            .and_then(|c| space.categories.iter_mut().find(|tc| &tc.category.id == c))
+        {
+            Some(category) => category.channels.push(entry),
+            None => space.channels.push(entry),
+        }
+    }
+    Ok(Json(Tree { org, spaces, dms }))
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewDmRequest {
+    /// The other participants (the caller is added). One other → a DM; more → a
+    /// group DM; none → a note-to-self.
+    pub principal_ids: Vec<PrincipalId>,
+}
+
+/// Opens (or finds) the DM or group DM between the caller and others.
+#[utoipa::path(post, path = "/api/v1/orgs/{org}/dms", tag = "channels", request_body = NewDmRequest,
+    responses((status = 201, body = Channel), (status = 200, body = Channel)))]
+pub async fn open_dm(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(org): Path<String>,
+    ApiJson(req): ApiJson<NewDmRequest>,
+) -> ApiResult<(StatusCode, Json<Channel>)> {
+    let org = OrgId::from_string(org);
+    authorize_org(&caller, &org, Action::Post)?;
+    let mut members: BTreeSet<PrincipalId> = req.principal_ids.into_iter().collect();
+    members.insert(caller.principal.id.clone());
+    if members.len() > MAX_GROUP_DM_MEMBERS {
+        return Err(ApiError::bad_request(
+            "invalid_principal_ids",
+            format!("a group DM holds at most {MAX_GROUP_DM_MEMBERS} members"),
+        ));
+    }
+    for id in &members {
+        let found = state.store.get_principal(id).await?;
+        if !found.is_some_and(|p| p.org_id == org && !p.deactivated) {
+            return Err(ApiError::bad_request("unknown_principal", format!("no member {id} in this org")));
+        }
+    }
+    let kind = if members.len() <= 2 { ChannelKind::Dm } else { ChannelKind::GroupDm };
+    let dm_key = members.iter().map(PrincipalId::as_str).collect::<Vec<_>>().join(",");
+    let mut ordered: Vec<PrincipalId> = vec![caller.principal.id.clone()];
+    ordered.extend(members.into_iter().filter(|m| m != &caller.principal.id));
+    let created = state
+        .store
+        .create_channel(NewChannel {
+            id: ChannelId::generate(),
+            org_id: org,
+            space_id: None,
+            category_id: None,
+            kind,
+            name: None,
+            topic: None,
+            private: true,
+            created_by: caller.principal.id.clone(),
+            created_at: now(),
+            members: ordered,
+            dm_key: Some(dm_key),
+        })
+        .await?;
+    let status = if created.created { StatusCode::CREATED } else { StatusCode::OK };
+    Ok((status, Json(created.value)))
+}

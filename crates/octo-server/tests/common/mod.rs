@@ -1,0 +1,227 @@
+//! `spawn_app()`: a real server on 127.0.0.1:0 with a temp data dir, and small
+//! helpers to talk JSON to it.
+#![allow(dead_code)]
+
+use octo_server::{AppState, ServerConfig};
+use octo_store_sqlite::{SqliteOptions, SqliteStore};
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+use std::net::SocketAddr;
+use std::sync::Arc;
+use tempfile::TempDir;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+pub struct TestApp {
+    pub addr: SocketAddr,
+    pub http: reqwest::Client,
+    pub store: Arc<SqliteStore>,
+    pub dir: TempDir,
+    config: ServerConfig,
+    stop: Option<oneshot::Sender<()>>,
+    task: Option<JoinHandle<()>>,
+}
+
+pub async fn spawn_app() -> TestApp {
+    spawn_app_with(ServerConfig::default()).await
+}
+
+pub async fn spawn_app_with(config: ServerConfig) -> TestApp {
+    let dir = tempfile::tempdir().expect("temp dir");
+    start(dir, config).await
+}
+
+async fn start(dir: TempDir, config: ServerConfig) -> TestApp {
+    let store = Arc::new(
+        SqliteStore::open(dir.path(), SqliteOptions::default())
+            .await
+            .expect("open store"),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    let (stop, stopped) = oneshot::channel::<()>();
+    let state = AppState::new(store.clone(), config.clone());
+    let task = tokio::spawn(async move {
+        let shutdown = async {
+            let _ = stopped.await;
+        };
+        octo_server::serve(listener, state, shutdown).await.expect("serve");
+    });
+    TestApp {
+        addr,
+        http: reqwest::Client::new(),
+        store,
+        dir,
+        config,
+        stop: Some(stop),
+        task: Some(task),
+    }
+}
+
+/// What a call answered.
+#[derive(Debug)]
+pub struct Answer {
+    pub status: StatusCode,
+    pub headers: reqwest::header::HeaderMap,
+    pub body: Value,
+}
+
+impl Answer {
+    /// The error code of an error answer.
+    pub fn code(&self) -> &str {
+        self.body["error"]["code"].as_str().unwrap_or("")
+    }
+
+    #[track_caller]
+    pub fn expect(self, status: u16) -> Value {
+        assert_eq!(self.status.as_u16(), status, "unexpected answer: {}", self.body);
+        self.body
+    }
+
+    #[track_caller]
+    pub fn expect_error(&self, status: u16, code: &str) {
+        assert_eq!(self.status.as_u16(), status, "unexpected answer: {}", self.body);
+        assert_eq!(self.code(), code, "unexpected answer: {}", self.body);
+        assert!(
+            self.body["error"]["message"].as_str().is_some_and(|m| !m.is_empty()),
+            "errors carry a message: {}",
+            self.body
+        );
+    }
+}
+
+impl TestApp {
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.addr)
+    }
+
+    pub async fn call(&self, method: Method, path: &str, token: Option<&str>, body: Option<Value>) -> Answer {
+        let mut req = self.http.request(method, self.url(&format!("/api/v1{path}")));
+        if let Some(t) = token {
+            req = req.bearer_auth(t);
+        }
+        if let Some(b) = body {
+            req = req.json(&b);
+        }
+        let resp = req.send().await.expect("request");
+        Self::answer(resp).await
+    }
+
+    pub async fn answer(resp: reqwest::Response) -> Answer {
+        let status = resp.status();
+        let headers = resp.headers().clone();
+        let bytes = resp.bytes().await.expect("body");
+        let body = if bytes.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_slice(&bytes).unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into()))
+        };
+        Answer { status, headers, body }
+    }
+
+    pub async fn get(&self, path: &str, token: &str) -> Answer {
+        self.call(Method::GET, path, Some(token), None).await
+    }
+
+    pub async fn post(&self, path: &str, token: &str, body: Value) -> Answer {
+        self.call(Method::POST, path, Some(token), Some(body)).await
+    }
+
+    pub async fn put(&self, path: &str, token: &str, body: Value) -> Answer {
+        self.call(Method::PUT, path, Some(token), Some(body)).await
+    }
+
+    pub async fn patch(&self, path: &str, token: &str, body: Value) -> Answer {
+        self.call(Method::PATCH, path, Some(token), Some(body)).await
+    }
+
+    pub async fn delete(&self, path: &str, token: &str) -> Answer {
+        self.call(Method::DELETE, path, Some(token), None).await
+    }
+
+    /// Graceful stop (in-flight requests finish, the store drains), then a
+    /// fresh server on the same data directory.
+    pub async fn restart(mut self) -> TestApp {
+        self.stop_server().await;
+        let dir = std::mem::replace(&mut self.dir, tempfile::tempdir().expect("temp dir"));
+        start(dir, self.config.clone()).await
+    }
+
+    async fn stop_server(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(task) = self.task.take() {
+            task.await.expect("server task");
+        }
+        self.store.close().await;
+    }
+}
+
+/// An org with its owner, set up through the API.
+pub struct Org {
+    pub id: String,
+    pub owner_token: String,
+    pub owner_id: String,
+}
+
+pub async fn setup(app: &TestApp) -> Org {
+    let body = app
+        .call(
+            Method::POST,
+            "/setup",
+            None,
+            Some(json!({"org_name": "Acme", "name": "olivia", "email": "olivia@acme.test", "password": "owner-pass-1"})),
+        )
+        .await
+        .expect(201);
+    Org {
+        id: body["org"]["id"].as_str().expect("org id").into(),
+        owner_token: body["token"].as_str().expect("token").into(),
+        owner_id: body["principal"]["id"].as_str().expect("id").into(),
+    }
+}
+
+/// A human added by the owner with `role`; returns (id, token).
+pub async fn add_human(app: &TestApp, org: &Org, name: &str, role: &str) -> (String, String) {
+    let email = format!("{name}@acme.test");
+    let body = app
+        .post(
+            &format!("/orgs/{}/members", org.id),
+            &org.owner_token,
+            json!({"name": name, "email": email, "password": "member-pass-1", "role": role}),
+        )
+        .await
+        .expect(201);
+    let id = body["id"].as_str().expect("id").to_owned();
+    let login = app
+        .call(
+            Method::POST,
+            "/auth/login",
+            None,
+            Some(json!({"email": email, "password": "member-pass-1"})),
+        )
+        .await
+        .expect(200);
+    (id, login["token"].as_str().expect("token").to_owned())
+}
+
+/// An agent created by the owner; returns (id, token).
+pub async fn add_agent(app: &TestApp, org: &Org, name: &str) -> (String, String) {
+    let body = app
+        .post(
+            &format!("/orgs/{}/agents", org.id),
+            &org.owner_token,
+            json!({"name": name, "description": "helps"}),
+        )
+        .await
+        .expect(201);
+    (
+        body["principal"]["id"].as_str().expect("id").to_owned(),
+        body["token"].as_str().expect("token").to_owned(),
+    )
+}
+
+pub fn id(v: &Value) -> String {
+    v["id"].as_str().expect("an id").to_owned()
+}
