@@ -1,1 +1,1153 @@
-pub fn placeholder() {}
+//! The conformance suite: what every [`Store`] backend must do, as tests.
+//!
+//! Each test is a `pub async fn(Arc<dyn Store>)` run against a fresh, empty
+//! store. A backend runs them all with one line in its `tests/` folder:
+//!
+//! ```ignore
+//! octo_store::conformance_tests!(my_backend_fixture());
+//! ```
+//!
+//! where the expression is a future yielding a [`Fixture`]. The macro makes
+//! one `#[tokio::test]` per test, so test runners list each by name; the
+//! backend crate needs `tokio` (with `macros` and `rt-multi-thread`) as a
+//! dependency.
+// Test code: a failing call is a failing test, so unwrapping is the point.
+#![allow(clippy::unwrap_used)]
+
+use crate::*;
+use octo_core::model::*;
+use octo_core::*;
+use serde_json::json;
+use std::any::Any;
+use std::collections::HashSet;
+use std::sync::Arc;
+
+/// A fresh store for one test, plus whatever must live as long as it does
+/// (a temp directory, a database schema to drop).
+pub struct Fixture {
+    pub store: Arc<dyn Store>,
+    _guard: Box<dyn Any + Send>,
+}
+
+impl Fixture {
+    pub fn new(store: Arc<dyn Store>, guard: impl Any + Send) -> Self {
+        Fixture {
+            store,
+            _guard: Box::new(guard),
+        }
+    }
+}
+
+/// Expands to one test per conformance check, each on a fresh store from
+/// `$fixture` (an expression evaluating to a future of [`Fixture`]).
+#[macro_export]
+macro_rules! conformance_tests {
+    ($fixture:expr) => {
+        $crate::__conformance_each!($fixture;
+            setup_happens_once,
+            concurrent_setups_have_one_winner,
+            principals_round_trip,
+            principal_names_are_case_insensitive,
+            principal_emails_are_unique,
+            find_login_returns_the_password_hash,
+            tokens_lifecycle,
+            spaces_and_their_members,
+            space_names_are_unique_ignoring_case,
+            categories_keep_their_order,
+            new_channel_log_starts_with_member_events,
+            channel_names_are_unique_per_space,
+            dms_are_get_or_create,
+            update_channel_appends_an_event,
+            channel_members_join_and_leave,
+            cursors_clamp_and_need_membership,
+            overrides_replace_and_read_back,
+            post_and_get_message,
+            concurrent_posts_get_gapless_seqs,
+            client_msg_id_makes_posts_idempotent,
+            concurrent_retries_create_one_message,
+            hop_counts_agent_chains_per_thread,
+            threads_replies_and_listing,
+            message_paging,
+            edit_message_changes_text_and_mentions,
+            delete_message_leaves_a_tombstone,
+            reactions_add_remove_and_aggregate,
+            event_log_is_exact,
+            writes_to_missing_things_are_not_found,
+        );
+    };
+}
+
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __conformance_each {
+    ($fixture:expr; $($name:ident),* $(,)?) => {
+        $(
+            #[::tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $name() {
+                let fixture: $crate::conformance::Fixture = $fixture.await;
+                $crate::conformance::$name(fixture.store.clone()).await;
+                drop(fixture);
+            }
+        )*
+    };
+}
+
+// ---- helpers ----------------------------------------------------------------
+
+fn new_org(name: &str) -> NewOrg {
+    NewOrg {
+        id: OrgId::generate(),
+        name: name.into(),
+        created_at: now(),
+    }
+}
+
+fn human(org: &OrgId, name: &str, role: Role) -> NewPrincipal {
+    NewPrincipal {
+        id: PrincipalId::generate(),
+        org_id: org.clone(),
+        kind: PrincipalKind::Human,
+        name: name.into(),
+        display_name: Some(format!("{name} (display)")),
+        email: Some(format!("{}@example.com", name.to_lowercase())),
+        password_hash: Some(format!("$argon2id$fake${name}")),
+        role,
+        owner_id: None,
+        description: None,
+        created_at: now(),
+    }
+}
+
+fn agent(org: &OrgId, name: &str, owner: &PrincipalId) -> NewPrincipal {
+    NewPrincipal {
+        id: PrincipalId::generate(),
+        org_id: org.clone(),
+        kind: PrincipalKind::Agent,
+        name: name.into(),
+        display_name: None,
+        email: None,
+        password_hash: None,
+        role: Role::Agent,
+        owner_id: Some(owner.clone()),
+        description: Some("summarizes things".into()),
+        created_at: now(),
+    }
+}
+
+/// An org with an owner, a member, two agents and an open space.
+struct World {
+    org: Org,
+    owner: Principal,
+    alice: Principal,
+    bot: Principal,
+    bot2: Principal,
+    space: Space,
+}
+
+async fn world(store: &dyn Store) -> World {
+    let org = new_org("Acme");
+    let (org, owner) = store.setup(org.clone(), human(&org.id, "Owner", Role::Owner)).await.unwrap();
+    let alice = store.create_principal(human(&org.id, "Alice", Role::Member)).await.unwrap();
+    let bot = store.create_principal(agent(&org.id, "bot", &alice.id)).await.unwrap();
+    let bot2 = store.create_principal(agent(&org.id, "bot2", &alice.id)).await.unwrap();
+    let space = store.create_space(new_space(&org.id, "Engineering", &owner.id)).await.unwrap();
+    World {
+        org,
+        owner,
+        alice,
+        bot,
+        bot2,
+        space,
+    }
+}
+
+fn new_space(org: &OrgId, name: &str, creator: &PrincipalId) -> NewSpace {
+    NewSpace {
+        id: SpaceId::generate(),
+        org_id: org.clone(),
+        name: name.into(),
+        visibility: Visibility::Open,
+        created_by: creator.clone(),
+        creator_role: Role::Admin,
+        created_at: now(),
+    }
+}
+
+fn new_channel(w: &World, name: &str, members: &[&Principal]) -> NewChannel {
+    NewChannel {
+        id: ChannelId::generate(),
+        org_id: w.org.id.clone(),
+        space_id: Some(w.space.id.clone()),
+        category_id: None,
+        kind: ChannelKind::Channel,
+        name: Some(name.into()),
+        topic: Some("talk".into()),
+        private: false,
+        created_by: w.owner.id.clone(),
+        created_at: now(),
+        members: members.iter().map(|p| p.id.clone()).collect(),
+        dm_key: None,
+    }
+}
+
+async fn channel(store: &dyn Store, w: &World, name: &str) -> Channel {
+    let c = new_channel(w, name, &[&w.owner, &w.alice, &w.bot, &w.bot2]);
+    store.create_channel(c).await.unwrap().value
+}
+
+fn msg(channel: &ChannelId, author: &Principal, text: &str) -> NewMessage {
+    NewMessage {
+        id: MessageId::generate(),
+        channel_id: channel.clone(),
+        thread_id: None,
+        author_id: author.id.clone(),
+        author_kind: author.kind,
+        text: text.into(),
+        data: None,
+        mentions: Mentions::default(),
+        client_msg_id: None,
+        created_at: now(),
+    }
+}
+
+fn reply(channel: &ChannelId, root: &MessageId, author: &Principal, text: &str) -> NewMessage {
+    NewMessage {
+        thread_id: Some(root.clone()),
+        ..msg(channel, author, text)
+    }
+}
+
+async fn post(store: &dyn Store, m: NewMessage) -> Message {
+    store.post_message(m).await.unwrap().message
+}
+
+fn page(filter: ThreadFilter, after: Option<u64>, before: Option<u64>, limit: u32) -> MessagePage {
+    MessagePage {
+        filter,
+        after,
+        before,
+        limit,
+    }
+}
+
+fn ids(messages: &[Message]) -> Vec<MessageId> {
+    messages.iter().map(|m| m.id.clone()).collect()
+}
+
+fn assert_conflict<T: std::fmt::Debug>(r: Result<T>) {
+    match r {
+        Err(StoreError::Conflict(text)) => assert!(!text.is_empty(), "a conflict names its rule"),
+        other => panic!("expected a conflict, got {other:?}"),
+    }
+}
+
+fn assert_not_found<T: std::fmt::Debug>(r: Result<T>) {
+    assert!(matches!(r, Err(StoreError::NotFound)), "expected NotFound, got {r:?}");
+}
+
+// ---- first run --------------------------------------------------------------
+
+pub async fn setup_happens_once(store: Arc<dyn Store>) {
+    assert!(!store.is_set_up().await.unwrap());
+    let org = new_org("Acme");
+    let owner = human(&org.id, "Owner", Role::Owner);
+    let (got_org, got_owner) = store.setup(org.clone(), owner.clone()).await.unwrap();
+    assert_eq!(got_org.id, org.id);
+    assert_eq!(got_org.name, "Acme");
+    assert_eq!(got_owner.id, owner.id);
+    assert_eq!(got_owner.role, Role::Owner);
+    assert!(store.is_set_up().await.unwrap());
+    assert_eq!(store.get_org(&org.id).await.unwrap(), Some(got_org));
+    assert_eq!(store.get_principal(&owner.id).await.unwrap(), Some(got_owner));
+    assert_eq!(store.get_org(&OrgId::generate()).await.unwrap(), None);
+
+    let again = new_org("Other");
+    let r = store.setup(again.clone(), human(&again.id, "Other", Role::Owner)).await;
+    assert!(matches!(r, Err(StoreError::AlreadySetUp)), "{r:?}");
+    assert_eq!(store.get_org(&again.id).await.unwrap(), None);
+}
+
+pub async fn concurrent_setups_have_one_winner(store: Arc<dyn Store>) {
+    let tasks: Vec<_> = (0..4)
+        .map(|i| {
+            let store = store.clone();
+            tokio::spawn(async move {
+                let org = new_org(&format!("Org{i}"));
+                let owner = human(&org.id, &format!("Owner{i}"), Role::Owner);
+                store.setup(org, owner).await
+            })
+        })
+        .collect();
+    let mut wins = 0;
+    for t in tasks {
+        match t.await.unwrap() {
+            Ok(_) => wins += 1,
+            Err(StoreError::AlreadySetUp) => {}
+            Err(e) => panic!("unexpected setup error: {e:?}"),
+        }
+    }
+    assert_eq!(wins, 1);
+}
+
+// ---- principals -------------------------------------------------------------
+
+pub async fn principals_round_trip(store: Arc<dyn Store>) {
+    let w = world(&*store).await;
+    let got = store.get_principal(&w.bot.id).await.unwrap().unwrap();
+    assert_eq!(got, w.bot);
+    assert_eq!(got.kind, PrincipalKind::Agent);
+    assert_eq!(got.owner_id.as_ref(), Some(&w.alice.id));
+    assert_eq!(got.description.as_deref(), Some("summarizes things"));
+    assert!(!got.deactivated);
+    let alice = store.get_principal(&w.alice.id).await.unwrap().unwrap();
+    assert_eq!(alice, w.alice);
+    assert_eq!(alice.email.as_deref(), Some("alice@example.com"));
+    assert_eq!(store.get_principal(&PrincipalId::generate()).await.unwrap(), None);
+
+    let all = store.list_principals(&w.org.id).await.unwrap();
+    let listed: HashSet<_> = all.iter().map(|p| p.id.clone()).collect();
+    let expected: HashSet<_> = [&w.owner, &w.alice, &w.bot, &w.bot2].iter().map(|p| p.id.clone()).collect();
+    assert_eq!(listed, expected);
+}
+
+pub async fn principal_names_are_case_insensitive(store: Arc<dyn Store>) {
+    let w = world(&*store).await;
+    let found = store
+        .find_principals_by_names(&w.org.id, &["ALICE".into(), "Bot".into(), "nobody".into()])
+        .await
+        .unwrap();
+    let found: HashSet<_> = found.into_iter().map(|p| p.id).collect();
+    assert_eq!(found, HashSet::from([w.alice.id.clone(), w.bot.id.clone()]));
+    assert!(store.find_principals_by_names(&w.org.id, &[]).await.unwrap().is_empty());
+
+    let mut dup = human(&w.org.id, "aLiCe", Role::Member);
+    dup.email = Some("other-alice@example.com".into());
+    assert_conflict(store.create_principal(dup).await);
+    assert_conflict(store.create_principal(agent(&w.org.id, "BOT", &w.owner.id)).await);
+}
+
+pub async fn principal_emails_are_unique(store: Arc<dyn Store>) {
+    let w = world(&*store).await;
+    let mut p = human(&w.org.id, "alice2", Role::Member);
+    p.email = Some("alice@example.com".into());
+    assert_conflict(store.create_principal(p).await);
+    // Principals without email (agents) never collide on it.
+    store.create_principal(agent(&w.org.id, "bot3", &w.owner.id)).await.unwrap();
+}
+
+pub async fn find_login_returns_the_password_hash(store: Arc<dyn Store>) {
+    let w = world(&*store).await;
+    let (p, hash) = store.find_login("alice@example.com").await.unwrap().unwrap();
+    assert_eq!(p, w.alice);
+    assert_eq!(hash, "$argon2id$fake$Alice");
+    assert!(store.find_login("nobody@example.com").await.unwrap().is_none());
+}
+
+// ---- tokens -------------------------------------------------------------------
+
+pub async fn tokens_lifecycle(store: Arc<dyn Store>) {
+    let w = world(&*store).await;
+    let expires = now() + chrono::Duration::days(30);
+    let new = |label: &str, byte: u8| NewToken {
+        id: TokenId::generate(),
+        principal_id: w.alice.id.clone(),
+        secret_hash: vec![byte; 32],
+        label: label.into(),
+        created_at: now(),
+        expires_at: Some(expires),
+    };
+    let t1 = store.create_token(new("laptop", 1)).await.unwrap();
+    let t2 = store.create_token(new("ci", 2)).await.unwrap();
+    assert_eq!(t1.label, "laptop");
+    assert_eq!(t1.expires_at, Some(expires));
+    assert_eq!((t1.last_used_at, t1.revoked_at), (None, None));
+
+    let (found, who) = store.find_token(&[1; 32]).await.unwrap().unwrap();
+    assert_eq!(found, t1);
+    assert_eq!(who, w.alice);
+    assert!(store.find_token(&[9; 32]).await.unwrap().is_none());
+    assert_eq!(store.list_tokens(&w.alice.id).await.unwrap(), vec![t1.clone(), t2.clone()]);
+    assert!(store.list_tokens(&w.bot.id).await.unwrap().is_empty());
+
+    let used = now();
+    store.touch_token(&t1.id, used).await.unwrap();
+    let (found, _) = store.find_token(&[1; 32]).await.unwrap().unwrap();
+    assert_eq!(found.last_used_at, Some(used));
+
+    // Only the owner revokes, and only once.
+    assert!(!store.revoke_token(&w.bot.id, &t1.id).await.unwrap());
+    assert!(store.revoke_token(&w.alice.id, &t1.id).await.unwrap());
+    assert!(!store.revoke_token(&w.alice.id, &t1.id).await.unwrap());
+    assert!(!store.revoke_token(&w.alice.id, &TokenId::generate()).await.unwrap());
+    let (found, _) = store.find_token(&[1; 32]).await.unwrap().unwrap();
+    assert!(found.revoked_at.is_some(), "revoked tokens are still found, marked");
+    let listed = store.list_tokens(&w.alice.id).await.unwrap();
+    assert!(listed[0].revoked_at.is_some());
+    assert!(listed[1].revoked_at.is_none());
+}
+
+// ---- spaces and categories ----------------------------------------------------
+
+pub async fn spaces_and_their_members(store: Arc<dyn Store>) {
+    let w = world(&*store).await;
+    assert_eq!(store.get_space(&w.space.id).await.unwrap(), Some(w.space.clone()));
+    assert_eq!(store.get_space(&SpaceId::generate()).await.unwrap(), None);
+    let mut private = new_space(&w.org.id, "Secret", &w.alice.id);
+    private.visibility = Visibility::Private;
+    private.creator_role = Role::Member;
+    let private = store.create_space(private).await.unwrap();
+    assert_eq!(private.visibility, Visibility::Private);
+    assert_eq!(store.list_spaces(&w.org.id).await.unwrap(), vec![w.space.clone(), private.clone()]);
+
+    // The creator is a member with the creator role.
+    assert_eq!(store.space_member_role(&w.space.id, &w.owner.id).await.unwrap(), Some(Role::Admin));
+    assert_eq!(store.space_member_role(&private.id, &w.alice.id).await.unwrap(), Some(Role::Member));
+    assert_eq!(store.space_member_role(&w.space.id, &w.alice.id).await.unwrap(), None);
+
+    let m = store.put_space_member(&w.space.id, &w.alice.id, Role::Guest).await.unwrap();
+    assert_eq!(
+        m,
+        SpaceMember {
+            space_id: w.space.id.clone(),
+            principal_id: w.alice.id.clone(),
+            role: Role::Guest
+        }
+    );
+    store.put_space_member(&w.space.id, &w.alice.id, Role::Admin).await.unwrap();
+    assert_eq!(store.space_member_role(&w.space.id, &w.alice.id).await.unwrap(), Some(Role::Admin));
+    let members = store.list_space_members(&w.space.id).await.unwrap();
+    assert_eq!(members.len(), 2, "updating a role does not add a member: {members:?}");
+
+    let roles: HashSet<_> = store.space_roles_of(&w.alice.id).await.unwrap().into_iter().collect();
+    assert_eq!(roles, HashSet::from([(w.space.id.clone(), Role::Admin), (private.id.clone(), Role::Member)]));
+
+    assert!(store.remove_space_member(&w.space.id, &w.alice.id).await.unwrap());
+    assert!(!store.remove_space_member(&w.space.id, &w.alice.id).await.unwrap());
+    assert_eq!(store.space_member_role(&w.space.id, &w.alice.id).await.unwrap(), None);
+    assert_not_found(store.put_space_member(&SpaceId::generate(), &w.alice.id, Role::Member).await);
+}
+
+pub async fn space_names_are_unique_ignoring_case(store: Arc<dyn Store>) {
+    let w = world(&*store).await;
+    assert_conflict(store.create_space(new_space(&w.org.id, "ENGINEERING", &w.owner.id)).await);
+    store.create_space(new_space(&w.org.id, "Design", &w.owner.id)).await.unwrap();
+}
+
+pub async fn categories_keep_their_order(store: Arc<dyn Store>) {
+    let w = world(&*store).await;
+    let new = |name: &str| NewCategory {
+        id: CategoryId::generate(),
+        space_id: w.space.id.clone(),
+        name: name.into(),
+        created_at: now(),
+    };
+    let a = store.create_category(new("Projects")).await.unwrap();
+    let b = store.create_category(new("Social")).await.unwrap();
+    assert_eq!((a.position, b.position), (0, 1));
+    assert_conflict(store.create_category(new("projects")).await);
+    assert_eq!(store.list_categories(&w.space.id).await.unwrap(), vec![a.clone(), b]);
+    assert_eq!(store.get_category(&a.id).await.unwrap(), Some(a));
+    assert_eq!(store.get_category(&CategoryId::generate()).await.unwrap(), None);
+    let orphan = NewCategory {
+        space_id: SpaceId::generate(),
+        ..new("Orphan")
+    };
+    assert_not_found(store.create_category(orphan).await);
+}
+
+// ---- channels ---------------------------------------------------------------------
+
+pub async fn new_channel_log_starts_with_member_events(store: Arc<dyn Store>) {
+    let w = world(&*store).await;
+    let cat = store
+        .create_category(NewCategory {
+            id: CategoryId::generate(),
+            space_id: w.space.id.clone(),
+            name: "Projects".into(),
+            created_at: now(),
+        })
+        .await
+        .unwrap();
+    let mut new = new_channel(&w, "general", &[&w.owner, &w.alice, &w.bot]);
+    new.category_id = Some(cat.id.clone());
+    let created = store.create_channel(new.clone()).await.unwrap();
+    assert!(created.created);
+    let c = created.value;
+    assert_eq!(c.id, new.id);
+    assert_eq!(c.name.as_deref(), Some("general"));
+    assert_eq!(c.topic.as_deref(), Some("talk"));
+    assert_eq!(c.category_id, Some(cat.id));
+    assert_eq!(c.kind, ChannelKind::Channel);
+    assert_eq!(c.last_seq, 3);
+    assert_eq!(store.get_channel(&c.id).await.unwrap(), Some(c.clone()));
+
+    let events = store.list_events(&c.id, 0, 100).await.unwrap();
+    assert_eq!(events.iter().map(|e| e.seq).collect::<Vec<_>>(), vec![1, 2, 3]);
+    for (e, p) in events.iter().zip([&w.owner, &w.alice, &w.bot]) {
+        assert_eq!(e.kind, EventKind::MemberJoined);
+        assert_eq!(e.channel_id, c.id);
+        assert_eq!(e.actor, w.owner.id);
+        assert_eq!(e.payload, payload::member(&p.id));
+    }
+    let ids: HashSet<_> = events.iter().map(|e| e.id.clone()).collect();
+    assert_eq!(ids.len(), 3, "event ids are distinct");
+
+    let members = store.list_channel_members(&c.id).await.unwrap();
+    assert_eq!(
+        members.iter().map(|m| m.principal_id.clone()).collect::<Vec<_>>(),
+        vec![w.owner.id.clone(), w.alice.id.clone(), w.bot.id.clone()]
+    );
+    assert!(store.channel_ids_of(&w.alice.id).await.unwrap().contains(&c.id));
+    assert!(store.channel_ids_of(&w.bot2.id).await.unwrap().is_empty());
+    assert_eq!(store.get_channel(&ChannelId::generate()).await.unwrap(), None);
+}
+
+pub async fn channel_names_are_unique_per_space(store: Arc<dyn Store>) {
+    let w = world(&*store).await;
+    let general = channel(&*store, &w, "general").await;
+    assert_conflict(store.create_channel(new_channel(&w, "GENERAL", &[&w.owner])).await);
+    // A failed create leaves nothing behind.
+    assert_eq!(store.list_channels(&w.org.id).await.unwrap().len(), 1);
+
+    let other = store.create_space(new_space(&w.org.id, "Design", &w.owner.id)).await.unwrap();
+    let mut elsewhere = new_channel(&w, "general", &[&w.owner]);
+    elsewhere.space_id = Some(other.id);
+    store.create_channel(elsewhere).await.unwrap();
+
+    let random = store.create_channel(new_channel(&w, "random", &[&w.owner])).await.unwrap().value;
+    let rename = ChannelPatch {
+        name: Some("General".into()),
+        topic: None,
+    };
+    assert_conflict(store.update_channel(&random.id, &w.owner.id, rename).await);
+    // Renaming a channel to a new casing of its own name is fine.
+    let recase = ChannelPatch {
+        name: Some("GENERAL".into()),
+        topic: None,
+    };
+    store.update_channel(&general.id, &w.owner.id, recase).await.unwrap();
+}
+
+pub async fn dms_are_get_or_create(store: Arc<dyn Store>) {
+    let w = world(&*store).await;
+    let general = channel(&*store, &w, "general").await;
+    let dm = |key: &str, kind: ChannelKind, members: Vec<PrincipalId>| NewChannel {
+        id: ChannelId::generate(),
+        org_id: w.org.id.clone(),
+        space_id: None,
+        category_id: None,
+        kind,
+        name: None,
+        topic: None,
+        private: true,
+        created_by: w.alice.id.clone(),
+        created_at: now(),
+        members,
+        dm_key: Some(key.into()),
+    };
+    let first = store
+        .create_channel(dm("alice:bot", ChannelKind::Dm, vec![w.alice.id.clone(), w.bot.id.clone()]))
+        .await
+        .unwrap();
+    assert!(first.created);
+    assert_eq!(first.value.last_seq, 2);
+    assert_eq!(first.value.space_id, None);
+    let again = store
+        .create_channel(dm("alice:bot", ChannelKind::Dm, vec![w.alice.id.clone(), w.bot.id.clone()]))
+        .await
+        .unwrap();
+    assert!(!again.created);
+    assert_eq!(again.value, first.value);
+    assert_eq!(store.list_events(&first.value.id, 0, 10).await.unwrap().len(), 2);
+
+    let group = store
+        .create_channel(dm(
+            "alice:bot:bot2",
+            ChannelKind::GroupDm,
+            vec![w.alice.id.clone(), w.bot.id.clone(), w.bot2.id.clone()],
+        ))
+        .await
+        .unwrap();
+    assert!(group.created);
+    assert_eq!(group.value.kind, ChannelKind::GroupDm);
+
+    let all = store.list_channels(&w.org.id).await.unwrap();
+    assert_eq!(
+        all.iter().map(|c| c.id.clone()).collect::<Vec<_>>(),
+        vec![general.id, first.value.id, group.value.id],
+        "every channel, DMs included, in creation order"
+    );
+}
+
+pub async fn update_channel_appends_an_event(store: Arc<dyn Store>) {
+    let w = world(&*store).await;
+    let c = channel(&*store, &w, "general").await;
+    let patch = ChannelPatch {
+        name: Some("lobby".into()),
+        topic: Some(Some("all hands".into())),
+    };
+    let (updated, event) = store.update_channel(&c.id, &w.alice.id, patch).await.unwrap();
+    assert_eq!(updated.name.as_deref(), Some("lobby"));
+    assert_eq!(updated.topic.as_deref(), Some("all hands"));
+    assert_eq!(event.kind, EventKind::ChannelUpdated);
+    assert_eq!(event.seq, c.last_seq + 1);
+    assert_eq!(updated.last_seq, event.seq);
+    assert_eq!(event.actor, w.alice.id);
+    assert_eq!(event.payload, json!({ "name": "lobby", "topic": "all hands" }));
+    assert_eq!(store.get_channel(&c.id).await.unwrap(), Some(updated.clone()));
+
+    let clear = ChannelPatch {
+        name: None,
+        topic: Some(None),
+    };
+    let (cleared, event) = store.update_channel(&c.id, &w.alice.id, clear).await.unwrap();
+    assert_eq!(cleared.name.as_deref(), Some("lobby"));
+    assert_eq!(cleared.topic, None);
+    assert_eq!(event.payload, payload::channel_updated(&cleared));
+    assert_not_found(store.update_channel(&ChannelId::generate(), &w.alice.id, ChannelPatch::default()).await);
+}
+
+pub async fn channel_members_join_and_leave(store: Arc<dyn Store>) {
+    let w = world(&*store).await;
+    let c = store.create_channel(new_channel(&w, "general", &[&w.owner])).await.unwrap().value;
+
+    let (m, event) = store
+        .add_channel_member(&c.id, &w.bot.id, TriggerPolicy::Mention, &w.owner.id)
+        .await
+        .unwrap();
+    let event = event.unwrap();
+    assert_eq!((m.channel_id.clone(), m.principal_id.clone()), (c.id.clone(), w.bot.id.clone()));
+    assert_eq!(m.trigger, TriggerPolicy::Mention);
+    assert_eq!(event.kind, EventKind::MemberJoined);
+    assert_eq!(event.seq, 2);
+    assert_eq!(event.actor, w.owner.id);
+    assert_eq!(event.payload, payload::member(&w.bot.id));
+    assert_eq!(store.channel_member(&c.id, &w.bot.id).await.unwrap(), Some(m.clone()));
+
+    // Adding again only changes the trigger, without an event.
+    let (m2, none) = store
+        .add_channel_member(&c.id, &w.bot.id, TriggerPolicy::All, &w.owner.id)
+        .await
+        .unwrap();
+    assert!(none.is_none());
+    assert_eq!(m2.trigger, TriggerPolicy::All);
+    assert_eq!(m2.read_seq, m.read_seq);
+    assert_eq!(store.channel_member(&c.id, &w.bot.id).await.unwrap(), Some(m2));
+    assert_eq!(store.get_channel(&c.id).await.unwrap().unwrap().last_seq, 2);
+
+    let left = store.remove_channel_member(&c.id, &w.bot.id, &w.alice.id).await.unwrap().unwrap();
+    assert_eq!(left.kind, EventKind::MemberLeft);
+    assert_eq!(left.seq, 3);
+    assert_eq!(left.actor, w.alice.id);
+    assert_eq!(left.payload, payload::member(&w.bot.id));
+    assert!(store.remove_channel_member(&c.id, &w.bot.id, &w.alice.id).await.unwrap().is_none());
+    assert_eq!(store.channel_member(&c.id, &w.bot.id).await.unwrap(), None);
+    assert!(!store.channel_ids_of(&w.bot.id).await.unwrap().contains(&c.id));
+    assert_eq!(store.list_channel_members(&c.id).await.unwrap().len(), 1);
+
+    assert_not_found(
+        store
+            .add_channel_member(&ChannelId::generate(), &w.bot.id, TriggerPolicy::All, &w.owner.id)
+            .await,
+    );
+    assert_not_found(
+        store
+            .add_channel_member(&c.id, &PrincipalId::generate(), TriggerPolicy::All, &w.owner.id)
+            .await,
+    );
+    // The refused joins left no trace in the log.
+    assert_eq!(store.list_events(&c.id, 0, 100).await.unwrap().len(), 3);
+}
+
+pub async fn cursors_clamp_and_need_membership(store: Arc<dyn Store>) {
+    let w = world(&*store).await;
+    let c = store.create_channel(new_channel(&w, "general", &[&w.owner, &w.alice])).await.unwrap().value;
+    for i in 0..3 {
+        post(&*store, msg(&c.id, &w.owner, &format!("m{i}"))).await;
+    }
+    let last = store.get_channel(&c.id).await.unwrap().unwrap().last_seq;
+    assert_eq!(last, 5);
+    assert_eq!(store.set_cursor(&c.id, &w.alice.id, 4).await.unwrap(), 4);
+    assert_eq!(store.channel_member(&c.id, &w.alice.id).await.unwrap().unwrap().read_seq, 4);
+    assert_eq!(store.set_cursor(&c.id, &w.alice.id, 1_000).await.unwrap(), last);
+    assert_eq!(store.set_cursor(&c.id, &w.alice.id, u64::MAX).await.unwrap(), last);
+    // Backwards is allowed: "mark unread".
+    assert_eq!(store.set_cursor(&c.id, &w.alice.id, 1).await.unwrap(), 1);
+    assert_eq!(store.channel_member(&c.id, &w.alice.id).await.unwrap().unwrap().read_seq, 1);
+    assert_not_found(store.set_cursor(&c.id, &w.bot.id, 1).await);
+    assert_not_found(store.set_cursor(&ChannelId::generate(), &w.alice.id, 1).await);
+}
+
+// ---- overrides ------------------------------------------------------------------
+
+pub async fn overrides_replace_and_read_back(store: Arc<dyn Store>) {
+    let w = world(&*store).await;
+    let cat = store
+        .create_category(NewCategory {
+            id: CategoryId::generate(),
+            space_id: w.space.id.clone(),
+            name: "Projects".into(),
+            created_at: now(),
+        })
+        .await
+        .unwrap();
+    let c = channel(&*store, &w, "general").await;
+    let resources = [
+        ResourceRef::Space(w.space.id.clone()),
+        ResourceRef::Category(cat.id),
+        ResourceRef::Channel(c.id),
+    ];
+    let two = vec![
+        Override {
+            target: OverrideTarget::Role(Role::Guest),
+            action: Action::Post,
+            effect: Effect::Deny,
+        },
+        Override {
+            target: OverrideTarget::Principal(w.bot.id.clone()),
+            action: Action::MentionAll,
+            effect: Effect::Allow,
+        },
+    ];
+    for r in &resources {
+        assert!(store.get_overrides(r).await.unwrap().is_empty());
+        store.set_overrides(r, two.clone()).await.unwrap();
+        assert_eq!(store.get_overrides(r).await.unwrap(), two);
+    }
+    let one = vec![Override {
+        target: OverrideTarget::Role(Role::Agent),
+        action: Action::EditGroupmd,
+        effect: Effect::Deny,
+    }];
+    store.set_overrides(&resources[1], one.clone()).await.unwrap();
+    assert_eq!(store.get_overrides(&resources[1]).await.unwrap(), one);
+    // Other resources keep theirs.
+    assert_eq!(store.get_overrides(&resources[0]).await.unwrap(), two);
+    assert_eq!(store.get_overrides(&resources[2]).await.unwrap(), two);
+    store.set_overrides(&resources[2], vec![]).await.unwrap();
+    assert!(store.get_overrides(&resources[2]).await.unwrap().is_empty());
+}
+
+// ---- messages ---------------------------------------------------------------------
+
+pub async fn post_and_get_message(store: Arc<dyn Store>) {
+    let w = world(&*store).await;
+    let c = channel(&*store, &w, "general").await;
+    let mut new = msg(&c.id, &w.alice, "hello @bot");
+    new.data = Some(json!({ "card": { "title": "Hi", "n": 3 } }));
+    new.mentions = Mentions {
+        principal_ids: vec![w.bot.id.clone()],
+        all: false,
+        agents: true,
+    };
+    new.client_msg_id = Some("c-1".into());
+    let posted = store.post_message(new.clone()).await.unwrap();
+    let m = posted.message;
+    let event = posted.event.unwrap();
+    assert_eq!(m.id, new.id);
+    assert_eq!(m.seq, c.last_seq + 1);
+    assert_eq!(m.text, "hello @bot");
+    assert_eq!(m.data, new.data);
+    assert_eq!(m.mentions, new.mentions);
+    assert_eq!(m.client_msg_id.as_deref(), Some("c-1"));
+    assert_eq!(m.created_at, new.created_at);
+    assert_eq!((m.hop, m.deleted, m.reply_count), (0, false, 0));
+    assert_eq!((m.edited_at, m.last_reply_at, m.thread_id.clone()), (None, None, None));
+    assert!(m.reactions.is_empty());
+    assert_eq!(event.kind, EventKind::MessageCreated);
+    assert_eq!(event.seq, m.seq);
+    assert_eq!(event.actor, w.alice.id);
+    assert_eq!(event.channel_id, c.id);
+    assert_eq!(event.payload, payload::message_created(&m));
+    assert_eq!(store.get_message(&m.id).await.unwrap(), Some(m.clone()));
+    assert_eq!(store.get_channel(&c.id).await.unwrap().unwrap().last_seq, m.seq);
+    assert_eq!(store.get_message(&MessageId::generate()).await.unwrap(), None);
+}
+
+pub async fn concurrent_posts_get_gapless_seqs(store: Arc<dyn Store>) {
+    const TASKS: usize = 10;
+    const EACH: usize = 100;
+    let w = world(&*store).await;
+    let c = store.create_channel(new_channel(&w, "busy", &[&w.owner, &w.alice])).await.unwrap().value;
+    let authors = [w.owner.clone(), w.alice.clone()];
+    let tasks: Vec<_> = (0..TASKS)
+        .map(|t| {
+            let store = store.clone();
+            let channel = c.id.clone();
+            let author = authors[t % 2].clone();
+            tokio::spawn(async move {
+                let mut seqs = Vec::with_capacity(EACH);
+                for i in 0..EACH {
+                    let posted = store.post_message(msg(&channel, &author, &format!("{t}-{i}"))).await.unwrap();
+                    let event = posted.event.unwrap();
+                    assert_eq!(event.seq, posted.message.seq);
+                    seqs.push(event.seq);
+                }
+                seqs
+            })
+        })
+        .collect();
+    let mut seqs = Vec::new();
+    for t in tasks {
+        let mine = t.await.unwrap();
+        assert!(mine.windows(2).all(|p| p[0] < p[1]), "one sender's posts are ordered");
+        seqs.extend(mine);
+    }
+    seqs.sort_unstable();
+    let total = (TASKS * EACH) as u64;
+    assert_eq!(seqs, (3..3 + total).collect::<Vec<_>>(), "seqs 3..=N+2 with no gap or duplicate");
+
+    let events = store.list_events(&c.id, 0, 5_000).await.unwrap();
+    assert_eq!(events.iter().map(|e| e.seq).collect::<Vec<_>>(), (1..3 + total).collect::<Vec<_>>());
+    assert_eq!(events.iter().filter(|e| e.kind == EventKind::MessageCreated).count() as u64, total);
+    assert_eq!(store.get_channel(&c.id).await.unwrap().unwrap().last_seq, total + 2);
+}
+
+pub async fn client_msg_id_makes_posts_idempotent(store: Arc<dyn Store>) {
+    let w = world(&*store).await;
+    let c = channel(&*store, &w, "general").await;
+    let mut first = msg(&c.id, &w.alice, "once");
+    first.client_msg_id = Some("retry-me".into());
+    let a = store.post_message(first.clone()).await.unwrap();
+    assert!(a.event.is_some());
+    // The retry has a new server-side id and time; the first message wins.
+    let retry = NewMessage {
+        id: MessageId::generate(),
+        text: "twice?".into(),
+        created_at: now(),
+        ..first.clone()
+    };
+    let b = store.post_message(retry).await.unwrap();
+    assert!(b.event.is_none());
+    assert_eq!(b.message, a.message);
+    assert_eq!(store.get_channel(&c.id).await.unwrap().unwrap().last_seq, a.message.seq);
+
+    // The same client id from another author is a different message.
+    let mut other = msg(&c.id, &w.bot, "mine");
+    other.client_msg_id = Some("retry-me".into());
+    let o = store.post_message(other).await.unwrap();
+    assert!(o.event.is_some());
+    assert_ne!(o.message.id, a.message.id);
+}
+
+pub async fn concurrent_retries_create_one_message(store: Arc<dyn Store>) {
+    let w = world(&*store).await;
+    let c = channel(&*store, &w, "general").await;
+    let tasks: Vec<_> = (0..10)
+        .map(|_| {
+            let store = store.clone();
+            let mut m = msg(&c.id, &w.alice, "racing");
+            m.client_msg_id = Some("same".into());
+            tokio::spawn(async move { store.post_message(m).await.unwrap() })
+        })
+        .collect();
+    let mut created = 0;
+    let mut ids = HashSet::new();
+    for t in tasks {
+        let posted = t.await.unwrap();
+        created += usize::from(posted.event.is_some());
+        ids.insert(posted.message.id);
+    }
+    assert_eq!(created, 1);
+    assert_eq!(ids.len(), 1);
+    let events = store.list_events(&c.id, c.last_seq, 100).await.unwrap();
+    assert_eq!(events.len(), 1);
+}
+
+pub async fn hop_counts_agent_chains_per_thread(store: Arc<dyn Store>) {
+    let w = world(&*store).await;
+    let c = channel(&*store, &w, "general").await;
+    let top = |author: &Principal| msg(&c.id, author, "top");
+    let t1 = post(&*store, top(&w.alice)).await;
+    let t2 = post(&*store, top(&w.bot)).await;
+    let t3 = post(&*store, top(&w.bot2)).await;
+    let t4 = post(&*store, top(&w.bot)).await;
+    assert_eq!([t1.hop, t2.hop, t3.hop, t4.hop], [0, 1, 2, 3]);
+
+    // A thread counts from its own messages, starting at its root.
+    let r1 = post(&*store, reply(&c.id, &t1.id, &w.bot, "r")).await;
+    let r2 = post(&*store, reply(&c.id, &t1.id, &w.bot2, "r")).await;
+    assert_eq!([r1.hop, r2.hop], [1, 2]);
+    // Replies do not move the top-level chain.
+    let t5 = post(&*store, top(&w.bot)).await;
+    assert_eq!(t5.hop, 4);
+    let r3 = post(&*store, reply(&c.id, &t1.id, &w.alice, "r")).await;
+    let r4 = post(&*store, reply(&c.id, &t1.id, &w.bot, "r")).await;
+    assert_eq!([r3.hop, r4.hop], [0, 1]);
+    let on_agent_root = post(&*store, reply(&c.id, &t4.id, &w.bot2, "r")).await;
+    assert_eq!(on_agent_root.hop, 4);
+    let t6 = post(&*store, top(&w.alice)).await;
+    let t7 = post(&*store, top(&w.bot2)).await;
+    assert_eq!([t6.hop, t7.hop], [0, 1]);
+
+    // Another channel has its own chain.
+    let other = channel(&*store, &w, "other").await;
+    assert_eq!(post(&*store, msg(&other.id, &w.bot, "x")).await.hop, 1);
+}
+
+pub async fn threads_replies_and_listing(store: Arc<dyn Store>) {
+    let w = world(&*store).await;
+    let c = channel(&*store, &w, "general").await;
+    let a = post(&*store, msg(&c.id, &w.alice, "A")).await;
+    let b = post(&*store, msg(&c.id, &w.alice, "B")).await;
+    let lonely = post(&*store, msg(&c.id, &w.alice, "C")).await;
+    let a1 = post(&*store, reply(&c.id, &a.id, &w.bot, "a1")).await;
+    let b1 = post(&*store, reply(&c.id, &b.id, &w.bot, "b1")).await;
+    let a2 = post(&*store, reply(&c.id, &a.id, &w.owner, "a2")).await;
+    assert_eq!(a1.thread_id.as_ref(), Some(&a.id));
+
+    let a_now = store.get_message(&a.id).await.unwrap().unwrap();
+    assert_eq!(a_now.reply_count, 2);
+    assert_eq!(a_now.last_reply_at, Some(a2.created_at));
+    let b_now = store.get_message(&b.id).await.unwrap().unwrap();
+    assert_eq!((b_now.reply_count, b_now.last_reply_at), (1, Some(b1.created_at)));
+
+    let threads = store.list_threads(&c.id, 10).await.unwrap();
+    assert_eq!(ids(&threads), vec![a.id.clone(), b.id.clone()], "most recently active first");
+    assert_eq!(threads[0], a_now);
+    assert_eq!(ids(&store.list_threads(&c.id, 1).await.unwrap()), vec![a.id.clone()]);
+    let b2 = post(&*store, reply(&c.id, &b.id, &w.bot, "b2")).await;
+    assert_eq!(ids(&store.list_threads(&c.id, 10).await.unwrap()), vec![b.id.clone(), a.id.clone()]);
+
+    let top = store.list_messages(&c.id, page(ThreadFilter::TopLevel, None, None, 50)).await.unwrap();
+    assert_eq!(ids(&top), vec![a.id.clone(), b.id.clone(), lonely.id.clone()]);
+    let thread = store
+        .list_messages(&c.id, page(ThreadFilter::Thread(a.id.clone()), None, None, 50))
+        .await
+        .unwrap();
+    assert_eq!(ids(&thread), vec![a.id.clone(), a1.id.clone(), a2.id.clone()]);
+    let thread_b = store
+        .list_messages(&c.id, page(ThreadFilter::Thread(b.id.clone()), Some(b.seq), None, 50))
+        .await
+        .unwrap();
+    assert_eq!(ids(&thread_b), vec![b1.id, b2.id]);
+
+    // Replies must hang off a top-level message of the same channel.
+    assert_not_found(store.post_message(reply(&c.id, &a1.id, &w.bot, "nested")).await);
+    let other = channel(&*store, &w, "other").await;
+    assert_not_found(store.post_message(reply(&other.id, &a.id, &w.bot, "cross")).await);
+}
+
+pub async fn message_paging(store: Arc<dyn Store>) {
+    let w = world(&*store).await;
+    let c = channel(&*store, &w, "general").await;
+    let mut all = Vec::new();
+    for i in 0..10 {
+        let m = post(&*store, msg(&c.id, &w.alice, &format!("m{i}"))).await;
+        if i == 4 {
+            // A reply in between must not appear at top level.
+            post(&*store, reply(&c.id, &m.id, &w.bot, "reply")).await;
+        }
+        all.push(m);
+    }
+    let top = |after, before, limit| page(ThreadFilter::TopLevel, after, before, limit);
+    let list = |p| {
+        let store = store.clone();
+        let id = c.id.clone();
+        async move { ids(&store.list_messages(&id, p).await.unwrap()) }
+    };
+    assert_eq!(list(top(None, None, 3)).await, ids(&all[7..]), "newest page, oldest first");
+    assert_eq!(list(top(None, None, 100)).await, ids(&all));
+    assert_eq!(list(top(Some(all[2].seq), None, 3)).await, ids(&all[3..6]));
+    assert_eq!(list(top(Some(all[8].seq), None, 3)).await, ids(&all[9..]));
+    assert_eq!(list(top(Some(all[9].seq), None, 3)).await, Vec::<MessageId>::new());
+    assert_eq!(list(top(Some(0), None, 2)).await, ids(&all[..2]));
+    assert_eq!(list(top(None, Some(all[5].seq), 2)).await, ids(&all[3..5]));
+    assert_eq!(list(top(None, Some(all[2].seq), 10)).await, ids(&all[..2]));
+    assert_eq!(list(top(None, Some(all[0].seq), 10)).await, Vec::<MessageId>::new());
+    // `after` wins over `before`.
+    assert_eq!(list(top(Some(all[6].seq), Some(all[2].seq), 2)).await, ids(&all[7..9]));
+    let seqs: Vec<u64> = all.iter().map(|m| m.seq).collect();
+    assert!(seqs.windows(2).all(|p| p[0] < p[1]));
+}
+
+pub async fn edit_message_changes_text_and_mentions(store: Arc<dyn Store>) {
+    let w = world(&*store).await;
+    let c = channel(&*store, &w, "general").await;
+    let mut new = msg(&c.id, &w.alice, "helo");
+    new.data = Some(json!({ "keep": true }));
+    let m = post(&*store, new).await;
+    let edit = MessageEdit {
+        text: "hello @bot".into(),
+        mentions: Mentions {
+            principal_ids: vec![w.bot.id.clone()],
+            all: false,
+            agents: false,
+        },
+        edited_at: now(),
+    };
+    let (edited, event) = store.edit_message(&m.id, &w.alice.id, edit.clone()).await.unwrap();
+    assert_eq!(edited.text, "hello @bot");
+    assert_eq!(edited.mentions, edit.mentions);
+    assert_eq!(edited.edited_at, Some(edit.edited_at));
+    assert_eq!((edited.seq, edited.hop, edited.data.clone()), (m.seq, m.hop, m.data.clone()));
+    assert_eq!(event.kind, EventKind::MessageEdited);
+    assert_eq!(event.seq, m.seq + 1);
+    assert_eq!(event.actor, w.alice.id);
+    assert_eq!(event.payload, payload::message_edited(&edited));
+    assert_eq!(store.get_message(&m.id).await.unwrap(), Some(edited));
+    assert_not_found(store.edit_message(&MessageId::generate(), &w.alice.id, edit).await);
+}
+
+pub async fn delete_message_leaves_a_tombstone(store: Arc<dyn Store>) {
+    let w = world(&*store).await;
+    let c = channel(&*store, &w, "general").await;
+    let mut new = msg(&c.id, &w.alice, "secret @bot");
+    new.data = Some(json!({ "x": 1 }));
+    new.mentions.principal_ids = vec![w.bot.id.clone()];
+    let root = post(&*store, new).await;
+    let r = post(&*store, reply(&c.id, &root.id, &w.bot, "reply")).await;
+    store.add_reaction(&root.id, &w.bot.id, "eyes").await.unwrap();
+
+    let (gone, event) = store.delete_message(&root.id, &w.owner.id).await.unwrap();
+    assert!(gone.deleted);
+    assert_eq!(gone.text, "");
+    assert_eq!(gone.data, None);
+    assert_eq!(gone.mentions, Mentions::default());
+    assert!(gone.reactions.is_empty());
+    assert_eq!((gone.seq, gone.reply_count), (root.seq, 1));
+    assert_eq!(event.kind, EventKind::MessageDeleted);
+    assert_eq!(event.actor, w.owner.id);
+    assert_eq!(event.payload, payload::message_deleted(&gone));
+    assert_eq!(store.get_message(&root.id).await.unwrap(), Some(gone.clone()));
+
+    // The tombstone keeps its place; its thread still reads.
+    let top = store.list_messages(&c.id, page(ThreadFilter::TopLevel, None, None, 10)).await.unwrap();
+    assert_eq!(top, vec![gone.clone()]);
+    let thread = store
+        .list_messages(&c.id, page(ThreadFilter::Thread(root.id.clone()), None, None, 10))
+        .await
+        .unwrap();
+    assert_eq!(ids(&thread), vec![root.id.clone(), r.id.clone()]);
+
+    assert_not_found(store.delete_message(&root.id, &w.owner.id).await);
+    let edit = MessageEdit {
+        text: "back".into(),
+        mentions: Mentions::default(),
+        edited_at: now(),
+    };
+    assert_not_found(store.edit_message(&root.id, &w.alice.id, edit).await);
+    assert_not_found(store.add_reaction(&root.id, &w.bot.id, "eyes").await);
+    assert_not_found(store.delete_message(&MessageId::generate(), &w.owner.id).await);
+
+    // Deleting a reply leaves the root's reply count alone.
+    let (reply_gone, event) = store.delete_message(&r.id, &w.bot.id).await.unwrap();
+    assert_eq!(reply_gone.thread_id.as_ref(), Some(&root.id));
+    assert_eq!(event.payload, json!({ "message_id": r.id, "thread_id": root.id }));
+    assert_eq!(store.get_message(&root.id).await.unwrap().unwrap().reply_count, 1);
+}
+
+pub async fn reactions_add_remove_and_aggregate(store: Arc<dyn Store>) {
+    let w = world(&*store).await;
+    let c = channel(&*store, &w, "general").await;
+    let m = post(&*store, msg(&c.id, &w.alice, "ship it")).await;
+
+    let e = store.add_reaction(&m.id, &w.alice.id, "+1").await.unwrap().unwrap();
+    assert_eq!(e.kind, EventKind::ReactionAdded);
+    assert_eq!(e.actor, w.alice.id);
+    assert_eq!(e.payload, payload::reaction(&m.id, &w.alice.id, "+1"));
+    assert_eq!(e.seq, m.seq + 1);
+    store.add_reaction(&m.id, &w.bot.id, "tada").await.unwrap().unwrap();
+    store.add_reaction(&m.id, &w.bot.id, "+1").await.unwrap().unwrap();
+    store.add_reaction(&m.id, &w.owner.id, "tada").await.unwrap().unwrap();
+    assert!(store.add_reaction(&m.id, &w.alice.id, "+1").await.unwrap().is_none(), "duplicate");
+
+    let got = store.get_message(&m.id).await.unwrap().unwrap();
+    assert_eq!(
+        got.reactions,
+        vec![
+            Reaction {
+                emoji: "+1".into(),
+                count: 2,
+                principal_ids: vec![w.alice.id.clone(), w.bot.id.clone()],
+            },
+            Reaction {
+                emoji: "tada".into(),
+                count: 2,
+                principal_ids: vec![w.bot.id.clone(), w.owner.id.clone()],
+            },
+        ]
+    );
+
+    let e = store.remove_reaction(&m.id, &w.alice.id, "+1").await.unwrap().unwrap();
+    assert_eq!(e.kind, EventKind::ReactionRemoved);
+    assert_eq!(e.payload, payload::reaction(&m.id, &w.alice.id, "+1"));
+    assert!(store.remove_reaction(&m.id, &w.alice.id, "+1").await.unwrap().is_none());
+    assert!(store.remove_reaction(&m.id, &w.alice.id, "nope").await.unwrap().is_none());
+    // "+1" now dates from the bot's reaction, after its "tada".
+    let got = store.get_message(&m.id).await.unwrap().unwrap();
+    let summary: Vec<_> = got.reactions.iter().map(|r| (r.emoji.as_str(), r.count)).collect();
+    assert_eq!(summary, vec![("tada", 2), ("+1", 1)]);
+    let listed = store.list_messages(&c.id, page(ThreadFilter::TopLevel, None, None, 10)).await.unwrap();
+    assert_eq!(listed[0].reactions, got.reactions);
+    assert_not_found(store.add_reaction(&MessageId::generate(), &w.alice.id, "+1").await);
+}
+
+pub async fn event_log_is_exact(store: Arc<dyn Store>) {
+    let w = world(&*store).await;
+    let c = store.create_channel(new_channel(&w, "general", &[&w.owner, &w.alice])).await.unwrap().value;
+    let mut expected = store.list_events(&c.id, 0, 10).await.unwrap();
+    assert_eq!(expected.len(), 2);
+
+    let posted = store.post_message(msg(&c.id, &w.alice, "hi")).await.unwrap();
+    let m = posted.message;
+    expected.push(posted.event.unwrap());
+    let edit = MessageEdit {
+        text: "hi all".into(),
+        mentions: Mentions::default(),
+        edited_at: now(),
+    };
+    expected.push(store.edit_message(&m.id, &w.alice.id, edit).await.unwrap().1);
+    expected.push(store.add_reaction(&m.id, &w.owner.id, "wave").await.unwrap().unwrap());
+    expected.push(store.remove_reaction(&m.id, &w.owner.id, "wave").await.unwrap().unwrap());
+    expected.push(store.delete_message(&m.id, &w.alice.id).await.unwrap().1);
+    let (_, joined) = store
+        .add_channel_member(&c.id, &w.bot.id, TriggerPolicy::Mention, &w.owner.id)
+        .await
+        .unwrap();
+    expected.push(joined.unwrap());
+    expected.push(store.remove_channel_member(&c.id, &w.bot.id, &w.owner.id).await.unwrap().unwrap());
+    let patch = ChannelPatch {
+        name: None,
+        topic: Some(Some("new topic".into())),
+    };
+    expected.push(store.update_channel(&c.id, &w.owner.id, patch).await.unwrap().1);
+
+    let kinds: Vec<_> = expected.iter().map(|e| e.kind).collect();
+    use EventKind::*;
+    assert_eq!(
+        kinds,
+        vec![
+            MemberJoined,
+            MemberJoined,
+            MessageCreated,
+            MessageEdited,
+            ReactionAdded,
+            ReactionRemoved,
+            MessageDeleted,
+            MemberJoined,
+            MemberLeft,
+            ChannelUpdated
+        ]
+    );
+    let log = store.list_events(&c.id, 0, 100).await.unwrap();
+    assert_eq!(log, expected, "the log holds exactly what the writes returned");
+    assert_eq!(log.iter().map(|e| e.seq).collect::<Vec<_>>(), (1..=10).collect::<Vec<_>>());
+    assert_eq!(store.list_events(&c.id, 5, 2).await.unwrap(), expected[5..7].to_vec());
+    assert!(store.list_events(&c.id, 10, 100).await.unwrap().is_empty());
+    assert!(store.list_events(&ChannelId::generate(), 0, 100).await.unwrap().is_empty());
+    let ids: HashSet<_> = log.iter().map(|e| e.id.clone()).collect();
+    assert_eq!(ids.len(), log.len());
+}
+
+pub async fn writes_to_missing_things_are_not_found(store: Arc<dyn Store>) {
+    let w = world(&*store).await;
+    let nowhere = ChannelId::generate();
+    assert_not_found(store.post_message(msg(&nowhere, &w.alice, "hello?")).await);
+    let c = channel(&*store, &w, "general").await;
+    assert_not_found(store.post_message(reply(&c.id, &MessageId::generate(), &w.alice, "hm")).await);
+    assert_not_found(store.remove_reaction(&MessageId::generate(), &w.alice.id, "x").await);
+    assert_not_found(store.remove_channel_member(&nowhere, &w.alice.id, &w.owner.id).await);
+    // Nothing was appended by the refusals.
+    assert_eq!(store.get_channel(&c.id).await.unwrap().unwrap().last_seq, c.last_seq);
+}
