@@ -25,6 +25,8 @@ pub enum ApiError {
     NotFound(&'static str),
     #[error("{0}")]
     Conflict(String),
+    #[error("this route does not take that method")]
+    MethodNotAllowed,
     #[error("{message}")]
     TooLarge { code: &'static str, message: String },
     #[error("too many requests; retry in {retry_after_secs} s")]
@@ -59,6 +61,7 @@ impl ApiError {
             ApiError::Forbidden(_) => (StatusCode::FORBIDDEN, "forbidden".into()),
             ApiError::NotFound(_) => (StatusCode::NOT_FOUND, "not_found".into()),
             ApiError::Conflict(_) => (StatusCode::CONFLICT, "conflict".into()),
+            ApiError::MethodNotAllowed => (StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed".into()),
             ApiError::TooLarge { code, .. } => (StatusCode::PAYLOAD_TOO_LARGE, (*code).into()),
             ApiError::RateLimited { .. } => (StatusCode::TOO_MANY_REQUESTS, "rate_limited".into()),
             ApiError::Unavailable(_) => (StatusCode::SERVICE_UNAVAILABLE, "unavailable".into()),

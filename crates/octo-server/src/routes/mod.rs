@@ -65,5 +65,5 @@ pub async fn not_found() -> ApiError {
 }
 
 async fn method_not_allowed() -> ApiError {
-    ApiError::bad_request("method_not_allowed", "this route does not take that method")
+    ApiError::MethodNotAllowed
 }
