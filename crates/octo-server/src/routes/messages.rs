@@ -36,7 +36,12 @@ pub struct PostMessageRequest {
 }
 
 /// Resolves `@name`s to principals of the org; unknown names are plain text.
-async fn resolve_mentions(state: &AppState, view: &ChannelView, caller: &Caller, text: &str) -> ApiResult<Mentions> {
+async fn resolve_mentions(
+    state: &AppState,
+    view: &ChannelView,
+    caller: &Caller,
+    text: &str,
+) -> ApiResult<Mentions> {
     let parsed = parse_mentions(text);
     if parsed.all || parsed.agents {
         view.check(caller, Action::MentionAll)?;
@@ -52,7 +57,12 @@ async fn resolve_mentions(state: &AppState, view: &ChannelView, caller: &Caller,
         parsed
             .names
             .iter()
-            .filter_map(|n| found.iter().find(|p| p.name.to_lowercase() == *n).map(|p| p.id.clone()))
+            .filter_map(|n| {
+                found
+                    .iter()
+                    .find(|p| p.name.to_lowercase() == *n)
+                    .map(|p| p.id.clone())
+            })
             .collect()
     };
     Ok(Mentions {
@@ -74,19 +84,27 @@ pub async fn post_message(
     Path(id): Path<String>,
     ApiJson(req): ApiJson<PostMessageRequest>,
 ) -> ApiResult<(StatusCode, HeaderMap, Json<Message>)> {
-    let view = authorize_channel(&state, &caller, &ChannelId::from_string(id), Action::Post).await?;
+    let view =
+        authorize_channel(&state, &caller, &ChannelId::from_string(id), Action::Post).await?;
     let text = MessageText::parse(&req.text)?;
-    let client_msg_id = req.client_msg_id.as_deref().map(ClientMsgId::parse).transpose()?;
-    if let Some(data) = &req.data {
-        if serde_json::to_vec(data).map_or(true, |b| b.len() > MAX_MESSAGE_DATA_BYTES) {
-            return Err(ApiError::bad_request(
-                "invalid_data",
-                format!("data must be at most {MAX_MESSAGE_DATA_BYTES} bytes of JSON"),
-            ));
-        }
+    let client_msg_id = req
+        .client_msg_id
+        .as_deref()
+        .map(ClientMsgId::parse)
+        .transpose()?;
+    if let Some(data) = &req.data
+        && serde_json::to_vec(data).map_or(true, |b| b.len() > MAX_MESSAGE_DATA_BYTES)
+    {
+        return Err(ApiError::bad_request(
+            "invalid_data",
+            format!("data must be at most {MAX_MESSAGE_DATA_BYTES} bytes of JSON"),
+        ));
     }
     if let Some(first) = req.attachments.as_ref().and_then(|a| a.first()) {
-        return Err(ApiError::bad_request("unknown_attachment", format!("no uploaded file {first}")));
+        return Err(ApiError::bad_request(
+            "unknown_attachment",
+            format!("no uploaded file {first}"),
+        ));
     }
     let thread_id = match req.thread_id {
         Some(tid) => {
@@ -96,7 +114,9 @@ pub async fn post_message(
                 .get_message(&tid)
                 .await?
                 .filter(|m| m.channel_id == view.channel.id)
-                .ok_or_else(|| ApiError::bad_request("unknown_thread", "no such message in this channel"))?;
+                .ok_or_else(|| {
+                    ApiError::bad_request("unknown_thread", "no such message in this channel")
+                })?;
             Some(root.thread_id.unwrap_or(root.id))
         }
         None => None,
@@ -155,9 +175,17 @@ pub fn page_limit(limit: Option<u32>) -> ApiResult<u32> {
     }
 }
 
-async fn history(state: &AppState, channel: &ChannelId, filter: ThreadFilter, q: HistoryQuery) -> ApiResult<MessageList> {
+async fn history(
+    state: &AppState,
+    channel: &ChannelId,
+    filter: ThreadFilter,
+    q: HistoryQuery,
+) -> ApiResult<MessageList> {
     if q.after.is_some() && q.before.is_some() {
-        return Err(ApiError::bad_request("invalid_query", "send after or before, not both"));
+        return Err(ApiError::bad_request(
+            "invalid_query",
+            "send after or before, not both",
+        ));
     }
     let limit = page_limit(q.limit)?;
     let forward = q.after.is_some();
@@ -192,8 +220,11 @@ pub async fn list_messages(
     Path(id): Path<String>,
     ApiQuery(q): ApiQuery<HistoryQuery>,
 ) -> ApiResult<Json<MessageList>> {
-    let view = authorize_channel(&state, &caller, &ChannelId::from_string(id), Action::Read).await?;
-    Ok(Json(history(&state, &view.channel.id, ThreadFilter::TopLevel, q).await?))
+    let view =
+        authorize_channel(&state, &caller, &ChannelId::from_string(id), Action::Read).await?;
+    Ok(Json(
+        history(&state, &view.channel.id, ThreadFilter::TopLevel, q).await?,
+    ))
 }
 
 /// A thread: its root and its replies.
@@ -205,14 +236,17 @@ pub async fn thread_messages(
     Path((id, thread_id)): Path<(String, String)>,
     ApiQuery(q): ApiQuery<HistoryQuery>,
 ) -> ApiResult<Json<MessageList>> {
-    let view = authorize_channel(&state, &caller, &ChannelId::from_string(id), Action::Read).await?;
+    let view =
+        authorize_channel(&state, &caller, &ChannelId::from_string(id), Action::Read).await?;
     let root = state
         .store
         .get_message(&MessageId::from_string(thread_id))
         .await?
         .filter(|m| m.channel_id == view.channel.id && m.thread_id.is_none())
         .ok_or(ApiError::NotFound("thread"))?;
-    Ok(Json(history(&state, &view.channel.id, ThreadFilter::Thread(root.id), q).await?))
+    Ok(Json(
+        history(&state, &view.channel.id, ThreadFilter::Thread(root.id), q).await?,
+    ))
 }
 
 #[derive(Deserialize, utoipa::IntoParams)]
@@ -230,13 +264,21 @@ pub async fn list_threads(
     Path(id): Path<String>,
     ApiQuery(q): ApiQuery<ThreadsQuery>,
 ) -> ApiResult<Json<MessageList>> {
-    let view = authorize_channel(&state, &caller, &ChannelId::from_string(id), Action::Read).await?;
-    let items = state.store.list_threads(&view.channel.id, page_limit(q.limit)?).await?;
+    let view =
+        authorize_channel(&state, &caller, &ChannelId::from_string(id), Action::Read).await?;
+    let items = state
+        .store
+        .list_threads(&view.channel.id, page_limit(q.limit)?)
+        .await?;
     Ok(Json(MessageList { items, next: None }))
 }
 
 /// A live message the caller can see, and the channel it is in.
-async fn visible_message(state: &AppState, caller: &Caller, id: String) -> ApiResult<(Message, ChannelView)> {
+async fn visible_message(
+    state: &AppState,
+    caller: &Caller,
+    id: String,
+) -> ApiResult<(Message, ChannelView)> {
     let message = state
         .store
         .get_message(&MessageId::from_string(id))
@@ -246,13 +288,18 @@ async fn visible_message(state: &AppState, caller: &Caller, id: String) -> ApiRe
     let view = view_of(state, caller, &message.channel_id)
         .await
         .map_err(|_| ApiError::NotFound("message"))?;
-    view.check(caller, Action::Read).map_err(|_| ApiError::NotFound("message"))?;
+    view.check(caller, Action::Read)
+        .map_err(|_| ApiError::NotFound("message"))?;
     Ok((message, view))
 }
 
 #[utoipa::path(get, path = "/api/v1/messages/{id}", tag = "messages",
     responses((status = 200, body = Message), (status = 404, body = ErrorBody)))]
-pub async fn get_message(State(state): State<AppState>, caller: Caller, Path(id): Path<String>) -> ApiResult<Json<Message>> {
+pub async fn get_message(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> ApiResult<Json<Message>> {
     Ok(Json(visible_message(&state, &caller, id).await?.0))
 }
 
@@ -296,16 +343,28 @@ pub async fn edit_message(
 /// Authors delete their own messages; channel managers delete anyone's.
 #[utoipa::path(delete, path = "/api/v1/messages/{id}", tag = "messages",
     responses((status = 204), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
-pub async fn delete_message(State(state): State<AppState>, caller: Caller, Path(id): Path<String>) -> ApiResult<StatusCode> {
+pub async fn delete_message(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> ApiResult<StatusCode> {
     let (message, view) = visible_message(&state, &caller, id).await?;
     if message.author_id != caller.principal.id {
         view.check(&caller, Action::ManageChannel)?;
     }
-    state.store.delete_message(&message.id, &caller.principal.id).await?;
+    state
+        .store
+        .delete_message(&message.id, &caller.principal.id)
+        .await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
-async fn reaction_target(state: &AppState, caller: &Caller, id: String, emoji: &str) -> ApiResult<(Message, Emoji)> {
+async fn reaction_target(
+    state: &AppState,
+    caller: &Caller,
+    id: String,
+    emoji: &str,
+) -> ApiResult<(Message, Emoji)> {
     let (message, view) = visible_message(state, caller, id).await?;
     view.check(caller, Action::React)?;
     Ok((message, Emoji::parse(emoji)?))
@@ -319,8 +378,15 @@ pub async fn add_reaction(
     Path((id, emoji)): Path<(String, String)>,
 ) -> ApiResult<Json<Message>> {
     let (message, emoji) = reaction_target(&state, &caller, id, &emoji).await?;
-    state.store.add_reaction(&message.id, &caller.principal.id, emoji.as_str()).await?;
-    let message = state.store.get_message(&message.id).await?.ok_or(ApiError::NotFound("message"))?;
+    state
+        .store
+        .add_reaction(&message.id, &caller.principal.id, emoji.as_str())
+        .await?;
+    let message = state
+        .store
+        .get_message(&message.id)
+        .await?
+        .ok_or(ApiError::NotFound("message"))?;
     Ok(Json(message))
 }
 
@@ -340,6 +406,10 @@ pub async fn remove_reaction(
     {
         return Err(ApiError::NotFound("reaction"));
     }
-    let message = state.store.get_message(&message.id).await?.ok_or(ApiError::NotFound("message"))?;
+    let message = state
+        .store
+        .get_message(&message.id)
+        .await?
+        .ok_or(ApiError::NotFound("message"))?;
     Ok(Json(message))
 }

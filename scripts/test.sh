@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# Runs the whole test suite: formatting, lints, and every test of every crate
+# against real servers started on 127.0.0.1:0. Installs what it needs.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+if ! command -v cargo >/dev/null 2>&1; then
+  echo "the tests need a Rust toolchain (1.95 or newer): https://rustup.rs" >&2
+  exit 1
+fi
+if ! cargo nextest --version >/dev/null 2>&1; then
+  echo "installing cargo-nextest…"
+  cargo install --locked cargo-nextest
+fi
+
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$PWD/target}"
+export CARGO_TERM_COLOR="${CARGO_TERM_COLOR:-never}"
+
+echo "== cargo fmt --check"
+cargo fmt --all -- --check
+echo "== cargo clippy -D warnings"
+cargo clippy --locked --workspace --all-targets --all-features -- -D warnings
+echo "== tests"
+cargo nextest run --locked --workspace --all-features --no-fail-fast
