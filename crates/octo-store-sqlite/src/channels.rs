@@ -45,7 +45,10 @@ fn ensure_name_free(
         |r| r.get(0),
     )?;
     if taken {
-        return Err(StoreError::Conflict(format!("a channel named '{name}' already exists in this space")).into());
+        return Err(StoreError::Conflict(format!(
+            "a channel named '{name}' already exists in this space"
+        ))
+        .into());
     }
     Ok(())
 }
@@ -57,7 +60,10 @@ pub(crate) fn create(conn: &Connection, c: NewChannel) -> Res<Created<Channel>> 
             .query_row(&sql, params![c.org_id.as_str(), dm_key], rows::channel)
             .optional()?;
         if let Some(value) = existing {
-            return Ok(Created { value, created: false });
+            return Ok(Created {
+                value,
+                created: false,
+            });
         }
     }
     let key = unique_name(c.kind, c.name.as_deref());
@@ -65,7 +71,8 @@ pub(crate) fn create(conn: &Connection, c: NewChannel) -> Res<Created<Channel>> 
         ensure_name_free(conn, &c.org_id, c.space_id.as_ref(), key, name, None)?;
     }
     if let Some(category) = &c.category_id {
-        let in_space = spaces::get_category(conn, category)?.is_some_and(|cat| Some(&cat.space_id) == c.space_id.as_ref());
+        let in_space = spaces::get_category(conn, category)?
+            .is_some_and(|cat| Some(&cat.space_id) == c.space_id.as_ref());
         if !in_space {
             return Err(StoreError::NotFound.into());
         }
@@ -94,12 +101,18 @@ pub(crate) fn create(conn: &Connection, c: NewChannel) -> Res<Created<Channel>> 
         members::join(conn, &c.id, member, trigger, &c.created_by, c.created_at)?;
     }
     let value = get(conn, &c.id)?.ok_or(StoreError::NotFound)?;
-    Ok(Created { value, created: true })
+    Ok(Created {
+        value,
+        created: true,
+    })
 }
 
 pub(crate) fn get(conn: &Connection, id: &ChannelId) -> Res<Option<Channel>> {
     let sql = format!("SELECT {CHANNEL_COLS} FROM channels WHERE id = ?1");
-    Ok(conn.prepare_cached(&sql)?.query_row([id.as_str()], rows::channel).optional()?)
+    Ok(conn
+        .prepare_cached(&sql)?
+        .query_row([id.as_str()], rows::channel)
+        .optional()?)
 }
 
 pub(crate) fn list(conn: &Connection, org: &OrgId) -> Res<Vec<Channel>> {
@@ -109,12 +122,24 @@ pub(crate) fn list(conn: &Connection, org: &OrgId) -> Res<Vec<Channel>> {
     Ok(rows.collect::<Result<_, _>>()?)
 }
 
-pub(crate) fn update(conn: &Connection, id: &ChannelId, actor: &PrincipalId, patch: ChannelPatch) -> Res<(Channel, Event)> {
+pub(crate) fn update(
+    conn: &Connection,
+    id: &ChannelId,
+    actor: &PrincipalId,
+    patch: ChannelPatch,
+) -> Res<(Channel, Event)> {
     let mut channel = get(conn, id)?.ok_or(StoreError::NotFound)?;
     if let Some(name) = patch.name {
         let key = unique_name(channel.kind, Some(&name));
         if let Some(key) = &key {
-            ensure_name_free(conn, &channel.org_id, channel.space_id.as_ref(), key, &name, Some(id))?;
+            ensure_name_free(
+                conn,
+                &channel.org_id,
+                channel.space_id.as_ref(),
+                key,
+                &name,
+                Some(id),
+            )?;
         }
         conn.execute(
             "UPDATE channels SET name = ?2, name_key = ?3 WHERE id = ?1",
@@ -123,10 +148,19 @@ pub(crate) fn update(conn: &Connection, id: &ChannelId, actor: &PrincipalId, pat
         channel.name = Some(name);
     }
     if let Some(topic) = patch.topic {
-        conn.execute("UPDATE channels SET topic = ?2 WHERE id = ?1", params![id.as_str(), topic])?;
+        conn.execute(
+            "UPDATE channels SET topic = ?2 WHERE id = ?1",
+            params![id.as_str(), topic],
+        )?;
         channel.topic = topic;
     }
-    let event = events::append(conn, id, EventKind::ChannelUpdated, actor, payload::channel_updated(&channel))?;
+    let event = events::append(
+        conn,
+        id,
+        EventKind::ChannelUpdated,
+        actor,
+        payload::channel_updated(&channel),
+    )?;
     channel.last_seq = event.seq;
     Ok((channel, event))
 }

@@ -64,5 +64,7 @@ fn from_db(e: rusqlite::Error) -> StoreError {
 
 /// A value read back from the database that the code cannot understand.
 pub(crate) fn corrupt(what: &str, value: &str) -> Error {
-    Error::Store(StoreError::Backend(format!("unexpected {what} in the database: {value:?}")))
+    Error::Store(StoreError::Backend(format!(
+        "unexpected {what} in the database: {value:?}"
+    )))
 }

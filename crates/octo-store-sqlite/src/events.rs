@@ -11,7 +11,9 @@ use serde_json::Value;
 /// Takes the channel's next seq; NotFound if there is no such channel.
 pub(crate) fn next_seq(conn: &Connection, channel: &ChannelId) -> Res<u64> {
     let seq: Option<i64> = conn
-        .prepare_cached("UPDATE channels SET last_seq = last_seq + 1 WHERE id = ?1 RETURNING last_seq")?
+        .prepare_cached(
+            "UPDATE channels SET last_seq = last_seq + 1 WHERE id = ?1 RETURNING last_seq",
+        )?
         .query_row([channel.as_str()], |r| r.get(0))
         .optional()?;
     let seq = seq.ok_or(StoreError::NotFound)?;
@@ -35,7 +37,14 @@ pub(crate) fn insert(conn: &Connection, e: &Event) -> Res<()> {
     Ok(())
 }
 
-pub(crate) fn build(channel: &ChannelId, seq: u64, kind: EventKind, actor: &PrincipalId, at: Timestamp, payload: Value) -> Event {
+pub(crate) fn build(
+    channel: &ChannelId,
+    seq: u64,
+    kind: EventKind,
+    actor: &PrincipalId,
+    at: Timestamp,
+    payload: Value,
+) -> Event {
     Event {
         id: EventId::generate(),
         channel_id: channel.clone(),
@@ -48,16 +57,32 @@ pub(crate) fn build(channel: &ChannelId, seq: u64, kind: EventKind, actor: &Prin
 }
 
 /// Takes the next seq and appends an event whose payload does not depend on it.
-pub(crate) fn append(conn: &Connection, channel: &ChannelId, kind: EventKind, actor: &PrincipalId, payload: Value) -> Res<Event> {
+pub(crate) fn append(
+    conn: &Connection,
+    channel: &ChannelId,
+    kind: EventKind,
+    actor: &PrincipalId,
+    payload: Value,
+) -> Res<Event> {
     let seq = next_seq(conn, channel)?;
     let event = build(channel, seq, kind, actor, now(), payload);
     insert(conn, &event)?;
     Ok(event)
 }
 
-pub(crate) fn list(conn: &Connection, channel: &ChannelId, after: u64, limit: u32) -> Res<Vec<Event>> {
-    let sql = format!("SELECT {EVENT_COLS} FROM events WHERE channel_id = ?1 AND seq > ?2 ORDER BY seq LIMIT ?3");
+pub(crate) fn list(
+    conn: &Connection,
+    channel: &ChannelId,
+    after: u64,
+    limit: u32,
+) -> Res<Vec<Event>> {
+    let sql = format!(
+        "SELECT {EVENT_COLS} FROM events WHERE channel_id = ?1 AND seq > ?2 ORDER BY seq LIMIT ?3"
+    );
     let mut stmt = conn.prepare_cached(&sql)?;
-    let rows = stmt.query_map(params![channel.as_str(), seq_param(after), i64::from(limit)], rows::event)?;
+    let rows = stmt.query_map(
+        params![channel.as_str(), seq_param(after), i64::from(limit)],
+        rows::event,
+    )?;
     Ok(rows.collect::<Result<_, _>>()?)
 }

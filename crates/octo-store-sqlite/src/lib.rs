@@ -10,8 +10,8 @@
 mod channels;
 mod error;
 mod events;
-mod messages;
 mod members;
+mod messages;
 mod migrate;
 mod orgs;
 mod overrides;
@@ -80,7 +80,9 @@ impl SqliteStore {
         migrate::migrate(&mut write)?;
         let mut readers = Vec::new();
         for _ in 0..options.read_connections.max(1) {
-            let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX | OpenFlags::SQLITE_OPEN_URI;
+            let flags = OpenFlags::SQLITE_OPEN_READ_ONLY
+                | OpenFlags::SQLITE_OPEN_NO_MUTEX
+                | OpenFlags::SQLITE_OPEN_URI;
             let conn = Connection::open_with_flags(path, flags).map_err(error::Error::from)?;
             configure(&conn, false)?;
             readers.push(conn);
@@ -147,7 +149,8 @@ fn configure(conn: &Connection, writer: bool) -> Res<()> {
     conn.pragma_update(None, "foreign_keys", "ON")?;
     if writer {
         // WAL lets readers run beside the writer; FULL makes a commit durable.
-        let mode: String = conn.pragma_update_and_check(None, "journal_mode", "WAL", |r| r.get(0))?;
+        let mode: String =
+            conn.pragma_update_and_check(None, "journal_mode", "WAL", |r| r.get(0))?;
         if !mode.eq_ignore_ascii_case("wal") {
             return Err(error::corrupt("journal mode (WAL refused)", &mode));
         }

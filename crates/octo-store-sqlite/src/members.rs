@@ -20,7 +20,13 @@ pub(crate) fn join(
     actor: &PrincipalId,
     joined_at: Timestamp,
 ) -> Res<(ChannelMember, Event)> {
-    let event = events::append(conn, channel, EventKind::MemberJoined, actor, payload::member(principal))?;
+    let event = events::append(
+        conn,
+        channel,
+        EventKind::MemberJoined,
+        actor,
+        payload::member(principal),
+    )?;
     conn.prepare_cached(
         "INSERT INTO channel_members (channel_id, principal_id, trigger, read_seq, joined_at) VALUES (?1, ?2, ?3, ?4, ?5)",
     )?
@@ -63,7 +69,12 @@ pub(crate) fn add(
     Ok((member, Some(event)))
 }
 
-pub(crate) fn remove(conn: &Connection, channel: &ChannelId, principal: &PrincipalId, actor: &PrincipalId) -> Res<Option<Event>> {
+pub(crate) fn remove(
+    conn: &Connection,
+    channel: &ChannelId,
+    principal: &PrincipalId,
+    actor: &PrincipalId,
+) -> Res<Option<Event>> {
     if channels::get(conn, channel)?.is_none() {
         return Err(StoreError::NotFound.into());
     }
@@ -74,12 +85,24 @@ pub(crate) fn remove(conn: &Connection, channel: &ChannelId, principal: &Princip
     if removed == 0 {
         return Ok(None);
     }
-    let event = events::append(conn, channel, EventKind::MemberLeft, actor, payload::member(principal))?;
+    let event = events::append(
+        conn,
+        channel,
+        EventKind::MemberLeft,
+        actor,
+        payload::member(principal),
+    )?;
     Ok(Some(event))
 }
 
-pub(crate) fn get(conn: &Connection, channel: &ChannelId, principal: &PrincipalId) -> Res<Option<ChannelMember>> {
-    let sql = format!("SELECT {MEMBER_COLS} FROM channel_members WHERE channel_id = ?1 AND principal_id = ?2");
+pub(crate) fn get(
+    conn: &Connection,
+    channel: &ChannelId,
+    principal: &PrincipalId,
+) -> Res<Option<ChannelMember>> {
+    let sql = format!(
+        "SELECT {MEMBER_COLS} FROM channel_members WHERE channel_id = ?1 AND principal_id = ?2"
+    );
     Ok(conn
         .prepare_cached(&sql)?
         .query_row(params![channel.as_str(), principal.as_str()], rows::member)
@@ -87,29 +110,47 @@ pub(crate) fn get(conn: &Connection, channel: &ChannelId, principal: &PrincipalI
 }
 
 pub(crate) fn list(conn: &Connection, channel: &ChannelId) -> Res<Vec<ChannelMember>> {
-    let sql = format!("SELECT {MEMBER_COLS} FROM channel_members WHERE channel_id = ?1 ORDER BY rowid");
+    let sql =
+        format!("SELECT {MEMBER_COLS} FROM channel_members WHERE channel_id = ?1 ORDER BY rowid");
     let mut stmt = conn.prepare_cached(&sql)?;
     let rows = stmt.query_map([channel.as_str()], rows::member)?;
     Ok(rows.collect::<Result<_, _>>()?)
 }
 
 pub(crate) fn channel_ids_of(conn: &Connection, principal: &PrincipalId) -> Res<Vec<ChannelId>> {
-    let mut stmt = conn.prepare_cached("SELECT channel_id FROM channel_members WHERE principal_id = ?1 ORDER BY rowid")?;
-    let rows = stmt.query_map([principal.as_str()], |r| r.get::<_, String>(0).map(ChannelId::from_string))?;
+    let mut stmt = conn.prepare_cached(
+        "SELECT channel_id FROM channel_members WHERE principal_id = ?1 ORDER BY rowid",
+    )?;
+    let rows = stmt.query_map([principal.as_str()], |r| {
+        r.get::<_, String>(0).map(ChannelId::from_string)
+    })?;
     Ok(rows.collect::<Result<_, _>>()?)
 }
 
-pub(crate) fn set_cursor(conn: &Connection, channel: &ChannelId, principal: &PrincipalId, seq: u64) -> Res<u64> {
+pub(crate) fn set_cursor(
+    conn: &Connection,
+    channel: &ChannelId,
+    principal: &PrincipalId,
+    seq: u64,
+) -> Res<u64> {
     let last_seq = conn
         .prepare_cached(
             "SELECT c.last_seq FROM channel_members m JOIN channels c ON c.id = m.channel_id \
              WHERE m.channel_id = ?1 AND m.principal_id = ?2",
         )?
-        .query_row(params![channel.as_str(), principal.as_str()], |r| rows::u64_at(r, 0))
+        .query_row(params![channel.as_str(), principal.as_str()], |r| {
+            rows::u64_at(r, 0)
+        })
         .optional()?
         .ok_or(StoreError::NotFound)?;
     let stored = seq.min(last_seq);
-    conn.prepare_cached("UPDATE channel_members SET read_seq = ?3 WHERE channel_id = ?1 AND principal_id = ?2")?
-        .execute(params![channel.as_str(), principal.as_str(), seq_param(stored)])?;
+    conn.prepare_cached(
+        "UPDATE channel_members SET read_seq = ?3 WHERE channel_id = ?1 AND principal_id = ?2",
+    )?
+    .execute(params![
+        channel.as_str(),
+        principal.as_str(),
+        seq_param(stored)
+    ])?;
     Ok(stored)
 }

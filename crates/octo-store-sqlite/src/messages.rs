@@ -7,14 +7,19 @@ use crate::reactions;
 use crate::rows::{self, MESSAGE_COLS, ms, seq_param};
 use octo_core::model::*;
 use octo_core::*;
-use octo_store::{MessageEdit, MessagePage, NewMessage, Posted, StoreError, ThreadFilter, next_hop, now, payload};
+use octo_store::{
+    MessageEdit, MessagePage, NewMessage, Posted, StoreError, ThreadFilter, next_hop, now, payload,
+};
 use rusqlite::types::Value;
 use rusqlite::{Connection, OptionalExtension, params, params_from_iter};
 
 /// The message row without reactions, deleted or not.
 pub(crate) fn get_bare(conn: &Connection, id: &MessageId) -> Res<Option<Message>> {
     let sql = format!("SELECT {MESSAGE_COLS} FROM messages WHERE id = ?1");
-    Ok(conn.prepare_cached(&sql)?.query_row([id.as_str()], rows::message).optional()?)
+    Ok(conn
+        .prepare_cached(&sql)?
+        .query_row([id.as_str()], rows::message)
+        .optional()?)
 }
 
 /// A message that can still be changed: NotFound if missing or deleted.
@@ -31,11 +36,16 @@ fn with_reactions(conn: &Connection, mut m: Message) -> Res<Message> {
 }
 
 pub(crate) fn get(conn: &Connection, id: &MessageId) -> Res<Option<Message>> {
-    get_bare(conn, id)?.map(|m| with_reactions(conn, m)).transpose()
+    get_bare(conn, id)?
+        .map(|m| with_reactions(conn, m))
+        .transpose()
 }
 
 fn hop_of_newest(conn: &Connection, sql: &str, key: &str) -> Res<Option<u32>> {
-    let hop: Option<i64> = conn.prepare_cached(sql)?.query_row([key], |r| r.get(0)).optional()?;
+    let hop: Option<i64> = conn
+        .prepare_cached(sql)?
+        .query_row([key], |r| r.get(0))
+        .optional()?;
     Ok(hop.map(|h| u32::try_from(h).unwrap_or(u32::MAX)))
 }
 
@@ -65,7 +75,9 @@ fn previous_hop(conn: &Connection, m: &NewMessage) -> Res<Option<u32>> {
 
 pub(crate) fn post(conn: &Connection, m: NewMessage) -> Res<Posted> {
     if let Some(client_msg_id) = &m.client_msg_id {
-        let sql = format!("SELECT {MESSAGE_COLS} FROM messages WHERE author_id = ?1 AND client_msg_id = ?2");
+        let sql = format!(
+            "SELECT {MESSAGE_COLS} FROM messages WHERE author_id = ?1 AND client_msg_id = ?2"
+        );
         let earlier = conn
             .prepare_cached(&sql)?
             .query_row(params![m.author_id.as_str(), client_msg_id], rows::message)
@@ -135,22 +147,42 @@ pub(crate) fn post(conn: &Connection, m: NewMessage) -> Res<Posted> {
     })
 }
 
-pub(crate) fn edit(conn: &Connection, id: &MessageId, actor: &PrincipalId, edit: MessageEdit) -> Res<(Message, Event)> {
+pub(crate) fn edit(
+    conn: &Connection,
+    id: &MessageId,
+    actor: &PrincipalId,
+    edit: MessageEdit,
+) -> Res<(Message, Event)> {
     let mut m = live(conn, id)?;
     conn.execute(
         "UPDATE messages SET text = ?2, mentions = ?3, edited_at = ?4 WHERE id = ?1",
-        params![id.as_str(), edit.text, serde_json::to_string(&edit.mentions)?, ms(edit.edited_at)],
+        params![
+            id.as_str(),
+            edit.text,
+            serde_json::to_string(&edit.mentions)?,
+            ms(edit.edited_at)
+        ],
     )?;
     m.text = edit.text;
     m.mentions = edit.mentions;
     m.edited_at = Some(edit.edited_at);
-    let event = events::append(conn, &m.channel_id, EventKind::MessageEdited, actor, payload::message_edited(&m))?;
+    let event = events::append(
+        conn,
+        &m.channel_id,
+        EventKind::MessageEdited,
+        actor,
+        payload::message_edited(&m),
+    )?;
     Ok((with_reactions(conn, m)?, event))
 }
 
 /// Tombstones the message. The row stays so its seq and thread links hold; a
 /// root's reply_count is left as is when a reply is deleted.
-pub(crate) fn delete(conn: &Connection, id: &MessageId, actor: &PrincipalId) -> Res<(Message, Event)> {
+pub(crate) fn delete(
+    conn: &Connection,
+    id: &MessageId,
+    actor: &PrincipalId,
+) -> Res<(Message, Event)> {
     let mut m = live(conn, id)?;
     conn.execute(
         "UPDATE messages SET text = '', data = NULL, mentions = ?2, deleted = 1 WHERE id = ?1",
@@ -162,7 +194,13 @@ pub(crate) fn delete(conn: &Connection, id: &MessageId, actor: &PrincipalId) -> 
     m.mentions = Mentions::default();
     m.deleted = true;
     m.reactions = Vec::new();
-    let event = events::append(conn, &m.channel_id, EventKind::MessageDeleted, actor, payload::message_deleted(&m))?;
+    let event = events::append(
+        conn,
+        &m.channel_id,
+        EventKind::MessageDeleted,
+        actor,
+        payload::message_deleted(&m),
+    )?;
     Ok((m, event))
 }
 
@@ -211,10 +249,21 @@ pub(crate) fn list(conn: &Connection, channel: &ChannelId, page: MessagePage) ->
     Ok(messages)
 }
 
-pub(crate) fn list_threads(conn: &Connection, channel: &ChannelId, limit: u32) -> Res<Vec<Message>> {
+pub(crate) fn list_threads(
+    conn: &Connection,
+    channel: &ChannelId,
+    limit: u32,
+) -> Res<Vec<Message>> {
     let sql = format!(
         "SELECT {MESSAGE_COLS} FROM messages WHERE channel_id = ? AND thread_id IS NULL \
          AND last_reply_seq IS NOT NULL ORDER BY last_reply_seq DESC LIMIT ?"
     );
-    query_messages(conn, &sql, vec![Value::Text(channel.as_str().to_owned()), Value::Integer(i64::from(limit))])
+    query_messages(
+        conn,
+        &sql,
+        vec![
+            Value::Text(channel.as_str().to_owned()),
+            Value::Integer(i64::from(limit)),
+        ],
+    )
 }

@@ -9,7 +9,8 @@ const MIGRATIONS: &[&str] = &[include_str!("../migrations/0001_init.sql")];
 
 pub(crate) fn migrate(conn: &mut Connection) -> Res<()> {
     let current: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
-    let current = usize::try_from(current).map_err(|_| corrupt("schema version", &current.to_string()))?;
+    let current =
+        usize::try_from(current).map_err(|_| corrupt("schema version", &current.to_string()))?;
     if current > MIGRATIONS.len() {
         return Err(corrupt(
             "schema version (written by a newer Octo?)",

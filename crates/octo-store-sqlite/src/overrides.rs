@@ -55,8 +55,9 @@ pub(crate) fn set(conn: &Connection, resource: &ResourceRef, overrides: Vec<Over
 }
 
 pub(crate) fn get(conn: &Connection, resource: &ResourceRef) -> Res<Vec<Override>> {
-    let sql =
-        format!("SELECT {OVERRIDE_COLS} FROM overrides WHERE resource_kind = ?1 AND resource_id = ?2 ORDER BY rowid");
+    let sql = format!(
+        "SELECT {OVERRIDE_COLS} FROM overrides WHERE resource_kind = ?1 AND resource_id = ?2 ORDER BY rowid"
+    );
     let mut stmt = conn.prepare_cached(&sql)?;
     let rows = stmt.query_map(params![resource.kind(), resource.id()], rows::override_)?;
     Ok(rows.collect::<Result<_, _>>()?)

@@ -23,10 +23,15 @@ pub(crate) fn create(conn: &Connection, p: NewPrincipal) -> Res<Principal> {
         return Err(StoreError::Conflict(format!("the name '{}' is already taken", p.name)).into());
     }
     if let Some(email) = &p.email {
-        let email_taken: bool =
-            conn.query_row("SELECT EXISTS (SELECT 1 FROM principals WHERE email = ?1)", [email], |r| r.get(0))?;
+        let email_taken: bool = conn.query_row(
+            "SELECT EXISTS (SELECT 1 FROM principals WHERE email = ?1)",
+            [email],
+            |r| r.get(0),
+        )?;
         if email_taken {
-            return Err(StoreError::Conflict(format!("the email '{email}' is already in use")).into());
+            return Err(
+                StoreError::Conflict(format!("the email '{email}' is already in use")).into(),
+            );
         }
     }
     conn.execute(
@@ -64,7 +69,10 @@ pub(crate) fn create(conn: &Connection, p: NewPrincipal) -> Res<Principal> {
 
 pub(crate) fn get(conn: &Connection, id: &PrincipalId) -> Res<Option<Principal>> {
     let sql = format!("SELECT {PRINCIPAL_COLS} FROM principals WHERE id = ?1");
-    Ok(conn.prepare_cached(&sql)?.query_row([id.as_str()], rows::principal).optional()?)
+    Ok(conn
+        .prepare_cached(&sql)?
+        .query_row([id.as_str()], rows::principal)
+        .optional()?)
 }
 
 pub(crate) fn find_login(conn: &Connection, email: &str) -> Res<Option<(Principal, String)>> {
@@ -78,14 +86,21 @@ pub(crate) fn find_login(conn: &Connection, email: &str) -> Res<Option<(Principa
     Ok(found.and_then(|(p, hash)| hash.map(|h| (p, h))))
 }
 
-pub(crate) fn find_by_names(conn: &Connection, org: &OrgId, names: &[String]) -> Res<Vec<Principal>> {
+pub(crate) fn find_by_names(
+    conn: &Connection,
+    org: &OrgId,
+    names: &[String],
+) -> Res<Vec<Principal>> {
     let keys: Vec<String> = names.iter().map(|n| name_key(n)).collect();
     let sql = format!(
         "SELECT {PRINCIPAL_COLS} FROM principals WHERE org_id = ?1 \
          AND name_key IN (SELECT value FROM json_each(?2)) ORDER BY rowid"
     );
     let mut stmt = conn.prepare_cached(&sql)?;
-    let rows = stmt.query_map(params![org.as_str(), serde_json::to_string(&keys)?], rows::principal)?;
+    let rows = stmt.query_map(
+        params![org.as_str(), serde_json::to_string(&keys)?],
+        rows::principal,
+    )?;
     Ok(rows.collect::<Result<_, _>>()?)
 }
 

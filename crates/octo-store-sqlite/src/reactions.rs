@@ -13,8 +13,12 @@ use rusqlite::{Connection, params};
 /// standing reaction, principals in the order they reacted.
 pub(crate) fn load(conn: &Connection, message: &MessageId) -> Res<Vec<Reaction>> {
     // rowid follows insertion order among the rows that still exist.
-    let mut stmt = conn.prepare_cached("SELECT emoji, principal_id FROM reactions WHERE message_id = ?1 ORDER BY rowid")?;
-    let rows = stmt.query_map([message.as_str()], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))?;
+    let mut stmt = conn.prepare_cached(
+        "SELECT emoji, principal_id FROM reactions WHERE message_id = ?1 ORDER BY rowid",
+    )?;
+    let rows = stmt.query_map([message.as_str()], |r| {
+        Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))
+    })?;
     let mut out: Vec<Reaction> = Vec::new();
     for row in rows {
         let (emoji, principal) = row?;
@@ -34,7 +38,12 @@ pub(crate) fn load(conn: &Connection, message: &MessageId) -> Res<Vec<Reaction>>
     Ok(out)
 }
 
-pub(crate) fn add(conn: &Connection, id: &MessageId, principal: &PrincipalId, emoji: &str) -> Res<Option<Event>> {
+pub(crate) fn add(
+    conn: &Connection,
+    id: &MessageId,
+    principal: &PrincipalId,
+    emoji: &str,
+) -> Res<Option<Event>> {
     let message = messages::live(conn, id)?;
     let added = conn.execute(
         "INSERT INTO reactions (message_id, principal_id, emoji, created_at) VALUES (?1, ?2, ?3, ?4) \
@@ -54,7 +63,12 @@ pub(crate) fn add(conn: &Connection, id: &MessageId, principal: &PrincipalId, em
     Ok(Some(event))
 }
 
-pub(crate) fn remove(conn: &Connection, id: &MessageId, principal: &PrincipalId, emoji: &str) -> Res<Option<Event>> {
+pub(crate) fn remove(
+    conn: &Connection,
+    id: &MessageId,
+    principal: &PrincipalId,
+    emoji: &str,
+) -> Res<Option<Event>> {
     let message = messages::get_bare(conn, id)?.ok_or(StoreError::NotFound)?;
     let removed = conn.execute(
         "DELETE FROM reactions WHERE message_id = ?1 AND principal_id = ?2 AND emoji = ?3",

@@ -22,7 +22,8 @@ fn bad(idx: usize, ty: Type, msg: String) -> rusqlite::Error {
 
 fn time(r: &Row, idx: usize) -> rusqlite::Result<DateTime<Utc>> {
     let v: i64 = r.get(idx)?;
-    DateTime::from_timestamp_millis(v).ok_or_else(|| bad(idx, Type::Integer, format!("bad time {v}")))
+    DateTime::from_timestamp_millis(v)
+        .ok_or_else(|| bad(idx, Type::Integer, format!("bad time {v}")))
 }
 
 fn opt_time(r: &Row, idx: usize) -> rusqlite::Result<Option<DateTime<Utc>>> {
@@ -81,8 +82,7 @@ pub(crate) fn org(r: &Row) -> rusqlite::Result<Org> {
     })
 }
 
-pub(crate) const PRINCIPAL_COLS: &str =
-    "id, org_id, kind, name, display_name, email, role, owner_id, description, created_at, deactivated";
+pub(crate) const PRINCIPAL_COLS: &str = "id, org_id, kind, name, display_name, email, role, owner_id, description, created_at, deactivated";
 
 pub(crate) fn principal(r: &Row) -> rusqlite::Result<Principal> {
     Ok(Principal {
@@ -150,8 +150,7 @@ pub(crate) fn category(r: &Row) -> rusqlite::Result<Category> {
     })
 }
 
-pub(crate) const CHANNEL_COLS: &str =
-    "id, org_id, space_id, category_id, kind, name, topic, private, last_seq, created_by, created_at";
+pub(crate) const CHANNEL_COLS: &str = "id, org_id, space_id, category_id, kind, name, topic, private, last_seq, created_by, created_at";
 
 pub(crate) fn channel(r: &Row) -> rusqlite::Result<Channel> {
     Ok(Channel {
@@ -202,7 +201,13 @@ pub(crate) fn override_(r: &Row) -> rusqlite::Result<Override> {
     let target = match kind.as_str() {
         "role" => OverrideTarget::Role(parsed(r, 1, Role::parse)?),
         "principal" => OverrideTarget::Principal(id_at!(PrincipalId, r, 1)),
-        other => return Err(bad(0, Type::Text, format!("unknown override target {other:?}"))),
+        other => {
+            return Err(bad(
+                0,
+                Type::Text,
+                format!("unknown override target {other:?}"),
+            ));
+        }
     };
     let effect = parsed(r, 3, |s| match s {
         "allow" => Some(Effect::Allow),

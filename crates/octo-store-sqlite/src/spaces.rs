@@ -16,7 +16,9 @@ pub(crate) fn create(conn: &Connection, s: NewSpace) -> Res<Space> {
         |r| r.get(0),
     )?;
     if taken {
-        return Err(StoreError::Conflict(format!("a space named '{}' already exists", s.name)).into());
+        return Err(
+            StoreError::Conflict(format!("a space named '{}' already exists", s.name)).into(),
+        );
     }
     conn.execute(
         "INSERT INTO spaces (id, org_id, name, name_key, visibility, created_by, created_at) \
@@ -44,7 +46,10 @@ pub(crate) fn create(conn: &Connection, s: NewSpace) -> Res<Space> {
 
 pub(crate) fn get(conn: &Connection, id: &SpaceId) -> Res<Option<Space>> {
     let sql = format!("SELECT {SPACE_COLS} FROM spaces WHERE id = ?1");
-    Ok(conn.prepare_cached(&sql)?.query_row([id.as_str()], rows::space).optional()?)
+    Ok(conn
+        .prepare_cached(&sql)?
+        .query_row([id.as_str()], rows::space)
+        .optional()?)
 }
 
 pub(crate) fn list(conn: &Connection, org: &OrgId) -> Res<Vec<Space>> {
@@ -54,7 +59,12 @@ pub(crate) fn list(conn: &Connection, org: &OrgId) -> Res<Vec<Space>> {
     Ok(rows.collect::<Result<_, _>>()?)
 }
 
-pub(crate) fn put_member(conn: &Connection, space: &SpaceId, principal: &PrincipalId, role: Role) -> Res<SpaceMember> {
+pub(crate) fn put_member(
+    conn: &Connection,
+    space: &SpaceId,
+    principal: &PrincipalId,
+    role: Role,
+) -> Res<SpaceMember> {
     conn.prepare_cached(
         "INSERT INTO space_members (space_id, principal_id, role) VALUES (?1, ?2, ?3) \
          ON CONFLICT (space_id, principal_id) DO UPDATE SET role = excluded.role",
@@ -67,7 +77,11 @@ pub(crate) fn put_member(conn: &Connection, space: &SpaceId, principal: &Princip
     })
 }
 
-pub(crate) fn remove_member(conn: &Connection, space: &SpaceId, principal: &PrincipalId) -> Res<bool> {
+pub(crate) fn remove_member(
+    conn: &Connection,
+    space: &SpaceId,
+    principal: &PrincipalId,
+) -> Res<bool> {
     let n = conn.execute(
         "DELETE FROM space_members WHERE space_id = ?1 AND principal_id = ?2",
         params![space.as_str(), principal.as_str()],
@@ -75,24 +89,38 @@ pub(crate) fn remove_member(conn: &Connection, space: &SpaceId, principal: &Prin
     Ok(n > 0)
 }
 
-pub(crate) fn member_role(conn: &Connection, space: &SpaceId, principal: &PrincipalId) -> Res<Option<Role>> {
-    let sql = format!("SELECT {SPACE_MEMBER_COLS} FROM space_members WHERE space_id = ?1 AND principal_id = ?2");
+pub(crate) fn member_role(
+    conn: &Connection,
+    space: &SpaceId,
+    principal: &PrincipalId,
+) -> Res<Option<Role>> {
+    let sql = format!(
+        "SELECT {SPACE_MEMBER_COLS} FROM space_members WHERE space_id = ?1 AND principal_id = ?2"
+    );
     let m = conn
         .prepare_cached(&sql)?
-        .query_row(params![space.as_str(), principal.as_str()], rows::space_member)
+        .query_row(
+            params![space.as_str(), principal.as_str()],
+            rows::space_member,
+        )
         .optional()?;
     Ok(m.map(|m| m.role))
 }
 
 pub(crate) fn roles_of(conn: &Connection, principal: &PrincipalId) -> Res<Vec<(SpaceId, Role)>> {
-    let sql = format!("SELECT {SPACE_MEMBER_COLS} FROM space_members WHERE principal_id = ?1 ORDER BY rowid");
+    let sql = format!(
+        "SELECT {SPACE_MEMBER_COLS} FROM space_members WHERE principal_id = ?1 ORDER BY rowid"
+    );
     let mut stmt = conn.prepare_cached(&sql)?;
     let rows = stmt.query_map([principal.as_str()], rows::space_member)?;
-    Ok(rows.map(|m| m.map(|m| (m.space_id, m.role))).collect::<Result<_, _>>()?)
+    Ok(rows
+        .map(|m| m.map(|m| (m.space_id, m.role)))
+        .collect::<Result<_, _>>()?)
 }
 
 pub(crate) fn list_members(conn: &Connection, space: &SpaceId) -> Res<Vec<SpaceMember>> {
-    let sql = format!("SELECT {SPACE_MEMBER_COLS} FROM space_members WHERE space_id = ?1 ORDER BY rowid");
+    let sql =
+        format!("SELECT {SPACE_MEMBER_COLS} FROM space_members WHERE space_id = ?1 ORDER BY rowid");
     let mut stmt = conn.prepare_cached(&sql)?;
     let rows = stmt.query_map([space.as_str()], rows::space_member)?;
     Ok(rows.collect::<Result<_, _>>()?)
@@ -109,11 +137,18 @@ pub(crate) fn create_category(conn: &Connection, c: NewCategory) -> Res<Category
         |r| r.get(0),
     )?;
     if taken {
-        return Err(StoreError::Conflict(format!("a category named '{}' already exists in this space", c.name)).into());
+        return Err(StoreError::Conflict(format!(
+            "a category named '{}' already exists in this space",
+            c.name
+        ))
+        .into());
     }
     // New categories go last; position is their index in the space.
-    let position: i64 =
-        conn.query_row("SELECT count(*) FROM categories WHERE space_id = ?1", [c.space_id.as_str()], |r| r.get(0))?;
+    let position: i64 = conn.query_row(
+        "SELECT count(*) FROM categories WHERE space_id = ?1",
+        [c.space_id.as_str()],
+        |r| r.get(0),
+    )?;
     conn.execute(
         "INSERT INTO categories (id, space_id, name, name_key, position, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
         params![c.id.as_str(), c.space_id.as_str(), c.name, key, position, ms(c.created_at)],
@@ -129,11 +164,16 @@ pub(crate) fn create_category(conn: &Connection, c: NewCategory) -> Res<Category
 
 pub(crate) fn get_category(conn: &Connection, id: &CategoryId) -> Res<Option<Category>> {
     let sql = format!("SELECT {CATEGORY_COLS} FROM categories WHERE id = ?1");
-    Ok(conn.prepare_cached(&sql)?.query_row([id.as_str()], rows::category).optional()?)
+    Ok(conn
+        .prepare_cached(&sql)?
+        .query_row([id.as_str()], rows::category)
+        .optional()?)
 }
 
 pub(crate) fn list_categories(conn: &Connection, space: &SpaceId) -> Res<Vec<Category>> {
-    let sql = format!("SELECT {CATEGORY_COLS} FROM categories WHERE space_id = ?1 ORDER BY position, rowid");
+    let sql = format!(
+        "SELECT {CATEGORY_COLS} FROM categories WHERE space_id = ?1 ORDER BY position, rowid"
+    );
     let mut stmt = conn.prepare_cached(&sql)?;
     let rows = stmt.query_map([space.as_str()], rows::category)?;
     Ok(rows.collect::<Result<_, _>>()?)

@@ -1,7 +1,10 @@
 //! The [`Store`] trait, mapped onto writer jobs and pooled reads. Each method
 //! only moves its arguments into a closure; the SQL lives in the area modules.
 
-use crate::{SqliteStore, channels, events, members, messages, orgs, overrides, principals, reactions, spaces, tokens};
+use crate::{
+    SqliteStore, channels, events, members, messages, orgs, overrides, principals, reactions,
+    spaces, tokens,
+};
 use async_trait::async_trait;
 use octo_core::model::*;
 use octo_core::*;
@@ -36,9 +39,14 @@ impl Store for SqliteStore {
         self.read(move |c| principals::find_login(c, &email)).await
     }
 
-    async fn find_principals_by_names(&self, org: &OrgId, names: &[String]) -> Result<Vec<Principal>> {
+    async fn find_principals_by_names(
+        &self,
+        org: &OrgId,
+        names: &[String],
+    ) -> Result<Vec<Principal>> {
         let (org, names) = (org.clone(), names.to_vec());
-        self.read(move |c| principals::find_by_names(c, &org, &names)).await
+        self.read(move |c| principals::find_by_names(c, &org, &names))
+            .await
     }
 
     async fn list_principals(&self, org: &OrgId) -> Result<Vec<Principal>> {
@@ -62,7 +70,8 @@ impl Store for SqliteStore {
 
     async fn revoke_token(&self, principal: &PrincipalId, token: &TokenId) -> Result<bool> {
         let (principal, token) = (principal.clone(), token.clone());
-        self.write(move |c| tokens::revoke(c, &principal, &token)).await
+        self.write(move |c| tokens::revoke(c, &principal, &token))
+            .await
     }
 
     async fn touch_token(&self, token: &TokenId, at: Timestamp) -> Result<()> {
@@ -84,19 +93,31 @@ impl Store for SqliteStore {
         self.read(move |c| spaces::list(c, &org)).await
     }
 
-    async fn put_space_member(&self, space: &SpaceId, principal: &PrincipalId, role: Role) -> Result<SpaceMember> {
+    async fn put_space_member(
+        &self,
+        space: &SpaceId,
+        principal: &PrincipalId,
+        role: Role,
+    ) -> Result<SpaceMember> {
         let (space, principal) = (space.clone(), principal.clone());
-        self.write(move |c| spaces::put_member(c, &space, &principal, role)).await
+        self.write(move |c| spaces::put_member(c, &space, &principal, role))
+            .await
     }
 
     async fn remove_space_member(&self, space: &SpaceId, principal: &PrincipalId) -> Result<bool> {
         let (space, principal) = (space.clone(), principal.clone());
-        self.write(move |c| spaces::remove_member(c, &space, &principal)).await
+        self.write(move |c| spaces::remove_member(c, &space, &principal))
+            .await
     }
 
-    async fn space_member_role(&self, space: &SpaceId, principal: &PrincipalId) -> Result<Option<Role>> {
+    async fn space_member_role(
+        &self,
+        space: &SpaceId,
+        principal: &PrincipalId,
+    ) -> Result<Option<Role>> {
         let (space, principal) = (space.clone(), principal.clone());
-        self.read(move |c| spaces::member_role(c, &space, &principal)).await
+        self.read(move |c| spaces::member_role(c, &space, &principal))
+            .await
     }
 
     async fn space_roles_of(&self, principal: &PrincipalId) -> Result<Vec<(SpaceId, Role)>> {
@@ -137,9 +158,15 @@ impl Store for SqliteStore {
         self.read(move |c| channels::list(c, &org)).await
     }
 
-    async fn update_channel(&self, id: &ChannelId, actor: &PrincipalId, patch: ChannelPatch) -> Result<(Channel, Event)> {
+    async fn update_channel(
+        &self,
+        id: &ChannelId,
+        actor: &PrincipalId,
+        patch: ChannelPatch,
+    ) -> Result<(Channel, Event)> {
         let (id, actor) = (id.clone(), actor.clone());
-        self.write(move |c| channels::update(c, &id, &actor, patch)).await
+        self.write(move |c| channels::update(c, &id, &actor, patch))
+            .await
     }
 
     async fn add_channel_member(
@@ -150,17 +177,29 @@ impl Store for SqliteStore {
         actor: &PrincipalId,
     ) -> Result<(ChannelMember, Option<Event>)> {
         let (channel, principal, actor) = (channel.clone(), principal.clone(), actor.clone());
-        self.write(move |c| members::add(c, &channel, &principal, trigger, &actor)).await
+        self.write(move |c| members::add(c, &channel, &principal, trigger, &actor))
+            .await
     }
 
-    async fn remove_channel_member(&self, channel: &ChannelId, principal: &PrincipalId, actor: &PrincipalId) -> Result<Option<Event>> {
+    async fn remove_channel_member(
+        &self,
+        channel: &ChannelId,
+        principal: &PrincipalId,
+        actor: &PrincipalId,
+    ) -> Result<Option<Event>> {
         let (channel, principal, actor) = (channel.clone(), principal.clone(), actor.clone());
-        self.write(move |c| members::remove(c, &channel, &principal, &actor)).await
+        self.write(move |c| members::remove(c, &channel, &principal, &actor))
+            .await
     }
 
-    async fn channel_member(&self, channel: &ChannelId, principal: &PrincipalId) -> Result<Option<ChannelMember>> {
+    async fn channel_member(
+        &self,
+        channel: &ChannelId,
+        principal: &PrincipalId,
+    ) -> Result<Option<ChannelMember>> {
         let (channel, principal) = (channel.clone(), principal.clone());
-        self.read(move |c| members::get(c, &channel, &principal)).await
+        self.read(move |c| members::get(c, &channel, &principal))
+            .await
     }
 
     async fn list_channel_members(&self, channel: &ChannelId) -> Result<Vec<ChannelMember>> {
@@ -170,17 +209,25 @@ impl Store for SqliteStore {
 
     async fn channel_ids_of(&self, principal: &PrincipalId) -> Result<Vec<ChannelId>> {
         let principal = principal.clone();
-        self.read(move |c| members::channel_ids_of(c, &principal)).await
+        self.read(move |c| members::channel_ids_of(c, &principal))
+            .await
     }
 
-    async fn set_cursor(&self, channel: &ChannelId, principal: &PrincipalId, seq: u64) -> Result<u64> {
+    async fn set_cursor(
+        &self,
+        channel: &ChannelId,
+        principal: &PrincipalId,
+        seq: u64,
+    ) -> Result<u64> {
         let (channel, principal) = (channel.clone(), principal.clone());
-        self.write(move |c| members::set_cursor(c, &channel, &principal, seq)).await
+        self.write(move |c| members::set_cursor(c, &channel, &principal, seq))
+            .await
     }
 
     async fn set_overrides(&self, resource: &ResourceRef, list: Vec<Override>) -> Result<()> {
         let resource = resource.clone();
-        self.write(move |c| overrides::set(c, &resource, list)).await
+        self.write(move |c| overrides::set(c, &resource, list))
+            .await
     }
 
     async fn get_overrides(&self, resource: &ResourceRef) -> Result<Vec<Override>> {
@@ -197,24 +244,46 @@ impl Store for SqliteStore {
         self.read(move |c| messages::get(c, &id)).await
     }
 
-    async fn edit_message(&self, id: &MessageId, actor: &PrincipalId, edit: MessageEdit) -> Result<(Message, Event)> {
+    async fn edit_message(
+        &self,
+        id: &MessageId,
+        actor: &PrincipalId,
+        edit: MessageEdit,
+    ) -> Result<(Message, Event)> {
         let (id, actor) = (id.clone(), actor.clone());
-        self.write(move |c| messages::edit(c, &id, &actor, edit)).await
+        self.write(move |c| messages::edit(c, &id, &actor, edit))
+            .await
     }
 
-    async fn delete_message(&self, id: &MessageId, actor: &PrincipalId) -> Result<(Message, Event)> {
+    async fn delete_message(
+        &self,
+        id: &MessageId,
+        actor: &PrincipalId,
+    ) -> Result<(Message, Event)> {
         let (id, actor) = (id.clone(), actor.clone());
         self.write(move |c| messages::delete(c, &id, &actor)).await
     }
 
-    async fn add_reaction(&self, id: &MessageId, principal: &PrincipalId, emoji: &str) -> Result<Option<Event>> {
+    async fn add_reaction(
+        &self,
+        id: &MessageId,
+        principal: &PrincipalId,
+        emoji: &str,
+    ) -> Result<Option<Event>> {
         let (id, principal, emoji) = (id.clone(), principal.clone(), emoji.to_owned());
-        self.write(move |c| reactions::add(c, &id, &principal, &emoji)).await
+        self.write(move |c| reactions::add(c, &id, &principal, &emoji))
+            .await
     }
 
-    async fn remove_reaction(&self, id: &MessageId, principal: &PrincipalId, emoji: &str) -> Result<Option<Event>> {
+    async fn remove_reaction(
+        &self,
+        id: &MessageId,
+        principal: &PrincipalId,
+        emoji: &str,
+    ) -> Result<Option<Event>> {
         let (id, principal, emoji) = (id.clone(), principal.clone(), emoji.to_owned());
-        self.write(move |c| reactions::remove(c, &id, &principal, &emoji)).await
+        self.write(move |c| reactions::remove(c, &id, &principal, &emoji))
+            .await
     }
 
     async fn list_messages(&self, channel: &ChannelId, page: MessagePage) -> Result<Vec<Message>> {
@@ -224,11 +293,13 @@ impl Store for SqliteStore {
 
     async fn list_threads(&self, channel: &ChannelId, limit: u32) -> Result<Vec<Message>> {
         let channel = channel.clone();
-        self.read(move |c| messages::list_threads(c, &channel, limit)).await
+        self.read(move |c| messages::list_threads(c, &channel, limit))
+            .await
     }
 
     async fn list_events(&self, channel: &ChannelId, after: u64, limit: u32) -> Result<Vec<Event>> {
         let channel = channel.clone();
-        self.read(move |c| events::list(c, &channel, after, limit)).await
+        self.read(move |c| events::list(c, &channel, after, limit))
+            .await
     }
 }

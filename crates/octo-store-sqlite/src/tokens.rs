@@ -33,7 +33,11 @@ pub(crate) fn create(conn: &Connection, t: NewToken) -> Res<TokenInfo> {
 
 pub(crate) fn find(conn: &Connection, secret_hash: &[u8]) -> Res<Option<(TokenInfo, Principal)>> {
     let sql = format!("SELECT {TOKEN_COLS} FROM tokens WHERE secret_hash = ?1");
-    let Some(token) = conn.prepare_cached(&sql)?.query_row([secret_hash], rows::token).optional()? else {
+    let Some(token) = conn
+        .prepare_cached(&sql)?
+        .query_row([secret_hash], rows::token)
+        .optional()?
+    else {
         return Ok(None);
     };
     let principal = principals::get(conn, &token.principal_id)?.ok_or(StoreError::NotFound)?;

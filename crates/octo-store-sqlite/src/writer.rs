@@ -96,7 +96,9 @@ fn run_batch(conn: &Connection, batch: impl Iterator<Item = Job>) {
         }
     }
     let outcome = match failure {
-        None => conn.execute_batch("COMMIT").map_err(|e| format!("commit failed: {e}")),
+        None => conn
+            .execute_batch("COMMIT")
+            .map_err(|e| format!("commit failed: {e}")),
         Some(e) => Err(e),
     };
     if let Err(e) = &outcome {
@@ -117,7 +119,11 @@ fn run_in_savepoint(conn: &Connection, job: Job) -> Result<Reply, (Reply, String
         return Err((job(None).1, format!("savepoint failed: {e}")));
     }
     let (ok, reply) = job(Some(conn));
-    let end = if ok { "RELEASE job" } else { "ROLLBACK TO job; RELEASE job" };
+    let end = if ok {
+        "RELEASE job"
+    } else {
+        "ROLLBACK TO job; RELEASE job"
+    };
     match conn.execute_batch(end) {
         Ok(()) => Ok(reply),
         Err(e) => Err((reply, format!("savepoint release failed: {e}"))),
@@ -127,4 +133,134 @@ fn run_in_savepoint(conn: &Connection, job: Job) -> Result<Reply, (Reply, String
 /// Turns a dropped reply (writer gone mid-batch) into an error for the caller.
 pub(crate) fn lost(_: oneshot::error::RecvError) -> StoreError {
     StoreError::Backend("the writer stopped before answering".into())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::error::Error;
+    use std::sync::mpsc;
+
+    fn db() -> (tempfile::TempDir, Connection) {
+        let dir = tempfile::tempdir().unwrap();
+        let conn = Connection::open(dir.path().join("t.db")).unwrap();
+        conn.execute_batch("CREATE TABLE t (v INTEGER NOT NULL UNIQUE)")
+            .unwrap();
+        (dir, conn)
+    }
+
+    fn insert(v: i64) -> impl FnOnce(&Connection) -> Res<i64> + Send + 'static {
+        move |c: &Connection| {
+            c.execute("INSERT INTO t (v) VALUES (?1)", [v])?;
+            Ok(v)
+        }
+    }
+
+    /// Queues every job before the writer starts, so they share one batch.
+    fn run_one_batch(conn: Connection, jobs: Vec<Job>) -> Connection {
+        let (tx, rx) = mpsc::channel();
+        for j in jobs {
+            tx.send(j).unwrap();
+        }
+        drop(tx);
+        let path = conn.path().unwrap().to_owned();
+        run(conn, rx, 512);
+        Connection::open(path).unwrap()
+    }
+
+    fn values(conn: &Connection) -> Vec<i64> {
+        let mut stmt = conn.prepare("SELECT v FROM t ORDER BY v").unwrap();
+        stmt.query_map([], |r| r.get(0))
+            .unwrap()
+            .map(|r| r.unwrap())
+            .collect()
+    }
+
+    #[test]
+    fn a_failing_job_only_undoes_itself() {
+        let (_dir, conn) = db();
+        let (j1, r1) = job(insert(1));
+        // Inserts, then fails: its insert must be rolled back.
+        let (j2, r2) = job(|c: &Connection| -> Res<()> {
+            c.execute("INSERT INTO t (v) VALUES (2)", [])?;
+            Err(Error::Store(StoreError::Conflict("no".into())))
+        });
+        let (j3, r3) = job(insert(1)); // duplicate: a constraint error
+        let (j4, r4) = job(insert(4));
+        let (j5, r5) = job(|_: &Connection| -> Res<()> { panic!("boom") });
+        let conn = run_one_batch(conn, vec![j1, j2, j3, j4, j5]);
+        assert_eq!(r1.blocking_recv().unwrap().unwrap(), 1);
+        assert!(matches!(
+            r2.blocking_recv().unwrap(),
+            Err(StoreError::Conflict(_))
+        ));
+        assert!(matches!(
+            r3.blocking_recv().unwrap(),
+            Err(StoreError::Conflict(_))
+        ));
+        assert_eq!(r4.blocking_recv().unwrap().unwrap(), 4);
+        assert!(matches!(
+            r5.blocking_recv().unwrap(),
+            Err(StoreError::Backend(_))
+        ));
+        assert_eq!(values(&conn), vec![1, 4]);
+    }
+
+    #[test]
+    fn a_broken_transaction_fails_the_whole_batch() {
+        let (_dir, conn) = db();
+        let (j1, r1) = job(insert(1));
+        // Ending the transaction from inside a job breaks the batch.
+        let (j2, r2) = job(|c: &Connection| -> Res<()> { Ok(c.execute_batch("ROLLBACK")?) });
+        let (j3, r3) = job(insert(3));
+        let conn = run_one_batch(conn, vec![j1, j2, j3]);
+        for r in [
+            r1.blocking_recv().unwrap().map(drop),
+            r2.blocking_recv().unwrap(),
+            r3.blocking_recv().unwrap().map(drop),
+        ] {
+            assert!(matches!(r, Err(StoreError::Backend(_))), "{r:?}");
+        }
+        assert!(values(&conn).is_empty());
+    }
+
+    /// What a reader on another connection sees committed while each job runs.
+    fn committed_seen_by_jobs(max_batch: usize) -> Vec<i64> {
+        let (_dir, conn) = db();
+        conn.pragma_update(None, "journal_mode", "WAL").unwrap();
+        let path = conn.path().unwrap().to_owned();
+        let (tx, rx) = mpsc::channel();
+        let mut replies = Vec::new();
+        for v in 0..6 {
+            let path = path.clone();
+            let (j, r) = job(move |c: &Connection| {
+                c.execute("INSERT INTO t (v) VALUES (?1)", [v])?;
+                let reader = Connection::open(&path)?;
+                Ok(reader.query_row("SELECT count(*) FROM t", [], |r| r.get(0))?)
+            });
+            tx.send(j).unwrap();
+            replies.push(r);
+        }
+        drop(tx);
+        run(conn, rx, max_batch);
+        replies
+            .into_iter()
+            .map(|r| r.blocking_recv().unwrap().unwrap())
+            .collect()
+    }
+
+    #[test]
+    fn queued_jobs_share_one_commit() {
+        assert_eq!(committed_seen_by_jobs(512), vec![0; 6]);
+    }
+
+    #[test]
+    fn max_batch_one_commits_every_job_alone() {
+        assert_eq!(committed_seen_by_jobs(1), vec![0, 1, 2, 3, 4, 5]);
+    }
+
+    #[test]
+    fn batches_are_capped_at_max_batch() {
+        assert_eq!(committed_seen_by_jobs(4), vec![0, 0, 0, 0, 4, 4]);
+    }
 }

@@ -146,11 +146,26 @@ struct World {
 
 async fn world(store: &dyn Store) -> World {
     let org = new_org("Acme");
-    let (org, owner) = store.setup(org.clone(), human(&org.id, "Owner", Role::Owner)).await.unwrap();
-    let alice = store.create_principal(human(&org.id, "Alice", Role::Member)).await.unwrap();
-    let bot = store.create_principal(agent(&org.id, "bot", &alice.id)).await.unwrap();
-    let bot2 = store.create_principal(agent(&org.id, "bot2", &alice.id)).await.unwrap();
-    let space = store.create_space(new_space(&org.id, "Engineering", &owner.id)).await.unwrap();
+    let (org, owner) = store
+        .setup(org.clone(), human(&org.id, "Owner", Role::Owner))
+        .await
+        .unwrap();
+    let alice = store
+        .create_principal(human(&org.id, "Alice", Role::Member))
+        .await
+        .unwrap();
+    let bot = store
+        .create_principal(agent(&org.id, "bot", &alice.id))
+        .await
+        .unwrap();
+    let bot2 = store
+        .create_principal(agent(&org.id, "bot2", &alice.id))
+        .await
+        .unwrap();
+    let space = store
+        .create_space(new_space(&org.id, "Engineering", &owner.id))
+        .await
+        .unwrap();
     World {
         org,
         owner,
@@ -242,7 +257,10 @@ fn assert_conflict<T: std::fmt::Debug>(r: Result<T>) {
 }
 
 fn assert_not_found<T: std::fmt::Debug>(r: Result<T>) {
-    assert!(matches!(r, Err(StoreError::NotFound)), "expected NotFound, got {r:?}");
+    assert!(
+        matches!(r, Err(StoreError::NotFound)),
+        "expected NotFound, got {r:?}"
+    );
 }
 
 // ---- first run --------------------------------------------------------------
@@ -258,11 +276,16 @@ pub async fn setup_happens_once(store: Arc<dyn Store>) {
     assert_eq!(got_owner.role, Role::Owner);
     assert!(store.is_set_up().await.unwrap());
     assert_eq!(store.get_org(&org.id).await.unwrap(), Some(got_org));
-    assert_eq!(store.get_principal(&owner.id).await.unwrap(), Some(got_owner));
+    assert_eq!(
+        store.get_principal(&owner.id).await.unwrap(),
+        Some(got_owner)
+    );
     assert_eq!(store.get_org(&OrgId::generate()).await.unwrap(), None);
 
     let again = new_org("Other");
-    let r = store.setup(again.clone(), human(&again.id, "Other", Role::Owner)).await;
+    let r = store
+        .setup(again.clone(), human(&again.id, "Other", Role::Owner))
+        .await;
     assert!(matches!(r, Err(StoreError::AlreadySetUp)), "{r:?}");
     assert_eq!(store.get_org(&again.id).await.unwrap(), None);
 }
@@ -302,11 +325,17 @@ pub async fn principals_round_trip(store: Arc<dyn Store>) {
     let alice = store.get_principal(&w.alice.id).await.unwrap().unwrap();
     assert_eq!(alice, w.alice);
     assert_eq!(alice.email.as_deref(), Some("alice@example.com"));
-    assert_eq!(store.get_principal(&PrincipalId::generate()).await.unwrap(), None);
+    assert_eq!(
+        store.get_principal(&PrincipalId::generate()).await.unwrap(),
+        None
+    );
 
     let all = store.list_principals(&w.org.id).await.unwrap();
     let listed: HashSet<_> = all.iter().map(|p| p.id.clone()).collect();
-    let expected: HashSet<_> = [&w.owner, &w.alice, &w.bot, &w.bot2].iter().map(|p| p.id.clone()).collect();
+    let expected: HashSet<_> = [&w.owner, &w.alice, &w.bot, &w.bot2]
+        .iter()
+        .map(|p| p.id.clone())
+        .collect();
     assert_eq!(listed, expected);
 }
 
@@ -318,12 +347,22 @@ pub async fn principal_names_are_case_insensitive(store: Arc<dyn Store>) {
         .unwrap();
     let found: HashSet<_> = found.into_iter().map(|p| p.id).collect();
     assert_eq!(found, HashSet::from([w.alice.id.clone(), w.bot.id.clone()]));
-    assert!(store.find_principals_by_names(&w.org.id, &[]).await.unwrap().is_empty());
+    assert!(
+        store
+            .find_principals_by_names(&w.org.id, &[])
+            .await
+            .unwrap()
+            .is_empty()
+    );
 
     let mut dup = human(&w.org.id, "aLiCe", Role::Member);
     dup.email = Some("other-alice@example.com".into());
     assert_conflict(store.create_principal(dup).await);
-    assert_conflict(store.create_principal(agent(&w.org.id, "BOT", &w.owner.id)).await);
+    assert_conflict(
+        store
+            .create_principal(agent(&w.org.id, "BOT", &w.owner.id))
+            .await,
+    );
 }
 
 pub async fn principal_emails_are_unique(store: Arc<dyn Store>) {
@@ -332,15 +371,28 @@ pub async fn principal_emails_are_unique(store: Arc<dyn Store>) {
     p.email = Some("alice@example.com".into());
     assert_conflict(store.create_principal(p).await);
     // Principals without email (agents) never collide on it.
-    store.create_principal(agent(&w.org.id, "bot3", &w.owner.id)).await.unwrap();
+    store
+        .create_principal(agent(&w.org.id, "bot3", &w.owner.id))
+        .await
+        .unwrap();
 }
 
 pub async fn find_login_returns_the_password_hash(store: Arc<dyn Store>) {
     let w = world(&*store).await;
-    let (p, hash) = store.find_login("alice@example.com").await.unwrap().unwrap();
+    let (p, hash) = store
+        .find_login("alice@example.com")
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(p, w.alice);
     assert_eq!(hash, "$argon2id$fake$Alice");
-    assert!(store.find_login("nobody@example.com").await.unwrap().is_none());
+    assert!(
+        store
+            .find_login("nobody@example.com")
+            .await
+            .unwrap()
+            .is_none()
+    );
 }
 
 // ---- tokens -------------------------------------------------------------------
@@ -366,7 +418,10 @@ pub async fn tokens_lifecycle(store: Arc<dyn Store>) {
     assert_eq!(found, t1);
     assert_eq!(who, w.alice);
     assert!(store.find_token(&[9; 32]).await.unwrap().is_none());
-    assert_eq!(store.list_tokens(&w.alice.id).await.unwrap(), vec![t1.clone(), t2.clone()]);
+    assert_eq!(
+        store.list_tokens(&w.alice.id).await.unwrap(),
+        vec![t1.clone(), t2.clone()]
+    );
     assert!(store.list_tokens(&w.bot.id).await.unwrap().is_empty());
 
     let used = now();
@@ -378,9 +433,17 @@ pub async fn tokens_lifecycle(store: Arc<dyn Store>) {
     assert!(!store.revoke_token(&w.bot.id, &t1.id).await.unwrap());
     assert!(store.revoke_token(&w.alice.id, &t1.id).await.unwrap());
     assert!(!store.revoke_token(&w.alice.id, &t1.id).await.unwrap());
-    assert!(!store.revoke_token(&w.alice.id, &TokenId::generate()).await.unwrap());
+    assert!(
+        !store
+            .revoke_token(&w.alice.id, &TokenId::generate())
+            .await
+            .unwrap()
+    );
     let (found, _) = store.find_token(&[1; 32]).await.unwrap().unwrap();
-    assert!(found.revoked_at.is_some(), "revoked tokens are still found, marked");
+    assert!(
+        found.revoked_at.is_some(),
+        "revoked tokens are still found, marked"
+    );
     let listed = store.list_tokens(&w.alice.id).await.unwrap();
     assert!(listed[0].revoked_at.is_some());
     assert!(listed[1].revoked_at.is_none());
@@ -390,21 +453,48 @@ pub async fn tokens_lifecycle(store: Arc<dyn Store>) {
 
 pub async fn spaces_and_their_members(store: Arc<dyn Store>) {
     let w = world(&*store).await;
-    assert_eq!(store.get_space(&w.space.id).await.unwrap(), Some(w.space.clone()));
+    assert_eq!(
+        store.get_space(&w.space.id).await.unwrap(),
+        Some(w.space.clone())
+    );
     assert_eq!(store.get_space(&SpaceId::generate()).await.unwrap(), None);
     let mut private = new_space(&w.org.id, "Secret", &w.alice.id);
     private.visibility = Visibility::Private;
     private.creator_role = Role::Member;
     let private = store.create_space(private).await.unwrap();
     assert_eq!(private.visibility, Visibility::Private);
-    assert_eq!(store.list_spaces(&w.org.id).await.unwrap(), vec![w.space.clone(), private.clone()]);
+    assert_eq!(
+        store.list_spaces(&w.org.id).await.unwrap(),
+        vec![w.space.clone(), private.clone()]
+    );
 
     // The creator is a member with the creator role.
-    assert_eq!(store.space_member_role(&w.space.id, &w.owner.id).await.unwrap(), Some(Role::Admin));
-    assert_eq!(store.space_member_role(&private.id, &w.alice.id).await.unwrap(), Some(Role::Member));
-    assert_eq!(store.space_member_role(&w.space.id, &w.alice.id).await.unwrap(), None);
+    assert_eq!(
+        store
+            .space_member_role(&w.space.id, &w.owner.id)
+            .await
+            .unwrap(),
+        Some(Role::Admin)
+    );
+    assert_eq!(
+        store
+            .space_member_role(&private.id, &w.alice.id)
+            .await
+            .unwrap(),
+        Some(Role::Member)
+    );
+    assert_eq!(
+        store
+            .space_member_role(&w.space.id, &w.alice.id)
+            .await
+            .unwrap(),
+        None
+    );
 
-    let m = store.put_space_member(&w.space.id, &w.alice.id, Role::Guest).await.unwrap();
+    let m = store
+        .put_space_member(&w.space.id, &w.alice.id, Role::Guest)
+        .await
+        .unwrap();
     assert_eq!(
         m,
         SpaceMember {
@@ -413,24 +503,75 @@ pub async fn spaces_and_their_members(store: Arc<dyn Store>) {
             role: Role::Guest
         }
     );
-    store.put_space_member(&w.space.id, &w.alice.id, Role::Admin).await.unwrap();
-    assert_eq!(store.space_member_role(&w.space.id, &w.alice.id).await.unwrap(), Some(Role::Admin));
+    store
+        .put_space_member(&w.space.id, &w.alice.id, Role::Admin)
+        .await
+        .unwrap();
+    assert_eq!(
+        store
+            .space_member_role(&w.space.id, &w.alice.id)
+            .await
+            .unwrap(),
+        Some(Role::Admin)
+    );
     let members = store.list_space_members(&w.space.id).await.unwrap();
-    assert_eq!(members.len(), 2, "updating a role does not add a member: {members:?}");
+    assert_eq!(
+        members.len(),
+        2,
+        "updating a role does not add a member: {members:?}"
+    );
 
-    let roles: HashSet<_> = store.space_roles_of(&w.alice.id).await.unwrap().into_iter().collect();
-    assert_eq!(roles, HashSet::from([(w.space.id.clone(), Role::Admin), (private.id.clone(), Role::Member)]));
+    let roles: HashSet<_> = store
+        .space_roles_of(&w.alice.id)
+        .await
+        .unwrap()
+        .into_iter()
+        .collect();
+    assert_eq!(
+        roles,
+        HashSet::from([
+            (w.space.id.clone(), Role::Admin),
+            (private.id.clone(), Role::Member)
+        ])
+    );
 
-    assert!(store.remove_space_member(&w.space.id, &w.alice.id).await.unwrap());
-    assert!(!store.remove_space_member(&w.space.id, &w.alice.id).await.unwrap());
-    assert_eq!(store.space_member_role(&w.space.id, &w.alice.id).await.unwrap(), None);
-    assert_not_found(store.put_space_member(&SpaceId::generate(), &w.alice.id, Role::Member).await);
+    assert!(
+        store
+            .remove_space_member(&w.space.id, &w.alice.id)
+            .await
+            .unwrap()
+    );
+    assert!(
+        !store
+            .remove_space_member(&w.space.id, &w.alice.id)
+            .await
+            .unwrap()
+    );
+    assert_eq!(
+        store
+            .space_member_role(&w.space.id, &w.alice.id)
+            .await
+            .unwrap(),
+        None
+    );
+    assert_not_found(
+        store
+            .put_space_member(&SpaceId::generate(), &w.alice.id, Role::Member)
+            .await,
+    );
 }
 
 pub async fn space_names_are_unique_ignoring_case(store: Arc<dyn Store>) {
     let w = world(&*store).await;
-    assert_conflict(store.create_space(new_space(&w.org.id, "ENGINEERING", &w.owner.id)).await);
-    store.create_space(new_space(&w.org.id, "Design", &w.owner.id)).await.unwrap();
+    assert_conflict(
+        store
+            .create_space(new_space(&w.org.id, "ENGINEERING", &w.owner.id))
+            .await,
+    );
+    store
+        .create_space(new_space(&w.org.id, "Design", &w.owner.id))
+        .await
+        .unwrap();
 }
 
 pub async fn categories_keep_their_order(store: Arc<dyn Store>) {
@@ -445,9 +586,15 @@ pub async fn categories_keep_their_order(store: Arc<dyn Store>) {
     let b = store.create_category(new("Social")).await.unwrap();
     assert_eq!((a.position, b.position), (0, 1));
     assert_conflict(store.create_category(new("projects")).await);
-    assert_eq!(store.list_categories(&w.space.id).await.unwrap(), vec![a.clone(), b]);
+    assert_eq!(
+        store.list_categories(&w.space.id).await.unwrap(),
+        vec![a.clone(), b]
+    );
     assert_eq!(store.get_category(&a.id).await.unwrap(), Some(a));
-    assert_eq!(store.get_category(&CategoryId::generate()).await.unwrap(), None);
+    assert_eq!(
+        store.get_category(&CategoryId::generate()).await.unwrap(),
+        None
+    );
     let orphan = NewCategory {
         space_id: SpaceId::generate(),
         ..new("Orphan")
@@ -482,7 +629,10 @@ pub async fn new_channel_log_starts_with_member_events(store: Arc<dyn Store>) {
     assert_eq!(store.get_channel(&c.id).await.unwrap(), Some(c.clone()));
 
     let events = store.list_events(&c.id, 0, 100).await.unwrap();
-    assert_eq!(events.iter().map(|e| e.seq).collect::<Vec<_>>(), vec![1, 2, 3]);
+    assert_eq!(
+        events.iter().map(|e| e.seq).collect::<Vec<_>>(),
+        vec![1, 2, 3]
+    );
     for (e, p) in events.iter().zip([&w.owner, &w.alice, &w.bot]) {
         assert_eq!(e.kind, EventKind::MemberJoined);
         assert_eq!(e.channel_id, c.id);
@@ -494,27 +644,50 @@ pub async fn new_channel_log_starts_with_member_events(store: Arc<dyn Store>) {
 
     let members = store.list_channel_members(&c.id).await.unwrap();
     assert_eq!(
-        members.iter().map(|m| m.principal_id.clone()).collect::<Vec<_>>(),
+        members
+            .iter()
+            .map(|m| m.principal_id.clone())
+            .collect::<Vec<_>>(),
         vec![w.owner.id.clone(), w.alice.id.clone(), w.bot.id.clone()]
     );
-    assert!(store.channel_ids_of(&w.alice.id).await.unwrap().contains(&c.id));
+    assert!(
+        store
+            .channel_ids_of(&w.alice.id)
+            .await
+            .unwrap()
+            .contains(&c.id)
+    );
     assert!(store.channel_ids_of(&w.bot2.id).await.unwrap().is_empty());
-    assert_eq!(store.get_channel(&ChannelId::generate()).await.unwrap(), None);
+    assert_eq!(
+        store.get_channel(&ChannelId::generate()).await.unwrap(),
+        None
+    );
 }
 
 pub async fn channel_names_are_unique_per_space(store: Arc<dyn Store>) {
     let w = world(&*store).await;
     let general = channel(&*store, &w, "general").await;
-    assert_conflict(store.create_channel(new_channel(&w, "GENERAL", &[&w.owner])).await);
+    assert_conflict(
+        store
+            .create_channel(new_channel(&w, "GENERAL", &[&w.owner]))
+            .await,
+    );
     // A failed create leaves nothing behind.
     assert_eq!(store.list_channels(&w.org.id).await.unwrap().len(), 1);
 
-    let other = store.create_space(new_space(&w.org.id, "Design", &w.owner.id)).await.unwrap();
+    let other = store
+        .create_space(new_space(&w.org.id, "Design", &w.owner.id))
+        .await
+        .unwrap();
     let mut elsewhere = new_channel(&w, "general", &[&w.owner]);
     elsewhere.space_id = Some(other.id);
     store.create_channel(elsewhere).await.unwrap();
 
-    let random = store.create_channel(new_channel(&w, "random", &[&w.owner])).await.unwrap().value;
+    let random = store
+        .create_channel(new_channel(&w, "random", &[&w.owner]))
+        .await
+        .unwrap()
+        .value;
     let rename = ChannelPatch {
         name: Some("General".into()),
         topic: None,
@@ -525,7 +698,10 @@ pub async fn channel_names_are_unique_per_space(store: Arc<dyn Store>) {
         name: Some("GENERAL".into()),
         topic: None,
     };
-    store.update_channel(&general.id, &w.owner.id, recase).await.unwrap();
+    store
+        .update_channel(&general.id, &w.owner.id, recase)
+        .await
+        .unwrap();
 }
 
 pub async fn dms_are_get_or_create(store: Arc<dyn Store>) {
@@ -546,19 +722,34 @@ pub async fn dms_are_get_or_create(store: Arc<dyn Store>) {
         dm_key: Some(key.into()),
     };
     let first = store
-        .create_channel(dm("alice:bot", ChannelKind::Dm, vec![w.alice.id.clone(), w.bot.id.clone()]))
+        .create_channel(dm(
+            "alice:bot",
+            ChannelKind::Dm,
+            vec![w.alice.id.clone(), w.bot.id.clone()],
+        ))
         .await
         .unwrap();
     assert!(first.created);
     assert_eq!(first.value.last_seq, 2);
     assert_eq!(first.value.space_id, None);
     let again = store
-        .create_channel(dm("alice:bot", ChannelKind::Dm, vec![w.alice.id.clone(), w.bot.id.clone()]))
+        .create_channel(dm(
+            "alice:bot",
+            ChannelKind::Dm,
+            vec![w.alice.id.clone(), w.bot.id.clone()],
+        ))
         .await
         .unwrap();
     assert!(!again.created);
     assert_eq!(again.value, first.value);
-    assert_eq!(store.list_events(&first.value.id, 0, 10).await.unwrap().len(), 2);
+    assert_eq!(
+        store
+            .list_events(&first.value.id, 0, 10)
+            .await
+            .unwrap()
+            .len(),
+        2
+    );
 
     let group = store
         .create_channel(dm(
@@ -586,43 +777,69 @@ pub async fn update_channel_appends_an_event(store: Arc<dyn Store>) {
         name: Some("lobby".into()),
         topic: Some(Some("all hands".into())),
     };
-    let (updated, event) = store.update_channel(&c.id, &w.alice.id, patch).await.unwrap();
+    let (updated, event) = store
+        .update_channel(&c.id, &w.alice.id, patch)
+        .await
+        .unwrap();
     assert_eq!(updated.name.as_deref(), Some("lobby"));
     assert_eq!(updated.topic.as_deref(), Some("all hands"));
     assert_eq!(event.kind, EventKind::ChannelUpdated);
     assert_eq!(event.seq, c.last_seq + 1);
     assert_eq!(updated.last_seq, event.seq);
     assert_eq!(event.actor, w.alice.id);
-    assert_eq!(event.payload, json!({ "name": "lobby", "topic": "all hands" }));
-    assert_eq!(store.get_channel(&c.id).await.unwrap(), Some(updated.clone()));
+    assert_eq!(
+        event.payload,
+        json!({ "name": "lobby", "topic": "all hands" })
+    );
+    assert_eq!(
+        store.get_channel(&c.id).await.unwrap(),
+        Some(updated.clone())
+    );
 
     let clear = ChannelPatch {
         name: None,
         topic: Some(None),
     };
-    let (cleared, event) = store.update_channel(&c.id, &w.alice.id, clear).await.unwrap();
+    let (cleared, event) = store
+        .update_channel(&c.id, &w.alice.id, clear)
+        .await
+        .unwrap();
     assert_eq!(cleared.name.as_deref(), Some("lobby"));
     assert_eq!(cleared.topic, None);
     assert_eq!(event.payload, payload::channel_updated(&cleared));
-    assert_not_found(store.update_channel(&ChannelId::generate(), &w.alice.id, ChannelPatch::default()).await);
+    assert_not_found(
+        store
+            .update_channel(&ChannelId::generate(), &w.alice.id, ChannelPatch::default())
+            .await,
+    );
 }
 
 pub async fn channel_members_join_and_leave(store: Arc<dyn Store>) {
     let w = world(&*store).await;
-    let c = store.create_channel(new_channel(&w, "general", &[&w.owner])).await.unwrap().value;
+    let c = store
+        .create_channel(new_channel(&w, "general", &[&w.owner]))
+        .await
+        .unwrap()
+        .value;
 
     let (m, event) = store
         .add_channel_member(&c.id, &w.bot.id, TriggerPolicy::Mention, &w.owner.id)
         .await
         .unwrap();
     let event = event.unwrap();
-    assert_eq!((m.channel_id.clone(), m.principal_id.clone()), (c.id.clone(), w.bot.id.clone()));
+    assert_eq!(
+        (m.channel_id.clone(), m.principal_id.clone()),
+        (c.id.clone(), w.bot.id.clone())
+    );
     assert_eq!(m.trigger, TriggerPolicy::Mention);
     assert_eq!(event.kind, EventKind::MemberJoined);
     assert_eq!(event.seq, 2);
     assert_eq!(event.actor, w.owner.id);
     assert_eq!(event.payload, payload::member(&w.bot.id));
-    assert_eq!(store.channel_member(&c.id, &w.bot.id).await.unwrap(), Some(m.clone()));
+    assert_eq!(
+        store.channel_member(&c.id, &w.bot.id).await.unwrap(),
+        Some(m.clone())
+    );
 
     // Adding again only changes the trigger, without an event.
     let (m2, none) = store
@@ -632,27 +849,56 @@ pub async fn channel_members_join_and_leave(store: Arc<dyn Store>) {
     assert!(none.is_none());
     assert_eq!(m2.trigger, TriggerPolicy::All);
     assert_eq!(m2.read_seq, m.read_seq);
-    assert_eq!(store.channel_member(&c.id, &w.bot.id).await.unwrap(), Some(m2));
+    assert_eq!(
+        store.channel_member(&c.id, &w.bot.id).await.unwrap(),
+        Some(m2)
+    );
     assert_eq!(store.get_channel(&c.id).await.unwrap().unwrap().last_seq, 2);
 
-    let left = store.remove_channel_member(&c.id, &w.bot.id, &w.alice.id).await.unwrap().unwrap();
+    let left = store
+        .remove_channel_member(&c.id, &w.bot.id, &w.alice.id)
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(left.kind, EventKind::MemberLeft);
     assert_eq!(left.seq, 3);
     assert_eq!(left.actor, w.alice.id);
     assert_eq!(left.payload, payload::member(&w.bot.id));
-    assert!(store.remove_channel_member(&c.id, &w.bot.id, &w.alice.id).await.unwrap().is_none());
+    assert!(
+        store
+            .remove_channel_member(&c.id, &w.bot.id, &w.alice.id)
+            .await
+            .unwrap()
+            .is_none()
+    );
     assert_eq!(store.channel_member(&c.id, &w.bot.id).await.unwrap(), None);
-    assert!(!store.channel_ids_of(&w.bot.id).await.unwrap().contains(&c.id));
+    assert!(
+        !store
+            .channel_ids_of(&w.bot.id)
+            .await
+            .unwrap()
+            .contains(&c.id)
+    );
     assert_eq!(store.list_channel_members(&c.id).await.unwrap().len(), 1);
 
     assert_not_found(
         store
-            .add_channel_member(&ChannelId::generate(), &w.bot.id, TriggerPolicy::All, &w.owner.id)
+            .add_channel_member(
+                &ChannelId::generate(),
+                &w.bot.id,
+                TriggerPolicy::All,
+                &w.owner.id,
+            )
             .await,
     );
     assert_not_found(
         store
-            .add_channel_member(&c.id, &PrincipalId::generate(), TriggerPolicy::All, &w.owner.id)
+            .add_channel_member(
+                &c.id,
+                &PrincipalId::generate(),
+                TriggerPolicy::All,
+                &w.owner.id,
+            )
             .await,
     );
     // The refused joins left no trace in the log.
@@ -661,21 +907,54 @@ pub async fn channel_members_join_and_leave(store: Arc<dyn Store>) {
 
 pub async fn cursors_clamp_and_need_membership(store: Arc<dyn Store>) {
     let w = world(&*store).await;
-    let c = store.create_channel(new_channel(&w, "general", &[&w.owner, &w.alice])).await.unwrap().value;
+    let c = store
+        .create_channel(new_channel(&w, "general", &[&w.owner, &w.alice]))
+        .await
+        .unwrap()
+        .value;
     for i in 0..3 {
         post(&*store, msg(&c.id, &w.owner, &format!("m{i}"))).await;
     }
     let last = store.get_channel(&c.id).await.unwrap().unwrap().last_seq;
     assert_eq!(last, 5);
     assert_eq!(store.set_cursor(&c.id, &w.alice.id, 4).await.unwrap(), 4);
-    assert_eq!(store.channel_member(&c.id, &w.alice.id).await.unwrap().unwrap().read_seq, 4);
-    assert_eq!(store.set_cursor(&c.id, &w.alice.id, 1_000).await.unwrap(), last);
-    assert_eq!(store.set_cursor(&c.id, &w.alice.id, u64::MAX).await.unwrap(), last);
+    assert_eq!(
+        store
+            .channel_member(&c.id, &w.alice.id)
+            .await
+            .unwrap()
+            .unwrap()
+            .read_seq,
+        4
+    );
+    assert_eq!(
+        store.set_cursor(&c.id, &w.alice.id, 1_000).await.unwrap(),
+        last
+    );
+    assert_eq!(
+        store
+            .set_cursor(&c.id, &w.alice.id, u64::MAX)
+            .await
+            .unwrap(),
+        last
+    );
     // Backwards is allowed: "mark unread".
     assert_eq!(store.set_cursor(&c.id, &w.alice.id, 1).await.unwrap(), 1);
-    assert_eq!(store.channel_member(&c.id, &w.alice.id).await.unwrap().unwrap().read_seq, 1);
+    assert_eq!(
+        store
+            .channel_member(&c.id, &w.alice.id)
+            .await
+            .unwrap()
+            .unwrap()
+            .read_seq,
+        1
+    );
     assert_not_found(store.set_cursor(&c.id, &w.bot.id, 1).await);
-    assert_not_found(store.set_cursor(&ChannelId::generate(), &w.alice.id, 1).await);
+    assert_not_found(
+        store
+            .set_cursor(&ChannelId::generate(), &w.alice.id, 1)
+            .await,
+    );
 }
 
 // ---- overrides ------------------------------------------------------------------
@@ -719,7 +998,10 @@ pub async fn overrides_replace_and_read_back(store: Arc<dyn Store>) {
         action: Action::EditGroupmd,
         effect: Effect::Deny,
     }];
-    store.set_overrides(&resources[1], one.clone()).await.unwrap();
+    store
+        .set_overrides(&resources[1], one.clone())
+        .await
+        .unwrap();
     assert_eq!(store.get_overrides(&resources[1]).await.unwrap(), one);
     // Other resources keep theirs.
     assert_eq!(store.get_overrides(&resources[0]).await.unwrap(), two);
@@ -752,7 +1034,10 @@ pub async fn post_and_get_message(store: Arc<dyn Store>) {
     assert_eq!(m.client_msg_id.as_deref(), Some("c-1"));
     assert_eq!(m.created_at, new.created_at);
     assert_eq!((m.hop, m.deleted, m.reply_count), (0, false, 0));
-    assert_eq!((m.edited_at, m.last_reply_at, m.thread_id.clone()), (None, None, None));
+    assert_eq!(
+        (m.edited_at, m.last_reply_at, m.thread_id.clone()),
+        (None, None, None)
+    );
     assert!(m.reactions.is_empty());
     assert_eq!(event.kind, EventKind::MessageCreated);
     assert_eq!(event.seq, m.seq);
@@ -760,15 +1045,25 @@ pub async fn post_and_get_message(store: Arc<dyn Store>) {
     assert_eq!(event.channel_id, c.id);
     assert_eq!(event.payload, payload::message_created(&m));
     assert_eq!(store.get_message(&m.id).await.unwrap(), Some(m.clone()));
-    assert_eq!(store.get_channel(&c.id).await.unwrap().unwrap().last_seq, m.seq);
-    assert_eq!(store.get_message(&MessageId::generate()).await.unwrap(), None);
+    assert_eq!(
+        store.get_channel(&c.id).await.unwrap().unwrap().last_seq,
+        m.seq
+    );
+    assert_eq!(
+        store.get_message(&MessageId::generate()).await.unwrap(),
+        None
+    );
 }
 
 pub async fn concurrent_posts_get_gapless_seqs(store: Arc<dyn Store>) {
     const TASKS: usize = 10;
     const EACH: usize = 100;
     let w = world(&*store).await;
-    let c = store.create_channel(new_channel(&w, "busy", &[&w.owner, &w.alice])).await.unwrap().value;
+    let c = store
+        .create_channel(new_channel(&w, "busy", &[&w.owner, &w.alice]))
+        .await
+        .unwrap()
+        .value;
     let authors = [w.owner.clone(), w.alice.clone()];
     let tasks: Vec<_> = (0..TASKS)
         .map(|t| {
@@ -778,7 +1073,10 @@ pub async fn concurrent_posts_get_gapless_seqs(store: Arc<dyn Store>) {
             tokio::spawn(async move {
                 let mut seqs = Vec::with_capacity(EACH);
                 for i in 0..EACH {
-                    let posted = store.post_message(msg(&channel, &author, &format!("{t}-{i}"))).await.unwrap();
+                    let posted = store
+                        .post_message(msg(&channel, &author, &format!("{t}-{i}")))
+                        .await
+                        .unwrap();
                     let event = posted.event.unwrap();
                     assert_eq!(event.seq, posted.message.seq);
                     seqs.push(event.seq);
@@ -790,17 +1088,36 @@ pub async fn concurrent_posts_get_gapless_seqs(store: Arc<dyn Store>) {
     let mut seqs = Vec::new();
     for t in tasks {
         let mine = t.await.unwrap();
-        assert!(mine.windows(2).all(|p| p[0] < p[1]), "one sender's posts are ordered");
+        assert!(
+            mine.windows(2).all(|p| p[0] < p[1]),
+            "one sender's posts are ordered"
+        );
         seqs.extend(mine);
     }
     seqs.sort_unstable();
     let total = (TASKS * EACH) as u64;
-    assert_eq!(seqs, (3..3 + total).collect::<Vec<_>>(), "seqs 3..=N+2 with no gap or duplicate");
+    assert_eq!(
+        seqs,
+        (3..3 + total).collect::<Vec<_>>(),
+        "seqs 3..=N+2 with no gap or duplicate"
+    );
 
     let events = store.list_events(&c.id, 0, 5_000).await.unwrap();
-    assert_eq!(events.iter().map(|e| e.seq).collect::<Vec<_>>(), (1..3 + total).collect::<Vec<_>>());
-    assert_eq!(events.iter().filter(|e| e.kind == EventKind::MessageCreated).count() as u64, total);
-    assert_eq!(store.get_channel(&c.id).await.unwrap().unwrap().last_seq, total + 2);
+    assert_eq!(
+        events.iter().map(|e| e.seq).collect::<Vec<_>>(),
+        (1..3 + total).collect::<Vec<_>>()
+    );
+    assert_eq!(
+        events
+            .iter()
+            .filter(|e| e.kind == EventKind::MessageCreated)
+            .count() as u64,
+        total
+    );
+    assert_eq!(
+        store.get_channel(&c.id).await.unwrap().unwrap().last_seq,
+        total + 2
+    );
 }
 
 pub async fn client_msg_id_makes_posts_idempotent(store: Arc<dyn Store>) {
@@ -820,7 +1137,10 @@ pub async fn client_msg_id_makes_posts_idempotent(store: Arc<dyn Store>) {
     let b = store.post_message(retry).await.unwrap();
     assert!(b.event.is_none());
     assert_eq!(b.message, a.message);
-    assert_eq!(store.get_channel(&c.id).await.unwrap().unwrap().last_seq, a.message.seq);
+    assert_eq!(
+        store.get_channel(&c.id).await.unwrap().unwrap().last_seq,
+        a.message.seq
+    );
 
     // The same client id from another author is a different message.
     let mut other = msg(&c.id, &w.bot, "mine");
@@ -900,32 +1220,68 @@ pub async fn threads_replies_and_listing(store: Arc<dyn Store>) {
     assert_eq!(a_now.reply_count, 2);
     assert_eq!(a_now.last_reply_at, Some(a2.created_at));
     let b_now = store.get_message(&b.id).await.unwrap().unwrap();
-    assert_eq!((b_now.reply_count, b_now.last_reply_at), (1, Some(b1.created_at)));
+    assert_eq!(
+        (b_now.reply_count, b_now.last_reply_at),
+        (1, Some(b1.created_at))
+    );
 
     let threads = store.list_threads(&c.id, 10).await.unwrap();
-    assert_eq!(ids(&threads), vec![a.id.clone(), b.id.clone()], "most recently active first");
+    assert_eq!(
+        ids(&threads),
+        vec![a.id.clone(), b.id.clone()],
+        "most recently active first"
+    );
     assert_eq!(threads[0], a_now);
-    assert_eq!(ids(&store.list_threads(&c.id, 1).await.unwrap()), vec![a.id.clone()]);
+    assert_eq!(
+        ids(&store.list_threads(&c.id, 1).await.unwrap()),
+        vec![a.id.clone()]
+    );
     let b2 = post(&*store, reply(&c.id, &b.id, &w.bot, "b2")).await;
-    assert_eq!(ids(&store.list_threads(&c.id, 10).await.unwrap()), vec![b.id.clone(), a.id.clone()]);
+    assert_eq!(
+        ids(&store.list_threads(&c.id, 10).await.unwrap()),
+        vec![b.id.clone(), a.id.clone()]
+    );
 
-    let top = store.list_messages(&c.id, page(ThreadFilter::TopLevel, None, None, 50)).await.unwrap();
-    assert_eq!(ids(&top), vec![a.id.clone(), b.id.clone(), lonely.id.clone()]);
-    let thread = store
-        .list_messages(&c.id, page(ThreadFilter::Thread(a.id.clone()), None, None, 50))
+    let top = store
+        .list_messages(&c.id, page(ThreadFilter::TopLevel, None, None, 50))
         .await
         .unwrap();
-    assert_eq!(ids(&thread), vec![a.id.clone(), a1.id.clone(), a2.id.clone()]);
+    assert_eq!(
+        ids(&top),
+        vec![a.id.clone(), b.id.clone(), lonely.id.clone()]
+    );
+    let thread = store
+        .list_messages(
+            &c.id,
+            page(ThreadFilter::Thread(a.id.clone()), None, None, 50),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        ids(&thread),
+        vec![a.id.clone(), a1.id.clone(), a2.id.clone()]
+    );
     let thread_b = store
-        .list_messages(&c.id, page(ThreadFilter::Thread(b.id.clone()), Some(b.seq), None, 50))
+        .list_messages(
+            &c.id,
+            page(ThreadFilter::Thread(b.id.clone()), Some(b.seq), None, 50),
+        )
         .await
         .unwrap();
     assert_eq!(ids(&thread_b), vec![b1.id, b2.id]);
 
     // Replies must hang off a top-level message of the same channel.
-    assert_not_found(store.post_message(reply(&c.id, &a1.id, &w.bot, "nested")).await);
+    assert_not_found(
+        store
+            .post_message(reply(&c.id, &a1.id, &w.bot, "nested"))
+            .await,
+    );
     let other = channel(&*store, &w, "other").await;
-    assert_not_found(store.post_message(reply(&other.id, &a.id, &w.bot, "cross")).await);
+    assert_not_found(
+        store
+            .post_message(reply(&other.id, &a.id, &w.bot, "cross"))
+            .await,
+    );
 }
 
 pub async fn message_paging(store: Arc<dyn Store>) {
@@ -946,17 +1302,30 @@ pub async fn message_paging(store: Arc<dyn Store>) {
         let id = c.id.clone();
         async move { ids(&store.list_messages(&id, p).await.unwrap()) }
     };
-    assert_eq!(list(top(None, None, 3)).await, ids(&all[7..]), "newest page, oldest first");
+    assert_eq!(
+        list(top(None, None, 3)).await,
+        ids(&all[7..]),
+        "newest page, oldest first"
+    );
     assert_eq!(list(top(None, None, 100)).await, ids(&all));
     assert_eq!(list(top(Some(all[2].seq), None, 3)).await, ids(&all[3..6]));
     assert_eq!(list(top(Some(all[8].seq), None, 3)).await, ids(&all[9..]));
-    assert_eq!(list(top(Some(all[9].seq), None, 3)).await, Vec::<MessageId>::new());
+    assert_eq!(
+        list(top(Some(all[9].seq), None, 3)).await,
+        Vec::<MessageId>::new()
+    );
     assert_eq!(list(top(Some(0), None, 2)).await, ids(&all[..2]));
     assert_eq!(list(top(None, Some(all[5].seq), 2)).await, ids(&all[3..5]));
     assert_eq!(list(top(None, Some(all[2].seq), 10)).await, ids(&all[..2]));
-    assert_eq!(list(top(None, Some(all[0].seq), 10)).await, Vec::<MessageId>::new());
+    assert_eq!(
+        list(top(None, Some(all[0].seq), 10)).await,
+        Vec::<MessageId>::new()
+    );
     // `after` wins over `before`.
-    assert_eq!(list(top(Some(all[6].seq), Some(all[2].seq), 2)).await, ids(&all[7..9]));
+    assert_eq!(
+        list(top(Some(all[6].seq), Some(all[2].seq), 2)).await,
+        ids(&all[7..9])
+    );
     let seqs: Vec<u64> = all.iter().map(|m| m.seq).collect();
     assert!(seqs.windows(2).all(|p| p[0] < p[1]));
 }
@@ -976,17 +1345,27 @@ pub async fn edit_message_changes_text_and_mentions(store: Arc<dyn Store>) {
         },
         edited_at: now(),
     };
-    let (edited, event) = store.edit_message(&m.id, &w.alice.id, edit.clone()).await.unwrap();
+    let (edited, event) = store
+        .edit_message(&m.id, &w.alice.id, edit.clone())
+        .await
+        .unwrap();
     assert_eq!(edited.text, "hello @bot");
     assert_eq!(edited.mentions, edit.mentions);
     assert_eq!(edited.edited_at, Some(edit.edited_at));
-    assert_eq!((edited.seq, edited.hop, edited.data.clone()), (m.seq, m.hop, m.data.clone()));
+    assert_eq!(
+        (edited.seq, edited.hop, edited.data.clone()),
+        (m.seq, m.hop, m.data.clone())
+    );
     assert_eq!(event.kind, EventKind::MessageEdited);
     assert_eq!(event.seq, m.seq + 1);
     assert_eq!(event.actor, w.alice.id);
     assert_eq!(event.payload, payload::message_edited(&edited));
     assert_eq!(store.get_message(&m.id).await.unwrap(), Some(edited));
-    assert_not_found(store.edit_message(&MessageId::generate(), &w.alice.id, edit).await);
+    assert_not_found(
+        store
+            .edit_message(&MessageId::generate(), &w.alice.id, edit)
+            .await,
+    );
 }
 
 pub async fn delete_message_leaves_a_tombstone(store: Arc<dyn Store>) {
@@ -997,7 +1376,10 @@ pub async fn delete_message_leaves_a_tombstone(store: Arc<dyn Store>) {
     new.mentions.principal_ids = vec![w.bot.id.clone()];
     let root = post(&*store, new).await;
     let r = post(&*store, reply(&c.id, &root.id, &w.bot, "reply")).await;
-    store.add_reaction(&root.id, &w.bot.id, "eyes").await.unwrap();
+    store
+        .add_reaction(&root.id, &w.bot.id, "eyes")
+        .await
+        .unwrap();
 
     let (gone, event) = store.delete_message(&root.id, &w.owner.id).await.unwrap();
     assert!(gone.deleted);
@@ -1009,13 +1391,22 @@ pub async fn delete_message_leaves_a_tombstone(store: Arc<dyn Store>) {
     assert_eq!(event.kind, EventKind::MessageDeleted);
     assert_eq!(event.actor, w.owner.id);
     assert_eq!(event.payload, payload::message_deleted(&gone));
-    assert_eq!(store.get_message(&root.id).await.unwrap(), Some(gone.clone()));
+    assert_eq!(
+        store.get_message(&root.id).await.unwrap(),
+        Some(gone.clone())
+    );
 
     // The tombstone keeps its place; its thread still reads.
-    let top = store.list_messages(&c.id, page(ThreadFilter::TopLevel, None, None, 10)).await.unwrap();
+    let top = store
+        .list_messages(&c.id, page(ThreadFilter::TopLevel, None, None, 10))
+        .await
+        .unwrap();
     assert_eq!(top, vec![gone.clone()]);
     let thread = store
-        .list_messages(&c.id, page(ThreadFilter::Thread(root.id.clone()), None, None, 10))
+        .list_messages(
+            &c.id,
+            page(ThreadFilter::Thread(root.id.clone()), None, None, 10),
+        )
         .await
         .unwrap();
     assert_eq!(ids(&thread), vec![root.id.clone(), r.id.clone()]);
@@ -1028,13 +1419,28 @@ pub async fn delete_message_leaves_a_tombstone(store: Arc<dyn Store>) {
     };
     assert_not_found(store.edit_message(&root.id, &w.alice.id, edit).await);
     assert_not_found(store.add_reaction(&root.id, &w.bot.id, "eyes").await);
-    assert_not_found(store.delete_message(&MessageId::generate(), &w.owner.id).await);
+    assert_not_found(
+        store
+            .delete_message(&MessageId::generate(), &w.owner.id)
+            .await,
+    );
 
     // Deleting a reply leaves the root's reply count alone.
     let (reply_gone, event) = store.delete_message(&r.id, &w.bot.id).await.unwrap();
     assert_eq!(reply_gone.thread_id.as_ref(), Some(&root.id));
-    assert_eq!(event.payload, json!({ "message_id": r.id, "thread_id": root.id }));
-    assert_eq!(store.get_message(&root.id).await.unwrap().unwrap().reply_count, 1);
+    assert_eq!(
+        event.payload,
+        json!({ "message_id": r.id, "thread_id": root.id })
+    );
+    assert_eq!(
+        store
+            .get_message(&root.id)
+            .await
+            .unwrap()
+            .unwrap()
+            .reply_count,
+        1
+    );
 }
 
 pub async fn reactions_add_remove_and_aggregate(store: Arc<dyn Store>) {
@@ -1042,15 +1448,38 @@ pub async fn reactions_add_remove_and_aggregate(store: Arc<dyn Store>) {
     let c = channel(&*store, &w, "general").await;
     let m = post(&*store, msg(&c.id, &w.alice, "ship it")).await;
 
-    let e = store.add_reaction(&m.id, &w.alice.id, "+1").await.unwrap().unwrap();
+    let e = store
+        .add_reaction(&m.id, &w.alice.id, "+1")
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(e.kind, EventKind::ReactionAdded);
     assert_eq!(e.actor, w.alice.id);
     assert_eq!(e.payload, payload::reaction(&m.id, &w.alice.id, "+1"));
     assert_eq!(e.seq, m.seq + 1);
-    store.add_reaction(&m.id, &w.bot.id, "tada").await.unwrap().unwrap();
-    store.add_reaction(&m.id, &w.bot.id, "+1").await.unwrap().unwrap();
-    store.add_reaction(&m.id, &w.owner.id, "tada").await.unwrap().unwrap();
-    assert!(store.add_reaction(&m.id, &w.alice.id, "+1").await.unwrap().is_none(), "duplicate");
+    store
+        .add_reaction(&m.id, &w.bot.id, "tada")
+        .await
+        .unwrap()
+        .unwrap();
+    store
+        .add_reaction(&m.id, &w.bot.id, "+1")
+        .await
+        .unwrap()
+        .unwrap();
+    store
+        .add_reaction(&m.id, &w.owner.id, "tada")
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(
+        store
+            .add_reaction(&m.id, &w.alice.id, "+1")
+            .await
+            .unwrap()
+            .is_none(),
+        "duplicate"
+    );
 
     let got = store.get_message(&m.id).await.unwrap().unwrap();
     assert_eq!(
@@ -1069,27 +1498,61 @@ pub async fn reactions_add_remove_and_aggregate(store: Arc<dyn Store>) {
         ]
     );
 
-    let e = store.remove_reaction(&m.id, &w.alice.id, "+1").await.unwrap().unwrap();
+    let e = store
+        .remove_reaction(&m.id, &w.alice.id, "+1")
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(e.kind, EventKind::ReactionRemoved);
     assert_eq!(e.payload, payload::reaction(&m.id, &w.alice.id, "+1"));
-    assert!(store.remove_reaction(&m.id, &w.alice.id, "+1").await.unwrap().is_none());
-    assert!(store.remove_reaction(&m.id, &w.alice.id, "nope").await.unwrap().is_none());
+    assert!(
+        store
+            .remove_reaction(&m.id, &w.alice.id, "+1")
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert!(
+        store
+            .remove_reaction(&m.id, &w.alice.id, "nope")
+            .await
+            .unwrap()
+            .is_none()
+    );
     // "+1" now dates from the bot's reaction, after its "tada".
     let got = store.get_message(&m.id).await.unwrap().unwrap();
-    let summary: Vec<_> = got.reactions.iter().map(|r| (r.emoji.as_str(), r.count)).collect();
+    let summary: Vec<_> = got
+        .reactions
+        .iter()
+        .map(|r| (r.emoji.as_str(), r.count))
+        .collect();
     assert_eq!(summary, vec![("tada", 2), ("+1", 1)]);
-    let listed = store.list_messages(&c.id, page(ThreadFilter::TopLevel, None, None, 10)).await.unwrap();
+    let listed = store
+        .list_messages(&c.id, page(ThreadFilter::TopLevel, None, None, 10))
+        .await
+        .unwrap();
     assert_eq!(listed[0].reactions, got.reactions);
-    assert_not_found(store.add_reaction(&MessageId::generate(), &w.alice.id, "+1").await);
+    assert_not_found(
+        store
+            .add_reaction(&MessageId::generate(), &w.alice.id, "+1")
+            .await,
+    );
 }
 
 pub async fn event_log_is_exact(store: Arc<dyn Store>) {
     let w = world(&*store).await;
-    let c = store.create_channel(new_channel(&w, "general", &[&w.owner, &w.alice])).await.unwrap().value;
+    let c = store
+        .create_channel(new_channel(&w, "general", &[&w.owner, &w.alice]))
+        .await
+        .unwrap()
+        .value;
     let mut expected = store.list_events(&c.id, 0, 10).await.unwrap();
     assert_eq!(expected.len(), 2);
 
-    let posted = store.post_message(msg(&c.id, &w.alice, "hi")).await.unwrap();
+    let posted = store
+        .post_message(msg(&c.id, &w.alice, "hi"))
+        .await
+        .unwrap();
     let m = posted.message;
     expected.push(posted.event.unwrap());
     let edit = MessageEdit {
@@ -1097,21 +1560,51 @@ pub async fn event_log_is_exact(store: Arc<dyn Store>) {
         mentions: Mentions::default(),
         edited_at: now(),
     };
-    expected.push(store.edit_message(&m.id, &w.alice.id, edit).await.unwrap().1);
-    expected.push(store.add_reaction(&m.id, &w.owner.id, "wave").await.unwrap().unwrap());
-    expected.push(store.remove_reaction(&m.id, &w.owner.id, "wave").await.unwrap().unwrap());
+    expected.push(
+        store
+            .edit_message(&m.id, &w.alice.id, edit)
+            .await
+            .unwrap()
+            .1,
+    );
+    expected.push(
+        store
+            .add_reaction(&m.id, &w.owner.id, "wave")
+            .await
+            .unwrap()
+            .unwrap(),
+    );
+    expected.push(
+        store
+            .remove_reaction(&m.id, &w.owner.id, "wave")
+            .await
+            .unwrap()
+            .unwrap(),
+    );
     expected.push(store.delete_message(&m.id, &w.alice.id).await.unwrap().1);
     let (_, joined) = store
         .add_channel_member(&c.id, &w.bot.id, TriggerPolicy::Mention, &w.owner.id)
         .await
         .unwrap();
     expected.push(joined.unwrap());
-    expected.push(store.remove_channel_member(&c.id, &w.bot.id, &w.owner.id).await.unwrap().unwrap());
+    expected.push(
+        store
+            .remove_channel_member(&c.id, &w.bot.id, &w.owner.id)
+            .await
+            .unwrap()
+            .unwrap(),
+    );
     let patch = ChannelPatch {
         name: None,
         topic: Some(Some("new topic".into())),
     };
-    expected.push(store.update_channel(&c.id, &w.owner.id, patch).await.unwrap().1);
+    expected.push(
+        store
+            .update_channel(&c.id, &w.owner.id, patch)
+            .await
+            .unwrap()
+            .1,
+    );
 
     let kinds: Vec<_> = expected.iter().map(|e| e.kind).collect();
     use EventKind::*;
@@ -1131,11 +1624,26 @@ pub async fn event_log_is_exact(store: Arc<dyn Store>) {
         ]
     );
     let log = store.list_events(&c.id, 0, 100).await.unwrap();
-    assert_eq!(log, expected, "the log holds exactly what the writes returned");
-    assert_eq!(log.iter().map(|e| e.seq).collect::<Vec<_>>(), (1..=10).collect::<Vec<_>>());
-    assert_eq!(store.list_events(&c.id, 5, 2).await.unwrap(), expected[5..7].to_vec());
+    assert_eq!(
+        log, expected,
+        "the log holds exactly what the writes returned"
+    );
+    assert_eq!(
+        log.iter().map(|e| e.seq).collect::<Vec<_>>(),
+        (1..=10).collect::<Vec<_>>()
+    );
+    assert_eq!(
+        store.list_events(&c.id, 5, 2).await.unwrap(),
+        expected[5..7].to_vec()
+    );
     assert!(store.list_events(&c.id, 10, 100).await.unwrap().is_empty());
-    assert!(store.list_events(&ChannelId::generate(), 0, 100).await.unwrap().is_empty());
+    assert!(
+        store
+            .list_events(&ChannelId::generate(), 0, 100)
+            .await
+            .unwrap()
+            .is_empty()
+    );
     let ids: HashSet<_> = log.iter().map(|e| e.id.clone()).collect();
     assert_eq!(ids.len(), log.len());
 }
@@ -1145,9 +1653,24 @@ pub async fn writes_to_missing_things_are_not_found(store: Arc<dyn Store>) {
     let nowhere = ChannelId::generate();
     assert_not_found(store.post_message(msg(&nowhere, &w.alice, "hello?")).await);
     let c = channel(&*store, &w, "general").await;
-    assert_not_found(store.post_message(reply(&c.id, &MessageId::generate(), &w.alice, "hm")).await);
-    assert_not_found(store.remove_reaction(&MessageId::generate(), &w.alice.id, "x").await);
-    assert_not_found(store.remove_channel_member(&nowhere, &w.alice.id, &w.owner.id).await);
+    assert_not_found(
+        store
+            .post_message(reply(&c.id, &MessageId::generate(), &w.alice, "hm"))
+            .await,
+    );
+    assert_not_found(
+        store
+            .remove_reaction(&MessageId::generate(), &w.alice.id, "x")
+            .await,
+    );
+    assert_not_found(
+        store
+            .remove_channel_member(&nowhere, &w.alice.id, &w.owner.id)
+            .await,
+    );
     // Nothing was appended by the refusals.
-    assert_eq!(store.get_channel(&c.id).await.unwrap().unwrap().last_seq, c.last_seq);
+    assert_eq!(
+        store.get_channel(&c.id).await.unwrap().unwrap().last_seq,
+        c.last_seq
+    );
 }
