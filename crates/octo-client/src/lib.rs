@@ -152,8 +152,15 @@ impl Client {
     }
 
     /// Any API call: `path` is below `/api/v1`.
-    pub async fn call<T: DeserializeOwned>(&self, method: Method, path: &str, body: Option<&Value>) -> Result<T> {
-        let mut req = self.http.request(method, format!("{}/api/v1{path}", self.base));
+    pub async fn call<T: DeserializeOwned>(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<&Value>,
+    ) -> Result<T> {
+        let mut req = self
+            .http
+            .request(method, format!("{}/api/v1{path}", self.base));
         if let Some(token) = &self.token {
             req = req.bearer_auth(token);
         }
@@ -174,15 +181,27 @@ impl Client {
             return Err(ClientError::Api {
                 status,
                 code: field("code").unwrap_or_else(|| "unknown".into()),
-                message: field("message").unwrap_or_else(|| String::from_utf8_lossy(&bytes).into_owned()),
+                message: field("message")
+                    .unwrap_or_else(|| String::from_utf8_lossy(&bytes).into_owned()),
             });
         }
-        let bytes = if bytes.is_empty() { &b"null"[..] } else { &bytes[..] };
+        let bytes = if bytes.is_empty() {
+            &b"null"[..]
+        } else {
+            &bytes[..]
+        };
         serde_json::from_slice(bytes).map_err(|e| ClientError::Decode(e.to_string()))
     }
 
-    pub async fn setup(&self, org_name: &str, name: &str, email: &str, password: &str) -> Result<SetupResponse> {
-        let body = json!({"org_name": org_name, "name": name, "email": email, "password": password});
+    pub async fn setup(
+        &self,
+        org_name: &str,
+        name: &str,
+        email: &str,
+        password: &str,
+    ) -> Result<SetupResponse> {
+        let body =
+            json!({"org_name": org_name, "name": name, "email": email, "password": password});
         self.call(Method::POST, "/setup", Some(&body)).await
     }
 
@@ -196,62 +215,139 @@ impl Client {
     }
 
     pub async fn tree(&self, org: &OrgId) -> Result<Tree> {
-        self.call(Method::GET, &format!("/orgs/{org}/tree"), None).await
+        self.call(Method::GET, &format!("/orgs/{org}/tree"), None)
+            .await
     }
 
-    pub async fn create_agent(&self, org: &OrgId, name: &str, description: Option<&str>) -> Result<NewAgent> {
+    pub async fn create_agent(
+        &self,
+        org: &OrgId,
+        name: &str,
+        description: Option<&str>,
+    ) -> Result<NewAgent> {
         let body = json!({"name": name, "description": description});
-        self.call(Method::POST, &format!("/orgs/{org}/agents"), Some(&body)).await
+        self.call(Method::POST, &format!("/orgs/{org}/agents"), Some(&body))
+            .await
     }
 
-    pub async fn add_member(&self, org: &OrgId, name: &str, email: &str, password: &str, role: Role) -> Result<Principal> {
+    pub async fn add_member(
+        &self,
+        org: &OrgId,
+        name: &str,
+        email: &str,
+        password: &str,
+        role: Role,
+    ) -> Result<Principal> {
         let body = json!({"name": name, "email": email, "password": password, "role": role});
-        self.call(Method::POST, &format!("/orgs/{org}/members"), Some(&body)).await
+        self.call(Method::POST, &format!("/orgs/{org}/members"), Some(&body))
+            .await
     }
 
-    pub async fn create_space(&self, org: &OrgId, name: &str, visibility: Visibility) -> Result<Space> {
+    pub async fn create_space(
+        &self,
+        org: &OrgId,
+        name: &str,
+        visibility: Visibility,
+    ) -> Result<Space> {
         let body = json!({"name": name, "visibility": visibility});
-        self.call(Method::POST, &format!("/orgs/{org}/spaces"), Some(&body)).await
+        self.call(Method::POST, &format!("/orgs/{org}/spaces"), Some(&body))
+            .await
     }
 
-    pub async fn add_space_member(&self, space: &SpaceId, principal: &PrincipalId, role: Option<Role>) -> Result<SpaceMember> {
+    pub async fn add_space_member(
+        &self,
+        space: &SpaceId,
+        principal: &PrincipalId,
+        role: Option<Role>,
+    ) -> Result<SpaceMember> {
         let body = json!({"principal_id": principal, "role": role});
-        self.call(Method::POST, &format!("/spaces/{space}/members"), Some(&body)).await
+        self.call(
+            Method::POST,
+            &format!("/spaces/{space}/members"),
+            Some(&body),
+        )
+        .await
     }
 
     pub async fn create_category(&self, space: &SpaceId, name: &str) -> Result<Category> {
         let body = json!({"name": name});
-        self.call(Method::POST, &format!("/spaces/{space}/categories"), Some(&body)).await
+        self.call(
+            Method::POST,
+            &format!("/spaces/{space}/categories"),
+            Some(&body),
+        )
+        .await
     }
 
-    pub async fn create_channel(&self, space: &SpaceId, name: &str, category: Option<&CategoryId>, private: bool) -> Result<Channel> {
+    pub async fn create_channel(
+        &self,
+        space: &SpaceId,
+        name: &str,
+        category: Option<&CategoryId>,
+        private: bool,
+    ) -> Result<Channel> {
         let body = json!({"name": name, "category_id": category, "private": private});
-        self.call(Method::POST, &format!("/spaces/{space}/channels"), Some(&body)).await
+        self.call(
+            Method::POST,
+            &format!("/spaces/{space}/channels"),
+            Some(&body),
+        )
+        .await
     }
 
-    pub async fn add_channel_member(&self, channel: &ChannelId, principal: &PrincipalId) -> Result<ChannelMember> {
+    pub async fn add_channel_member(
+        &self,
+        channel: &ChannelId,
+        principal: &PrincipalId,
+    ) -> Result<ChannelMember> {
         let body = json!({"principal_id": principal});
-        self.call(Method::POST, &format!("/channels/{channel}/members"), Some(&body)).await
+        self.call(
+            Method::POST,
+            &format!("/channels/{channel}/members"),
+            Some(&body),
+        )
+        .await
     }
 
     pub async fn open_dm(&self, org: &OrgId, others: &[PrincipalId]) -> Result<Channel> {
         let body = json!({"principal_ids": others});
-        self.call(Method::POST, &format!("/orgs/{org}/dms"), Some(&body)).await
+        self.call(Method::POST, &format!("/orgs/{org}/dms"), Some(&body))
+            .await
     }
 
-    pub async fn send(&self, channel: &ChannelId, text: &str, options: SendOptions) -> Result<Message> {
-        let mut body = serde_json::to_value(&options).map_err(|e| ClientError::Decode(e.to_string()))?;
+    pub async fn send(
+        &self,
+        channel: &ChannelId,
+        text: &str,
+        options: SendOptions,
+    ) -> Result<Message> {
+        let mut body =
+            serde_json::to_value(&options).map_err(|e| ClientError::Decode(e.to_string()))?;
         body["text"] = Value::String(text.to_owned());
-        self.call(Method::POST, &format!("/channels/{channel}/messages"), Some(&body)).await
+        self.call(
+            Method::POST,
+            &format!("/channels/{channel}/messages"),
+            Some(&body),
+        )
+        .await
     }
 
     /// Top-level history; `query` is e.g. `after=10&limit=100`.
     pub async fn messages(&self, channel: &ChannelId, query: &str) -> Result<Page<Message>> {
-        self.call(Method::GET, &format!("/channels/{channel}/messages?{query}"), None).await
+        self.call(
+            Method::GET,
+            &format!("/channels/{channel}/messages?{query}"),
+            None,
+        )
+        .await
     }
 
     pub async fn events(&self, channel: &ChannelId, after: u64, limit: u32) -> Result<Page<Event>> {
-        self.call(Method::GET, &format!("/channels/{channel}/events?after={after}&limit={limit}"), None)
-            .await
+        self.call(
+            Method::GET,
+            &format!("/channels/{channel}/events?after={after}&limit={limit}"),
+            None,
+        )
+        .await
     }
 }

@@ -92,7 +92,8 @@ mod tests {
 
     #[test]
     fn ignores_emails_code_and_lone_at() {
-        let m = parse_mentions("mail ann@example.com, run `@bob` or @ then\n```\n@carol\n```\n@dave");
+        let m =
+            parse_mentions("mail ann@example.com, run `@bob` or @ then\n```\n@carol\n```\n@dave");
         assert_eq!(m.names, vec!["dave"]);
         assert!(!m.all);
         assert!(parse_mentions("@@ @- @.").names.is_empty());

@@ -76,8 +76,14 @@ impl Handle {
                 "may hold only letters, digits, '.', '_' and '-', and must start with a letter or digit",
             ));
         }
-        if matches!(raw.to_lowercase().as_str(), "all" | "agents" | "here" | "channel" | "everyone") {
-            return Err(InvalidInput::new(field, format!("'{raw}' is reserved for group mentions")));
+        if matches!(
+            raw.to_lowercase().as_str(),
+            "all" | "agents" | "here" | "channel" | "everyone"
+        ) {
+            return Err(InvalidInput::new(
+                field,
+                format!("'{raw}' is reserved for group mentions"),
+            ));
         }
         Ok(Self(raw.to_owned()))
     }
@@ -108,7 +114,10 @@ impl ResourceName {
             ));
         }
         if has_control(trimmed) {
-            return Err(InvalidInput::new(field, "must not contain control characters"));
+            return Err(InvalidInput::new(
+                field,
+                "must not contain control characters",
+            ));
         }
         Ok(Self(trimmed.to_owned()))
     }
@@ -131,10 +140,16 @@ pub fn parse_optional_text(
         return Ok(None);
     }
     if trimmed.chars().count() > max {
-        return Err(InvalidInput::new(field, format!("must be at most {max} characters")));
+        return Err(InvalidInput::new(
+            field,
+            format!("must be at most {max} characters"),
+        ));
     }
     if trimmed.chars().any(|c| c.is_control() && c != '\n') {
-        return Err(InvalidInput::new(field, "must not contain control characters"));
+        return Err(InvalidInput::new(
+            field,
+            "must not contain control characters",
+        ));
     }
     Ok(Some(trimmed.to_owned()))
 }
@@ -235,8 +250,14 @@ impl Emoji {
                 format!("must be 1 to {MAX_EMOJI_BYTES} bytes"),
             ));
         }
-        if raw.chars().any(|c| c.is_whitespace() || c.is_control() || c == '/') {
-            return Err(InvalidInput::new("emoji", "must not contain spaces, '/' or control characters"));
+        if raw
+            .chars()
+            .any(|c| c.is_whitespace() || c.is_control() || c == '/')
+        {
+            return Err(InvalidInput::new(
+                "emoji",
+                "must not contain spaces, '/' or control characters",
+            ));
         }
         Ok(Self(raw.to_owned()))
     }
@@ -257,7 +278,10 @@ impl ClientMsgId {
             ));
         }
         if has_control(raw) {
-            return Err(InvalidInput::new("client_msg_id", "must not contain control characters"));
+            return Err(InvalidInput::new(
+                "client_msg_id",
+                "must not contain control characters",
+            ));
         }
         Ok(Self(raw.to_owned()))
     }
@@ -277,13 +301,28 @@ mod tests {
         assert!(Handle::parse("name", "all").is_err());
         assert!(Handle::parse("name", "Agents").is_err());
         assert!(Handle::parse("name", &"a".repeat(41)).is_err());
-        assert_eq!(Handle::parse("name", "Alice").map(|h| h.key()), Ok("alice".into()));
+        assert_eq!(
+            Handle::parse("name", "Alice").map(|h| h.key()),
+            Ok("alice".into())
+        );
     }
 
     #[test]
     fn emails() {
-        assert_eq!(Email::parse(" Ann@Example.COM ").map(|e| e.0), Ok("ann@example.com".into()));
-        for bad in ["", "ann", "ann@", "@x.io", "a b@x.io", "a@b@c.io", "a@localhost", "a@.x"] {
+        assert_eq!(
+            Email::parse(" Ann@Example.COM ").map(|e| e.0),
+            Ok("ann@example.com".into())
+        );
+        for bad in [
+            "",
+            "ann",
+            "ann@",
+            "@x.io",
+            "a b@x.io",
+            "a@b@c.io",
+            "a@localhost",
+            "a@.x",
+        ] {
             assert!(Email::parse(bad).is_err(), "{bad}");
         }
     }
@@ -298,7 +337,10 @@ mod tests {
 
     #[test]
     fn resource_names_trim() {
-        assert_eq!(ResourceName::parse("name", "  general ").map(|n| n.0), Ok("general".into()));
+        assert_eq!(
+            ResourceName::parse("name", "  general ").map(|n| n.0),
+            Ok("general".into())
+        );
         assert!(ResourceName::parse("name", "a\u{7}b").is_err());
     }
 }

@@ -32,7 +32,13 @@ pub enum Role {
 }
 
 impl Role {
-    pub const ALL: [Role; 5] = [Role::Owner, Role::Admin, Role::Member, Role::Guest, Role::Agent];
+    pub const ALL: [Role; 5] = [
+        Role::Owner,
+        Role::Admin,
+        Role::Member,
+        Role::Guest,
+        Role::Agent,
+    ];
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -58,9 +64,15 @@ impl Role {
         use Action::*;
         match self {
             Role::Owner | Role::Admin => true,
-            Role::Member => !matches!(action, ManageChannel | ManageAgents | ManageOrg | CreateSpace),
+            Role::Member => !matches!(
+                action,
+                ManageChannel | ManageAgents | ManageOrg | CreateSpace
+            ),
             Role::Guest => matches!(action, Read | Post | React | Upload | CreateThread),
-            Role::Agent => matches!(action, Read | Post | React | Upload | CreateThread | EditGroupmd),
+            Role::Agent => matches!(
+                action,
+                Read | Post | React | Upload | CreateThread | EditGroupmd
+            ),
         }
     }
 }
@@ -230,11 +242,18 @@ fn effective_role(subject: &Subject, space: Option<&SpaceScope>) -> Role {
     if subject.org_role.is_org_admin() {
         return subject.org_role;
     }
-    space.and_then(|s| s.member_role).unwrap_or(subject.org_role)
+    space
+        .and_then(|s| s.member_role)
+        .unwrap_or(subject.org_role)
 }
 
 /// The decision of one level's overrides for this action, if they say anything.
-fn level_decision(overrides: &[Override], subject: &Subject, role: Role, action: Action) -> Option<bool> {
+fn level_decision(
+    overrides: &[Override],
+    subject: &Subject,
+    role: Role,
+    action: Action,
+) -> Option<bool> {
     let mut allowed = None;
     for o in overrides.iter().filter(|o| o.action == action) {
         let matches = match &o.target {
@@ -446,7 +465,10 @@ mod tests {
             channel: channel(false, true, vec![]),
         };
         assert_eq!(authorize(&s, Action::EditGroupmd, &scope), Decision::Allow);
-        assert_eq!(authorize(&s, Action::ManageChannel, &scope), Decision::Forbidden);
+        assert_eq!(
+            authorize(&s, Action::ManageChannel, &scope),
+            Decision::Forbidden
+        );
     }
 
     #[test]
@@ -458,13 +480,21 @@ mod tests {
                 member_role: None,
                 overrides: vec![],
             });
-            assert_eq!(authorize(&s, Action::Read, &private_space), Decision::Invisible, "{role:?}");
+            assert_eq!(
+                authorize(&s, Action::Read, &private_space),
+                Decision::Invisible,
+                "{role:?}"
+            );
             let private_channel = Scope::Channel {
                 space: Some(open_space(None, vec![])),
                 category_overrides: vec![],
                 channel: channel(true, false, vec![]),
             };
-            assert_eq!(authorize(&s, Action::Read, &private_channel), Decision::Invisible, "{role:?}");
+            assert_eq!(
+                authorize(&s, Action::Read, &private_channel),
+                Decision::Invisible,
+                "{role:?}"
+            );
             let dm = Scope::Channel {
                 space: None,
                 category_overrides: vec![],
@@ -475,7 +505,11 @@ mod tests {
                     overrides: vec![],
                 },
             };
-            assert_eq!(authorize(&s, Action::Read, &dm), Decision::Invisible, "{role:?}");
+            assert_eq!(
+                authorize(&s, Action::Read, &dm),
+                Decision::Invisible,
+                "{role:?}"
+            );
         }
     }
 
@@ -489,7 +523,10 @@ mod tests {
         };
         assert_eq!(authorize(&s, Action::Read, &not_in), Decision::Invisible);
         let open_space_not_member = Scope::Space(open_space(None, vec![]));
-        assert_eq!(authorize(&s, Action::Read, &open_space_not_member), Decision::Invisible);
+        assert_eq!(
+            authorize(&s, Action::Read, &open_space_not_member),
+            Decision::Invisible
+        );
         // Members and agents see public channels of open spaces without joining.
         for role in [Role::Member, Role::Agent] {
             let scope = Scope::Channel {
@@ -497,7 +534,10 @@ mod tests {
                 category_overrides: vec![],
                 channel: channel(false, false, vec![]),
             };
-            assert_eq!(authorize(&subject(role), Action::Read, &scope), Decision::Allow);
+            assert_eq!(
+                authorize(&subject(role), Action::Read, &scope),
+                Decision::Allow
+            );
         }
     }
 
@@ -505,9 +545,15 @@ mod tests {
     fn space_role_raises_a_member_but_never_lowers_an_admin() {
         let member = subject(Role::Member);
         let scope = Scope::Space(open_space(Some(Role::Admin), vec![]));
-        assert_eq!(authorize(&member, Action::ManageChannel, &scope), Decision::Allow);
+        assert_eq!(
+            authorize(&member, Action::ManageChannel, &scope),
+            Decision::Allow
+        );
         let admin = subject(Role::Admin);
         let scope = Scope::Space(open_space(Some(Role::Guest), vec![]));
-        assert_eq!(authorize(&admin, Action::ManageChannel, &scope), Decision::Allow);
+        assert_eq!(
+            authorize(&admin, Action::ManageChannel, &scope),
+            Decision::Allow
+        );
     }
 }

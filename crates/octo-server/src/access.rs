@@ -26,13 +26,23 @@ pub fn authorize_org(caller: &Caller, org: &OrgId, action: Action) -> ApiResult<
     if &caller.principal.org_id != org {
         return Err(ApiError::NotFound("org"));
     }
-    require(authorize(&caller.subject(), action, &Scope::Org), "org", action)
+    require(
+        authorize(&caller.subject(), action, &Scope::Org),
+        "org",
+        action,
+    )
 }
 
-pub async fn space_scope(state: &AppState, caller: &Caller, space: &Space) -> ApiResult<SpaceScope> {
+pub async fn space_scope(
+    state: &AppState,
+    caller: &Caller,
+    space: &Space,
+) -> ApiResult<SpaceScope> {
     let resource = ResourceRef::Space(space.id.clone());
     let (member_role, overrides) = tokio::try_join!(
-        state.store.space_member_role(&space.id, &caller.principal.id),
+        state
+            .store
+            .space_member_role(&space.id, &caller.principal.id),
         state.store.get_overrides(&resource),
     )?;
     Ok(SpaceScope {
@@ -42,7 +52,12 @@ pub async fn space_scope(state: &AppState, caller: &Caller, space: &Space) -> Ap
     })
 }
 
-pub async fn authorize_space(state: &AppState, caller: &Caller, id: &SpaceId, action: Action) -> ApiResult<Space> {
+pub async fn authorize_space(
+    state: &AppState,
+    caller: &Caller,
+    id: &SpaceId,
+    action: Action,
+) -> ApiResult<Space> {
     let space = state
         .store
         .get_space(id)
@@ -50,7 +65,11 @@ pub async fn authorize_space(state: &AppState, caller: &Caller, id: &SpaceId, ac
         .filter(|s| s.org_id == caller.principal.org_id)
         .ok_or(ApiError::NotFound("space"))?;
     let scope = Scope::Space(space_scope(state, caller, &space).await?);
-    require(authorize(&caller.subject(), action, &scope), "space", action)?;
+    require(
+        authorize(&caller.subject(), action, &scope),
+        "space",
+        action,
+    )?;
     Ok(space)
 }
 
@@ -60,27 +79,33 @@ pub async fn authorize_category(
     id: &CategoryId,
     action: Action,
 ) -> ApiResult<(Category, Space)> {
-    let category = state.store.get_category(id).await?.ok_or(ApiError::NotFound("category"))?;
+    let category = state
+        .store
+        .get_category(id)
+        .await?
+        .ok_or(ApiError::NotFound("category"))?;
     let space = state
         .store
         .get_space(&category.space_id)
         .await?
         .filter(|s| s.org_id == caller.principal.org_id)
         .ok_or(ApiError::NotFound("category"))?;
-    let (space_scope, category_overrides) = tokio::try_join!(
-        space_scope(state, caller, &space),
-        async {
+    let (space_scope, category_overrides) =
+        tokio::try_join!(space_scope(state, caller, &space), async {
             Ok(state
                 .store
                 .get_overrides(&ResourceRef::Category(category.id.clone()))
                 .await?)
-        },
-    )?;
+        },)?;
     let scope = Scope::Category {
         space: space_scope,
         category_overrides,
     };
-    require(authorize(&caller.subject(), action, &scope), "category", action)?;
+    require(
+        authorize(&caller.subject(), action, &scope),
+        "category",
+        action,
+    )?;
     Ok((category, space))
 }
 
@@ -94,7 +119,11 @@ pub struct ChannelView {
 
 impl ChannelView {
     pub fn check(&self, caller: &Caller, action: Action) -> ApiResult<()> {
-        require(authorize(&caller.subject(), action, &self.scope), "channel", action)
+        require(
+            authorize(&caller.subject(), action, &self.scope),
+            "channel",
+            action,
+        )
     }
 
     pub fn allows(&self, caller: &Caller, action: Action) -> bool {
@@ -102,7 +131,11 @@ impl ChannelView {
     }
 }
 
-pub async fn load_channel_view(state: &AppState, caller: &Caller, channel: Channel) -> ApiResult<ChannelView> {
+pub async fn load_channel_view(
+    state: &AppState,
+    caller: &Caller,
+    channel: Channel,
+) -> ApiResult<ChannelView> {
     if channel.org_id != caller.principal.org_id {
         return Err(ApiError::NotFound("channel"));
     }
@@ -118,12 +151,28 @@ pub async fn load_channel_view(state: &AppState, caller: &Caller, channel: Chann
     };
     let category_overrides = async {
         match &channel.category_id {
-            Some(id) => Ok::<_, ApiError>(store.get_overrides(&ResourceRef::Category(id.clone())).await?),
+            Some(id) => Ok::<_, ApiError>(
+                store
+                    .get_overrides(&ResourceRef::Category(id.clone()))
+                    .await?,
+            ),
             None => Ok(vec![]),
         }
     };
-    let channel_overrides = async { Ok::<_, ApiError>(store.get_overrides(&ResourceRef::Channel(channel.id.clone())).await?) };
-    let membership = async { Ok::<_, ApiError>(store.channel_member(&channel.id, &caller.principal.id).await?) };
+    let channel_overrides = async {
+        Ok::<_, ApiError>(
+            store
+                .get_overrides(&ResourceRef::Channel(channel.id.clone()))
+                .await?,
+        )
+    };
+    let membership = async {
+        Ok::<_, ApiError>(
+            store
+                .channel_member(&channel.id, &caller.principal.id)
+                .await?,
+        )
+    };
     let (space, category_overrides, channel_overrides, membership) =
         tokio::try_join!(space, category_overrides, channel_overrides, membership)?;
     let scope = Scope::Channel {
@@ -143,8 +192,17 @@ pub async fn load_channel_view(state: &AppState, caller: &Caller, channel: Chann
     })
 }
 
-pub async fn authorize_channel(state: &AppState, caller: &Caller, id: &ChannelId, action: Action) -> ApiResult<ChannelView> {
-    let channel = state.store.get_channel(id).await?.ok_or(ApiError::NotFound("channel"))?;
+pub async fn authorize_channel(
+    state: &AppState,
+    caller: &Caller,
+    id: &ChannelId,
+    action: Action,
+) -> ApiResult<ChannelView> {
+    let channel = state
+        .store
+        .get_channel(id)
+        .await?
+        .ok_or(ApiError::NotFound("channel"))?;
     let view = load_channel_view(state, caller, channel).await?;
     view.check(caller, action)?;
     Ok(view)

@@ -31,18 +31,20 @@ impl Caller {
 const TOUCH_EVERY_SECS: i64 = 60;
 
 fn bearer(parts: &Parts) -> Result<&str, ApiError> {
-    let header = parts
-        .headers
-        .get(AUTHORIZATION)
-        .ok_or_else(|| ApiError::unauthenticated("unauthenticated", "send Authorization: Bearer <token>"))?;
-    let value = header
-        .to_str()
-        .map_err(|_| ApiError::unauthenticated("invalid_token", "the Authorization header is not text"))?;
-    let (scheme, token) = value
-        .split_once(' ')
-        .ok_or_else(|| ApiError::unauthenticated("invalid_token", "expected Authorization: Bearer <token>"))?;
+    let header = parts.headers.get(AUTHORIZATION).ok_or_else(|| {
+        ApiError::unauthenticated("unauthenticated", "send Authorization: Bearer <token>")
+    })?;
+    let value = header.to_str().map_err(|_| {
+        ApiError::unauthenticated("invalid_token", "the Authorization header is not text")
+    })?;
+    let (scheme, token) = value.split_once(' ').ok_or_else(|| {
+        ApiError::unauthenticated("invalid_token", "expected Authorization: Bearer <token>")
+    })?;
     if !scheme.eq_ignore_ascii_case("bearer") || token.trim().is_empty() {
-        return Err(ApiError::unauthenticated("invalid_token", "expected Authorization: Bearer <token>"));
+        return Err(ApiError::unauthenticated(
+            "invalid_token",
+            "expected Authorization: Bearer <token>",
+        ));
     }
     Ok(token.trim())
 }
@@ -58,13 +60,22 @@ pub async fn authenticate(state: &AppState, secret: &str) -> Result<Caller, ApiE
         .ok_or_else(|| ApiError::unauthenticated("invalid_token", "this token is not valid"))?;
     let at = now();
     if token.revoked_at.is_some() {
-        return Err(ApiError::unauthenticated("token_revoked", "this token was revoked"));
+        return Err(ApiError::unauthenticated(
+            "token_revoked",
+            "this token was revoked",
+        ));
     }
     if token.expires_at.is_some_and(|e| e <= at) {
-        return Err(ApiError::unauthenticated("token_expired", "this token has expired; log in again"));
+        return Err(ApiError::unauthenticated(
+            "token_expired",
+            "this token has expired; log in again",
+        ));
     }
     if principal.deactivated {
-        return Err(ApiError::unauthenticated("account_deactivated", "this account is deactivated"));
+        return Err(ApiError::unauthenticated(
+            "account_deactivated",
+            "this account is deactivated",
+        ));
     }
     if token
         .last_used_at
@@ -84,7 +95,10 @@ pub async fn authenticate(state: &AppState, secret: &str) -> Result<Caller, ApiE
 impl FromRequestParts<AppState> for Caller {
     type Rejection = ApiError;
 
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
         let caller = authenticate(state, bearer(parts)?).await?;
         state
             .limiter

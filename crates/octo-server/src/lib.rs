@@ -33,14 +33,20 @@ pub fn app(state: AppState) -> Router {
         .fallback(routes::not_found)
 }
 
-async fn healthz(axum::extract::State(state): axum::extract::State<AppState>) -> Result<&'static str, error::ApiError> {
+async fn healthz(
+    axum::extract::State(state): axum::extract::State<AppState>,
+) -> Result<&'static str, error::ApiError> {
     state.store.is_set_up().await?;
     Ok("ok")
 }
 
 /// Serves until `shutdown` resolves, then stops accepting and lets requests in
 /// flight finish. The caller closes the store afterwards, which drains writes.
-pub async fn serve(listener: TcpListener, state: AppState, shutdown: impl Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
+pub async fn serve(
+    listener: TcpListener,
+    state: AppState,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
     axum::serve(
         listener,
         app(state).into_make_service_with_connect_info::<SocketAddr>(),

@@ -4,8 +4,10 @@
 //! async workers that serve everyone else.
 
 use crate::error::ApiError;
-use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString, rand_core::OsRng};
 use argon2::Argon2;
+use argon2::password_hash::{
+    PasswordHash, PasswordHasher, PasswordVerifier, SaltString, rand_core::OsRng,
+};
 use base64::Engine;
 use rand::RngCore;
 use sha2::{Digest, Sha256};
@@ -30,8 +32,9 @@ pub async fn verify_password(password: String, hash: Option<String>) -> Result<b
         let argon = Argon2::default();
         match hash {
             Some(hash) => {
-                let parsed = PasswordHash::new(&hash)
-                    .map_err(|e| ApiError::Internal(format!("stored password hash is unreadable: {e}")))?;
+                let parsed = PasswordHash::new(&hash).map_err(|e| {
+                    ApiError::Internal(format!("stored password hash is unreadable: {e}"))
+                })?;
                 Ok(argon.verify_password(password.as_bytes(), &parsed).is_ok())
             }
             None => {
@@ -72,9 +75,21 @@ mod tests {
     async fn hashes_verify_and_reject() {
         let hash = hash_password("correct horse".into()).await.expect("hash");
         assert!(hash.starts_with("$argon2id$"));
-        assert!(verify_password("correct horse".into(), Some(hash.clone())).await.expect("verify"));
-        assert!(!verify_password("wrong horse".into(), Some(hash)).await.expect("verify"));
-        assert!(!verify_password("anything".into(), None).await.expect("verify"));
+        assert!(
+            verify_password("correct horse".into(), Some(hash.clone()))
+                .await
+                .expect("verify")
+        );
+        assert!(
+            !verify_password("wrong horse".into(), Some(hash))
+                .await
+                .expect("verify")
+        );
+        assert!(
+            !verify_password("anything".into(), None)
+                .await
+                .expect("verify")
+        );
     }
 
     #[test]

@@ -78,8 +78,13 @@ mod tests {
         for _ in 0..3 {
             assert!(limiter.check("noisy").is_ok());
         }
-        let wait = limiter.check("noisy").expect_err("fourth request must wait");
+        let wait = limiter
+            .check("noisy")
+            .expect_err("fourth request must wait");
         assert!(wait > Duration::from_secs(1));
-        assert!(limiter.check("quiet").is_ok(), "another key keeps its own budget");
+        assert!(
+            limiter.check("quiet").is_ok(),
+            "another key keeps its own budget"
+        );
     }
 }

@@ -10,11 +10,19 @@ use serde_json::json;
 
 async fn channel(app: &TestApp, org: &Org) -> String {
     let space = id(&app
-        .post(&format!("/orgs/{}/spaces", org.id), &org.owner_token, json!({"name": "S", "visibility": "open"}))
+        .post(
+            &format!("/orgs/{}/spaces", org.id),
+            &org.owner_token,
+            json!({"name": "S", "visibility": "open"}),
+        )
         .await
         .expect(201));
     id(&app
-        .post(&format!("/spaces/{space}/channels"), &org.owner_token, json!({"name": "general"}))
+        .post(
+            &format!("/spaces/{space}/channels"),
+            &org.owner_token,
+            json!({"name": "general"}),
+        )
         .await
         .expect(201))
 }
@@ -39,26 +47,53 @@ async fn malformed_and_mistyped_bodies_are_refused_with_codes() {
     let ch = channel(&app, &org).await;
     let path = format!("/channels/{ch}/messages");
     let t = &org.owner_token;
-    raw_post(&app, &path, t, "{not json").await.expect_error(400, "malformed_json");
-    raw_post(&app, &path, t, "").await.expect_error(400, "malformed_json");
-    raw_post(&app, &path, t, r#"{"text": 42}"#).await.expect_error(400, "invalid_body");
-    raw_post(&app, &path, t, r#"[1,2]"#).await.expect_error(400, "invalid_body");
+    raw_post(&app, &path, t, "{not json")
+        .await
+        .expect_error(400, "malformed_json");
+    raw_post(&app, &path, t, "")
+        .await
+        .expect_error(400, "malformed_json");
+    raw_post(&app, &path, t, r#"{"text": 42}"#)
+        .await
+        .expect_error(400, "invalid_body");
+    raw_post(&app, &path, t, r#"[1,2]"#)
+        .await
+        .expect_error(400, "invalid_body");
     let unknown = raw_post(&app, &path, t, r#"{"text": "hi", "colour": "red"}"#).await;
     unknown.expect_error(400, "invalid_body");
-    assert!(unknown.body["error"]["message"].as_str().is_some_and(|m| m.contains("colour")), "names the field");
-    app.post(&path, t, json!({"text": ""})).await.expect_error(400, "invalid_text");
-    app.post(&path, t, json!({"text": "   \n"})).await.expect_error(400, "invalid_text");
+    assert!(
+        unknown.body["error"]["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("colour")),
+        "names the field"
+    );
+    app.post(&path, t, json!({"text": ""}))
+        .await
+        .expect_error(400, "invalid_text");
+    app.post(&path, t, json!({"text": "   \n"}))
+        .await
+        .expect_error(400, "invalid_text");
     let limit = octo_core::limits::MAX_MESSAGE_CHARS;
-    app.post(&path, t, json!({"text": "x".repeat(limit)})).await.expect(201);
+    app.post(&path, t, json!({"text": "x".repeat(limit)}))
+        .await
+        .expect(201);
     app.post(&path, t, json!({"text": "x".repeat(limit + 1)}))
         .await
         .expect_error(400, "invalid_text");
-    app.post(&path, t, json!({"text": "hi", "data": {"blob": "x".repeat(20_000)}}))
-        .await
-        .expect_error(400, "invalid_data");
-    app.post(&path, t, json!({"text": "hi", "client_msg_id": "x".repeat(200)}))
-        .await
-        .expect_error(400, "invalid_client_msg_id");
+    app.post(
+        &path,
+        t,
+        json!({"text": "hi", "data": {"blob": "x".repeat(20_000)}}),
+    )
+    .await
+    .expect_error(400, "invalid_data");
+    app.post(
+        &path,
+        t,
+        json!({"text": "hi", "client_msg_id": "x".repeat(200)}),
+    )
+    .await
+    .expect_error(400, "invalid_client_msg_id");
     app.post(&path, t, json!({"text": "hi", "attachments": ["nope"]}))
         .await
         .expect_error(400, "unknown_attachment");
@@ -69,9 +104,13 @@ async fn malformed_and_mistyped_bodies_are_refused_with_codes() {
     )
     .await
     .expect_error(400, "invalid_body");
-    app.post(&format!("/orgs/{}/spaces", org.id), t, json!({"name": " ", "visibility": "open"}))
-        .await
-        .expect_error(400, "invalid_name");
+    app.post(
+        &format!("/orgs/{}/spaces", org.id),
+        t,
+        json!({"name": " ", "visibility": "open"}),
+    )
+    .await
+    .expect_error(400, "invalid_name");
     app.post(
         &format!("/orgs/{}/members", org.id),
         t,
@@ -93,9 +132,13 @@ async fn malformed_and_mistyped_bodies_are_refused_with_codes() {
     )
     .await
     .expect_error(400, "invalid_password");
-    app.put(&format!("/messages/x/reactions/{}", "a".repeat(65)), t, json!(null))
-        .await
-        .expect_error(404, "not_found");
+    app.put(
+        &format!("/messages/x/reactions/{}", "a".repeat(65)),
+        t,
+        json!(null),
+    )
+    .await
+    .expect_error(404, "not_found");
 }
 
 #[tokio::test]
@@ -118,26 +161,56 @@ async fn unknown_ids_routes_and_methods_are_clean_errors() {
     let app = spawn_app().await;
     let org = setup(&app).await;
     let t = &org.owner_token;
-    app.get("/channels/nope", t).await.expect_error(404, "not_found");
-    app.get("/channels/nope/messages", t).await.expect_error(404, "not_found");
-    app.get("/spaces/nope", t).await.expect_error(404, "not_found");
-    app.patch("/messages/nope", t, json!({"text": "x"})).await.expect_error(404, "not_found");
-    app.get("/orgs/nope/tree", t).await.expect_error(404, "not_found");
-    app.get("/no/such/route", t).await.expect_error(404, "not_found");
-    app.delete("/me", t).await.expect_error(405, "method_not_allowed");
-    app.post(&format!("/channels/{}/members", "nope"), t, json!({"principal_id": "x"}))
+    app.get("/channels/nope", t)
         .await
         .expect_error(404, "not_found");
+    app.get("/channels/nope/messages", t)
+        .await
+        .expect_error(404, "not_found");
+    app.get("/spaces/nope", t)
+        .await
+        .expect_error(404, "not_found");
+    app.patch("/messages/nope", t, json!({"text": "x"}))
+        .await
+        .expect_error(404, "not_found");
+    app.get("/orgs/nope/tree", t)
+        .await
+        .expect_error(404, "not_found");
+    app.get("/no/such/route", t)
+        .await
+        .expect_error(404, "not_found");
+    app.delete("/me", t)
+        .await
+        .expect_error(405, "method_not_allowed");
+    app.post(
+        &format!("/channels/{}/members", "nope"),
+        t,
+        json!({"principal_id": "x"}),
+    )
+    .await
+    .expect_error(404, "not_found");
     let ch = channel(&app, &org).await;
-    app.post(&format!("/channels/{ch}/members"), t, json!({"principal_id": "ghost"}))
-        .await
-        .expect_error(400, "unknown_principal");
-    app.post(&format!("/orgs/{}/dms", org.id), t, json!({"principal_ids": ["ghost"]}))
-        .await
-        .expect_error(400, "unknown_principal");
+    app.post(
+        &format!("/channels/{ch}/members"),
+        t,
+        json!({"principal_id": "ghost"}),
+    )
+    .await
+    .expect_error(400, "unknown_principal");
+    app.post(
+        &format!("/orgs/{}/dms", org.id),
+        t,
+        json!({"principal_ids": ["ghost"]}),
+    )
+    .await
+    .expect_error(400, "unknown_principal");
     // Names are unique.
     let dup = app
-        .post(&format!("/orgs/{}/members", org.id), t, json!({"name": "OLIVIA", "email": "o2@acme.test", "password": "12345678"}))
+        .post(
+            &format!("/orgs/{}/members", org.id),
+            t,
+            json!({"name": "OLIVIA", "email": "o2@acme.test", "password": "12345678"}),
+        )
         .await;
     dup.expect_error(409, "conflict");
 }
@@ -146,8 +219,12 @@ async fn unknown_ids_routes_and_methods_are_clean_errors() {
 async fn tokens_missing_wrong_revoked_or_expired_get_401_with_a_reason() {
     let app = spawn_app().await;
     let org = setup(&app).await;
-    app.call(Method::GET, "/me", None, None).await.expect_error(401, "unauthenticated");
-    app.get("/me", "octo_not-a-real-token").await.expect_error(401, "invalid_token");
+    app.call(Method::GET, "/me", None, None)
+        .await
+        .expect_error(401, "unauthenticated");
+    app.get("/me", "octo_not-a-real-token")
+        .await
+        .expect_error(401, "invalid_token");
     let resp = app
         .http
         .get(app.url("/api/v1/me"))
@@ -155,18 +232,34 @@ async fn tokens_missing_wrong_revoked_or_expired_get_401_with_a_reason() {
         .send()
         .await
         .expect("request");
-    TestApp::answer(resp).await.expect_error(401, "invalid_token");
+    TestApp::answer(resp)
+        .await
+        .expect_error(401, "invalid_token");
 
     // A token made and then revoked.
-    let made = app.post("/me/tokens", &org.owner_token, json!({"label": "ci"})).await.expect(201);
+    let made = app
+        .post("/me/tokens", &org.owner_token, json!({"label": "ci"}))
+        .await
+        .expect(201);
     let secret = made["token"].as_str().expect("token").to_owned();
     app.get("/me", &secret).await.expect(200);
     let listed = app.get("/me/tokens", &org.owner_token).await.expect(200);
-    assert!(listed["items"].as_array().expect("items").iter().any(|t| t["label"] == "ci"));
-    app.delete(&format!("/me/tokens/{}", made["info"]["id"].as_str().expect("id")), &org.owner_token)
+    assert!(
+        listed["items"]
+            .as_array()
+            .expect("items")
+            .iter()
+            .any(|t| t["label"] == "ci")
+    );
+    app.delete(
+        &format!("/me/tokens/{}", made["info"]["id"].as_str().expect("id")),
+        &org.owner_token,
+    )
+    .await
+    .expect(204);
+    app.get("/me", &secret)
         .await
-        .expect(204);
-    app.get("/me", &secret).await.expect_error(401, "token_revoked");
+        .expect_error(401, "token_revoked");
 
     // An expired one, planted in the store as if time had passed.
     let expired = octo_server::password::new_token_secret();
@@ -182,7 +275,9 @@ async fn tokens_missing_wrong_revoked_or_expired_get_401_with_a_reason() {
         })
         .await
         .expect("plant token");
-    app.get("/me", &expired).await.expect_error(401, "token_expired");
+    app.get("/me", &expired)
+        .await
+        .expect_error(401, "token_expired");
 
     // Logging out revokes the token used.
     let login = app
@@ -195,8 +290,12 @@ async fn tokens_missing_wrong_revoked_or_expired_get_401_with_a_reason() {
         .await
         .expect(200);
     let session = login["token"].as_str().expect("token");
-    app.post("/auth/logout", session, json!(null)).await.expect(204);
-    app.get("/me", session).await.expect_error(401, "token_revoked");
+    app.post("/auth/logout", session, json!(null))
+        .await
+        .expect(204);
+    app.get("/me", session)
+        .await
+        .expect_error(401, "token_revoked");
 }
 
 #[tokio::test]
@@ -208,7 +307,12 @@ async fn wrong_password_and_unknown_user_look_the_same() {
         async move {
             let started = std::time::Instant::now();
             let answer = app
-                .call(Method::POST, "/auth/login", None, Some(json!({"email": email, "password": password})))
+                .call(
+                    Method::POST,
+                    "/auth/login",
+                    None,
+                    Some(json!({"email": email, "password": password})),
+                )
                 .await;
             (answer, started.elapsed())
         }
@@ -275,7 +379,12 @@ async fn login_attempts_are_throttled_per_address() {
     let mut statuses = Vec::new();
     for _ in 0..4 {
         let answer = app
-            .call(Method::POST, "/auth/login", None, Some(json!({"email": "olivia@acme.test", "password": "guess-guess"})))
+            .call(
+                Method::POST,
+                "/auth/login",
+                None,
+                Some(json!({"email": "olivia@acme.test", "password": "guess-guess"})),
+            )
             .await;
         statuses.push(answer.status.as_u16());
     }

@@ -22,7 +22,8 @@ fn login_file() -> anyhow::Result<PathBuf> {
     }
     let base = match std::env::var_os("XDG_CONFIG_HOME") {
         Some(dir) => PathBuf::from(dir),
-        None => PathBuf::from(std::env::var_os("HOME").context("set HOME or OCTO_CONFIG_DIR")?).join(".config"),
+        None => PathBuf::from(std::env::var_os("HOME").context("set HOME or OCTO_CONFIG_DIR")?)
+            .join(".config"),
     };
     Ok(base.join("octo").join("login.json"))
 }
@@ -36,7 +37,9 @@ pub fn client() -> anyhow::Result<Client> {
     }
     let path = login_file()?;
     let saved: Option<LoginFile> = match std::fs::read_to_string(&path) {
-        Ok(text) => Some(serde_json::from_str(&text).with_context(|| format!("reading {}", path.display()))?),
+        Ok(text) => Some(
+            serde_json::from_str(&text).with_context(|| format!("reading {}", path.display()))?,
+        ),
         Err(_) => None,
     };
     let url = env_url.or_else(|| saved.as_ref().map(|s| s.url.clone()));
@@ -67,7 +70,11 @@ pub async fn login(url: &str, email: &str) -> anyhow::Result<()> {
         token: answer.token,
     })?;
     write_private(&path, body.as_bytes())?;
-    println!("logged in as @{} ({})", answer.principal.name, path.display());
+    println!(
+        "logged in as @{} ({})",
+        answer.principal.name,
+        path.display()
+    );
     Ok(())
 }
 
@@ -78,7 +85,9 @@ fn write_private(path: &std::path::Path, bytes: &[u8]) -> anyhow::Result<()> {
     options.write(true).create(true).truncate(true);
     #[cfg(unix)]
     std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-    let mut file = options.open(path).with_context(|| format!("writing {}", path.display()))?;
+    let mut file = options
+        .open(path)
+        .with_context(|| format!("writing {}", path.display()))?;
     file.write_all(bytes)?;
     Ok(())
 }
@@ -95,8 +104,13 @@ async fn resolve_channel(client: &Client, wanted: &str) -> anyhow::Result<Channe
         .channels()
         .filter(|(space, c)| {
             c.channel.id.as_str() == wanted
-                || (c.channel.name.as_deref().is_some_and(|n| n.eq_ignore_ascii_case(channel_name))
-                    && space_name.is_none_or(|s| space.is_some_and(|sp| sp.name.eq_ignore_ascii_case(s))))
+                || (c
+                    .channel
+                    .name
+                    .as_deref()
+                    .is_some_and(|n| n.eq_ignore_ascii_case(channel_name))
+                    && space_name
+                        .is_none_or(|s| space.is_some_and(|sp| sp.name.eq_ignore_ascii_case(s))))
         })
         .map(|(_, c)| c.channel.id.clone())
         .collect();
@@ -139,7 +153,13 @@ pub async fn channels() -> anyhow::Result<()> {
             if c.channel.private { "private " } else { "" },
             if c.is_member { "member" } else { "" }
         );
-        println!("{:<38} {:<40} unread {:>5}  {}", c.channel.id, name, c.unread, flags.trim());
+        println!(
+            "{:<38} {:<40} unread {:>5}  {}",
+            c.channel.id,
+            name,
+            c.unread,
+            flags.trim()
+        );
     }
     Ok(())
 }
@@ -148,7 +168,10 @@ pub async fn create_agent(name: &str, description: Option<&str>) -> anyhow::Resu
     let client = client()?;
     let me = client.me().await?;
     let agent = client.create_agent(&me.org.id, name, description).await?;
-    println!("created agent @{} ({})", agent.principal.name, agent.principal.id);
+    println!(
+        "created agent @{} ({})",
+        agent.principal.name, agent.principal.id
+    );
     println!("token (shown once; store it now): {}", agent.token);
     Ok(())
 }

@@ -8,7 +8,11 @@ mod serve;
 use clap::{Parser, Subcommand};
 
 #[derive(Parser)]
-#[command(name = "octo", version, about = "Team chat where AI agents are first-class members")]
+#[command(
+    name = "octo",
+    version,
+    about = "Team chat where AI agents are first-class members"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -68,7 +72,8 @@ enum AgentCommand {
 async fn main() -> anyhow::Result<()> {
     tracing_subscriber::fmt()
         .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("OCTO_LOG").unwrap_or_else(|_| "info".into()),
+            tracing_subscriber::EnvFilter::try_from_env("OCTO_LOG")
+                .unwrap_or_else(|_| "info".into()),
         )
         .with_writer(std::io::stderr)
         .init();
@@ -81,7 +86,11 @@ async fn main() -> anyhow::Result<()> {
             Ok(())
         }
         Command::Login { url, email } => cli::login(&url, &email).await,
-        Command::Send { channel, text, thread } => cli::send(&channel, &text, thread).await,
+        Command::Send {
+            channel,
+            text,
+            thread,
+        } => cli::send(&channel, &text, thread).await,
         Command::Channels => cli::channels().await,
         Command::Agent {
             command: AgentCommand::Create { name, description },

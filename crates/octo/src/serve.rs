@@ -31,15 +31,21 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         Some(addr) => addr,
         None => DEFAULT_LISTEN.parse()?,
     };
-    let data = args.data.or(file.data).unwrap_or_else(|| PathBuf::from(DEFAULT_DATA));
-    std::fs::create_dir_all(&data).with_context(|| format!("creating data directory {}", data.display()))?;
+    let data = args
+        .data
+        .or(file.data)
+        .unwrap_or_else(|| PathBuf::from(DEFAULT_DATA));
+    std::fs::create_dir_all(&data)
+        .with_context(|| format!("creating data directory {}", data.display()))?;
 
     let store = Arc::new(
         SqliteStore::open(&data, SqliteOptions::default())
             .await
             .with_context(|| format!("opening the database in {}", data.display()))?,
     );
-    let listener = TcpListener::bind(listen).await.with_context(|| format!("binding {listen}"))?;
+    let listener = TcpListener::bind(listen)
+        .await
+        .with_context(|| format!("binding {listen}"))?;
     let addr = listener.local_addr()?;
     // Scripts and tests read this line to find the port.
     println!("octo listening on http://{addr}");

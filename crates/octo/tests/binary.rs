@@ -24,7 +24,9 @@ fn start(data: &std::path::Path) -> Server {
         .expect("start octo serve");
     let stdout = child.stdout.take().expect("stdout");
     let mut line = String::new();
-    BufReader::new(stdout).read_line(&mut line).expect("read the listening line");
+    BufReader::new(stdout)
+        .read_line(&mut line)
+        .expect("read the listening line");
     let url = line
         .trim()
         .strip_prefix("octo listening on ")
@@ -61,7 +63,11 @@ fn cli(url: &str, token: &str, config_dir: &std::path::Path, args: &[&str]) -> S
         .env("OCTO_CONFIG_DIR", config_dir)
         .output()
         .expect("run octo");
-    assert!(out.status.success(), "octo {args:?} failed: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "octo {args:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
@@ -72,13 +78,19 @@ async fn serve_setup_cli_sigterm_and_restart() {
     let server = start(data.path());
 
     let anon = Client::new(&server.url, None);
-    let setup = anon.setup("Acme", "olivia", "olivia@acme.test", "owner-pass-1").await.expect("setup");
+    let setup = anon
+        .setup("Acme", "olivia", "olivia@acme.test", "owner-pass-1")
+        .await
+        .expect("setup");
     let owner = anon.with_token(&setup.token);
     let space = owner
         .create_space(&setup.org.id, "Eng", octo_core::model::Visibility::Open)
         .await
         .expect("space");
-    let channel = owner.create_channel(&space.id, "general", None, false).await.expect("channel");
+    let channel = owner
+        .create_channel(&space.id, "general", None, false)
+        .await
+        .expect("channel");
 
     // `octo login` stores a token that the other commands then use.
     let login = Command::new(OCTO)
@@ -88,7 +100,11 @@ async fn serve_setup_cli_sigterm_and_restart() {
         .env_remove("OCTO_URL")
         .output()
         .expect("login");
-    assert!(login.status.success(), "{}", String::from_utf8_lossy(&login.stderr));
+    assert!(
+        login.status.success(),
+        "{}",
+        String::from_utf8_lossy(&login.stderr)
+    );
     let saved = std::fs::read_to_string(config_dir.path().join("login.json")).expect("login file");
     assert!(saved.contains("octo_"));
     let listed = Command::new(OCTO)
@@ -100,7 +116,12 @@ async fn serve_setup_cli_sigterm_and_restart() {
         .expect("channels");
     assert!(String::from_utf8_lossy(&listed.stdout).contains("Eng/general"));
 
-    let created = cli(&server.url, &setup.token, config_dir.path(), &["agent", "create", "scout", "--description", "finds things"]);
+    let created = cli(
+        &server.url,
+        &setup.token,
+        config_dir.path(),
+        &["agent", "create", "scout", "--description", "finds things"],
+    );
     let agent_token = created
         .lines()
         .find_map(|l| l.strip_prefix("token (shown once; store it now): "))
@@ -108,10 +129,23 @@ async fn serve_setup_cli_sigterm_and_restart() {
         .to_owned();
     let agent = owner.with_token(&agent_token);
     let me = agent.me().await.expect("agent token works");
-    owner.add_channel_member(&channel.id, &me.principal.id).await.expect("add agent");
+    owner
+        .add_channel_member(&channel.id, &me.principal.id)
+        .await
+        .expect("add agent");
 
-    cli(&server.url, &setup.token, config_dir.path(), &["send", "Eng/general", "hello @scout"]);
-    cli(&server.url, &agent_token, config_dir.path(), &["send", "general", "hello, human"]);
+    cli(
+        &server.url,
+        &setup.token,
+        config_dir.path(),
+        &["send", "Eng/general", "hello @scout"],
+    );
+    cli(
+        &server.url,
+        &agent_token,
+        config_dir.path(),
+        &["send", "general", "hello, human"],
+    );
     let page = owner.messages(&channel.id, "").await.expect("history");
     let texts: Vec<_> = page.items.iter().map(|m| m.text.as_str()).collect();
     assert_eq!(texts, ["hello @scout", "hello, human"]);
@@ -133,7 +167,10 @@ async fn serve_setup_cli_sigterm_and_restart() {
 
 #[test]
 fn config_example_is_printed() {
-    let out = Command::new(OCTO).args(["config", "example"]).output().expect("run");
+    let out = Command::new(OCTO)
+        .args(["config", "example"])
+        .output()
+        .expect("run");
     assert!(out.status.success());
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(text.contains("listen = \"127.0.0.1:8080\""));

@@ -80,7 +80,11 @@ pub async fn setup(
     let name = Handle::parse("name", &req.name)?;
     let email = Email::parse(&req.email)?;
     let password = Password::parse(&req.password)?;
-    let display_name = parse_optional_text("display_name", req.display_name.as_deref(), MAX_DESCRIPTION_CHARS)?;
+    let display_name = parse_optional_text(
+        "display_name",
+        req.display_name.as_deref(),
+        MAX_DESCRIPTION_CHARS,
+    )?;
     if state.store.is_set_up().await? {
         return Err(ApiError::Conflict("this server is already set up".into()));
     }
@@ -112,7 +116,14 @@ pub async fn setup(
         .await?;
     let expires = now() + Duration::days(i64::from(state.config.login_token_days));
     let (token, _) = issue_token(&state, &principal.id, "setup", Some(expires)).await?;
-    Ok((StatusCode::CREATED, Json(SetupResponse { token, org, principal })))
+    Ok((
+        StatusCode::CREATED,
+        Json(SetupResponse {
+            token,
+            org,
+            principal,
+        }),
+    ))
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -166,7 +177,10 @@ pub async fn login(
 /// Revokes the token this request was made with.
 #[utoipa::path(post, path = "/api/v1/auth/logout", tag = "auth", responses((status = 204)))]
 pub async fn logout(State(state): State<AppState>, caller: Caller) -> ApiResult<StatusCode> {
-    state.store.revoke_token(&caller.principal.id, &caller.token.id).await?;
+    state
+        .store
+        .revoke_token(&caller.principal.id, &caller.token.id)
+        .await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -214,11 +228,26 @@ pub struct NewTokenResponse {
     pub info: TokenInfo,
 }
 
-pub async fn create_token_for(state: &AppState, principal: &PrincipalId, req: NewTokenRequest) -> ApiResult<NewTokenResponse> {
-    let label = parse_optional_text("label", req.label.as_deref(), 100)?.unwrap_or_else(|| "api".into());
+pub async fn create_token_for(
+    state: &AppState,
+    principal: &PrincipalId,
+    req: NewTokenRequest,
+) -> ApiResult<NewTokenResponse> {
+    let label =
+        parse_optional_text("label", req.label.as_deref(), 100)?.unwrap_or_else(|| "api".into());
     let expires_at = match req.expires_in_days {
-        Some(0) => return Err(ApiError::bad_request("invalid_expires_in_days", "must be at least 1")),
-        Some(d) if d > 3650 => return Err(ApiError::bad_request("invalid_expires_in_days", "must be at most 3650")),
+        Some(0) => {
+            return Err(ApiError::bad_request(
+                "invalid_expires_in_days",
+                "must be at least 1",
+            ));
+        }
+        Some(d) if d > 3650 => {
+            return Err(ApiError::bad_request(
+                "invalid_expires_in_days",
+                "must be at most 3650",
+            ));
+        }
         Some(d) => Some(now() + Duration::days(i64::from(d))),
         None => None,
     };
@@ -227,7 +256,10 @@ pub async fn create_token_for(state: &AppState, principal: &PrincipalId, req: Ne
 }
 
 #[utoipa::path(get, path = "/api/v1/me/tokens", tag = "auth", responses((status = 200, body = TokenList)))]
-pub async fn list_my_tokens(State(state): State<AppState>, caller: Caller) -> ApiResult<Json<TokenList>> {
+pub async fn list_my_tokens(
+    State(state): State<AppState>,
+    caller: Caller,
+) -> ApiResult<Json<TokenList>> {
     let items = state.store.list_tokens(&caller.principal.id).await?;
     Ok(Json(TokenList { items, next: None }))
 }
@@ -245,8 +277,16 @@ pub async fn create_my_token(
 
 #[utoipa::path(delete, path = "/api/v1/me/tokens/{id}", tag = "auth",
     responses((status = 204), (status = 404, body = ErrorBody)))]
-pub async fn revoke_my_token(State(state): State<AppState>, caller: Caller, Path(id): Path<String>) -> ApiResult<StatusCode> {
-    if state.store.revoke_token(&caller.principal.id, &TokenId::from_string(id)).await? {
+pub async fn revoke_my_token(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> ApiResult<StatusCode> {
+    if state
+        .store
+        .revoke_token(&caller.principal.id, &TokenId::from_string(id))
+        .await?
+    {
         Ok(StatusCode::NO_CONTENT)
     } else {
         Err(ApiError::NotFound("token"))

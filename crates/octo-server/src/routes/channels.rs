@@ -21,8 +21,13 @@ use utoipa::ToSchema;
 
 #[utoipa::path(get, path = "/api/v1/channels/{id}", tag = "channels",
     responses((status = 200, body = Channel), (status = 404, body = ErrorBody)))]
-pub async fn get_channel(State(state): State<AppState>, caller: Caller, Path(id): Path<String>) -> ApiResult<Json<Channel>> {
-    let view = authorize_channel(&state, &caller, &ChannelId::from_string(id), Action::Read).await?;
+pub async fn get_channel(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> ApiResult<Json<Channel>> {
+    let view =
+        authorize_channel(&state, &caller, &ChannelId::from_string(id), Action::Read).await?;
     Ok(Json(view.channel))
 }
 
@@ -42,21 +47,40 @@ pub async fn update_channel(
     Path(id): Path<String>,
     ApiJson(req): ApiJson<ChannelPatchRequest>,
 ) -> ApiResult<Json<Channel>> {
-    let view = authorize_channel(&state, &caller, &ChannelId::from_string(id), Action::ManageChannel).await?;
+    let view = authorize_channel(
+        &state,
+        &caller,
+        &ChannelId::from_string(id),
+        Action::ManageChannel,
+    )
+    .await?;
     if view.channel.kind != ChannelKind::Channel && req.name.is_some() {
-        return Err(ApiError::bad_request("invalid_name", "DMs are named by their members"));
+        return Err(ApiError::bad_request(
+            "invalid_name",
+            "DMs are named by their members",
+        ));
     }
     let patch = ChannelPatch {
-        name: req.name.map(|n| ResourceName::parse("name", &n)).transpose()?.map(|n| n.to_string()),
+        name: req
+            .name
+            .map(|n| ResourceName::parse("name", &n))
+            .transpose()?
+            .map(|n| n.to_string()),
         topic: req
             .topic
             .map(|t| parse_optional_text("topic", Some(&t), MAX_TOPIC_CHARS))
             .transpose()?,
     };
     if patch.name.is_none() && patch.topic.is_none() {
-        return Err(ApiError::bad_request("invalid_body", "send a name, a topic or both"));
+        return Err(ApiError::bad_request(
+            "invalid_body",
+            "send a name, a topic or both",
+        ));
     }
-    let (channel, _event) = state.store.update_channel(&view.channel.id, &caller.principal.id, patch).await?;
+    let (channel, _event) = state
+        .store
+        .update_channel(&view.channel.id, &caller.principal.id, patch)
+        .await?;
     Ok(Json(channel))
 }
 
@@ -69,11 +93,21 @@ pub struct Permissions {
 /// What the caller may do here, so clients can hide what would be refused.
 #[utoipa::path(get, path = "/api/v1/channels/{id}/permissions", tag = "permissions",
     responses((status = 200, body = Permissions)))]
-pub async fn permissions(State(state): State<AppState>, caller: Caller, Path(id): Path<String>) -> ApiResult<Json<Permissions>> {
-    let view = authorize_channel(&state, &caller, &ChannelId::from_string(id), Action::Read).await?;
+pub async fn permissions(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> ApiResult<Json<Permissions>> {
+    let view =
+        authorize_channel(&state, &caller, &ChannelId::from_string(id), Action::Read).await?;
     let allowed = Action::ALL
         .into_iter()
-        .filter(|a| !matches!(a, Action::CreateSpace | Action::CreateAgent | Action::ManageOrg))
+        .filter(|a| {
+            !matches!(
+                a,
+                Action::CreateSpace | Action::CreateAgent | Action::ManageOrg
+            )
+        })
         .filter(|a| view.allows(&caller, *a))
         .collect();
     Ok(Json(Permissions { allowed }))
@@ -94,8 +128,13 @@ pub struct MemberList {
 }
 
 #[utoipa::path(get, path = "/api/v1/channels/{id}/members", tag = "channels", responses((status = 200, body = MemberList)))]
-pub async fn list_members(State(state): State<AppState>, caller: Caller, Path(id): Path<String>) -> ApiResult<Json<MemberList>> {
-    let view = authorize_channel(&state, &caller, &ChannelId::from_string(id), Action::Read).await?;
+pub async fn list_members(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> ApiResult<Json<MemberList>> {
+    let view =
+        authorize_channel(&state, &caller, &ChannelId::from_string(id), Action::Read).await?;
     let last_seq = view.channel.last_seq;
     let items = state
         .store
@@ -127,7 +166,13 @@ pub async fn add_member(
     Path(id): Path<String>,
     ApiJson(req): ApiJson<AddMemberRequest>,
 ) -> ApiResult<(StatusCode, Json<ChannelMember>)> {
-    let view = authorize_channel(&state, &caller, &ChannelId::from_string(id), Action::ManageMembers).await?;
+    let view = authorize_channel(
+        &state,
+        &caller,
+        &ChannelId::from_string(id),
+        Action::ManageMembers,
+    )
+    .await?;
     if view.channel.kind != ChannelKind::Channel {
         return Err(ApiError::bad_request(
             "dm_members_fixed",
@@ -136,8 +181,15 @@ pub async fn add_member(
     }
     let principal = org_principal(&state, &caller, &req.principal_id).await?;
     if let Some(space_id) = &view.channel.space_id {
-        let space = state.store.get_space(space_id).await?.ok_or(ApiError::NotFound("channel"))?;
-        let member_role = state.store.space_member_role(space_id, &principal.id).await?;
+        let space = state
+            .store
+            .get_space(space_id)
+            .await?
+            .ok_or(ApiError::NotFound("channel"))?;
+        let member_role = state
+            .store
+            .space_member_role(space_id, &principal.id)
+            .await?;
         let subject = octo_core::perm::Subject {
             id: principal.id.clone(),
             org_role: principal.role,
@@ -145,7 +197,10 @@ pub async fn add_member(
         let scope = Scope::Space(SpaceScope {
             visibility: space.visibility,
             member_role,
-            overrides: state.store.get_overrides(&ResourceRef::Space(space.id.clone())).await?,
+            overrides: state
+                .store
+                .get_overrides(&ResourceRef::Space(space.id.clone()))
+                .await?,
         });
         if !authorize(&subject, Action::Read, &scope).is_allowed() {
             return Err(ApiError::bad_request(
@@ -157,9 +212,18 @@ pub async fn add_member(
     let trigger = req.trigger.unwrap_or(TriggerPolicy::Mention);
     let (member, event) = state
         .store
-        .add_channel_member(&view.channel.id, &principal.id, trigger, &caller.principal.id)
+        .add_channel_member(
+            &view.channel.id,
+            &principal.id,
+            trigger,
+            &caller.principal.id,
+        )
         .await?;
-    let status = if event.is_some() { StatusCode::CREATED } else { StatusCode::OK };
+    let status = if event.is_some() {
+        StatusCode::CREATED
+    } else {
+        StatusCode::OK
+    };
     Ok((status, Json(member)))
 }
 
@@ -173,7 +237,11 @@ pub async fn remove_member(
 ) -> ApiResult<StatusCode> {
     let principal_id = PrincipalId::from_string(principal_id);
     let leaving = principal_id == caller.principal.id;
-    let action = if leaving { Action::Read } else { Action::ManageMembers };
+    let action = if leaving {
+        Action::Read
+    } else {
+        Action::ManageMembers
+    };
     let view = authorize_channel(&state, &caller, &ChannelId::from_string(id), action).await?;
     match state
         .store
@@ -207,11 +275,18 @@ pub async fn put_cursor(
     Path(id): Path<String>,
     ApiJson(req): ApiJson<CursorRequest>,
 ) -> ApiResult<Json<CursorResponse>> {
-    let view = authorize_channel(&state, &caller, &ChannelId::from_string(id), Action::Read).await?;
+    let view =
+        authorize_channel(&state, &caller, &ChannelId::from_string(id), Action::Read).await?;
     if view.membership.is_none() {
-        return Err(ApiError::bad_request("not_a_member", "join the channel to keep a read cursor in it"));
+        return Err(ApiError::bad_request(
+            "not_a_member",
+            "join the channel to keep a read cursor in it",
+        ));
     }
-    let read_seq = state.store.set_cursor(&view.channel.id, &caller.principal.id, req.seq).await?;
+    let read_seq = state
+        .store
+        .set_cursor(&view.channel.id, &caller.principal.id, req.seq)
+        .await?;
     let last_seq = view.channel.last_seq.max(read_seq);
     Ok(Json(CursorResponse {
         read_seq,
@@ -253,13 +328,16 @@ pub async fn list_events(
     Path(id): Path<String>,
     ApiQuery(q): ApiQuery<EventsQuery>,
 ) -> ApiResult<Json<EventList>> {
-    let view = authorize_channel(&state, &caller, &ChannelId::from_string(id), Action::Read).await?;
+    let view =
+        authorize_channel(&state, &caller, &ChannelId::from_string(id), Action::Read).await?;
     let limit = super::messages::page_limit(q.limit)?;
     let events = state
         .store
         .list_events(&view.channel.id, q.after.unwrap_or(0), limit)
         .await?;
-    let next = (events.len() == limit as usize).then(|| events.last().map(|e| e.seq)).flatten();
+    let next = (events.len() == limit as usize)
+        .then(|| events.last().map(|e| e.seq))
+        .flatten();
     let items = events
         .into_iter()
         .map(|event| EventFrame {
@@ -271,7 +349,15 @@ pub async fn list_events(
 }
 
 /// Used by handlers that learned of a channel another way (e.g. a message).
-pub async fn view_of(state: &AppState, caller: &Caller, channel: &ChannelId) -> ApiResult<crate::access::ChannelView> {
-    let channel = state.store.get_channel(channel).await?.ok_or(ApiError::NotFound("channel"))?;
+pub async fn view_of(
+    state: &AppState,
+    caller: &Caller,
+    channel: &ChannelId,
+) -> ApiResult<crate::access::ChannelView> {
+    let channel = state
+        .store
+        .get_channel(channel)
+        .await?
+        .ok_or(ApiError::NotFound("channel"))?;
     load_channel_view(state, caller, channel).await
 }

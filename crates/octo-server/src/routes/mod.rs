@@ -19,30 +19,66 @@ pub fn api(state: AppState) -> Router {
         .route("/auth/login", post(auth::login))
         .route("/auth/logout", post(auth::logout))
         .route("/me", get(auth::me))
-        .route("/me/tokens", get(auth::list_my_tokens).post(auth::create_my_token))
+        .route(
+            "/me/tokens",
+            get(auth::list_my_tokens).post(auth::create_my_token),
+        )
         .route("/me/tokens/{id}", delete(auth::revoke_my_token))
-        .route("/orgs/{org}/members", get(orgs::list_members).post(orgs::add_member))
+        .route(
+            "/orgs/{org}/members",
+            get(orgs::list_members).post(orgs::add_member),
+        )
         .route("/orgs/{org}/agents", post(orgs::create_agent))
         .route("/orgs/{org}/tree", get(orgs::tree))
         .route("/orgs/{org}/dms", post(orgs::open_dm))
         .route("/orgs/{org}/spaces", post(spaces::create_space))
-        .route("/agents/{id}/tokens", get(orgs::list_agent_tokens).post(orgs::create_agent_token))
-        .route("/agents/{id}/tokens/{token_id}", delete(orgs::revoke_agent_token))
+        .route(
+            "/agents/{id}/tokens",
+            get(orgs::list_agent_tokens).post(orgs::create_agent_token),
+        )
+        .route(
+            "/agents/{id}/tokens/{token_id}",
+            delete(orgs::revoke_agent_token),
+        )
         .route("/spaces/{id}", get(spaces::get_space))
-        .route("/spaces/{id}/members", get(spaces::list_space_members).post(spaces::add_space_member))
-        .route("/spaces/{id}/members/{principal_id}", delete(spaces::remove_space_member))
+        .route(
+            "/spaces/{id}/members",
+            get(spaces::list_space_members).post(spaces::add_space_member),
+        )
+        .route(
+            "/spaces/{id}/members/{principal_id}",
+            delete(spaces::remove_space_member),
+        )
         .route("/spaces/{id}/categories", post(spaces::create_category))
         .route("/spaces/{id}/channels", post(spaces::create_channel))
-        .route("/{level}/{id}/overrides", get(spaces::get_overrides).put(spaces::put_overrides))
-        .route("/channels/{id}", get(channels::get_channel).patch(channels::update_channel))
+        .route(
+            "/{level}/{id}/overrides",
+            get(spaces::get_overrides).put(spaces::put_overrides),
+        )
+        .route(
+            "/channels/{id}",
+            get(channels::get_channel).patch(channels::update_channel),
+        )
         .route("/channels/{id}/permissions", get(channels::permissions))
-        .route("/channels/{id}/members", get(channels::list_members).post(channels::add_member))
-        .route("/channels/{id}/members/{principal_id}", delete(channels::remove_member))
+        .route(
+            "/channels/{id}/members",
+            get(channels::list_members).post(channels::add_member),
+        )
+        .route(
+            "/channels/{id}/members/{principal_id}",
+            delete(channels::remove_member),
+        )
         .route("/channels/{id}/cursor", put(channels::put_cursor))
         .route("/channels/{id}/events", get(channels::list_events))
-        .route("/channels/{id}/messages", get(messages::list_messages).post(messages::post_message))
+        .route(
+            "/channels/{id}/messages",
+            get(messages::list_messages).post(messages::post_message),
+        )
         .route("/channels/{id}/threads", get(messages::list_threads))
-        .route("/channels/{id}/threads/{thread_id}/messages", get(messages::thread_messages))
+        .route(
+            "/channels/{id}/threads/{thread_id}/messages",
+            get(messages::thread_messages),
+        )
         .route(
             "/messages/{id}",
             get(messages::get_message)

@@ -36,7 +36,11 @@ fn redact_for(caller: &Caller, mut p: Principal) -> Principal {
 
 #[utoipa::path(get, path = "/api/v1/orgs/{org}/members", tag = "orgs",
     responses((status = 200, body = PrincipalList)))]
-pub async fn list_members(State(state): State<AppState>, caller: Caller, Path(org): Path<String>) -> ApiResult<Json<PrincipalList>> {
+pub async fn list_members(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(org): Path<String>,
+) -> ApiResult<Json<PrincipalList>> {
     let org = OrgId::from_string(org);
     authorize_org(&caller, &org, Action::Read)?;
     let items = state
@@ -73,14 +77,28 @@ pub async fn add_member(
     authorize_org(&caller, &org, Action::ManageOrg)?;
     let role = req.role.unwrap_or(Role::Member);
     match role {
-        Role::Owner => return Err(ApiError::bad_request("invalid_role", "an org has one owner; add an admin instead")),
-        Role::Agent => return Err(ApiError::bad_request("invalid_role", "agents are created with POST /orgs/{org}/agents")),
+        Role::Owner => {
+            return Err(ApiError::bad_request(
+                "invalid_role",
+                "an org has one owner; add an admin instead",
+            ));
+        }
+        Role::Agent => {
+            return Err(ApiError::bad_request(
+                "invalid_role",
+                "agents are created with POST /orgs/{org}/agents",
+            ));
+        }
         _ => {}
     }
     let name = Handle::parse("name", &req.name)?;
     let email = Email::parse(&req.email)?;
     let password = Password::parse(&req.password)?;
-    let display_name = parse_optional_text("display_name", req.display_name.as_deref(), MAX_DESCRIPTION_CHARS)?;
+    let display_name = parse_optional_text(
+        "display_name",
+        req.display_name.as_deref(),
+        MAX_DESCRIPTION_CHARS,
+    )?;
     let hash = hash_password(password.expose().to_owned()).await?;
     let principal = state
         .store
@@ -128,8 +146,16 @@ pub async fn create_agent(
     let org = OrgId::from_string(org);
     authorize_org(&caller, &org, Action::CreateAgent)?;
     let name = Handle::parse("name", &req.name)?;
-    let description = parse_optional_text("description", req.description.as_deref(), MAX_DESCRIPTION_CHARS)?;
-    let display_name = parse_optional_text("display_name", req.display_name.as_deref(), MAX_DESCRIPTION_CHARS)?;
+    let description = parse_optional_text(
+        "description",
+        req.description.as_deref(),
+        MAX_DESCRIPTION_CHARS,
+    )?;
+    let display_name = parse_optional_text(
+        "display_name",
+        req.display_name.as_deref(),
+        MAX_DESCRIPTION_CHARS,
+    )?;
     let principal = state
         .store
         .create_principal(NewPrincipal {
@@ -180,7 +206,11 @@ async fn managed_agent(state: &AppState, caller: &Caller, id: &str) -> ApiResult
 }
 
 #[utoipa::path(get, path = "/api/v1/agents/{id}/tokens", tag = "agents", responses((status = 200, body = TokenList)))]
-pub async fn list_agent_tokens(State(state): State<AppState>, caller: Caller, Path(id): Path<String>) -> ApiResult<Json<TokenList>> {
+pub async fn list_agent_tokens(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> ApiResult<Json<TokenList>> {
     let agent = managed_agent(&state, &caller, &id).await?;
     let items = state.store.list_tokens(&agent.id).await?;
     Ok(Json(TokenList { items, next: None }))
@@ -195,7 +225,10 @@ pub async fn create_agent_token(
     ApiJson(req): ApiJson<NewTokenRequest>,
 ) -> ApiResult<(StatusCode, Json<NewTokenResponse>)> {
     let agent = managed_agent(&state, &caller, &id).await?;
-    Ok((StatusCode::CREATED, Json(create_token_for(&state, &agent.id, req).await?)))
+    Ok((
+        StatusCode::CREATED,
+        Json(create_token_for(&state, &agent.id, req).await?),
+    ))
 }
 
 #[utoipa::path(delete, path = "/api/v1/agents/{id}/tokens/{token_id}", tag = "agents",
@@ -206,7 +239,11 @@ pub async fn revoke_agent_token(
     Path((id, token_id)): Path<(String, String)>,
 ) -> ApiResult<StatusCode> {
     let agent = managed_agent(&state, &caller, &id).await?;
-    if state.store.revoke_token(&agent.id, &TokenId::from_string(token_id)).await? {
+    if state
+        .store
+        .revoke_token(&agent.id, &TokenId::from_string(token_id))
+        .await?
+    {
         Ok(StatusCode::NO_CONTENT)
     } else {
         Err(ApiError::NotFound("token"))
@@ -250,11 +287,18 @@ pub struct Tree {
 
 /// Spaces → categories → channels, and DMs: only what the caller can see.
 #[utoipa::path(get, path = "/api/v1/orgs/{org}/tree", tag = "orgs", responses((status = 200, body = Tree)))]
-pub async fn tree(State(state): State<AppState>, caller: Caller, Path(org): Path<String>) -> ApiResult<Json<Tree>> {
+pub async fn tree(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(org): Path<String>,
+) -> ApiResult<Json<Tree>> {
     let org_id = OrgId::from_string(org);
     authorize_org(&caller, &org_id, Action::Read)?;
     let store = &state.store;
-    let org = store.get_org(&org_id).await?.ok_or(ApiError::NotFound("org"))?;
+    let org = store
+        .get_org(&org_id)
+        .await?
+        .ok_or(ApiError::NotFound("org"))?;
     let channels = store.list_channels(&org_id).await?;
     let mut spaces = Vec::new();
     for space in store.list_spaces(&org_id).await? {
@@ -341,11 +385,22 @@ pub async fn open_dm(
     for id in &members {
         let found = state.store.get_principal(id).await?;
         if !found.is_some_and(|p| p.org_id == org && !p.deactivated) {
-            return Err(ApiError::bad_request("unknown_principal", format!("no member {id} in this org")));
+            return Err(ApiError::bad_request(
+                "unknown_principal",
+                format!("no member {id} in this org"),
+            ));
         }
     }
-    let kind = if members.len() <= 2 { ChannelKind::Dm } else { ChannelKind::GroupDm };
-    let dm_key = members.iter().map(PrincipalId::as_str).collect::<Vec<_>>().join(",");
+    let kind = if members.len() <= 2 {
+        ChannelKind::Dm
+    } else {
+        ChannelKind::GroupDm
+    };
+    let dm_key = members
+        .iter()
+        .map(PrincipalId::as_str)
+        .collect::<Vec<_>>()
+        .join(",");
     let mut ordered: Vec<PrincipalId> = vec![caller.principal.id.clone()];
     ordered.extend(members.into_iter().filter(|m| m != &caller.principal.id));
     let created = state
@@ -365,6 +420,10 @@ pub async fn open_dm(
             dm_key: Some(dm_key),
         })
         .await?;
-    let status = if created.created { StatusCode::CREATED } else { StatusCode::OK };
+    let status = if created.created {
+        StatusCode::CREATED
+    } else {
+        StatusCode::OK
+    };
     Ok((status, Json(created.value)))
 }

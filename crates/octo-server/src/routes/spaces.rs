@@ -51,8 +51,14 @@ pub async fn create_space(
 }
 
 #[utoipa::path(get, path = "/api/v1/spaces/{id}", tag = "spaces", responses((status = 200, body = Space)))]
-pub async fn get_space(State(state): State<AppState>, caller: Caller, Path(id): Path<String>) -> ApiResult<Json<Space>> {
-    Ok(Json(authorize_space(&state, &caller, &SpaceId::from_string(id), Action::Read).await?))
+pub async fn get_space(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> ApiResult<Json<Space>> {
+    Ok(Json(
+        authorize_space(&state, &caller, &SpaceId::from_string(id), Action::Read).await?,
+    ))
 }
 
 #[derive(Serialize, ToSchema)]
@@ -62,7 +68,11 @@ pub struct SpaceMemberList {
 }
 
 #[utoipa::path(get, path = "/api/v1/spaces/{id}/members", tag = "spaces", responses((status = 200, body = SpaceMemberList)))]
-pub async fn list_space_members(State(state): State<AppState>, caller: Caller, Path(id): Path<String>) -> ApiResult<Json<SpaceMemberList>> {
+pub async fn list_space_members(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> ApiResult<Json<SpaceMemberList>> {
     let space = authorize_space(&state, &caller, &SpaceId::from_string(id), Action::Read).await?;
     let items = state.store.list_space_members(&space.id).await?;
     Ok(Json(SpaceMemberList { items, next: None }))
@@ -77,13 +87,19 @@ pub struct SpaceMemberRequest {
 }
 
 /// Looks up an org member to be added somewhere.
-pub async fn org_principal(state: &AppState, caller: &Caller, id: &PrincipalId) -> ApiResult<Principal> {
+pub async fn org_principal(
+    state: &AppState,
+    caller: &Caller,
+    id: &PrincipalId,
+) -> ApiResult<Principal> {
     state
         .store
         .get_principal(id)
         .await?
         .filter(|p| p.org_id == caller.principal.org_id && !p.deactivated)
-        .ok_or_else(|| ApiError::bad_request("unknown_principal", format!("no member {id} in this org")))
+        .ok_or_else(|| {
+            ApiError::bad_request("unknown_principal", format!("no member {id} in this org"))
+        })
 }
 
 #[utoipa::path(post, path = "/api/v1/spaces/{id}/members", tag = "spaces", request_body = SpaceMemberRequest,
@@ -94,17 +110,29 @@ pub async fn add_space_member(
     Path(id): Path<String>,
     ApiJson(req): ApiJson<SpaceMemberRequest>,
 ) -> ApiResult<Json<SpaceMember>> {
-    let space = authorize_space(&state, &caller, &SpaceId::from_string(id), Action::ManageMembers).await?;
+    let space = authorize_space(
+        &state,
+        &caller,
+        &SpaceId::from_string(id),
+        Action::ManageMembers,
+    )
+    .await?;
     let principal = org_principal(&state, &caller, &req.principal_id).await?;
     let role = req.role.unwrap_or(principal.role);
     if role == Role::Owner {
-        return Err(ApiError::bad_request("invalid_role", "a space has admins, not owners"));
+        return Err(ApiError::bad_request(
+            "invalid_role",
+            "a space has admins, not owners",
+        ));
     }
     // Granting admin is managing the space itself, not just its membership.
     if role == Role::Admin {
         authorize_space(&state, &caller, &space.id, Action::ManageChannel).await?;
     }
-    let member = state.store.put_space_member(&space.id, &principal.id, role).await?;
+    let member = state
+        .store
+        .put_space_member(&space.id, &principal.id, role)
+        .await?;
     Ok(Json(member))
 }
 
@@ -117,9 +145,17 @@ pub async fn remove_space_member(
 ) -> ApiResult<StatusCode> {
     let principal_id = PrincipalId::from_string(principal_id);
     let leaving_self = principal_id == caller.principal.id;
-    let action = if leaving_self { Action::Read } else { Action::ManageMembers };
+    let action = if leaving_self {
+        Action::Read
+    } else {
+        Action::ManageMembers
+    };
     let space = authorize_space(&state, &caller, &SpaceId::from_string(id), action).await?;
-    if state.store.remove_space_member(&space.id, &principal_id).await? {
+    if state
+        .store
+        .remove_space_member(&space.id, &principal_id)
+        .await?
+    {
         Ok(StatusCode::NO_CONTENT)
     } else {
         Err(ApiError::NotFound("space member"))
@@ -140,7 +176,13 @@ pub async fn create_category(
     Path(id): Path<String>,
     ApiJson(req): ApiJson<NewCategoryRequest>,
 ) -> ApiResult<(StatusCode, Json<Category>)> {
-    let space = authorize_space(&state, &caller, &SpaceId::from_string(id), Action::ManageChannel).await?;
+    let space = authorize_space(
+        &state,
+        &caller,
+        &SpaceId::from_string(id),
+        Action::ManageChannel,
+    )
+    .await?;
     let name = ResourceName::parse("name", &req.name)?;
     let category = state
         .store
@@ -176,9 +218,13 @@ pub async fn create_channel(
     let space_id = SpaceId::from_string(id);
     let space = match &req.category_id {
         Some(category_id) => {
-            let (category, space) = authorize_category(&state, &caller, category_id, Action::CreateChannel).await?;
+            let (category, space) =
+                authorize_category(&state, &caller, category_id, Action::CreateChannel).await?;
             if category.space_id != space_id {
-                return Err(ApiError::bad_request("invalid_category_id", "that category belongs to another space"));
+                return Err(ApiError::bad_request(
+                    "invalid_category_id",
+                    "that category belongs to another space",
+                ));
             }
             space
         }
@@ -213,18 +259,26 @@ pub struct OverrideList {
 }
 
 /// Which level an overrides request is about, once authorized.
-async fn override_target(state: &AppState, caller: &Caller, level: &str, id: String, action: Action) -> ApiResult<ResourceRef> {
+async fn override_target(
+    state: &AppState,
+    caller: &Caller,
+    level: &str,
+    id: String,
+    action: Action,
+) -> ApiResult<ResourceRef> {
     match level {
         "spaces" => {
             let space = authorize_space(state, caller, &SpaceId::from_string(id), action).await?;
             Ok(ResourceRef::Space(space.id))
         }
         "categories" => {
-            let (category, _) = authorize_category(state, caller, &CategoryId::from_string(id), action).await?;
+            let (category, _) =
+                authorize_category(state, caller, &CategoryId::from_string(id), action).await?;
             Ok(ResourceRef::Category(category.id))
         }
         "channels" => {
-            let view = authorize_channel(state, caller, &ChannelId::from_string(id), action).await?;
+            let view =
+                authorize_channel(state, caller, &ChannelId::from_string(id), action).await?;
             Ok(ResourceRef::Channel(view.channel.id))
         }
         _ => Err(ApiError::NotFound("route")),
@@ -261,10 +315,18 @@ pub async fn put_overrides(
             format!("at most {MAX_OVERRIDES_PER_RESOURCE} overrides per resource"),
         ));
     }
-    if let Some(o) = req.overrides.iter().find(|o| o.target == OverrideTarget::Role(Role::Owner)) {
+    if let Some(o) = req
+        .overrides
+        .iter()
+        .find(|o| o.target == OverrideTarget::Role(Role::Owner))
+    {
         return Err(ApiError::bad_request(
             "invalid_overrides",
-            format!("the owner is never overridden ({} {})", o.action.as_str(), "owner"),
+            format!(
+                "the owner is never overridden ({} {})",
+                o.action.as_str(),
+                "owner"
+            ),
         ));
     }
     let target = override_target(&state, &caller, &level, id, Action::ManageChannel).await?;
@@ -275,6 +337,9 @@ pub async fn put_overrides(
     }
     let mut overrides = req.overrides;
     overrides.dedup();
-    state.store.set_overrides(&target, overrides.clone()).await?;
+    state
+        .store
+        .set_overrides(&target, overrides.clone())
+        .await?;
     Ok(Json(OverrideList { overrides }))
 }
