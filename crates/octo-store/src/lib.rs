@@ -43,7 +43,11 @@ pub trait Store: Send + Sync + 'static {
     /// (callers pass the parsed, lower-cased form).
     async fn find_login(&self, email: &str) -> Result<Option<(Principal, String)>>;
     /// Principals of the org whose handles match `names` (compared lower-cased).
-    async fn find_principals_by_names(&self, org: &OrgId, names: &[String]) -> Result<Vec<Principal>>;
+    async fn find_principals_by_names(
+        &self,
+        org: &OrgId,
+        names: &[String],
+    ) -> Result<Vec<Principal>>;
     async fn list_principals(&self, org: &OrgId) -> Result<Vec<Principal>>;
 
     // ---- tokens ------------------------------------------------------------
@@ -65,9 +69,18 @@ pub trait Store: Send + Sync + 'static {
     async fn get_space(&self, id: &SpaceId) -> Result<Option<Space>>;
     async fn list_spaces(&self, org: &OrgId) -> Result<Vec<Space>>;
     /// Adds or updates a space membership.
-    async fn put_space_member(&self, space: &SpaceId, principal: &PrincipalId, role: Role) -> Result<SpaceMember>;
+    async fn put_space_member(
+        &self,
+        space: &SpaceId,
+        principal: &PrincipalId,
+        role: Role,
+    ) -> Result<SpaceMember>;
     async fn remove_space_member(&self, space: &SpaceId, principal: &PrincipalId) -> Result<bool>;
-    async fn space_member_role(&self, space: &SpaceId, principal: &PrincipalId) -> Result<Option<Role>>;
+    async fn space_member_role(
+        &self,
+        space: &SpaceId,
+        principal: &PrincipalId,
+    ) -> Result<Option<Role>>;
     /// The spaces `principal` is a member of, with its role in each.
     async fn space_roles_of(&self, principal: &PrincipalId) -> Result<Vec<(SpaceId, Role)>>;
     async fn list_space_members(&self, space: &SpaceId) -> Result<Vec<SpaceMember>>;
@@ -88,7 +101,12 @@ pub trait Store: Send + Sync + 'static {
     /// Every channel of the org, DMs included, in creation order.
     async fn list_channels(&self, org: &OrgId) -> Result<Vec<Channel>>;
     /// Changes name and/or topic; appends `channel.updated`.
-    async fn update_channel(&self, id: &ChannelId, actor: &PrincipalId, patch: ChannelPatch) -> Result<(Channel, Event)>;
+    async fn update_channel(
+        &self,
+        id: &ChannelId,
+        actor: &PrincipalId,
+        patch: ChannelPatch,
+    ) -> Result<(Channel, Event)>;
 
     /// Adds a member (appending `member.joined`), or updates the trigger policy of
     /// an existing one (no event).
@@ -100,14 +118,28 @@ pub trait Store: Send + Sync + 'static {
         actor: &PrincipalId,
     ) -> Result<(ChannelMember, Option<Event>)>;
     /// Removes a member, appending `member.left`; `None` if it was not a member.
-    async fn remove_channel_member(&self, channel: &ChannelId, principal: &PrincipalId, actor: &PrincipalId) -> Result<Option<Event>>;
-    async fn channel_member(&self, channel: &ChannelId, principal: &PrincipalId) -> Result<Option<ChannelMember>>;
+    async fn remove_channel_member(
+        &self,
+        channel: &ChannelId,
+        principal: &PrincipalId,
+        actor: &PrincipalId,
+    ) -> Result<Option<Event>>;
+    async fn channel_member(
+        &self,
+        channel: &ChannelId,
+        principal: &PrincipalId,
+    ) -> Result<Option<ChannelMember>>;
     async fn list_channel_members(&self, channel: &ChannelId) -> Result<Vec<ChannelMember>>;
     /// The ids of the channels `principal` is a member of.
     async fn channel_ids_of(&self, principal: &PrincipalId) -> Result<Vec<ChannelId>>;
     /// Moves the member's read cursor (backwards too: "mark unread"), clamped to
     /// the channel's last seq. Returns the stored value; NotFound if not a member.
-    async fn set_cursor(&self, channel: &ChannelId, principal: &PrincipalId, seq: u64) -> Result<u64>;
+    async fn set_cursor(
+        &self,
+        channel: &ChannelId,
+        principal: &PrincipalId,
+        seq: u64,
+    ) -> Result<u64>;
 
     // ---- overrides -----------------------------------------------------------
 
@@ -123,14 +155,30 @@ pub trait Store: Send + Sync + 'static {
     /// of the same thread (or top level): see [`next_hop`].
     async fn post_message(&self, m: NewMessage) -> Result<Posted>;
     async fn get_message(&self, id: &MessageId) -> Result<Option<Message>>;
-    async fn edit_message(&self, id: &MessageId, actor: &PrincipalId, edit: MessageEdit) -> Result<(Message, Event)>;
+    async fn edit_message(
+        &self,
+        id: &MessageId,
+        actor: &PrincipalId,
+        edit: MessageEdit,
+    ) -> Result<(Message, Event)>;
     /// Tombstones the message (text and data cleared, reactions dropped);
     /// NotFound if already deleted.
-    async fn delete_message(&self, id: &MessageId, actor: &PrincipalId) -> Result<(Message, Event)>;
+    async fn delete_message(&self, id: &MessageId, actor: &PrincipalId)
+    -> Result<(Message, Event)>;
     /// `None` if the principal had already reacted with that emoji.
-    async fn add_reaction(&self, id: &MessageId, principal: &PrincipalId, emoji: &str) -> Result<Option<Event>>;
+    async fn add_reaction(
+        &self,
+        id: &MessageId,
+        principal: &PrincipalId,
+        emoji: &str,
+    ) -> Result<Option<Event>>;
     /// `None` if there was no such reaction.
-    async fn remove_reaction(&self, id: &MessageId, principal: &PrincipalId, emoji: &str) -> Result<Option<Event>>;
+    async fn remove_reaction(
+        &self,
+        id: &MessageId,
+        principal: &PrincipalId,
+        emoji: &str,
+    ) -> Result<Option<Event>>;
     /// Messages in seq order (oldest first) within the page's bounds.
     async fn list_messages(&self, channel: &ChannelId, page: MessagePage) -> Result<Vec<Message>>;
     /// Thread roots with at least one reply, most recently active first.
