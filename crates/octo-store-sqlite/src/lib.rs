@@ -80,9 +80,7 @@ impl SqliteStore {
         migrate::migrate(&mut write)?;
         let mut readers = Vec::new();
         for _ in 0..options.read_connections.max(1) {
-            let flags = OpenFlags::SQLITE_OPEN_READ_ONLY
-                | OpenFlags::SQLITE_OPEN_NO_MUTEX
-                | OpenFlags::SQLITE_OPEN_URI;
+            let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX;
             let conn = Connection::open_with_flags(path, flags).map_err(error::Error::from)?;
             configure(&conn, false)?;
             readers.push(conn);
