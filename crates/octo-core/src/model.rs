@@ -114,8 +114,13 @@ pub struct ChannelMember {
     pub channel_id: ChannelId,
     pub principal_id: PrincipalId,
     pub trigger: TriggerPolicy,
-    /// The member's read cursor: the last seq it has seen.
+    /// The member's read cursor: the last seq it has seen (what "unread" counts
+    /// from; it may move back to mark something unread).
     pub read_seq: u64,
+    /// The delivery cursor: the last seq the member's clients acknowledged
+    /// (`ack` over WebSocket, `POST /events/ack`). Only moves forward; a client
+    /// resuming with server-side cursors starts after it.
+    pub acked_seq: u64,
     pub joined_at: DateTime<Utc>,
 }
 

@@ -10,8 +10,9 @@ use octo_core::*;
 use octo_store::{StoreError, Timestamp, now, payload};
 use rusqlite::{Connection, OptionalExtension, params};
 
-/// Appends `member.joined` and adds the member. Its cursor starts at its own
-/// join event: history from before it joined does not count as unread.
+/// Appends `member.joined` and adds the member. Its cursors start at its own
+/// join event: history from before it joined does not count as unread, nor as
+/// undelivered.
 pub(crate) fn join(
     conn: &Connection,
     channel: &ChannelId,
@@ -28,7 +29,8 @@ pub(crate) fn join(
         payload::member(principal),
     )?;
     conn.prepare_cached(
-        "INSERT INTO channel_members (channel_id, principal_id, trigger, read_seq, joined_at) VALUES (?1, ?2, ?3, ?4, ?5)",
+        "INSERT INTO channel_members (channel_id, principal_id, trigger, read_seq, acked_seq, joined_at) \
+         VALUES (?1, ?2, ?3, ?4, ?4, ?5)",
     )?
     .execute(params![
         channel.as_str(),
@@ -43,6 +45,7 @@ pub(crate) fn join(
         trigger,
         read_seq: event.seq,
         joined_at,
+        acked_seq: event.seq,
     };
     Ok((member, event))
 }
@@ -117,23 +120,17 @@ pub(crate) fn list(conn: &Connection, channel: &ChannelId) -> Res<Vec<ChannelMem
     Ok(rows.collect::<Result<_, _>>()?)
 }
 
-pub(crate) fn channel_ids_of(conn: &Connection, principal: &PrincipalId) -> Res<Vec<ChannelId>> {
-    let mut stmt = conn.prepare_cached(
-        "SELECT channel_id FROM channel_members WHERE principal_id = ?1 ORDER BY rowid",
-    )?;
-    let rows = stmt.query_map([principal.as_str()], |r| {
-        r.get::<_, String>(0).map(ChannelId::from_string)
-    })?;
+pub(crate) fn memberships_of(conn: &Connection, principal: &PrincipalId) -> Res<Vec<ChannelMember>> {
+    let sql =
+        format!("SELECT {MEMBER_COLS} FROM channel_members WHERE principal_id = ?1 ORDER BY rowid");
+    let mut stmt = conn.prepare_cached(&sql)?;
+    let rows = stmt.query_map([principal.as_str()], rows::member)?;
     Ok(rows.collect::<Result<_, _>>()?)
 }
 
-pub(crate) fn set_cursor(
-    conn: &Connection,
-    channel: &ChannelId,
-    principal: &PrincipalId,
-    seq: u64,
-) -> Res<u64> {
-    let last_seq = conn
+/// The channel's last seq, if `principal` is a member of it.
+fn last_seq_for_member(conn: &Connection, channel: &ChannelId, principal: &PrincipalId) -> Res<u64> {
+    Ok(conn
         .prepare_cached(
             "SELECT c.last_seq FROM channel_members m JOIN channels c ON c.id = m.channel_id \
              WHERE m.channel_id = ?1 AND m.principal_id = ?2",
@@ -142,8 +139,16 @@ pub(crate) fn set_cursor(
             rows::u64_at(r, 0)
         })
         .optional()?
-        .ok_or(StoreError::NotFound)?;
-    let stored = seq.min(last_seq);
+        .ok_or(StoreError::NotFound)?)
+}
+
+pub(crate) fn set_cursor(
+    conn: &Connection,
+    channel: &ChannelId,
+    principal: &PrincipalId,
+    seq: u64,
+) -> Res<u64> {
+    let stored = seq.min(last_seq_for_member(conn, channel, principal)?);
     conn.prepare_cached(
         "UPDATE channel_members SET read_seq = ?3 WHERE channel_id = ?1 AND principal_id = ?2",
     )?
@@ -153,4 +158,22 @@ pub(crate) fn set_cursor(
         seq_param(stored)
     ])?;
     Ok(stored)
+}
+
+pub(crate) fn ack_cursor(
+    conn: &Connection,
+    channel: &ChannelId,
+    principal: &PrincipalId,
+    seq: u64,
+) -> Res<u64> {
+    let target = seq.min(last_seq_for_member(conn, channel, principal)?);
+    conn.prepare_cached(
+        "UPDATE channel_members SET acked_seq = MAX(acked_seq, ?3) WHERE channel_id = ?1 AND principal_id = ?2 \
+         RETURNING acked_seq",
+    )?
+    .query_row(
+        params![channel.as_str(), principal.as_str(), seq_param(target)],
+        |r| rows::u64_at(r, 0),
+    )
+    .map_err(Into::into)
 }

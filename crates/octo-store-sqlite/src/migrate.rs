@@ -5,7 +5,10 @@ use crate::error::{Res, corrupt};
 use rusqlite::Connection;
 
 /// Every migration, in order; migration `i` brings the schema to version `i + 1`.
-const MIGRATIONS: &[&str] = &[include_str!("../migrations/0001_init.sql")];
+const MIGRATIONS: &[&str] = &[
+    include_str!("../migrations/0001_init.sql"),
+    include_str!("../migrations/0002_acked_seq.sql"),
+];
 
 pub(crate) fn migrate(conn: &mut Connection) -> Res<()> {
     let current: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;

@@ -62,3 +62,33 @@ pub(crate) fn get(conn: &Connection, resource: &ResourceRef) -> Res<Vec<Override
     let rows = stmt.query_map(params![resource.kind(), resource.id()], rows::override_)?;
     Ok(rows.collect::<Result<_, _>>()?)
 }
+
+/// Every override of the org's spaces, categories and channels, in one query.
+pub(crate) fn list_in_org(conn: &Connection, org: &OrgId) -> Res<Vec<(ResourceRef, Override)>> {
+    let sql = format!(
+        "SELECT o.resource_kind, o.resource_id, {cols} FROM overrides o \
+         WHERE (o.resource_kind = 'space' AND o.resource_id IN (SELECT id FROM spaces WHERE org_id = ?1)) \
+            OR (o.resource_kind = 'category' AND o.resource_id IN \
+                (SELECT c.id FROM categories c JOIN spaces s ON s.id = c.space_id WHERE s.org_id = ?1)) \
+            OR (o.resource_kind = 'channel' AND o.resource_id IN (SELECT id FROM channels WHERE org_id = ?1)) \
+         ORDER BY o.rowid",
+        cols = OVERRIDE_COLS
+            .split(", ")
+            .map(|c| format!("o.{c}"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+    let mut stmt = conn.prepare_cached(&sql)?;
+    let rows = stmt.query_map([org.as_str()], |r| {
+        let kind: String = r.get(0)?;
+        let id: String = r.get(1)?;
+        let resource = match kind.as_str() {
+            "space" => ResourceRef::Space(SpaceId::from_string(id)),
+            "category" => ResourceRef::Category(CategoryId::from_string(id)),
+            _ => ResourceRef::Channel(ChannelId::from_string(id)),
+        };
+        // The override columns follow the two resource columns.
+        Ok((resource, rows::override_at(r, 2)?))
+    })?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}

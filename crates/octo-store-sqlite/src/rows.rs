@@ -168,7 +168,8 @@ pub(crate) fn channel(r: &Row) -> rusqlite::Result<Channel> {
     })
 }
 
-pub(crate) const MEMBER_COLS: &str = "channel_id, principal_id, trigger, read_seq, joined_at";
+pub(crate) const MEMBER_COLS: &str =
+    "channel_id, principal_id, trigger, read_seq, joined_at, acked_seq";
 
 pub(crate) fn member(r: &Row) -> rusqlite::Result<ChannelMember> {
     Ok(ChannelMember {
@@ -177,6 +178,7 @@ pub(crate) fn member(r: &Row) -> rusqlite::Result<ChannelMember> {
         trigger: parsed(r, 2, TriggerPolicy::parse)?,
         read_seq: u64_at(r, 3)?,
         joined_at: time(r, 4)?,
+        acked_seq: u64_at(r, 5)?,
     })
 }
 
@@ -197,26 +199,31 @@ pub(crate) fn event(r: &Row) -> rusqlite::Result<Event> {
 pub(crate) const OVERRIDE_COLS: &str = "target_kind, target_id, action, effect";
 
 pub(crate) fn override_(r: &Row) -> rusqlite::Result<Override> {
-    let kind: String = r.get(0)?;
+    override_at(r, 0)
+}
+
+/// An override whose [`OVERRIDE_COLS`] start at column `base`.
+pub(crate) fn override_at(r: &Row, base: usize) -> rusqlite::Result<Override> {
+    let kind: String = r.get(base)?;
     let target = match kind.as_str() {
-        "role" => OverrideTarget::Role(parsed(r, 1, Role::parse)?),
-        "principal" => OverrideTarget::Principal(id_at!(PrincipalId, r, 1)),
+        "role" => OverrideTarget::Role(parsed(r, base + 1, Role::parse)?),
+        "principal" => OverrideTarget::Principal(id_at!(PrincipalId, r, base + 1)),
         other => {
             return Err(bad(
-                0,
+                base,
                 Type::Text,
                 format!("unknown override target {other:?}"),
             ));
         }
     };
-    let effect = parsed(r, 3, |s| match s {
+    let effect = parsed(r, base + 3, |s| match s {
         "allow" => Some(Effect::Allow),
         "deny" => Some(Effect::Deny),
         _ => None,
     })?;
     Ok(Override {
         target,
-        action: parsed(r, 2, Action::parse)?,
+        action: parsed(r, base + 2, Action::parse)?,
         effect,
     })
 }

@@ -207,9 +207,20 @@ impl Store for SqliteStore {
         self.read(move |c| members::list(c, &channel)).await
     }
 
-    async fn channel_ids_of(&self, principal: &PrincipalId) -> Result<Vec<ChannelId>> {
+    async fn memberships_of(&self, principal: &PrincipalId) -> Result<Vec<ChannelMember>> {
         let principal = principal.clone();
-        self.read(move |c| members::channel_ids_of(c, &principal))
+        self.read(move |c| members::memberships_of(c, &principal))
+            .await
+    }
+
+    async fn ack_cursor(
+        &self,
+        channel: &ChannelId,
+        principal: &PrincipalId,
+        seq: u64,
+    ) -> Result<u64> {
+        let (channel, principal) = (channel.clone(), principal.clone());
+        self.write(move |c| members::ack_cursor(c, &channel, &principal, seq))
             .await
     }
 
@@ -233,6 +244,11 @@ impl Store for SqliteStore {
     async fn get_overrides(&self, resource: &ResourceRef) -> Result<Vec<Override>> {
         let resource = resource.clone();
         self.read(move |c| overrides::get(c, &resource)).await
+    }
+
+    async fn list_overrides(&self, org: &OrgId) -> Result<Vec<(ResourceRef, Override)>> {
+        let org = org.clone();
+        self.read(move |c| overrides::list_in_org(c, &org)).await
     }
 
     async fn post_message(&self, m: NewMessage) -> Result<Posted> {

@@ -60,7 +60,9 @@ macro_rules! conformance_tests {
             update_channel_appends_an_event,
             channel_members_join_and_leave,
             cursors_clamp_and_need_membership,
+            delivery_cursors_only_move_forward,
             overrides_replace_and_read_back,
+            overrides_are_listed_per_org,
             post_and_get_message,
             concurrent_posts_get_gapless_seqs,
             client_msg_id_makes_posts_idempotent,
@@ -650,14 +652,9 @@ pub async fn new_channel_log_starts_with_member_events(store: Arc<dyn Store>) {
             .collect::<Vec<_>>(),
         vec![w.owner.id.clone(), w.alice.id.clone(), w.bot.id.clone()]
     );
-    assert!(
-        store
-            .channel_ids_of(&w.alice.id)
-            .await
-            .unwrap()
-            .contains(&c.id)
-    );
-    assert!(store.channel_ids_of(&w.bot2.id).await.unwrap().is_empty());
+    let alice_in = store.memberships_of(&w.alice.id).await.unwrap();
+    assert!(alice_in.iter().any(|m| m.channel_id == c.id));
+    assert!(store.memberships_of(&w.bot2.id).await.unwrap().is_empty());
     assert_eq!(
         store.get_channel(&ChannelId::generate()).await.unwrap(),
         None
@@ -874,10 +871,11 @@ pub async fn channel_members_join_and_leave(store: Arc<dyn Store>) {
     assert_eq!(store.channel_member(&c.id, &w.bot.id).await.unwrap(), None);
     assert!(
         !store
-            .channel_ids_of(&w.bot.id)
+            .memberships_of(&w.bot.id)
             .await
             .unwrap()
-            .contains(&c.id)
+            .iter()
+            .any(|m| m.channel_id == c.id)
     );
     assert_eq!(store.list_channel_members(&c.id).await.unwrap().len(), 1);
 
@@ -957,7 +955,66 @@ pub async fn cursors_clamp_and_need_membership(store: Arc<dyn Store>) {
     );
 }
 
+pub async fn delivery_cursors_only_move_forward(store: Arc<dyn Store>) {
+    let w = world(&*store).await;
+    let c = store
+        .create_channel(new_channel(&w, "general", &[&w.owner, &w.alice]))
+        .await
+        .unwrap()
+        .value;
+    // A new member's delivery cursor starts at its own join event.
+    let joined = store.channel_member(&c.id, &w.alice.id).await.unwrap().unwrap();
+    assert_eq!(joined.acked_seq, 2);
+    assert_eq!(joined.acked_seq, joined.read_seq);
+    for i in 0..4 {
+        post(&*store, msg(&c.id, &w.owner, &format!("m{i}"))).await;
+    }
+    assert_eq!(store.ack_cursor(&c.id, &w.alice.id, 4).await.unwrap(), 4);
+    assert_eq!(store.ack_cursor(&c.id, &w.alice.id, 3).await.unwrap(), 4, "never backwards");
+    assert_eq!(store.ack_cursor(&c.id, &w.alice.id, 1_000).await.unwrap(), 6, "clamped");
+    // The read cursor is a separate thing.
+    let m = store.channel_member(&c.id, &w.alice.id).await.unwrap().unwrap();
+    assert_eq!((m.acked_seq, m.read_seq), (6, 2));
+    let listed = store.memberships_of(&w.alice.id).await.unwrap();
+    assert_eq!(listed.iter().find(|m| m.channel_id == c.id).map(|m| m.acked_seq), Some(6));
+    assert_not_found(store.ack_cursor(&c.id, &w.bot.id, 1).await);
+    assert_not_found(store.ack_cursor(&ChannelId::generate(), &w.alice.id, 1).await);
+}
+
 // ---- overrides ------------------------------------------------------------------
+
+pub async fn overrides_are_listed_per_org(store: Arc<dyn Store>) {
+    let w = world(&*store).await;
+    let cat = store
+        .create_category(NewCategory {
+            id: CategoryId::generate(),
+            space_id: w.space.id.clone(),
+            name: "Projects".into(),
+            created_at: now(),
+        })
+        .await
+        .unwrap();
+    let c = channel(&*store, &w, "general").await;
+    let deny = |role| Override {
+        target: OverrideTarget::Role(role),
+        action: Action::Post,
+        effect: Effect::Deny,
+    };
+    let placed = [
+        (ResourceRef::Space(w.space.id.clone()), deny(Role::Guest)),
+        (ResourceRef::Category(cat.id.clone()), deny(Role::Agent)),
+        (ResourceRef::Channel(c.id.clone()), deny(Role::Member)),
+    ];
+    for (r, o) in &placed {
+        store.set_overrides(r, vec![o.clone()]).await.unwrap();
+    }
+    let mut listed = store.list_overrides(&w.org.id).await.unwrap();
+    listed.sort_by_key(|(r, _)| r.kind());
+    let mut expected = placed.to_vec();
+    expected.sort_by_key(|(r, _)| r.kind());
+    assert_eq!(listed, expected);
+    assert!(store.list_overrides(&OrgId::generate()).await.unwrap().is_empty());
+}
 
 pub async fn overrides_replace_and_read_back(store: Arc<dyn Store>) {
     let w = world(&*store).await;

@@ -130,11 +130,20 @@ pub trait Store: Send + Sync + 'static {
         principal: &PrincipalId,
     ) -> Result<Option<ChannelMember>>;
     async fn list_channel_members(&self, channel: &ChannelId) -> Result<Vec<ChannelMember>>;
-    /// The ids of the channels `principal` is a member of.
-    async fn channel_ids_of(&self, principal: &PrincipalId) -> Result<Vec<ChannelId>>;
+    /// Every channel membership of `principal` (with its cursors).
+    async fn memberships_of(&self, principal: &PrincipalId) -> Result<Vec<ChannelMember>>;
     /// Moves the member's read cursor (backwards too: "mark unread"), clamped to
     /// the channel's last seq. Returns the stored value; NotFound if not a member.
     async fn set_cursor(
+        &self,
+        channel: &ChannelId,
+        principal: &PrincipalId,
+        seq: u64,
+    ) -> Result<u64>;
+    /// Moves the member's delivery cursor forward to `seq` (clamped to the
+    /// channel's last seq; never backwards). Returns the stored value; NotFound
+    /// if not a member.
+    async fn ack_cursor(
         &self,
         channel: &ChannelId,
         principal: &PrincipalId,
@@ -146,6 +155,9 @@ pub trait Store: Send + Sync + 'static {
     /// Replaces every override on the resource.
     async fn set_overrides(&self, resource: &ResourceRef, overrides: Vec<Override>) -> Result<()>;
     async fn get_overrides(&self, resource: &ResourceRef) -> Result<Vec<Override>>;
+    /// Every override on any space, category or channel of the org, so that a
+    /// principal's whole view can be judged with one query.
+    async fn list_overrides(&self, org: &OrgId) -> Result<Vec<(ResourceRef, Override)>>;
 
     // ---- messages and the log -------------------------------------------------
 
