@@ -120,7 +120,10 @@ pub(crate) fn list(conn: &Connection, channel: &ChannelId) -> Res<Vec<ChannelMem
     Ok(rows.collect::<Result<_, _>>()?)
 }
 
-pub(crate) fn memberships_of(conn: &Connection, principal: &PrincipalId) -> Res<Vec<ChannelMember>> {
+pub(crate) fn memberships_of(
+    conn: &Connection,
+    principal: &PrincipalId,
+) -> Res<Vec<ChannelMember>> {
     let sql =
         format!("SELECT {MEMBER_COLS} FROM channel_members WHERE principal_id = ?1 ORDER BY rowid");
     let mut stmt = conn.prepare_cached(&sql)?;
@@ -129,7 +132,11 @@ pub(crate) fn memberships_of(conn: &Connection, principal: &PrincipalId) -> Res<
 }
 
 /// The channel's last seq, if `principal` is a member of it.
-fn last_seq_for_member(conn: &Connection, channel: &ChannelId, principal: &PrincipalId) -> Res<u64> {
+fn last_seq_for_member(
+    conn: &Connection,
+    channel: &ChannelId,
+    principal: &PrincipalId,
+) -> Res<u64> {
     Ok(conn
         .prepare_cached(
             "SELECT c.last_seq FROM channel_members m JOIN channels c ON c.id = m.channel_id \

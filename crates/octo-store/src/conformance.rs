@@ -963,22 +963,48 @@ pub async fn delivery_cursors_only_move_forward(store: Arc<dyn Store>) {
         .unwrap()
         .value;
     // A new member's delivery cursor starts at its own join event.
-    let joined = store.channel_member(&c.id, &w.alice.id).await.unwrap().unwrap();
+    let joined = store
+        .channel_member(&c.id, &w.alice.id)
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(joined.acked_seq, 2);
     assert_eq!(joined.acked_seq, joined.read_seq);
     for i in 0..4 {
         post(&*store, msg(&c.id, &w.owner, &format!("m{i}"))).await;
     }
     assert_eq!(store.ack_cursor(&c.id, &w.alice.id, 4).await.unwrap(), 4);
-    assert_eq!(store.ack_cursor(&c.id, &w.alice.id, 3).await.unwrap(), 4, "never backwards");
-    assert_eq!(store.ack_cursor(&c.id, &w.alice.id, 1_000).await.unwrap(), 6, "clamped");
+    assert_eq!(
+        store.ack_cursor(&c.id, &w.alice.id, 3).await.unwrap(),
+        4,
+        "never backwards"
+    );
+    assert_eq!(
+        store.ack_cursor(&c.id, &w.alice.id, 1_000).await.unwrap(),
+        6,
+        "clamped"
+    );
     // The read cursor is a separate thing.
-    let m = store.channel_member(&c.id, &w.alice.id).await.unwrap().unwrap();
+    let m = store
+        .channel_member(&c.id, &w.alice.id)
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!((m.acked_seq, m.read_seq), (6, 2));
     let listed = store.memberships_of(&w.alice.id).await.unwrap();
-    assert_eq!(listed.iter().find(|m| m.channel_id == c.id).map(|m| m.acked_seq), Some(6));
+    assert_eq!(
+        listed
+            .iter()
+            .find(|m| m.channel_id == c.id)
+            .map(|m| m.acked_seq),
+        Some(6)
+    );
     assert_not_found(store.ack_cursor(&c.id, &w.bot.id, 1).await);
-    assert_not_found(store.ack_cursor(&ChannelId::generate(), &w.alice.id, 1).await);
+    assert_not_found(
+        store
+            .ack_cursor(&ChannelId::generate(), &w.alice.id, 1)
+            .await,
+    );
 }
 
 // ---- overrides ------------------------------------------------------------------
@@ -1013,7 +1039,13 @@ pub async fn overrides_are_listed_per_org(store: Arc<dyn Store>) {
     let mut expected = placed.to_vec();
     expected.sort_by_key(|(r, _)| r.kind());
     assert_eq!(listed, expected);
-    assert!(store.list_overrides(&OrgId::generate()).await.unwrap().is_empty());
+    assert!(
+        store
+            .list_overrides(&OrgId::generate())
+            .await
+            .unwrap()
+            .is_empty()
+    );
 }
 
 pub async fn overrides_replace_and_read_back(store: Arc<dyn Store>) {
