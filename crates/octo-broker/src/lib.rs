@@ -11,7 +11,7 @@ mod memory;
 pub use memory::MemoryBroker;
 
 use async_trait::async_trait;
-use octo_core::{ChannelId, Event, PrincipalId};
+use octo_core::{ChannelId, Event, OrgId, PrincipalId};
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 use tokio::sync::broadcast;
@@ -33,6 +33,7 @@ pub enum Signal {
     /// receivers combine what several nodes say).
     Presence {
         node: String,
+        org_id: OrgId,
         principal_id: PrincipalId,
         status: Presence,
     },

@@ -48,6 +48,7 @@ mod tests {
     fn presence(n: u32) -> Signal {
         Signal::Presence {
             node: n.to_string(),
+            org_id: octo_core::OrgId::from_string("o"),
             principal_id: PrincipalId::from_string("p"),
             status: Presence::Online,
         }

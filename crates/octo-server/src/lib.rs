@@ -12,11 +12,13 @@ pub mod extract;
 pub mod openapi;
 pub mod password;
 pub mod ratelimit;
+pub mod realtime;
 pub mod routes;
 pub mod state;
+pub mod visibility;
 
 pub use ratelimit::RateLimit;
-pub use state::{AppState, ServerConfig};
+pub use state::{AppState, RealtimeConfig, ServerConfig};
 
 use axum::Router;
 use axum::routing::get;
@@ -40,17 +42,26 @@ async fn healthz(
     Ok("ok")
 }
 
-/// Serves until `shutdown` resolves, then stops accepting and lets requests in
-/// flight finish. The caller closes the store afterwards, which drains writes.
+/// Serves until `shutdown` resolves, then stops accepting, tells WebSocket and
+/// long-poll clients to go, and lets requests in flight finish. The caller closes
+/// the store afterwards, which drains writes.
 pub async fn serve(
     listener: TcpListener,
     state: AppState,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(
+    let dispatcher = tokio::spawn(realtime::run_dispatcher(state.clone()));
+    let stopping = state.clone();
+    let shutdown = async move {
+        shutdown.await;
+        stopping.begin_shutdown();
+    };
+    let served = axum::serve(
         listener,
         app(state).into_make_service_with_connect_info::<SocketAddr>(),
     )
     .with_graceful_shutdown(shutdown)
-    .await
+    .await;
+    dispatcher.abort();
+    served
 }

@@ -1,5 +1,6 @@
 //! The OpenAPI 3 document, generated from the handlers' annotations.
 
+use crate::realtime;
 use crate::routes::*;
 use axum::Json;
 use utoipa::OpenApi;
@@ -20,6 +21,8 @@ use utoipa::OpenApi;
         messages::post_message, messages::list_messages, messages::thread_messages, messages::list_threads,
         messages::get_message, messages::edit_message, messages::delete_message,
         messages::add_reaction, messages::remove_reaction,
+        realtime::ws::upgrade, realtime::longpoll::poll, realtime::longpoll::ack,
+        realtime::longpoll::presence, realtime::longpoll::typing,
     ),
     modifiers(&BearerAuth)
 )]

@@ -1,9 +1,13 @@
 //! What every handler shares.
 
 use crate::ratelimit::{RateLimit, RateLimiter};
+use crate::realtime::hub::Hub;
+use octo_broker::{Broker, Signal};
+use octo_core::{Event, PrincipalId};
 use octo_store::Store;
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
+use tokio::sync::watch;
 
 /// The server's tunables. The binary reads them from its config file (`[limits]`).
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -17,6 +21,7 @@ pub struct ServerConfig {
     pub max_body_bytes: usize,
     /// How long a token from `POST /auth/login` lives.
     pub login_token_days: u32,
+    pub realtime: RealtimeConfig,
 }
 
 impl Default for ServerConfig {
@@ -32,6 +37,42 @@ impl Default for ServerConfig {
             },
             max_body_bytes: 1024 * 1024,
             login_token_days: 30,
+            realtime: RealtimeConfig::default(),
+        }
+    }
+}
+
+/// WebSocket and long-poll limits.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct RealtimeConfig {
+    /// Frames a connection may have queued before it counts as a consumer that
+    /// stopped reading and is cut off.
+    pub send_queue: usize,
+    /// A socket write that takes longer than this cuts the connection off too.
+    pub send_timeout_ms: u64,
+    /// How often the server pings.
+    pub ping_interval_ms: u64,
+    /// A connection that sends nothing (not even a pong) for this long is closed.
+    pub idle_timeout_ms: u64,
+    /// Time allowed for the `hello` frame.
+    pub hello_timeout_ms: u64,
+    /// Largest frame a client may send, in bytes.
+    pub max_frame_bytes: usize,
+    /// Longest `wait` a long-poll may ask for, in seconds.
+    pub longpoll_max_wait_secs: u64,
+}
+
+impl Default for RealtimeConfig {
+    fn default() -> Self {
+        Self {
+            send_queue: 1024,
+            send_timeout_ms: 10_000,
+            ping_interval_ms: 20_000,
+            idle_timeout_ms: 60_000,
+            hello_timeout_ms: 10_000,
+            max_frame_bytes: 64 * 1024,
+            longpoll_max_wait_secs: 60,
         }
     }
 }
@@ -39,18 +80,55 @@ impl Default for ServerConfig {
 #[derive(Clone)]
 pub struct AppState {
     pub store: Arc<dyn Store>,
+    pub broker: Arc<dyn Broker>,
+    pub hub: Arc<Hub>,
     pub config: Arc<ServerConfig>,
     pub limiter: Arc<RateLimiter>,
     pub login_limiter: Arc<RateLimiter>,
+    /// Flips to true when the server starts shutting down, so that long-lived
+    /// connections (WebSocket, long-poll) end instead of holding it up.
+    pub shutting_down: watch::Receiver<bool>,
+    shutdown: Arc<watch::Sender<bool>>,
 }
 
 impl AppState {
-    pub fn new(store: Arc<dyn Store>, config: ServerConfig) -> Self {
+    pub fn new(store: Arc<dyn Store>, broker: Arc<dyn Broker>, config: ServerConfig) -> Self {
+        let (shutdown, shutting_down) = watch::channel(false);
         Self {
             store,
+            broker,
+            hub: Arc::new(Hub::new(uuid_like_node_id())),
             limiter: Arc::new(RateLimiter::new(config.rate_limit)),
             login_limiter: Arc::new(RateLimiter::new(config.login_rate_limit)),
             config: Arc::new(config),
+            shutting_down,
+            shutdown: Arc::new(shutdown),
         }
     }
+
+    pub fn begin_shutdown(&self) {
+        self.shutdown.send_replace(true);
+    }
+
+    /// Tells every node about committed events. The broker is a hint, so a
+    /// failure is logged, not returned: receivers catch up from the log.
+    pub async fn publish(&self, events: impl IntoIterator<Item = Event>) {
+        for event in events {
+            if let Err(e) = self.broker.publish(Signal::Event(Arc::new(event))).await {
+                tracing::warn!(error = %e, "could not publish an event; receivers will catch up from the log");
+            }
+        }
+    }
+
+    /// Connections of `principal` (or everyone's) must re-check what they see.
+    pub async fn access_changed(&self, principal: Option<PrincipalId>) {
+        if let Err(e) = self.broker.publish(Signal::AccessChanged { principal_id: principal }).await {
+            tracing::warn!(error = %e, "could not publish an access change");
+        }
+    }
+}
+
+/// Names this node in presence signals.
+fn uuid_like_node_id() -> String {
+    octo_core::EventId::generate().to_string()
 }

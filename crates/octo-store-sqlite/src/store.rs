@@ -318,4 +318,8 @@ impl Store for SqliteStore {
         self.read(move |c| events::list(c, &channel, after, limit))
             .await
     }
+
+    async fn close(&self) {
+        SqliteStore::close(self).await;
+    }
 }

@@ -197,4 +197,8 @@ pub trait Store: Send + Sync + 'static {
     async fn list_threads(&self, channel: &ChannelId, limit: u32) -> Result<Vec<Message>>;
     /// Raw log entries with `seq > after`, oldest first.
     async fn list_events(&self, channel: &ChannelId, after: u64, limit: u32) -> Result<Vec<Event>>;
+
+    /// Finishes every write already accepted and refuses new ones (graceful
+    /// shutdown). Backends with nothing to drain keep the default.
+    async fn close(&self) {}
 }

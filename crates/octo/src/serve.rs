@@ -2,6 +2,7 @@
 
 use crate::config::{DEFAULT_DATA, DEFAULT_LISTEN, FileConfig};
 use anyhow::Context;
+use octo_broker::MemoryBroker;
 use octo_server::AppState;
 use octo_store_sqlite::{SqliteOptions, SqliteStore};
 use std::net::SocketAddr;
@@ -51,7 +52,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     println!("octo listening on http://{addr}");
     tracing::info!(%addr, data = %data.display(), "serving");
 
-    let state = AppState::new(store.clone(), file.limits);
+    let state = AppState::new(store.clone(), Arc::new(MemoryBroker::default()), file.limits);
     octo_server::serve(listener, state, shutdown_signal()).await?;
     tracing::info!("no more requests; finishing writes");
     store.close().await;

@@ -77,10 +77,8 @@ pub async fn update_channel(
             "send a name, a topic or both",
         ));
     }
-    let (channel, _event) = state
-        .store
-        .update_channel(&view.channel.id, &caller.principal.id, patch)
-        .await?;
+        let (channel, event) = state.store.update_channel(&view.channel.id, &caller.principal.id, patch).await?;
+    state.publish([event]).await;
     Ok(Json(channel))
 }
 
@@ -219,11 +217,8 @@ pub async fn add_member(
             &caller.principal.id,
         )
         .await?;
-    let status = if event.is_some() {
-        StatusCode::CREATED
-    } else {
-        StatusCode::OK
-    };
+        let status = if event.is_some() { StatusCode::CREATED } else { StatusCode::OK };
+    state.publish(event).await;
     Ok((status, Json(member)))
 }
 
@@ -248,7 +243,10 @@ pub async fn remove_member(
         .remove_channel_member(&view.channel.id, &principal_id, &caller.principal.id)
         .await?
     {
-        Some(_) => Ok(StatusCode::NO_CONTENT),
+        Some(event) => {
+            state.publish([event]).await;
+            Ok(StatusCode::NO_CONTENT)
+        }
         None => Err(ApiError::NotFound("channel member")),
     }
 }

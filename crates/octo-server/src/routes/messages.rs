@@ -138,8 +138,11 @@ pub async fn post_message(
         })
         .await?;
     let mut headers = HeaderMap::new();
-    if posted.event.is_none() {
-        headers.insert(REPLAYED, HeaderValue::from_static("true"));
+    match posted.event {
+        Some(event) => state.publish([event]).await,
+        None => {
+            headers.insert(REPLAYED, HeaderValue::from_static("true"));
+        }
     }
     Ok((StatusCode::CREATED, headers, Json(posted.message)))
 }
@@ -325,7 +328,7 @@ pub async fn edit_message(
     view.check(&caller, Action::Post)?;
     let text = MessageText::parse(&req.text)?;
     let mentions = resolve_mentions(&state, &view, &caller, text.as_str()).await?;
-    let (message, _event) = state
+    let (message, event) = state
         .store
         .edit_message(
             &message.id,
@@ -337,6 +340,7 @@ pub async fn edit_message(
             },
         )
         .await?;
+    state.publish([event]).await;
     Ok(Json(message))
 }
 
@@ -352,10 +356,8 @@ pub async fn delete_message(
     if message.author_id != caller.principal.id {
         view.check(&caller, Action::ManageChannel)?;
     }
-    state
-        .store
-        .delete_message(&message.id, &caller.principal.id)
-        .await?;
+        let (_, event) = state.store.delete_message(&message.id, &caller.principal.id).await?;
+    state.publish([event]).await;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -377,11 +379,9 @@ pub async fn add_reaction(
     caller: Caller,
     Path((id, emoji)): Path<(String, String)>,
 ) -> ApiResult<Json<Message>> {
-    let (message, emoji) = reaction_target(&state, &caller, id, &emoji).await?;
-    state
-        .store
-        .add_reaction(&message.id, &caller.principal.id, emoji.as_str())
-        .await?;
+        let (message, emoji) = reaction_target(&state, &caller, id, &emoji).await?;
+    let event = state.store.add_reaction(&message.id, &caller.principal.id, emoji.as_str()).await?;
+    state.publish(event).await;
     let message = state
         .store
         .get_message(&message.id)
@@ -398,14 +398,14 @@ pub async fn remove_reaction(
     Path((id, emoji)): Path<(String, String)>,
 ) -> ApiResult<Json<Message>> {
     let (message, emoji) = reaction_target(&state, &caller, id, &emoji).await?;
-    if state
+    let Some(event) = state
         .store
         .remove_reaction(&message.id, &caller.principal.id, emoji.as_str())
         .await?
-        .is_none()
-    {
+    else {
         return Err(ApiError::NotFound("reaction"));
-    }
+    };
+    state.publish([event]).await;
     let message = state
         .store
         .get_message(&message.id)

@@ -7,6 +7,7 @@ pub mod orgs;
 pub mod spaces;
 
 use crate::error::ApiError;
+use crate::realtime;
 use crate::state::AppState;
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
@@ -89,6 +90,11 @@ pub fn api(state: AppState) -> Router {
             "/messages/{id}/reactions/{emoji}",
             put(messages::add_reaction).delete(messages::remove_reaction),
         )
+        .route("/ws", get(realtime::ws::upgrade))
+        .route("/events", get(realtime::longpoll::poll))
+        .route("/events/ack", post(realtime::longpoll::ack))
+        .route("/orgs/{org}/presence", get(realtime::longpoll::presence))
+        .route("/channels/{id}/typing", post(realtime::longpoll::typing))
         .route("/openapi.json", get(crate::openapi::serve))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
@@ -102,4 +108,16 @@ pub async fn not_found() -> ApiError {
 
 async fn method_not_allowed() -> ApiError {
     ApiError::MethodNotAllowed
+}
+
+/// A new channel's first events (its members joining) go out like any others,
+/// so its members' sessions pick it up; a public channel is news to everyone
+/// who can see its space.
+pub async fn announce_new_channel(state: &AppState, channel: &octo_core::model::Channel) -> crate::error::ApiResult<()> {
+    let events = state.store.list_events(&channel.id, 0, 500).await?;
+    state.publish(events).await;
+    if !channel.private {
+        state.access_changed(None).await;
+    }
+    Ok(())
 }

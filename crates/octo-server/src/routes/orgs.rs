@@ -1,7 +1,8 @@
 //! The org: its members (humans and agents), its tree, and its DMs.
 
 use super::auth::{NewTokenRequest, NewTokenResponse, TokenList, create_token_for};
-use crate::access::{authorize_org, load_channel_view};
+use crate::access::authorize_org;
+use crate::visibility::Snapshot;
 use crate::caller::Caller;
 use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::extract::ApiJson;
@@ -294,22 +295,13 @@ pub async fn tree(
 ) -> ApiResult<Json<Tree>> {
     let org_id = OrgId::from_string(org);
     authorize_org(&caller, &org_id, Action::Read)?;
-    let store = &state.store;
-    let org = store
-        .get_org(&org_id)
-        .await?
-        .ok_or(ApiError::NotFound("org"))?;
-    let channels = store.list_channels(&org_id).await?;
+    let org = state.store.get_org(&org_id).await?.ok_or(ApiError::NotFound("org"))?;
+    let snapshot = Snapshot::load(&state, &caller.principal).await?;
     let mut spaces = Vec::new();
-    for space in store.list_spaces(&org_id).await? {
-        let scope = crate::access::space_scope(&state, &caller, &space).await?;
-        let role = scope.member_role;
-        if !authorize(&caller.subject(), Action::Read, &Scope::Space(scope)).is_allowed() {
-            continue;
-        }
-        let categories = store.list_categories(&space.id).await?;
+    for space in snapshot.spaces.iter().filter(|s| snapshot.can_see_space(s)) {
+        let categories = state.store.list_categories(&space.id).await?;
         spaces.push(TreeSpace {
-            role,
+            role: snapshot.space_role(&space.id),
             categories: categories
                 .into_iter()
                 .map(|category| TreeCategory {
@@ -318,22 +310,18 @@ pub async fn tree(
                 })
                 .collect(),
             channels: vec![],
-            space,
+            space: space.clone(),
         });
     }
     let mut dms = Vec::new();
-    for channel in channels {
-        let view = load_channel_view(&state, &caller, channel).await?;
-        if !view.allows(&caller, Action::Read) {
-            continue;
-        }
+    for visible in snapshot.visible_channels() {
         let entry = TreeChannel {
-            is_member: view.membership.is_some(),
-            unread: view
+            is_member: visible.membership.is_some(),
+            unread: visible
                 .membership
                 .as_ref()
-                .map_or(0, |m| view.channel.last_seq.saturating_sub(m.read_seq)),
-            channel: view.channel,
+                .map_or(0, |m| visible.channel.last_seq.saturating_sub(m.read_seq)),
+            channel: visible.channel,
         };
         let Some(space_id) = entry.channel.space_id.clone() else {
             dms.push(entry);
@@ -420,7 +408,8 @@ pub async fn open_dm(
             dm_key: Some(dm_key),
         })
         .await?;
-    let status = if created.created {
+        let status = if created.created {
+        super::announce_new_channel(&state, &created.value).await?;
         StatusCode::CREATED
     } else {
         StatusCode::OK

@@ -2,6 +2,7 @@
 //! helpers to talk JSON to it.
 #![allow(dead_code)]
 
+use octo_broker::MemoryBroker;
 use octo_server::{AppState, ServerConfig};
 use octo_store_sqlite::{SqliteOptions, SqliteStore};
 use reqwest::{Method, StatusCode};
@@ -42,7 +43,7 @@ async fn start(dir: TempDir, config: ServerConfig) -> TestApp {
         .expect("bind");
     let addr = listener.local_addr().expect("addr");
     let (stop, stopped) = oneshot::channel::<()>();
-    let state = AppState::new(store.clone(), config.clone());
+    let state = AppState::new(store.clone(), Arc::new(MemoryBroker::default()), config.clone());
     let task = tokio::spawn(async move {
         let shutdown = async {
             let _ = stopped.await;

@@ -1,0 +1,104 @@
+//! The frames of the real-time protocol (WebSocket and long-poll), in one place.
+//!
+//! Client → server: `hello` (first), `ack`, `typing`, `presence`, `ping`.
+//! Server → client: `ready`, `event`, `subscribed`, `unsubscribed`, `typing`,
+//! `presence`, `error`, `pong`. Events carry the one shape of DESIGN §9.
+
+use octo_broker::Presence;
+use octo_core::{ChannelId, Event, PrincipalId};
+use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
+
+#[derive(Debug, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
+pub enum ClientFrame {
+    Hello {
+        token: Option<String>,
+        /// channel → last seq seen. Channels left out resume from the server-side
+        /// cursor (members) or start live (visible non-members).
+        cursors: Option<HashMap<ChannelId, u64>>,
+    },
+    /// Moves the server-side delivery cursors forward.
+    Ack { cursors: HashMap<ChannelId, u64> },
+    Typing {
+        channel_id: ChannelId,
+        thread_id: Option<String>,
+    },
+    Presence { status: Presence },
+    Ping,
+}
+
+#[derive(Debug, Serialize)]
+pub struct ReadyChannel {
+    pub channel_id: ChannelId,
+    /// Replay starts after this seq.
+    pub from_seq: u64,
+    /// The channel's newest seq when the session started: once the client has
+    /// seen it, it is caught up.
+    pub last_seq: u64,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum ServerFrame<'a> {
+    Ready {
+        principal_id: &'a PrincipalId,
+        session_id: u64,
+        channels: Vec<ReadyChannel>,
+    },
+    /// A channel became visible during the session; its events follow.
+    Subscribed { channel_id: &'a ChannelId, from_seq: u64 },
+    /// A channel stopped being visible; nothing more of it is sent.
+    Unsubscribed { channel_id: &'a ChannelId, reason: &'a str },
+    Typing {
+        channel_id: &'a ChannelId,
+        principal_id: &'a PrincipalId,
+        thread_id: Option<&'a str>,
+    },
+    Presence {
+        principal_id: &'a PrincipalId,
+        status: Presence,
+    },
+    Error {
+        code: &'a str,
+        message: &'a str,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        channel_id: Option<&'a ChannelId>,
+    },
+    Pong,
+}
+
+impl ServerFrame<'_> {
+    pub fn to_text(&self) -> String {
+        // Serializing these plain structs cannot fail.
+        serde_json::to_string(self).unwrap_or_default()
+    }
+}
+
+/// An event as a frame: `{"type": "event", …the event…}`. Built once per event
+/// and shared by every recipient.
+pub fn event_frame(event: &Event) -> String {
+    #[derive(Serialize)]
+    struct Frame<'a> {
+        #[serde(rename = "type")]
+        frame_type: &'static str,
+        #[serde(flatten)]
+        event: &'a Event,
+    }
+    serde_json::to_string(&Frame {
+        frame_type: "event",
+        event,
+    })
+    .unwrap_or_default()
+}
+
+/// WebSocket close codes Octo uses (4000–4999 are for applications).
+pub mod close {
+    pub const GOING_AWAY: u16 = 1001;
+    pub const TOO_BIG: u16 = 1009;
+    pub const BAD_HELLO: u16 = 4400;
+    pub const UNAUTHENTICATED: u16 = 4401;
+    pub const HELLO_TIMEOUT: u16 = 4408;
+    pub const SLOW_CONSUMER: u16 = 4409;
+    pub const IDLE_TIMEOUT: u16 = 4410;
+}

@@ -1,0 +1,47 @@
+//! Real-time delivery: the WebSocket gateway, long-poll, presence and typing.
+//!
+//! The log is the truth and the broker only a hint: every session keeps the last
+//! seq it delivered per channel, drops what it has already sent, and fills any
+//! gap from the store before it sends what comes after.
+
+pub mod frames;
+pub mod hub;
+pub mod longpoll;
+mod session;
+pub mod ws;
+
+use crate::state::AppState;
+use octo_broker::Signal;
+use tokio::sync::broadcast::error::RecvError;
+
+/// Feeds this node's hub from the broker until the broker closes.
+pub async fn run_dispatcher(state: AppState) {
+    let mut signals = state.broker.subscribe();
+    loop {
+        match signals.recv().await {
+            Ok(signal) => state.hub.dispatch(signal),
+            Err(RecvError::Lagged(missed)) => {
+                tracing::warn!(missed, "the hub fell behind the broker; every session re-reads the log");
+                state.hub.resync_all();
+            }
+            Err(RecvError::Closed) => break,
+        }
+    }
+}
+
+/// Publishes a presence change (it comes back through the broker to every
+/// node's hub, this one's included).
+pub async fn publish_presence(state: &AppState, change: Option<Signal>) {
+    if let Some(change) = change
+        && let Err(e) = state.broker.publish(change).await
+    {
+        tracing::warn!(error = %e, "could not publish presence");
+    }
+}
+
+/// Resolves once the server starts shutting down.
+pub async fn shutting_down(mut rx: tokio::sync::watch::Receiver<bool>) {
+    // The guard `wait_for` returns is not Send; drop it here, not in a caller's
+    // select!.
+    let _ = rx.wait_for(|down| *down).await;
+}

@@ -1,0 +1,385 @@
+//! `GET /api/v1/ws`: the WebSocket gateway.
+//!
+//! After the upgrade the client sends `hello` (with its token unless the upgrade
+//! carried a bearer header or the web session cookie). The server answers
+//! `ready`, replays from each channel's cursor, joins the hub, catches up with
+//! whatever was committed meanwhile, and then streams live — so the seam has no
+//! gap and no duplicate.
+
+use super::frames::{ClientFrame, ServerFrame, close};
+use super::hub::{Outbound, Registration};
+use super::publish_presence;
+use super::session::Session;
+use crate::caller::{Caller, authenticate};
+use crate::error::ApiError;
+use crate::state::AppState;
+use axum::extract::State;
+use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket, WebSocketUpgrade};
+use axum::http::HeaderMap;
+use axum::http::header::{AUTHORIZATION, COOKIE, HOST, ORIGIN};
+use axum::response::Response;
+use futures::stream::{SplitSink, SplitStream};
+use futures::{SinkExt, StreamExt};
+use octo_broker::Signal;
+use octo_core::ChannelId;
+use std::collections::HashMap;
+use std::time::{Duration, Instant};
+
+/// The web app's session cookie.
+pub const SESSION_COOKIE: &str = "octo_session";
+
+/// Typing signals from one connection, at most one per channel this often.
+const TYPING_EVERY: Duration = Duration::from_secs(2);
+
+#[utoipa::path(get, path = "/api/v1/ws", tag = "realtime",
+    responses((status = 101, description = "WebSocket: see ARCHITECTURE.md, \"Real-time protocol\"")))]
+pub async fn upgrade(State(state): State<AppState>, headers: HeaderMap, ws: WebSocketUpgrade) -> Response {
+    let preauth = upgrade_token(&headers);
+    let max = state.config.realtime.max_frame_bytes;
+    ws.max_message_size(max)
+        .max_frame_size(max)
+        .on_upgrade(move |socket| async move { run(state, socket, preauth).await })
+}
+
+/// A token carried by the upgrade request itself: a bearer header, or the
+/// session cookie when the page asking is from this same server (a cookie
+/// alone would let any site's page connect as the user).
+fn upgrade_token(headers: &HeaderMap) -> Option<String> {
+    if let Some(token) = headers
+        .get(AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")))
+    {
+        return Some(token.trim().to_owned());
+    }
+    let host = headers.get(HOST)?.to_str().ok()?;
+    let origin = headers.get(ORIGIN)?.to_str().ok()?;
+    let origin_host = origin.split_once("://").map_or(origin, |(_, rest)| rest);
+    if origin_host != host {
+        return None;
+    }
+    headers
+        .get_all(COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .find_map(|kv| kv.trim().strip_prefix(SESSION_COOKIE)?.strip_prefix('='))
+        .map(str::to_owned)
+}
+
+type Sink = SplitSink<WebSocket, Message>;
+
+/// Why a session ended, and what to tell the client.
+enum End {
+    Close(u16, String),
+    /// The client is gone; nothing to send.
+    Gone,
+}
+
+impl From<ApiError> for End {
+    fn from(e: ApiError) -> Self {
+        tracing::warn!(error = %e, "a real-time session failed");
+        End::Close(1011, "internal error; reconnect to resume".into())
+    }
+}
+
+async fn run(state: AppState, socket: WebSocket, preauth: Option<String>) {
+    let (mut sink, mut stream) = socket.split();
+    let end = match hello(&state, &mut stream, preauth).await {
+        Ok((caller, cursors)) => serve(state, caller, cursors, &mut sink, &mut stream).await,
+        Err(end) => end,
+    };
+    if let End::Close(code, reason) = end {
+        let frame = CloseFrame {
+            code,
+            reason: reason.into(),
+        };
+        let _ = tokio::time::timeout(Duration::from_secs(1), sink.send(Message::Close(Some(frame)))).await;
+    }
+}
+
+async fn hello(
+    state: &AppState,
+    stream: &mut SplitStream<WebSocket>,
+    preauth: Option<String>,
+) -> Result<(Caller, Option<HashMap<ChannelId, u64>>), End> {
+    let wait = Duration::from_millis(state.config.realtime.hello_timeout_ms);
+    let first = match tokio::time::timeout(wait, stream.next()).await {
+        Err(_) => return Err(End::Close(close::HELLO_TIMEOUT, "no hello in time".into())),
+        Ok(None) | Ok(Some(Err(_))) => return Err(End::Gone),
+        Ok(Some(Ok(msg))) => msg,
+    };
+    let Message::Text(text) = first else {
+        return Err(End::Close(close::BAD_HELLO, "the first frame must be a JSON hello".into()));
+    };
+    let (token, cursors) = match serde_json::from_str::<ClientFrame>(&text) {
+        Ok(ClientFrame::Hello { token, cursors }) => (token, cursors),
+        Ok(_) => return Err(End::Close(close::BAD_HELLO, "the first frame must be hello".into())),
+        Err(e) => return Err(End::Close(close::BAD_HELLO, format!("bad hello: {e}"))),
+    };
+    let Some(token) = token.or(preauth) else {
+        return Err(End::Close(close::UNAUTHENTICATED, "unauthenticated: send a token in hello".into()));
+    };
+    match authenticate(state, &token).await {
+        Ok(caller) => Ok((caller, cursors)),
+        Err(ApiError::Unauthenticated { code, .. }) => Err(End::Close(close::UNAUTHENTICATED, code.to_owned())),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Sends one frame, unless the hub kicked us or the client stopped reading.
+async fn send(
+    state: &AppState,
+    sink: &mut Sink,
+    kicked: &mut tokio::sync::oneshot::Receiver<&'static str>,
+    msg: Message,
+) -> Result<(), End> {
+    let timeout = Duration::from_millis(state.config.realtime.send_timeout_ms);
+    tokio::select! {
+        biased;
+        reason = kicked => Err(End::Close(close::SLOW_CONSUMER, reason.unwrap_or("closed").to_owned())),
+        sent = tokio::time::timeout(timeout, sink.send(msg)) => match sent {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(_)) => Err(End::Gone),
+            Err(_) => Err(End::Close(
+                close::SLOW_CONSUMER,
+                super::hub::KICK_SLOW.to_owned(),
+            )),
+        },
+    }
+}
+
+async fn send_all(
+    state: &AppState,
+    sink: &mut Sink,
+    kicked: &mut tokio::sync::oneshot::Receiver<&'static str>,
+    frames: Vec<String>,
+) -> Result<(), End> {
+    for frame in frames {
+        send(state, sink, kicked, Message::Text(frame.into())).await?;
+    }
+    Ok(())
+}
+
+async fn serve(
+    state: AppState,
+    caller: Caller,
+    cursors: Option<HashMap<ChannelId, u64>>,
+    sink: &mut Sink,
+    stream: &mut SplitStream<WebSocket>,
+) -> End {
+    let (registration, presence) = state.hub.register(
+        &caller.principal.id,
+        &caller.principal.org_id,
+        state.config.realtime.send_queue,
+    );
+    publish_presence(&state, Some(presence)).await;
+    let id = registration.id;
+    let end = stream_session(state.clone(), caller, cursors, registration, sink, stream).await;
+    publish_presence(&state, state.hub.unregister(id)).await;
+    end
+}
+
+async fn stream_session(
+    state: AppState,
+    caller: Caller,
+    cursors: Option<HashMap<ChannelId, u64>>,
+    registration: Registration,
+    sink: &mut Sink,
+    stream: &mut SplitStream<WebSocket>,
+) -> End {
+    match stream_session_inner(state, caller, cursors, registration, sink, stream).await {
+        Ok(()) => End::Gone,
+        Err(end) => end,
+    }
+}
+
+async fn stream_session_inner(
+    state: AppState,
+    caller: Caller,
+    cursors: Option<HashMap<ChannelId, u64>>,
+    registration: Registration,
+    sink: &mut Sink,
+    stream: &mut SplitStream<WebSocket>,
+) -> Result<(), End> {
+    let Registration {
+        id,
+        mut mailbox,
+        mut kicked,
+    } = registration;
+    let mut session = Session::new(state.clone(), caller);
+
+    // 1. Tell the client where each channel starts, and replay from the log.
+    let plan = session.plan(cursors).await?;
+    send(&state, sink, &mut kicked, Message::Text(session.ready_frame(id, &plan).into())).await?;
+    send_all(&state, sink, &mut kicked, plan.errors.clone()).await?;
+    for (channel, start, last) in &plan.starts {
+        session.delivered.insert(channel.clone(), *start);
+        let frames = session.catch_up(channel, *last).await?;
+        send_all(&state, sink, &mut kicked, frames).await?;
+    }
+    // 2. Join the hub, then catch up with what was committed meanwhile; from
+    //    here on duplicates are dropped by seq and gaps filled from the log.
+    for channel in session.delivered.keys() {
+        state.hub.subscribe(id, channel);
+    }
+    let frames = session.catch_up_all().await?;
+    send_all(&state, sink, &mut kicked, frames).await?;
+
+    // 3. Live.
+    let realtime = &state.config.realtime;
+    let mut ping = tokio::time::interval(Duration::from_millis(realtime.ping_interval_ms));
+    ping.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let idle_timeout = Duration::from_millis(realtime.idle_timeout_ms);
+    let mut last_heard = Instant::now();
+    let mut last_typing: HashMap<ChannelId, Instant> = HashMap::new();
+    let shutting_down = super::shutting_down(state.shutting_down.clone());
+    tokio::pin!(shutting_down);
+    loop {
+        tokio::select! {
+            biased;
+            reason = &mut kicked => {
+                return Err(End::Close(close::SLOW_CONSUMER, reason.unwrap_or("closed").to_owned()));
+            }
+            () = &mut shutting_down => {
+                return Err(End::Close(close::GOING_AWAY, "server shutting down; reconnect to resume".into()));
+            }
+            out = mailbox.recv() => {
+                let Some(out) = out else {
+                    return Err(End::Close(close::SLOW_CONSUMER, super::hub::KICK_SLOW.to_owned()));
+                };
+                match out {
+                    Outbound::Event { event, frame } => {
+                        let delivery = session.on_event(&event).await?;
+                        send_all(&state, sink, &mut kicked, delivery.backfill).await?;
+                        if delivery.send_event {
+                            send(&state, sink, &mut kicked, Message::Text(frame)).await?;
+                        }
+                    }
+                    Outbound::Frame(frame) => send(&state, sink, &mut kicked, Message::Text(frame)).await?,
+                    Outbound::Resync => {
+                        let frames = session.catch_up_all().await?;
+                        send_all(&state, sink, &mut kicked, frames).await?;
+                    }
+                    Outbound::AccessChanged => {
+                        let (lost, gained) = session.recheck().await?;
+                        for channel in &lost {
+                            state.hub.unsubscribe(id, channel);
+                            let frame = ServerFrame::Unsubscribed { channel_id: channel, reason: "no_access" }.to_text();
+                            send(&state, sink, &mut kicked, Message::Text(frame.into())).await?;
+                        }
+                        for (channel, from_seq) in &gained {
+                            state.hub.subscribe(id, channel);
+                            let frame = ServerFrame::Subscribed { channel_id: channel, from_seq: *from_seq }.to_text();
+                            send(&state, sink, &mut kicked, Message::Text(frame.into())).await?;
+                        }
+                        if !gained.is_empty() {
+                            let frames = session.catch_up_all().await?;
+                            send_all(&state, sink, &mut kicked, frames).await?;
+                        }
+                    }
+                }
+            }
+            incoming = stream.next() => {
+                let msg = match incoming {
+                    None => return Ok(()),
+                    Some(Err(e)) => {
+                        let text = e.to_string();
+                        return Err(if text.contains("too long") || text.contains("too big") {
+                            End::Close(close::TOO_BIG, format!("frame too large (limit {} bytes)", realtime.max_frame_bytes))
+                        } else {
+                            End::Gone
+                        });
+                    }
+                    Some(Ok(msg)) => msg,
+                };
+                last_heard = Instant::now();
+                let reply = match msg {
+                    Message::Text(text) => on_client_frame(&state, &session, id, &text, &mut last_typing).await,
+                    Message::Binary(_) => Some(error_frame("bad_frame", "binary frames are not supported; send JSON text")),
+                    Message::Close(_) => return Ok(()),
+                    Message::Ping(_) | Message::Pong(_) => None,
+                };
+                if let Some(reply) = reply {
+                    send(&state, sink, &mut kicked, Message::Text(reply)).await?;
+                }
+            }
+            _ = ping.tick() => {
+                if last_heard.elapsed() > idle_timeout {
+                    return Err(End::Close(close::IDLE_TIMEOUT, "idle_timeout: nothing heard from the client".into()));
+                }
+                send(&state, sink, &mut kicked, Message::Ping(Default::default())).await?;
+            }
+        }
+    }
+}
+
+fn error_frame(code: &str, message: &str) -> Utf8Bytes {
+    ServerFrame::Error {
+        code,
+        message,
+        channel_id: None,
+    }
+    .to_text()
+    .into()
+}
+
+/// Handles a frame after hello; returns a reply, if any. Bad frames get an
+/// error frame and the session goes on.
+async fn on_client_frame(
+    state: &AppState,
+    session: &Session,
+    id: super::hub::ConnId,
+    text: &str,
+    last_typing: &mut HashMap<ChannelId, Instant>,
+) -> Option<Utf8Bytes> {
+    let frame = match serde_json::from_str::<ClientFrame>(text) {
+        Ok(frame) => frame,
+        Err(e) => return Some(error_frame("bad_frame", &e.to_string())),
+    };
+    match frame {
+        ClientFrame::Hello { .. } => Some(error_frame("bad_frame", "hello was already received")),
+        ClientFrame::Ping => Some(ServerFrame::Pong.to_text().into()),
+        ClientFrame::Ack { cursors } => {
+            for (channel, seq) in cursors {
+                if !session.delivered.contains_key(&channel) {
+                    return Some(error_frame("unknown_channel", "no such channel"));
+                }
+                match state.store.ack_cursor(&channel, &session.caller.principal.id, seq).await {
+                    Ok(_) => {}
+                    Err(octo_store::StoreError::NotFound) => {
+                        return Some(error_frame("not_a_member", "only members keep a delivery cursor"));
+                    }
+                    Err(e) => {
+                        tracing::warn!(error = %e, "ack failed");
+                        return Some(error_frame("internal", "the ack was not stored; send it again"));
+                    }
+                }
+            }
+            None
+        }
+        ClientFrame::Typing { channel_id, thread_id } => {
+            if !session.delivered.contains_key(&channel_id) {
+                return Some(error_frame("unknown_channel", "no such channel"));
+            }
+            let now = Instant::now();
+            if last_typing.get(&channel_id).is_some_and(|t| now.duration_since(*t) < TYPING_EVERY) {
+                return None;
+            }
+            last_typing.insert(channel_id.clone(), now);
+            let signal = Signal::Typing {
+                channel_id,
+                principal_id: session.caller.principal.id.clone(),
+                thread_id,
+            };
+            if let Err(e) = state.broker.publish(signal).await {
+                tracing::debug!(error = %e, "typing not published");
+            }
+            None
+        }
+        ClientFrame::Presence { status } => {
+            publish_presence(state, state.hub.set_status(id, status)).await;
+            None
+        }
+    }
+}
