@@ -256,3 +256,45 @@ pub async fn add_agent(app: &TestApp, org: &Org, name: &str) -> (String, String)
 pub fn id(v: &Value) -> String {
     v["id"].as_str().expect("an id").to_owned()
 }
+
+pub mod ws;
+
+/// A space with one channel (public or private), the owner in it.
+pub async fn space_and_channel(app: &TestApp, org: &Org, private: bool) -> (String, String) {
+    let space = id(&app
+        .post(
+            &format!("/orgs/{}/spaces", org.id),
+            &org.owner_token,
+            json!({"name": format!("S{}", uuid_suffix()), "visibility": "open"}),
+        )
+        .await
+        .expect(201));
+    let channel = id(&app
+        .post(
+            &format!("/spaces/{space}/channels"),
+            &org.owner_token,
+            json!({"name": "general", "private": private}),
+        )
+        .await
+        .expect(201));
+    (space, channel)
+}
+
+fn uuid_suffix() -> String {
+    octo_core::MessageId::generate().to_string()[..8].to_owned()
+}
+
+/// Adds a principal to a channel.
+pub async fn join(app: &TestApp, org: &Org, channel: &str, principal: &str) {
+    let status = app
+        .post(&format!("/channels/{channel}/members"), &org.owner_token, json!({"principal_id": principal}))
+        .await
+        .status;
+    assert!(status.is_success(), "join: {status}");
+}
+
+pub async fn say(app: &TestApp, channel: &str, token: &str, text: &str) -> Value {
+    app.post(&format!("/channels/{channel}/messages"), token, json!({"text": text}))
+        .await
+        .expect(201)
+}
