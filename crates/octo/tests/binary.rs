@@ -1,59 +1,11 @@
 //! The real `octo` binary, as a new user runs it: serve, set up, use the CLI,
 //! stop with SIGTERM, start again.
 
+mod common;
+
+use common::{OCTO, start};
 use octo_client::{Client, SendOptions};
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
-use std::time::Duration;
-
-const OCTO: &str = env!("CARGO_BIN_EXE_octo");
-
-struct Server {
-    child: Child,
-    url: String,
-}
-
-fn start(data: &std::path::Path) -> Server {
-    let mut child = Command::new(OCTO)
-        .args(["serve", "--listen", "127.0.0.1:0", "--data"])
-        .arg(data)
-        .env("OCTO_LOG", "warn")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .expect("start octo serve");
-    let stdout = child.stdout.take().expect("stdout");
-    let mut line = String::new();
-    BufReader::new(stdout)
-        .read_line(&mut line)
-        .expect("read the listening line");
-    let url = line
-        .trim()
-        .strip_prefix("octo listening on ")
-        .unwrap_or_else(|| panic!("unexpected first line: {line:?}"))
-        .to_owned();
-    Server { child, url }
-}
-
-impl Server {
-    /// SIGTERM, then wait for a clean exit.
-    fn stop(mut self) {
-        let status = Command::new("kill")
-            .args(["-TERM", &self.child.id().to_string()])
-            .status()
-            .expect("kill");
-        assert!(status.success());
-        for _ in 0..100 {
-            if let Some(exit) = self.child.try_wait().expect("wait") {
-                assert!(exit.success(), "octo exits cleanly on SIGTERM: {exit}");
-                return;
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        let _ = self.child.kill();
-        panic!("octo did not stop within 5 s of SIGTERM");
-    }
-}
+use std::process::Command;
 
 fn cli(url: &str, token: &str, config_dir: &std::path::Path, args: &[&str]) -> String {
     let out = Command::new(OCTO)
@@ -75,7 +27,7 @@ fn cli(url: &str, token: &str, config_dir: &std::path::Path, args: &[&str]) -> S
 async fn serve_setup_cli_sigterm_and_restart() {
     let data = tempfile::tempdir().expect("tempdir");
     let config_dir = tempfile::tempdir().expect("tempdir");
-    let server = start(data.path());
+    let server = start(data.path(), 0);
 
     let anon = Client::new(&server.url, None);
     let setup = anon
@@ -152,7 +104,7 @@ async fn serve_setup_cli_sigterm_and_restart() {
     let last_seq = page.items.last().map(|m| m.seq).expect("seq");
 
     server.stop();
-    let server = start(data.path());
+    let server = start(data.path(), 0);
     let owner = Client::new(&server.url, Some(setup.token.clone()));
     let next = owner
         .send(&channel.id, "after restart", SendOptions::default())

@@ -1,0 +1,64 @@
+//! Runs the real `octo` binary for end-to-end tests.
+#![allow(dead_code)]
+
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+pub const OCTO: &str = env!("CARGO_BIN_EXE_octo");
+
+pub struct Server {
+    pub child: Child,
+    pub url: String,
+    pub port: u16,
+}
+
+/// Starts `octo serve` on `port` (0: any free port) with `data` as its data
+/// directory, and waits for its "listening" line.
+pub fn start(data: &Path, port: u16) -> Server {
+    let mut child = Command::new(OCTO)
+        .args(["serve", "--listen", &format!("127.0.0.1:{port}"), "--data"])
+        .arg(data)
+        .env("OCTO_LOG", "warn")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("start octo serve");
+    let stdout = child.stdout.take().expect("stdout");
+    let mut line = String::new();
+    BufReader::new(stdout).read_line(&mut line).expect("read the listening line");
+    let url = line
+        .trim()
+        .strip_prefix("octo listening on ")
+        .unwrap_or_else(|| panic!("unexpected first line: {line:?}"))
+        .to_owned();
+    let port = url.rsplit(':').next().and_then(|p| p.parse().ok()).expect("port in url");
+    Server { child, url, port }
+}
+
+impl Server {
+    /// SIGTERM, then waits for a clean exit.
+    pub fn stop(mut self) {
+        let status = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status()
+            .expect("kill");
+        assert!(status.success());
+        for _ in 0..200 {
+            if let Some(exit) = self.child.try_wait().expect("wait") {
+                assert!(exit.success(), "octo exits cleanly on SIGTERM: {exit}");
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        let _ = self.child.kill();
+        panic!("octo did not stop within 10 s of SIGTERM");
+    }
+
+    /// SIGKILL: no chance to finish anything.
+    pub fn crash(mut self) {
+        self.child.kill().expect("SIGKILL");
+        self.child.wait().expect("reap");
+    }
+}
