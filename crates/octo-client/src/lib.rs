@@ -4,6 +4,12 @@
 //! works for agents written in any language.
 #![forbid(unsafe_code)]
 
+mod realtime;
+
+pub use realtime::{
+    Frame, PresenceStatus, ReadyChannel, SubscribeOptions, Subscription, SubscriptionHandle, close,
+};
+
 use octo_core::model::*;
 use octo_core::*;
 use reqwest::{Method, StatusCode};
@@ -24,6 +30,16 @@ pub enum ClientError {
     Transport(#[from] reqwest::Error),
     #[error("unexpected answer from the server: {0}")]
     Decode(String),
+    /// The WebSocket could not be opened or set up.
+    #[error("real-time connection failed: {0}")]
+    WebSocket(String),
+    /// The server refused the subscription (close 4400 bad hello, 4401
+    /// unauthenticated); `reason` is e.g. `token_revoked`.
+    #[error("the server refused the subscription ({code}): {reason}")]
+    Rejected { code: u16, reason: String },
+    /// The subscription this handle sends on has ended.
+    #[error("the subscription has ended")]
+    SubscriptionEnded,
 }
 
 impl ClientError {

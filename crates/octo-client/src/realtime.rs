@@ -1,0 +1,819 @@
+//! Real-time: a WebSocket subscription that reconnects and resumes by itself.
+//!
+//! [`Client::subscribe`] connects to `/api/v1/ws`, says `hello` and waits for
+//! `ready`; after that a background task keeps the connection. It remembers, per
+//! channel, the last seq it handed over, and on any disconnect (server restart,
+//! slow-consumer or idle close, network error) it reconnects with backoff and
+//! says `hello` with those cursors, so the caller sees every event once and in
+//! seq order per channel. Only a rejected hello (close 4400 or 4401) ends the
+//! subscription, with an error.
+//!
+//! The wire protocol is described in ARCHITECTURE.md, "Real-time protocol".
+
+use crate::{Client, ClientError, Result};
+use futures::{SinkExt, Stream, StreamExt};
+use octo_core::{ChannelId, Event, EventKind, MessageId, PrincipalId};
+use serde::{Deserialize, Serialize};
+use std::collections::{HashMap, HashSet, VecDeque};
+use std::pin::Pin;
+use std::task::{Context, Poll};
+use std::time::Duration;
+use tokio::sync::mpsc;
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::tungstenite::protocol::CloseFrame;
+use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
+
+/// WebSocket close codes the server uses.
+pub mod close {
+    pub const GOING_AWAY: u16 = 1001;
+    pub const TOO_BIG: u16 = 1009;
+    pub const BAD_HELLO: u16 = 4400;
+    pub const UNAUTHENTICATED: u16 = 4401;
+    pub const HELLO_TIMEOUT: u16 = 4408;
+    pub const SLOW_CONSUMER: u16 = 4409;
+    pub const IDLE_TIMEOUT: u16 = 4410;
+
+    /// Closes after which connecting again cannot help.
+    pub fn is_fatal(code: u16) -> bool {
+        matches!(code, BAD_HELLO | UNAUTHENTICATED)
+    }
+}
+
+/// How to subscribe. `Default` starts every channel from the server-side
+/// delivery cursors, does not ack, and reconnects after 100 ms doubling to 5 s.
+#[derive(Debug, Clone)]
+pub struct SubscribeOptions {
+    /// Channel → last seq already seen; replay starts after it. Channels left
+    /// out resume from the server-side cursor (members) or start live.
+    pub cursors: Option<HashMap<ChannelId, u64>>,
+    /// Ack the events handed to the caller (moves the server-side cursors),
+    /// batched at most every 200 ms.
+    pub auto_ack: bool,
+    /// The first reconnect waits this long (with jitter)…
+    pub backoff_min: Duration,
+    /// …doubling up to this.
+    pub backoff_max: Duration,
+    /// Connecting and getting `ready` must take at most this long.
+    pub connect_timeout: Duration,
+    /// With nothing heard from the server for this long, the connection is
+    /// presumed dead and replaced (a `ping` goes out halfway through).
+    pub idle_timeout: Duration,
+}
+
+impl Default for SubscribeOptions {
+    fn default() -> Self {
+        Self {
+            cursors: None,
+            auto_ack: false,
+            backoff_min: Duration::from_millis(100),
+            backoff_max: Duration::from_secs(5),
+            connect_timeout: Duration::from_secs(10),
+            idle_timeout: Duration::from_secs(60),
+        }
+    }
+}
+
+impl SubscribeOptions {
+    /// Starts `channel` after `seq` (0 replays its whole log).
+    pub fn cursor(mut self, channel: &ChannelId, seq: u64) -> Self {
+        self.cursors
+            .get_or_insert_with(HashMap::new)
+            .insert(channel.clone(), seq);
+        self
+    }
+
+    pub fn auto_ack(mut self, on: bool) -> Self {
+        self.auto_ack = on;
+        self
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum PresenceStatus {
+    Online,
+    Away,
+    Offline,
+}
+
+/// Where a channel starts in a session (from `ready`).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct ReadyChannel {
+    pub channel_id: ChannelId,
+    /// Replay starts after this seq.
+    pub from_seq: u64,
+    /// The channel's newest seq when the session started.
+    pub last_seq: u64,
+}
+
+/// What a [`Subscription`] yields.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Frame {
+    /// A session started: first, and again after every reconnect.
+    Ready {
+        principal_id: PrincipalId,
+        session_id: u64,
+        channels: Vec<ReadyChannel>,
+    },
+    /// An event of a channel's log; never a seq already yielded.
+    Event(Event),
+    /// A channel became visible; its events follow.
+    Subscribed {
+        channel_id: ChannelId,
+        from_seq: u64,
+    },
+    /// A channel stopped being visible; nothing more of it comes.
+    Unsubscribed {
+        channel_id: ChannelId,
+        reason: String,
+    },
+    Typing {
+        channel_id: ChannelId,
+        principal_id: PrincipalId,
+        thread_id: Option<MessageId>,
+    },
+    Presence {
+        principal_id: PrincipalId,
+        status: PresenceStatus,
+    },
+    /// The server refused a frame (or a cursor); the session goes on.
+    Error {
+        code: String,
+        message: String,
+        channel_id: Option<ChannelId>,
+    },
+    /// The connection was lost; the next attempt starts after `delay`.
+    Reconnecting {
+        reason: String,
+        attempt: u32,
+        delay: Duration,
+    },
+}
+
+/// Server frames as they travel.
+#[derive(Debug, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+enum Wire {
+    Ready {
+        principal_id: PrincipalId,
+        session_id: u64,
+        channels: Vec<ReadyChannel>,
+    },
+    Event(Event),
+    Subscribed {
+        channel_id: ChannelId,
+        from_seq: u64,
+    },
+    Unsubscribed {
+        channel_id: ChannelId,
+        reason: String,
+    },
+    Typing {
+        channel_id: ChannelId,
+        principal_id: PrincipalId,
+        thread_id: Option<MessageId>,
+    },
+    Presence {
+        principal_id: PrincipalId,
+        status: PresenceStatus,
+    },
+    Error {
+        code: String,
+        message: String,
+        channel_id: Option<ChannelId>,
+    },
+    Pong,
+    /// A frame type newer than this client: ignored.
+    #[serde(other)]
+    Unknown,
+}
+
+/// Client frames.
+#[derive(Debug, Serialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+enum Out<'a> {
+    Hello {
+        #[serde(skip_serializing_if = "Option::is_none")]
+        token: Option<&'a str>,
+        cursors: &'a HashMap<ChannelId, u64>,
+    },
+    Ack {
+        cursors: &'a HashMap<ChannelId, u64>,
+    },
+    Typing {
+        channel_id: &'a ChannelId,
+        thread_id: Option<&'a MessageId>,
+    },
+    Presence {
+        status: PresenceStatus,
+    },
+    Ping,
+}
+
+impl Out<'_> {
+    fn message(&self) -> Message {
+        // Plain structs and maps with string keys always serialize.
+        Message::Text(serde_json::to_string(self).unwrap_or_default().into())
+    }
+}
+
+/// Requests from the caller to the connection task.
+#[derive(Debug)]
+enum Cmd {
+    Typing(ChannelId, Option<MessageId>),
+    Presence(PresenceStatus),
+    Ack(HashMap<ChannelId, u64>),
+    /// An event was handed to the caller (auto-ack).
+    Delivered(ChannelId, u64),
+}
+
+/// A live subscription. Yields frames through [`Subscription::next`] or as a
+/// [`Stream`]; `None` once it has ended (after an `Err` for a fatal close).
+/// Dropping it closes the connection.
+pub struct Subscription {
+    frames: mpsc::Receiver<Result<Frame>>,
+    handle: SubscriptionHandle,
+    auto_ack: bool,
+}
+
+/// Sends frames on a subscription's connection; cheap to clone, usable from
+/// other tasks. While disconnected, presence and acks wait for the next
+/// connection and typing signals are dropped.
+#[derive(Clone, Debug)]
+pub struct SubscriptionHandle {
+    cmds: mpsc::UnboundedSender<Cmd>,
+}
+
+impl SubscriptionHandle {
+    fn cmd(&self, cmd: Cmd) -> Result<()> {
+        self.cmds
+            .send(cmd)
+            .map_err(|_| ClientError::SubscriptionEnded)
+    }
+
+    /// Tells the channel's members that the caller is typing (in `thread`).
+    pub fn typing(&self, channel: &ChannelId, thread: Option<&MessageId>) -> Result<()> {
+        self.cmd(Cmd::Typing(channel.clone(), thread.cloned()))
+    }
+
+    /// This connection's presence; kept across reconnects.
+    pub fn set_presence(&self, status: PresenceStatus) -> Result<()> {
+        self.cmd(Cmd::Presence(status))
+    }
+
+    /// Moves the server-side delivery cursors forward.
+    pub fn ack(&self, cursors: HashMap<ChannelId, u64>) -> Result<()> {
+        self.cmd(Cmd::Ack(cursors))
+    }
+}
+
+impl Subscription {
+    /// The next frame; `None` once the subscription has ended.
+    pub async fn next(&mut self) -> Option<Result<Frame>> {
+        std::future::poll_fn(|cx| self.poll_frame(cx)).await
+    }
+
+    fn poll_frame(&mut self, cx: &mut Context<'_>) -> Poll<Option<Result<Frame>>> {
+        let item = std::task::ready!(self.frames.poll_recv(cx));
+        if self.auto_ack
+            && let Some(Ok(Frame::Event(event))) = &item
+        {
+            // Only fails once the task is gone, and then nothing is to be acked.
+            let _ = self
+                .handle
+                .cmd(Cmd::Delivered(event.channel_id.clone(), event.seq));
+        }
+        Poll::Ready(item)
+    }
+
+    pub fn handle(&self) -> SubscriptionHandle {
+        self.handle.clone()
+    }
+
+    pub fn typing(&self, channel: &ChannelId, thread: Option<&MessageId>) -> Result<()> {
+        self.handle.typing(channel, thread)
+    }
+
+    pub fn set_presence(&self, status: PresenceStatus) -> Result<()> {
+        self.handle.set_presence(status)
+    }
+
+    pub fn ack(&self, cursors: HashMap<ChannelId, u64>) -> Result<()> {
+        self.handle.ack(cursors)
+    }
+}
+
+impl Stream for Subscription {
+    type Item = Result<Frame>;
+
+    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        self.get_mut().poll_frame(cx)
+    }
+}
+
+impl Client {
+    /// The WebSocket URL: `ws://…/api/v1/ws` for an `http://…` base.
+    pub fn ws_url(&self) -> String {
+        let base = &self.base;
+        let rest = if let Some(rest) = base.strip_prefix("https://") {
+            format!("wss://{rest}")
+        } else if let Some(rest) = base.strip_prefix("http://") {
+            format!("ws://{rest}")
+        } else {
+            base.clone()
+        };
+        format!("{rest}/api/v1/ws")
+    }
+
+    /// Connects, says hello and waits for `ready` (yielded first). Fails if the
+    /// server cannot be reached or refuses the hello; after that, reconnects
+    /// by itself.
+    pub async fn subscribe(&self, options: SubscribeOptions) -> Result<Subscription> {
+        let (frames_tx, frames) = mpsc::channel(FRAME_QUEUE);
+        let (cmds_tx, cmds) = mpsc::unbounded_channel();
+        let auto_ack = options.auto_ack;
+        let mut worker = Worker {
+            url: self.ws_url(),
+            token: self.token.clone(),
+            cursors: options.cursors.clone().unwrap_or_default(),
+            options,
+            presence: None,
+            user_acks: HashMap::new(),
+            auto_acks: HashMap::new(),
+            no_ack: HashSet::new(),
+            principal: None,
+            markers: VecDeque::new(),
+            last_gap: None,
+            out: frames_tx,
+            cmds,
+        };
+        let (socket, ready) = match worker.connect().await {
+            Ok(connected) => connected,
+            Err(Lost::Fatal(e)) => return Err(e),
+            Err(Lost::Transient(reason)) => return Err(ClientError::WebSocket(reason)),
+        };
+        let ready = worker.on_ready(ready);
+        // The queue is empty and large: this cannot fail.
+        let _ = worker.out.try_send(Ok(ready));
+        tokio::spawn(worker.run(socket));
+        Ok(Subscription {
+            frames,
+            handle: SubscriptionHandle { cmds: cmds_tx },
+            auto_ack,
+        })
+    }
+}
+
+/// Frames waiting for the caller; a full queue stops reading the socket, and
+/// the server then cuts the connection off (4409), to be resumed later.
+const FRAME_QUEUE: usize = 1024;
+/// Auto-acks go out at most this often.
+const ACK_EVERY: Duration = Duration::from_millis(200);
+
+type StdResult<T, E> = std::result::Result<T, E>;
+
+type Socket =
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+/// Why a connection ended.
+enum Lost {
+    /// Connecting again may help.
+    Transient(String),
+    /// It will not: the subscription ends with this error.
+    Fatal(ClientError),
+}
+
+/// How a session ended.
+enum Ended {
+    Lost(Lost),
+    /// The caller dropped the subscription.
+    Dropped,
+}
+
+impl From<Lost> for Ended {
+    fn from(lost: Lost) -> Self {
+        Ended::Lost(lost)
+    }
+}
+
+/// Frames sent that the server may answer with an `error`. Each is followed by
+/// a `ping`, and the server answers frames in order, so an `error` arriving
+/// before that ping's `pong` is about that frame.
+#[derive(Debug)]
+enum Marker {
+    /// An ack the caller did not ask for: its errors are not the caller's
+    /// business (e.g. `not_a_member` for a visible channel it has not joined).
+    AutoAck(ChannelId),
+    Caller,
+}
+
+struct Worker {
+    url: String,
+    token: Option<String>,
+    options: SubscribeOptions,
+    /// Channel → last seq handed over (or where the session said it starts).
+    cursors: HashMap<ChannelId, u64>,
+    presence: Option<PresenceStatus>,
+    /// Acks asked for while disconnected.
+    user_acks: HashMap<ChannelId, u64>,
+    /// Delivered events not acked yet.
+    auto_acks: HashMap<ChannelId, u64>,
+    /// Channels the server refused an ack for (not a member).
+    no_ack: HashSet<ChannelId>,
+    principal: Option<PrincipalId>,
+    markers: VecDeque<Marker>,
+    /// The last gap a reconnect was tried for: if the server sends it again,
+    /// it is taken as it is rather than reconnecting forever.
+    last_gap: Option<(ChannelId, u64)>,
+    out: mpsc::Sender<Result<Frame>>,
+    cmds: mpsc::UnboundedReceiver<Cmd>,
+}
+
+fn transient(context: &str, e: impl std::fmt::Display) -> Lost {
+    Lost::Transient(format!("{context}: {e}"))
+}
+
+fn closed(frame: Option<&CloseFrame>) -> Lost {
+    match frame {
+        Some(frame) => {
+            let code = u16::from(frame.code);
+            let reason = frame.reason.to_string();
+            if close::is_fatal(code) {
+                Lost::Fatal(ClientError::Rejected { code, reason })
+            } else {
+                Lost::Transient(format!("closed by the server ({code}: {reason})"))
+            }
+        }
+        None => Lost::Transient("closed by the server".into()),
+    }
+}
+
+/// `delay` scaled by a factor in [0.5, 1): reconnecting clients spread out.
+fn jitter(delay: Duration) -> Duration {
+    use std::hash::{BuildHasher, Hasher};
+    let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
+    hasher.write_u128(delay.as_nanos());
+    let fraction = (hasher.finish() % 1000) as f64 / 2000.0;
+    delay.mul_f64(0.5 + fraction)
+}
+
+impl Worker {
+    /// Connects, says hello with the current cursors and reads up to `ready`.
+    async fn connect(&mut self) -> StdResult<(Socket, Wire), Lost> {
+        let wait = self.options.connect_timeout;
+        match tokio::time::timeout(wait, self.connect_inner()).await {
+            Ok(result) => result,
+            Err(_) => Err(Lost::Transient(format!(
+                "no ready within {} ms",
+                wait.as_millis()
+            ))),
+        }
+    }
+
+    async fn connect_inner(&mut self) -> StdResult<(Socket, Wire), Lost> {
+        let (mut socket, _) =
+            tokio_tungstenite::connect_async_with_config(self.url.as_str(), None, true)
+                .await
+                .map_err(|e| transient("connecting", e))?;
+        let hello = Out::Hello {
+            token: self.token.as_deref(),
+            cursors: &self.cursors,
+        };
+        socket
+            .send(hello.message())
+            .await
+            .map_err(|e| transient("sending hello", e))?;
+        loop {
+            match socket.next().await {
+                None => return Err(Lost::Transient("connection lost before ready".into())),
+                Some(Err(e)) => return Err(transient("waiting for ready", e)),
+                Some(Ok(Message::Close(frame))) => return Err(closed(frame.as_ref())),
+                Some(Ok(Message::Text(text))) => match serde_json::from_str::<Wire>(&text) {
+                    Ok(ready @ Wire::Ready { .. }) => return Ok((socket, ready)),
+                    Ok(other) => {
+                        return Err(Lost::Transient(format!("expected ready, got {other:?}")));
+                    }
+                    Err(e) => return Err(transient("bad frame from the server", e)),
+                },
+                Some(Ok(_)) => continue,
+            }
+        }
+    }
+
+    /// Takes the session's starting points as the cursors.
+    fn on_ready(&mut self, ready: Wire) -> Frame {
+        let Wire::Ready {
+            principal_id,
+            session_id,
+            channels,
+        } = ready
+        else {
+            return Frame::Error {
+                code: "internal".into(),
+                message: "not a ready frame".into(),
+                channel_id: None,
+            };
+        };
+        // Channels missing from ready are no longer visible (the server also
+        // says so with an `unknown_channel` error).
+        self.cursors = channels
+            .iter()
+            .map(|c| (c.channel_id.clone(), c.from_seq))
+            .collect();
+        self.principal = Some(principal_id.clone());
+        Frame::Ready {
+            principal_id,
+            session_id,
+            channels,
+        }
+    }
+
+    async fn run(mut self, first: Socket) {
+        let mut socket = first;
+        loop {
+            let mut reason = match self.session(&mut socket).await {
+                Ended::Dropped => return,
+                Ended::Lost(Lost::Fatal(e)) => {
+                    let _ = self.out.send(Err(e)).await;
+                    return;
+                }
+                Ended::Lost(Lost::Transient(reason)) => reason,
+            };
+            let mut delay = self.options.backoff_min;
+            let mut attempt = 0;
+            socket = loop {
+                attempt += 1;
+                let notice = Frame::Reconnecting {
+                    reason: reason.clone(),
+                    attempt,
+                    delay,
+                };
+                if self.out.send(Ok(notice)).await.is_err() {
+                    return;
+                }
+                tokio::select! {
+                    () = tokio::time::sleep(jitter(delay)) => {}
+                    () = self.out.closed() => return,
+                }
+                self.drain_commands();
+                match self.connect().await {
+                    Ok((socket, ready)) => {
+                        let ready = self.on_ready(ready);
+                        if self.out.send(Ok(ready)).await.is_err() {
+                            return;
+                        }
+                        break socket;
+                    }
+                    Err(Lost::Fatal(e)) => {
+                        let _ = self.out.send(Err(e)).await;
+                        return;
+                    }
+                    Err(Lost::Transient(why)) => {
+                        reason = why;
+                        delay = (delay * 2).min(self.options.backoff_max);
+                    }
+                }
+            };
+        }
+    }
+
+    /// While disconnected: keep presence and acks for the next connection,
+    /// drop typing (stale by then).
+    fn drain_commands(&mut self) {
+        while let Ok(cmd) = self.cmds.try_recv() {
+            match cmd {
+                Cmd::Typing(..) => {}
+                Cmd::Presence(status) => self.presence = Some(status),
+                Cmd::Ack(cursors) => merge(&mut self.user_acks, cursors),
+                Cmd::Delivered(channel, seq) => {
+                    merge(&mut self.auto_acks, [(channel, seq)]);
+                }
+            }
+        }
+    }
+
+    async fn send(
+        &mut self,
+        socket: &mut Socket,
+        frame: Out<'_>,
+        marker: Marker,
+    ) -> StdResult<(), Lost> {
+        socket
+            .send(frame.message())
+            .await
+            .map_err(|e| transient("sending", e))?;
+        socket
+            .send(Out::Ping.message())
+            .await
+            .map_err(|e| transient("sending", e))?;
+        self.markers.push_back(marker);
+        Ok(())
+    }
+
+    async fn session(&mut self, socket: &mut Socket) -> Ended {
+        self.markers.clear();
+        match self.session_inner(socket).await {
+            Ok(()) => {
+                let goodbye = Message::Close(Some(CloseFrame {
+                    code: CloseCode::Normal,
+                    reason: "".into(),
+                }));
+                let _ = tokio::time::timeout(Duration::from_secs(1), socket.send(goodbye)).await;
+                Ended::Dropped
+            }
+            Err(ended) => ended,
+        }
+    }
+
+    /// One connection, after `ready`: `Ok` when the caller is gone.
+    async fn session_inner(&mut self, socket: &mut Socket) -> StdResult<(), Ended> {
+        // What the caller asked for while there was no connection.
+        if let Some(status) = self.presence {
+            self.send(socket, Out::Presence { status }, Marker::Caller)
+                .await?;
+        }
+        if !self.user_acks.is_empty() {
+            let cursors = std::mem::take(&mut self.user_acks);
+            self.send(socket, Out::Ack { cursors: &cursors }, Marker::Caller)
+                .await?;
+        }
+        let mut ack_tick = tokio::time::interval(ACK_EVERY);
+        ack_tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let quiet = self.options.idle_timeout / 2;
+        let mut pinged = false;
+        loop {
+            tokio::select! {
+                () = self.out.closed() => return Ok(()),
+                incoming = tokio::time::timeout(quiet, socket.next()) => {
+                    let msg = match incoming {
+                        Err(_) if pinged => {
+                            return Err(Lost::Transient(format!(
+                                "nothing heard from the server for {} ms",
+                                self.options.idle_timeout.as_millis()
+                            )).into());
+                        }
+                        Err(_) => {
+                            pinged = true;
+                            socket.send(Out::Ping.message()).await.map_err(|e| transient("sending", e))?;
+                            continue;
+                        }
+                        Ok(None) => return Err(Lost::Transient("connection lost".into()).into()),
+                        Ok(Some(Err(e))) => return Err(transient("reading", e).into()),
+                        Ok(Some(Ok(msg))) => msg,
+                    };
+                    pinged = false;
+                    match msg {
+                        Message::Text(text) => self.on_text(&text).await?,
+                        Message::Close(frame) => return Err(closed(frame.as_ref()).into()),
+                        _ => {}
+                    }
+                }
+                cmd = self.cmds.recv() => match cmd {
+                    // Every handle is gone, the subscription with them.
+                    None => return Ok(()),
+                    Some(Cmd::Typing(channel_id, thread_id)) => {
+                        let frame = Out::Typing { channel_id: &channel_id, thread_id: thread_id.as_ref() };
+                        self.send(socket, frame, Marker::Caller).await?;
+                    }
+                    Some(Cmd::Presence(status)) => {
+                        self.presence = Some(status);
+                        self.send(socket, Out::Presence { status }, Marker::Caller).await?;
+                    }
+                    Some(Cmd::Ack(cursors)) => {
+                        self.send(socket, Out::Ack { cursors: &cursors }, Marker::Caller).await?;
+                    }
+                    Some(Cmd::Delivered(channel, seq)) => merge(&mut self.auto_acks, [(channel, seq)]),
+                },
+                _ = ack_tick.tick(), if !self.auto_acks.is_empty() => {
+                    // One frame per channel: the server stops at the first
+                    // channel it refuses, and says not which one.
+                    for (channel, seq) in std::mem::take(&mut self.auto_acks) {
+                        if self.no_ack.contains(&channel) || !self.cursors.contains_key(&channel) {
+                            continue;
+                        }
+                        let cursors = HashMap::from([(channel.clone(), seq)]);
+                        self.send(socket, Out::Ack { cursors: &cursors }, Marker::AutoAck(channel)).await?;
+                    }
+                }
+            }
+        }
+    }
+
+    async fn deliver(&mut self, frame: Frame) -> StdResult<(), Ended> {
+        self.out.send(Ok(frame)).await.map_err(|_| Ended::Dropped)
+    }
+
+    async fn on_text(&mut self, text: &str) -> StdResult<(), Ended> {
+        let wire = match serde_json::from_str::<Wire>(text) {
+            Ok(wire) => wire,
+            Err(e) => return Err(transient("bad frame from the server", e).into()),
+        };
+        match wire {
+            Wire::Event(event) => self.on_event(event).await,
+            Wire::Ready { .. } => {
+                Err(Lost::Transient("a second ready in one session".into()).into())
+            }
+            Wire::Subscribed {
+                channel_id,
+                from_seq,
+            } => {
+                self.cursors.insert(channel_id.clone(), from_seq);
+                self.no_ack.remove(&channel_id);
+                self.deliver(Frame::Subscribed {
+                    channel_id,
+                    from_seq,
+                })
+                .await
+            }
+            Wire::Unsubscribed { channel_id, reason } => {
+                self.cursors.remove(&channel_id);
+                self.auto_acks.remove(&channel_id);
+                self.deliver(Frame::Unsubscribed { channel_id, reason })
+                    .await
+            }
+            Wire::Typing {
+                channel_id,
+                principal_id,
+                thread_id,
+            } => {
+                self.deliver(Frame::Typing {
+                    channel_id,
+                    principal_id,
+                    thread_id,
+                })
+                .await
+            }
+            Wire::Presence {
+                principal_id,
+                status,
+            } => {
+                self.deliver(Frame::Presence {
+                    principal_id,
+                    status,
+                })
+                .await
+            }
+            Wire::Error {
+                code,
+                message,
+                channel_id,
+            } => {
+                if let Some(Marker::AutoAck(channel)) = self.markers.front() {
+                    // Not the caller's doing: stop acking that channel.
+                    self.no_ack.insert(channel.clone());
+                    return Ok(());
+                }
+                self.deliver(Frame::Error {
+                    code,
+                    message,
+                    channel_id,
+                })
+                .await
+            }
+            Wire::Pong => {
+                self.markers.pop_front();
+                Ok(())
+            }
+            Wire::Unknown => Ok(()),
+        }
+    }
+
+    /// Hands an event over unless it was already; a gap (which the server
+    /// should never leave) is closed by resuming from the log.
+    async fn on_event(&mut self, event: Event) -> StdResult<(), Ended> {
+        let channel = event.channel_id.clone();
+        if let Some(&last) = self.cursors.get(&channel) {
+            if event.seq <= last {
+                return Ok(());
+            }
+            if event.seq > last + 1 {
+                let gap = (channel.clone(), last);
+                if self.last_gap.as_ref() != Some(&gap) {
+                    self.last_gap = Some(gap);
+                    return Err(Lost::Transient(format!(
+                        "gap in channel {channel}: got seq {} after {last}; resuming",
+                        event.seq
+                    ))
+                    .into());
+                }
+            }
+        }
+        if event.kind == EventKind::MemberJoined
+            && self
+                .principal
+                .as_ref()
+                .is_some_and(|me| event.payload["principal_id"].as_str() == Some(me.as_str()))
+        {
+            self.no_ack.remove(&channel);
+        }
+        self.cursors.insert(channel, event.seq);
+        self.deliver(Frame::Event(event)).await
+    }
+}
+
+fn merge(into: &mut HashMap<ChannelId, u64>, cursors: impl IntoIterator<Item = (ChannelId, u64)>) {
+    for (channel, seq) in cursors {
+        let at = into.entry(channel).or_insert(seq);
+        *at = (*at).max(seq);
+    }
+}
