@@ -23,10 +23,22 @@ pub enum EventKind {
     MemberLeft,
     #[serde(rename = "channel.updated")]
     ChannelUpdated,
+    /// A chunk appended to a streaming message.
+    #[serde(rename = "message.delta")]
+    MessageDelta,
+    /// A streaming message is complete (or was closed for being idle).
+    #[serde(rename = "message.finished")]
+    MessageFinished,
+    /// An agent's status line in the channel changed ("reading the thread…").
+    #[serde(rename = "agent.status")]
+    AgentStatus,
+    /// The loop guard held agents back: a system note, visible to members.
+    #[serde(rename = "agent.loop_guard")]
+    AgentLoopGuard,
 }
 
 impl EventKind {
-    pub const ALL: [EventKind; 8] = [
+    pub const ALL: [EventKind; 12] = [
         EventKind::MessageCreated,
         EventKind::MessageEdited,
         EventKind::MessageDeleted,
@@ -35,6 +47,10 @@ impl EventKind {
         EventKind::MemberJoined,
         EventKind::MemberLeft,
         EventKind::ChannelUpdated,
+        EventKind::MessageDelta,
+        EventKind::MessageFinished,
+        EventKind::AgentStatus,
+        EventKind::AgentLoopGuard,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -47,6 +63,10 @@ impl EventKind {
             EventKind::MemberJoined => "member.joined",
             EventKind::MemberLeft => "member.left",
             EventKind::ChannelUpdated => "channel.updated",
+            EventKind::MessageDelta => "message.delta",
+            EventKind::MessageFinished => "message.finished",
+            EventKind::AgentStatus => "agent.status",
+            EventKind::AgentLoopGuard => "agent.loop_guard",
         }
     }
 

@@ -10,6 +10,7 @@ pub mod mention;
 pub mod model;
 pub mod names;
 pub mod perm;
+pub mod trigger;
 
 pub use event::{Event, EventKind};
 pub use id::{CategoryId, ChannelId, EventId, MessageId, OrgId, PrincipalId, SpaceId, TokenId};

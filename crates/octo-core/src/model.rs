@@ -36,9 +36,14 @@ lowercase_enum!(
     ChannelKind { Channel => "channel", Dm => "dm", GroupDm => "group_dm" }
 );
 lowercase_enum!(
-    /// When an agent member is woken by a message (used by the agents issue;
-    /// stored per membership from the start).
+    /// When an agent member is woken: `mention` (default: only when mentioned),
+    /// `dm` (any message of a DM or group DM), `thread` (any reply in a thread it
+    /// took part in), `all` (every message). A mention always wakes it.
     TriggerPolicy { Mention => "mention", Dm => "dm", Thread => "thread", All => "all" }
+);
+lowercase_enum!(
+    /// Where a streaming message stands.
+    StreamStatus { Open => "open", Finished => "finished", Interrupted => "interrupted" }
 );
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
@@ -62,6 +67,9 @@ pub struct Principal {
     /// For agents: the human who created and answers for it.
     pub owner_id: Option<PrincipalId>,
     pub description: Option<String>,
+    /// For agents: what it is good at, shown on its profile.
+    pub skills: Vec<String>,
+    pub avatar_url: Option<String>,
     pub created_at: DateTime<Utc>,
     pub deactivated: bool,
 }
@@ -105,6 +113,10 @@ pub struct Channel {
     pub private: bool,
     /// The seq of the newest event in the channel's log (0 when empty).
     pub last_seq: u64,
+    /// Loop guard: a message whose hop has reached this wakes no agent.
+    pub agent_hop_limit: u32,
+    /// Most triggers one agent gets from this channel per minute.
+    pub agent_triggers_per_minute: u32,
     pub created_by: PrincipalId,
     pub created_at: DateTime<Utc>,
 }
@@ -162,6 +174,8 @@ pub struct Message {
     pub created_at: DateTime<Utc>,
     pub edited_at: Option<DateTime<Utc>>,
     pub deleted: bool,
+    /// Set for messages written as a stream of deltas.
+    pub stream: Option<StreamStatus>,
     pub reactions: Vec<Reaction>,
     /// For a thread root: how many replies it has.
     pub reply_count: u32,

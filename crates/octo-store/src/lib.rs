@@ -19,6 +19,7 @@ pub use records::*;
 
 use async_trait::async_trait;
 use octo_core::model::*;
+use octo_core::trigger::Trigger;
 use octo_core::*;
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
@@ -49,6 +50,7 @@ pub trait Store: Send + Sync + 'static {
         names: &[String],
     ) -> Result<Vec<Principal>>;
     async fn list_principals(&self, org: &OrgId) -> Result<Vec<Principal>>;
+    async fn update_profile(&self, id: &PrincipalId, patch: ProfilePatch) -> Result<Principal>;
 
     // ---- tokens ------------------------------------------------------------
 
@@ -191,6 +193,48 @@ pub trait Store: Send + Sync + 'static {
         principal: &PrincipalId,
         emoji: &str,
     ) -> Result<Option<Event>>;
+    /// Appends text to an open stream (author's own message); appends
+    /// `message.delta`. Conflict if the message is not an open stream.
+    async fn append_delta(&self, id: &MessageId, actor: &PrincipalId, delta: &str) -> Result<(Message, Event)>;
+    /// Closes an open stream as `status` (finished or interrupted), optionally
+    /// replacing its text; appends `message.finished`. Conflict if not open.
+    async fn finish_stream(
+        &self,
+        id: &MessageId,
+        actor: &PrincipalId,
+        text: Option<String>,
+        status: StreamStatus,
+    ) -> Result<(Message, Event)>;
+    /// Open streams with no delta since `before`, oldest first.
+    async fn idle_streams(&self, before: Timestamp, limit: u32) -> Result<Vec<Message>>;
+    /// Appends an event that changes no read model (an agent's status, a loop
+    /// guard note).
+    async fn append_note(
+        &self,
+        channel: &ChannelId,
+        kind: EventKind,
+        actor: &PrincipalId,
+        payload: serde_json::Value,
+    ) -> Result<Event>;
+    /// Whether `principal` wrote the thread's root or a reply in it.
+    async fn took_part_in_thread(&self, principal: &PrincipalId, thread: &MessageId) -> Result<bool>;
+
+    /// Records agents woken by events (idempotent per agent and event seq).
+    async fn record_triggers(&self, triggers: Vec<Trigger>) -> Result<()>;
+    /// An agent's triggers in a channel with `seq > after`, with their events,
+    /// oldest first.
+    async fn list_triggers(
+        &self,
+        agent: &PrincipalId,
+        channel: &ChannelId,
+        after: u64,
+        limit: u32,
+    ) -> Result<Vec<(Trigger, Event)>>;
+
+    /// A random secret of this deployment (created on first use, then stable),
+    /// shared by every node: it signs short-lived turn tokens.
+    async fn deployment_secret(&self) -> Result<Vec<u8>>;
+
     /// Messages in seq order (oldest first) within the page's bounds.
     async fn list_messages(&self, channel: &ChannelId, page: MessagePage) -> Result<Vec<Message>>;
     /// Thread roots with at least one reply, most recently active first.

@@ -36,7 +36,19 @@ pub struct NewPrincipal {
     pub role: Role,
     pub owner_id: Option<PrincipalId>,
     pub description: Option<String>,
+    pub skills: Vec<String>,
+    pub avatar_url: Option<String>,
     pub created_at: Timestamp,
+}
+
+/// Changes to a principal's profile; `None` leaves a field as it is, `Some(None)`
+/// clears it.
+#[derive(Debug, Clone, Default)]
+pub struct ProfilePatch {
+    pub display_name: Option<Option<String>>,
+    pub description: Option<Option<String>>,
+    pub skills: Option<Vec<String>>,
+    pub avatar_url: Option<Option<String>>,
 }
 
 #[derive(Debug, Clone)]
@@ -99,7 +111,14 @@ pub struct ChannelPatch {
     pub name: Option<String>,
     /// `Some(None)` clears the topic.
     pub topic: Option<Option<String>>,
+    pub agent_hop_limit: Option<u32>,
+    pub agent_triggers_per_minute: Option<u32>,
 }
+
+/// A channel's loop guard when nobody has changed it.
+pub const DEFAULT_AGENT_HOP_LIMIT: u32 = 4;
+/// Triggers per agent per channel per minute when nobody has changed it.
+pub const DEFAULT_AGENT_TRIGGERS_PER_MINUTE: u32 = 30;
 
 /// A place overrides can be set on.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -138,6 +157,8 @@ pub struct NewMessage {
     pub data: Option<serde_json::Value>,
     pub mentions: Mentions,
     pub client_msg_id: Option<String>,
+    /// Opens the message as a stream that deltas will extend.
+    pub stream: bool,
     pub created_at: Timestamp,
 }
 
@@ -209,8 +230,23 @@ pub mod payload {
         json!({ "message_id": m.id, "thread_id": m.thread_id })
     }
 
-    pub fn reaction(message: &MessageId, principal: &PrincipalId, emoji: &str) -> Value {
-        json!({ "message_id": message, "principal_id": principal, "emoji": emoji })
+    /// `message_author` lets an agent see at once that the reaction is on one of
+    /// its own messages (a `reaction` trigger).
+    pub fn reaction(message: &MessageId, message_author: &PrincipalId, principal: &PrincipalId, emoji: &str) -> Value {
+        json!({
+            "message_id": message,
+            "message_author_id": message_author,
+            "principal_id": principal,
+            "emoji": emoji,
+        })
+    }
+
+    pub fn message_delta(m: &Message, delta: &str) -> Value {
+        json!({ "message_id": m.id, "thread_id": m.thread_id, "delta": delta })
+    }
+
+    pub fn message_finished(m: &Message) -> Value {
+        json!({ "message_id": m.id, "thread_id": m.thread_id, "text": m.text, "stream": m.stream })
     }
 
     pub fn member(principal: &PrincipalId) -> Value {
@@ -218,7 +254,12 @@ pub mod payload {
     }
 
     pub fn channel_updated(c: &Channel) -> Value {
-        json!({ "name": c.name, "topic": c.topic })
+        json!({
+            "name": c.name,
+            "topic": c.topic,
+            "agent_hop_limit": c.agent_hop_limit,
+            "agent_triggers_per_minute": c.agent_triggers_per_minute,
+        })
     }
 }
 
