@@ -11,6 +11,7 @@ mod memory;
 pub use memory::MemoryBroker;
 
 use async_trait::async_trait;
+use octo_core::trigger::Trigger;
 use octo_core::{ChannelId, Event, OrgId, PrincipalId};
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
@@ -37,6 +38,8 @@ pub enum Signal {
         principal_id: PrincipalId,
         status: Presence,
     },
+    /// An agent was woken by a committed event.
+    Trigger { trigger: Trigger, event: Arc<Event> },
     /// Permissions or memberships changed outside any channel's log (overrides,
     /// space memberships): connections of `principal_id` (or everyone, when
     /// `None`) must re-check what they may see.

@@ -23,7 +23,8 @@ pub fn require(decision: Decision, what: &'static str, action: Action) -> ApiRes
 
 /// Org-level actions. Another org's id answers 404 like an unknown one.
 pub fn authorize_org(caller: &Caller, org: &OrgId, action: Action) -> ApiResult<()> {
-    if &caller.principal.org_id != org {
+    // A turn token is for its one channel, not for the org around it.
+    if &caller.principal.org_id != org || caller.scope.is_some() {
         return Err(ApiError::NotFound("org"));
     }
     require(
@@ -62,7 +63,7 @@ pub async fn authorize_space(
         .store
         .get_space(id)
         .await?
-        .filter(|s| s.org_id == caller.principal.org_id)
+        .filter(|s| s.org_id == caller.principal.org_id && caller.scope.is_none())
         .ok_or(ApiError::NotFound("space"))?;
     let scope = Scope::Space(space_scope(state, caller, &space).await?);
     require(
@@ -79,10 +80,11 @@ pub async fn authorize_category(
     id: &CategoryId,
     action: Action,
 ) -> ApiResult<(Category, Space)> {
-    let category = state
+        let category = state
         .store
         .get_category(id)
         .await?
+        .filter(|_| caller.scope.is_none())
         .ok_or(ApiError::NotFound("category"))?;
     let space = state
         .store
@@ -136,7 +138,8 @@ pub async fn load_channel_view(
     caller: &Caller,
     channel: Channel,
 ) -> ApiResult<ChannelView> {
-    if channel.org_id != caller.principal.org_id {
+    let out_of_scope = caller.scope.as_ref().is_some_and(|s| s != &channel.id);
+    if channel.org_id != caller.principal.org_id || out_of_scope {
         return Err(ApiError::NotFound("channel"));
     }
     let store = &state.store;

@@ -7,6 +7,8 @@ use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
 use octo_core::model::{Principal, TokenInfo};
 use octo_core::perm::Subject;
+use crate::turn::{TURN_PREFIX, TurnError};
+use octo_core::{ChannelId, TokenId};
 use octo_store::now;
 
 /// An authenticated principal. Extracting it checks the token and spends one
@@ -15,6 +17,8 @@ use octo_store::now;
 pub struct Caller {
     pub principal: Principal,
     pub token: TokenInfo,
+    /// Set for a turn token: the one channel this caller may touch.
+    pub scope: Option<ChannelId>,
 }
 
 impl Caller {
@@ -52,6 +56,9 @@ fn bearer(parts: &Parts) -> Result<&str, ApiError> {
 /// Resolves a bearer secret to its principal; shared by the header extractor
 /// and any transport that carries the token elsewhere.
 pub async fn authenticate(state: &AppState, secret: &str) -> Result<Caller, ApiError> {
+    if secret.starts_with(TURN_PREFIX) {
+        return authenticate_turn(state, secret).await;
+    }
     let hash = crate::password::token_hash(secret);
     let (token, principal) = state
         .store
@@ -89,7 +96,43 @@ pub async fn authenticate(state: &AppState, secret: &str) -> Result<Caller, ApiE
             }
         });
     }
-    Ok(Caller { principal, token })
+    Ok(Caller {
+        principal,
+        token,
+        scope: None,
+    })
+}
+
+/// A turn token: checked by signature, no lookup of the token itself.
+async fn authenticate_turn(state: &AppState, secret: &str) -> Result<Caller, ApiError> {
+    let keys = state.turn_keys().await?;
+    let at = now();
+    let turn = keys.verify(secret, at).map_err(|e| match e {
+        TurnError::Expired => ApiError::unauthenticated("token_expired", "this turn token has expired"),
+        TurnError::Malformed | TurnError::BadSignature => {
+            ApiError::unauthenticated("invalid_token", "this token is not valid")
+        }
+    })?;
+    let principal = state
+        .store
+        .get_principal(&turn.agent)
+        .await?
+        .filter(|p| !p.deactivated)
+        .ok_or_else(|| ApiError::unauthenticated("invalid_token", "this token is not valid"))?;
+    let token = TokenInfo {
+        id: TokenId::from_string("turn"),
+        principal_id: principal.id.clone(),
+        label: "turn".into(),
+        created_at: at,
+        expires_at: Some(turn.expires_at),
+        last_used_at: None,
+        revoked_at: None,
+    };
+    Ok(Caller {
+        principal,
+        token,
+        scope: Some(turn.channel),
+    })
 }
 
 impl FromRequestParts<AppState> for Caller {

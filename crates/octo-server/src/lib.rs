@@ -15,10 +15,12 @@ pub mod ratelimit;
 pub mod realtime;
 pub mod routes;
 pub mod state;
+pub mod triggers;
+pub mod turn;
 pub mod visibility;
 
 pub use ratelimit::RateLimit;
-pub use state::{AppState, RealtimeConfig, ServerConfig};
+pub use state::{AgentsConfig, AppState, RealtimeConfig, ServerConfig};
 
 use axum::Router;
 use axum::routing::get;
@@ -51,6 +53,7 @@ pub async fn serve(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let dispatcher = tokio::spawn(realtime::run_dispatcher(state.clone()));
+    let sweeper = tokio::spawn(routes::messages::sweep_idle_streams(state.clone()));
     let stopping = state.clone();
     let shutdown = async move {
         shutdown.await;
@@ -63,5 +66,6 @@ pub async fn serve(
     .with_graceful_shutdown(shutdown)
     .await;
     dispatcher.abort();
+    sweeper.abort();
     served
 }

@@ -7,7 +7,9 @@ use octo_core::{Event, PrincipalId};
 use octo_store::Store;
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
-use tokio::sync::watch;
+use crate::triggers::TriggerGate;
+use crate::turn::TurnKeys;
+use tokio::sync::{OnceCell, watch};
 
 /// The server's tunables. The binary reads them from its config file (`[limits]`).
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -22,6 +24,26 @@ pub struct ServerConfig {
     /// How long a token from `POST /auth/login` lives.
     pub login_token_days: u32,
     pub realtime: RealtimeConfig,
+    pub agents: AgentsConfig,
+}
+
+/// Agent-facing timings.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct AgentsConfig {
+    /// A stream with no delta for this long is closed as interrupted.
+    pub stream_idle_secs: u64,
+    /// How long a trigger's turn token lives.
+    pub turn_token_secs: u64,
+}
+
+impl Default for AgentsConfig {
+    fn default() -> Self {
+        Self {
+            stream_idle_secs: 60,
+            turn_token_secs: 15 * 60,
+        }
+    }
 }
 
 impl Default for ServerConfig {
@@ -38,6 +60,7 @@ impl Default for ServerConfig {
             max_body_bytes: 1024 * 1024,
             login_token_days: 30,
             realtime: RealtimeConfig::default(),
+            agents: AgentsConfig::default(),
         }
     }
 }
@@ -89,6 +112,9 @@ pub struct AppState {
     /// connections (WebSocket, long-poll) end instead of holding it up.
     pub shutting_down: watch::Receiver<bool>,
     shutdown: Arc<watch::Sender<bool>>,
+    /// Decides and records which agents a write wakes.
+    pub triggers: Arc<TriggerGate>,
+    turn_keys: Arc<OnceCell<TurnKeys>>,
 }
 
 impl AppState {
@@ -103,7 +129,16 @@ impl AppState {
             config: Arc::new(config),
             shutting_down,
             shutdown: Arc::new(shutdown),
+            triggers: Arc::new(TriggerGate::default()),
+            turn_keys: Arc::new(OnceCell::new()),
         }
+    }
+
+    /// The keys turn tokens are signed with (loaded from the store once).
+    pub async fn turn_keys(&self) -> Result<&TurnKeys, octo_store::StoreError> {
+        self.turn_keys
+            .get_or_try_init(|| async { Ok(TurnKeys::new(self.store.deployment_secret().await?)) })
+            .await
     }
 
     pub fn begin_shutdown(&self) {

@@ -13,6 +13,8 @@ use std::collections::HashMap;
 /// The org as loaded for one principal.
 pub struct Snapshot {
     subject: Subject,
+    /// A turn token's one channel.
+    scope: Option<ChannelId>,
     pub spaces: Vec<Space>,
     pub channels: Vec<Channel>,
     space_roles: HashMap<SpaceId, Role>,
@@ -27,7 +29,8 @@ pub struct Visible {
 }
 
 impl Snapshot {
-    pub async fn load(state: &AppState, principal: &Principal) -> ApiResult<Snapshot> {
+    pub async fn load(state: &AppState, caller: &crate::caller::Caller) -> ApiResult<Snapshot> {
+        let principal = &caller.principal;
         let store = &state.store;
         let org = &principal.org_id;
         let (spaces, space_roles, memberships, channels, overrides) = tokio::try_join!(
@@ -49,6 +52,7 @@ impl Snapshot {
                 id: principal.id.clone(),
                 org_role: principal.role,
             },
+            scope: caller.scope.clone(),
             spaces,
             channels,
             space_roles: space_roles.into_iter().collect(),
@@ -77,6 +81,9 @@ impl Snapshot {
     }
 
     pub fn can_see_space(&self, space: &Space) -> bool {
+        if self.scope.is_some() {
+            return false;
+        }
         authorize(&self.subject, Action::Read, &Scope::Space(self.space_scope(space))).is_allowed()
     }
 
@@ -103,6 +110,9 @@ impl Snapshot {
     }
 
     pub fn can_see_channel(&self, channel: &Channel) -> bool {
+        if self.scope.as_ref().is_some_and(|s| s != &channel.id) {
+            return false;
+        }
         self.channel_scope(channel)
             .is_some_and(|scope| authorize(&self.subject, Action::Read, &scope).is_allowed())
     }

@@ -5,7 +5,9 @@
 //! `presence`, `error`, `pong`. Events carry the one shape of DESIGN §9.
 
 use octo_broker::Presence;
-use octo_core::{ChannelId, Event, PrincipalId};
+use chrono::{DateTime, Utc};
+use octo_core::trigger::{Trigger, TriggerReason};
+use octo_core::{ChannelId, Event, MessageId, PrincipalId};
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 
@@ -88,6 +90,44 @@ pub fn event_frame(event: &Event) -> String {
     serde_json::to_string(&Frame {
         frame_type: "event",
         event,
+    })
+    .unwrap_or_default()
+}
+
+/// A trigger as a frame: the event that woke the agent (its one shape, with
+/// `"type": "trigger"`) and why, with the turn token to act with.
+pub fn trigger_frame(trigger: &Trigger, event: &Event, turn_token: &str, expires_at: DateTime<Utc>) -> String {
+    #[derive(Serialize)]
+    struct Detail<'a> {
+        id: &'a str,
+        reason: TriggerReason,
+        hop: u32,
+        message_id: &'a MessageId,
+        thread_id: Option<&'a MessageId>,
+        /// Scoped to this channel; expires at `turn_expires_at`.
+        turn_token: &'a str,
+        turn_expires_at: DateTime<Utc>,
+    }
+    #[derive(Serialize)]
+    struct Frame<'a> {
+        #[serde(rename = "type")]
+        frame_type: &'static str,
+        #[serde(flatten)]
+        event: &'a Event,
+        trigger: Detail<'a>,
+    }
+    serde_json::to_string(&Frame {
+        frame_type: "trigger",
+        event,
+        trigger: Detail {
+            id: &trigger.id,
+            reason: trigger.reason,
+            hop: trigger.hop,
+            message_id: &trigger.message_id,
+            thread_id: trigger.thread_id.as_ref(),
+            turn_token,
+            turn_expires_at: expires_at,
+        },
     })
     .unwrap_or_default()
 }

@@ -27,6 +27,8 @@ pub enum Outbound {
     AccessChanged,
     /// Signals were lost on the way here: re-read the log of every channel.
     Resync,
+    /// This connection's agent was woken in a channel.
+    Trigger(ChannelId),
 }
 
 /// Why the hub cut a connection off.
@@ -238,6 +240,17 @@ impl Hub {
                 principal_id,
                 status,
             } => self.dispatch_presence(node, org_id, principal_id, status),
+            Signal::Trigger { trigger, .. } => {
+                let mut inner = self.lock();
+                let targets: Vec<ConnId> = inner
+                    .by_principal
+                    .get(&trigger.agent_id)
+                    .into_iter()
+                    .flatten()
+                    .copied()
+                    .collect();
+                Self::deliver(&mut inner, &targets, |_| Outbound::Trigger(trigger.channel_id.clone()));
+            }
             Signal::AccessChanged { principal_id } => {
                 let mut inner = self.lock();
                 let targets: Vec<ConnId> = match &principal_id {

@@ -6,7 +6,9 @@
 use crate::caller::Caller;
 use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::extract::{ApiJson, ApiQuery};
-use crate::routes::channels::{EventFrame, EventList};
+use super::frames::{event_frame, trigger_frame};
+use octo_core::model::PrincipalKind;
+use serde_json::Value;
 use crate::routes::messages::page_limit;
 use crate::state::AppState;
 use crate::visibility::Snapshot;
@@ -28,11 +30,15 @@ pub struct PollQuery {
     pub limit: Option<u32>,
 }
 
-/// Pending events of every channel the caller is a member of and can see.
-async fn pending(state: &AppState, caller: &Caller, limit: u32) -> ApiResult<(Vec<EventFrame>, HashSet<ChannelId>)> {
-    let snapshot = Snapshot::load(state, &caller.principal).await?;
+/// Pending events (and, for agents, triggers) of every channel the caller is a
+/// member of and can see, as frames.
+async fn pending(state: &AppState, caller: &Caller, limit: u32) -> ApiResult<(Vec<Value>, HashSet<ChannelId>)> {
+    let snapshot = Snapshot::load(state, caller).await?;
     let mut items = Vec::new();
     let mut channels = HashSet::new();
+    let is_agent = caller.principal.kind == PrincipalKind::Agent;
+    let keys = if is_agent { Some(state.turn_keys().await?) } else { None };
+    let expires_at = octo_store::now() + chrono::Duration::seconds(state.config.agents.turn_token_secs as i64);
     for v in snapshot.visible_channels() {
         let Some(member) = v.membership else { continue };
         channels.insert(v.channel.id.clone());
@@ -41,18 +47,37 @@ async fn pending(state: &AppState, caller: &Caller, limit: u32) -> ApiResult<(Ve
             continue;
         }
         let events = state.store.list_events(&v.channel.id, member.acked_seq, remaining).await?;
-        items.extend(events.into_iter().map(|event| EventFrame {
-            frame_type: "event",
-            event,
-        }));
+        items.extend(events.iter().map(|e| to_value(&event_frame(e))));
+        if let Some(keys) = keys {
+            let triggers = state
+                .store
+                .list_triggers(&caller.principal.id, &v.channel.id, member.acked_seq, remaining)
+                .await?;
+            items.extend(triggers.iter().map(|(t, e)| {
+                to_value(&trigger_frame(t, e, &keys.mint(&t.agent_id, &t.channel_id, expires_at), expires_at))
+            }));
+        }
     }
     Ok((items, channels))
 }
 
-/// Events after the caller's delivery cursors, oldest first within a channel.
+fn to_value(frame: &str) -> Value {
+    serde_json::from_str(frame).unwrap_or(Value::Null)
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct PollAnswer {
+    /// Event frames (`"type": "event"`) and, for agents, trigger frames
+    /// (`"type": "trigger"`), oldest first within a channel.
+    #[schema(value_type = Vec<Object>)]
+    pub items: Vec<Value>,
+    pub next: Option<String>,
+}
+
+/// Events after the caller's delivery cursors, and the triggers among them.
 #[utoipa::path(get, path = "/api/v1/events", tag = "realtime", params(PollQuery),
-    responses((status = 200, body = EventList)))]
-pub async fn poll(State(state): State<AppState>, caller: Caller, ApiQuery(q): ApiQuery<PollQuery>) -> ApiResult<Json<EventList>> {
+    responses((status = 200, body = PollAnswer)))]
+pub async fn poll(State(state): State<AppState>, caller: Caller, ApiQuery(q): ApiQuery<PollQuery>) -> ApiResult<Json<PollAnswer>> {
     let limit = page_limit(q.limit)?;
     let max_wait = state.config.realtime.longpoll_max_wait_secs;
     let wait = q.wait.unwrap_or(0);
@@ -63,12 +88,14 @@ pub async fn poll(State(state): State<AppState>, caller: Caller, ApiQuery(q): Ap
     let mut signals = state.broker.subscribe();
     let (items, channels) = pending(&state, &caller, limit).await?;
     if !items.is_empty() || wait == 0 {
-        return Ok(Json(EventList { items, next: None }));
+        return Ok(Json(PollAnswer { items, next: None }));
     }
+    let me = caller.principal.id.clone();
     let woke = async {
         loop {
             match signals.recv().await {
                 Ok(Signal::Event(e)) if channels.contains(&e.channel_id) => return,
+                Ok(Signal::Trigger { trigger, .. }) if trigger.agent_id == me => return,
                 Ok(Signal::AccessChanged { .. }) | Err(_) => return,
                 Ok(_) => {}
             }
@@ -80,7 +107,7 @@ pub async fn poll(State(state): State<AppState>, caller: Caller, ApiQuery(q): Ap
         () = super::shutting_down(state.shutting_down.clone()) => {}
     }
     let (items, _) = pending(&state, &caller, limit).await?;
-    Ok(Json(EventList { items, next: None }))
+    Ok(Json(PollAnswer { items, next: None }))
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -100,7 +127,7 @@ pub struct AckResponse {
 #[utoipa::path(post, path = "/api/v1/events/ack", tag = "realtime", request_body = AckRequest,
     responses((status = 200, body = AckResponse), (status = 404, body = ErrorBody)))]
 pub async fn ack(State(state): State<AppState>, caller: Caller, ApiJson(req): ApiJson<AckRequest>) -> ApiResult<Json<AckResponse>> {
-    let snapshot = Snapshot::load(&state, &caller.principal).await?;
+    let snapshot = Snapshot::load(&state, &caller).await?;
     let visible: HashMap<ChannelId, bool> = snapshot
         .visible_channels()
         .into_iter()

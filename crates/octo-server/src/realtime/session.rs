@@ -1,7 +1,8 @@
 //! One connected client's delivery state: which channels it gets, the last seq
 //! sent of each, and how it catches up from the log.
 
-use super::frames::{ReadyChannel, ServerFrame, event_frame};
+use super::frames::{ReadyChannel, ServerFrame, event_frame, trigger_frame};
+use octo_core::model::PrincipalKind;
 use crate::caller::Caller;
 use crate::error::ApiError;
 use crate::state::AppState;
@@ -33,6 +34,8 @@ pub struct Session {
     pub caller: Caller,
     /// Last seq sent, per subscribed channel.
     pub delivered: HashMap<ChannelId, u64>,
+    /// Seq of the last trigger sent, per channel (agents only).
+    triggered: HashMap<ChannelId, u64>,
 }
 
 impl Session {
@@ -41,13 +44,14 @@ impl Session {
             state,
             caller,
             delivered: HashMap::new(),
+            triggered: HashMap::new(),
         }
     }
 
     /// Decides where each visible channel resumes: the client's cursor, else the
     /// member's server-side delivery cursor, else live from now.
     pub async fn plan(&self, cursors: Option<HashMap<ChannelId, u64>>) -> Result<Plan, ApiError> {
-        let snapshot = Snapshot::load(&self.state, &self.caller.principal).await?;
+        let snapshot = Snapshot::load(&self.state, &self.caller).await?;
         let visible = snapshot.visible_channels();
         let mut cursors = cursors.unwrap_or_default();
         let mut starts = Vec::with_capacity(visible.len());
@@ -83,6 +87,12 @@ impl Session {
             );
         }
         Ok(Plan { starts, errors })
+    }
+
+    /// Starts delivering `channel` after `seq` (events and triggers alike).
+    pub fn start_channel(&mut self, channel: &ChannelId, seq: u64) {
+        self.delivered.insert(channel.clone(), seq);
+        self.triggered.insert(channel.clone(), seq);
     }
 
     pub fn ready_frame(&self, session_id: u64, plan: &Plan) -> String {
@@ -163,7 +173,7 @@ impl Session {
     /// Re-checks what the caller can see. Returns channels lost and channels
     /// gained (with where they start).
     pub async fn recheck(&mut self) -> Result<(Vec<ChannelId>, Vec<(ChannelId, u64)>), ApiError> {
-        let snapshot = Snapshot::load(&self.state, &self.caller.principal).await?;
+        let snapshot = Snapshot::load(&self.state, &self.caller).await?;
         let visible = snapshot.visible_channels();
         let lost: Vec<ChannelId> = self
             .delivered
@@ -173,6 +183,7 @@ impl Session {
             .collect();
         for id in &lost {
             self.delivered.remove(id);
+            self.triggered.remove(id);
         }
         let mut gained = Vec::new();
         for v in visible {
@@ -185,9 +196,39 @@ impl Session {
                 .membership
                 .as_ref()
                 .map_or(v.channel.last_seq, |m| m.acked_seq.saturating_sub(1));
-            self.delivered.insert(v.channel.id.clone(), start);
+            self.start_channel(&v.channel.id, start);
             gained.push((v.channel.id, start));
         }
         Ok((lost, gained))
     }
+
+    /// Triggers of `channel` for this agent not sent yet, as frames, each with
+    /// a fresh turn token. Triggers are read from the store, so one that a lost
+    /// signal never announced still goes out with the next.
+    pub async fn catch_up_triggers(&mut self, channel: &ChannelId) -> Result<Vec<String>, ApiError> {
+        if self.caller.principal.kind != PrincipalKind::Agent || !self.delivered.contains_key(channel) {
+            return Ok(Vec::new());
+        }
+        let Some(&after) = self.triggered.get(channel) else {
+            return Ok(Vec::new());
+        };
+        let found = self
+            .state
+            .store
+            .list_triggers(&self.caller.principal.id, channel, after, PAGE)
+            .await?;
+        let Some(last) = found.last().map(|(t, _)| t.seq) else {
+            self.triggered.insert(channel.clone(), after);
+            return Ok(Vec::new());
+        };
+        let keys = self.state.turn_keys().await?;
+        let expires_at = octo_store::now() + chrono::Duration::seconds(self.state.config.agents.turn_token_secs as i64);
+        let frames = found
+            .iter()
+            .map(|(t, e)| trigger_frame(t, e, &keys.mint(&t.agent_id, &t.channel_id, expires_at), expires_at))
+            .collect();
+        self.triggered.insert(channel.clone(), last);
+        Ok(frames)
+    }
 }
+

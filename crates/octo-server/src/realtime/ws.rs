@@ -214,8 +214,10 @@ async fn stream_session_inner(
     send(&state, sink, &mut kicked, Message::Text(session.ready_frame(id, &plan).into())).await?;
     send_all(&state, sink, &mut kicked, plan.errors.clone()).await?;
     for (channel, start, last) in &plan.starts {
-        session.delivered.insert(channel.clone(), *start);
+        session.start_channel(channel, *start);
         let frames = session.catch_up(channel, *last).await?;
+        send_all(&state, sink, &mut kicked, frames).await?;
+        let frames = session.catch_up_triggers(channel).await?;
         send_all(&state, sink, &mut kicked, frames).await?;
     }
     // 2. Join the hub, then catch up with what was committed meanwhile; from
@@ -260,6 +262,20 @@ async fn stream_session_inner(
                     Outbound::Resync => {
                         let frames = session.catch_up_all().await?;
                         send_all(&state, sink, &mut kicked, frames).await?;
+                        let channels: Vec<ChannelId> = session.delivered.keys().cloned().collect();
+                        for channel in channels {
+                            let frames = session.catch_up_triggers(&channel).await?;
+                            send_all(&state, sink, &mut kicked, frames).await?;
+                        }
+                    }
+                    Outbound::Trigger(channel) => {
+                        // Events first, so the trigger never overtakes its event.
+                        if let Some(last) = state.store.get_channel(&channel).await.map_err(ApiError::from)?.map(|c| c.last_seq) {
+                            let frames = session.catch_up(&channel, last).await?;
+                            send_all(&state, sink, &mut kicked, frames).await?;
+                        }
+                        let frames = session.catch_up_triggers(&channel).await?;
+                        send_all(&state, sink, &mut kicked, frames).await?;
                     }
                     Outbound::AccessChanged => {
                         let (lost, gained) = session.recheck().await?;
@@ -276,6 +292,10 @@ async fn stream_session_inner(
                         if !gained.is_empty() {
                             let frames = session.catch_up_all().await?;
                             send_all(&state, sink, &mut kicked, frames).await?;
+                            for (channel, _) in &gained {
+                                let frames = session.catch_up_triggers(channel).await?;
+                                send_all(&state, sink, &mut kicked, frames).await?;
+                            }
                         }
                     }
                 }

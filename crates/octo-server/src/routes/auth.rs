@@ -110,6 +110,8 @@ pub async fn setup(
                 role: Role::Owner,
                 owner_id: None,
                 description: None,
+                skills: vec![],
+                avatar_url: None,
                 created_at: at,
             },
         )

@@ -37,6 +37,11 @@ pub struct ChannelPatchRequest {
     pub name: Option<String>,
     /// An empty string clears the topic.
     pub topic: Option<String>,
+    /// Loop guard: messages whose hop reaches this wake no agent (1 to 64).
+    pub agent_hop_limit: Option<u32>,
+    /// Most triggers one agent gets from this channel per minute (0 to 600; 0
+    /// silences agents here).
+    pub agent_triggers_per_minute: Option<u32>,
 }
 
 #[utoipa::path(patch, path = "/api/v1/channels/{id}", tag = "channels", request_body = ChannelPatchRequest,
@@ -60,6 +65,15 @@ pub async fn update_channel(
             "DMs are named by their members",
         ));
     }
+    if req.agent_hop_limit.is_some_and(|h| !(1..=64).contains(&h)) {
+        return Err(ApiError::bad_request("invalid_agent_hop_limit", "must be between 1 and 64"));
+    }
+    if req.agent_triggers_per_minute.is_some_and(|r| r > 600) {
+        return Err(ApiError::bad_request(
+            "invalid_agent_triggers_per_minute",
+            "must be between 0 and 600",
+        ));
+    }
     let patch = ChannelPatch {
         name: req
             .name
@@ -70,14 +84,17 @@ pub async fn update_channel(
             .topic
             .map(|t| parse_optional_text("topic", Some(&t), MAX_TOPIC_CHARS))
             .transpose()?,
+        agent_hop_limit: req.agent_hop_limit,
+        agent_triggers_per_minute: req.agent_triggers_per_minute,
     };
-    if patch.name.is_none() && patch.topic.is_none() {
-        return Err(ApiError::bad_request(
-            "invalid_body",
-            "send a name, a topic or both",
-        ));
+    if patch.name.is_none()
+        && patch.topic.is_none()
+        && patch.agent_hop_limit.is_none()
+        && patch.agent_triggers_per_minute.is_none()
+    {
+        return Err(ApiError::bad_request("invalid_body", "send at least one field to change"));
     }
-        let (channel, event) = state.store.update_channel(&view.channel.id, &caller.principal.id, patch).await?;
+    let (channel, event) = state.store.update_channel(&view.channel.id, &caller.principal.id, patch).await?;
     state.publish([event]).await;
     Ok(Json(channel))
 }

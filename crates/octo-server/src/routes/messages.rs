@@ -33,6 +33,10 @@ pub struct PostMessageRequest {
     pub data: Option<serde_json::Value>,
     /// File ids (available once uploads exist).
     pub attachments: Option<Vec<String>>,
+    /// Open the message as a stream: `text` may be empty, deltas follow
+    /// (`POST /messages/{id}/deltas`) until `POST /messages/{id}/finish`.
+    #[serde(default)]
+    pub stream: bool,
 }
 
 /// Resolves `@name`s to principals of the org; unknown names are plain text.
@@ -86,7 +90,12 @@ pub async fn post_message(
 ) -> ApiResult<(StatusCode, HeaderMap, Json<Message>)> {
     let view =
         authorize_channel(&state, &caller, &ChannelId::from_string(id), Action::Post).await?;
-    let text = MessageText::parse(&req.text)?;
+    // A stream may start empty; whatever text it has obeys the usual rules.
+    let text = if req.stream && req.text.is_empty() {
+        String::new()
+    } else {
+        MessageText::parse(&req.text)?.to_string()
+    };
     let client_msg_id = req
         .client_msg_id
         .as_deref()
@@ -121,7 +130,7 @@ pub async fn post_message(
         }
         None => None,
     };
-    let mentions = resolve_mentions(&state, &view, &caller, text.as_str()).await?;
+    let mentions = resolve_mentions(&state, &view, &caller, &text).await?;
     let posted = state
         .store
         .post_message(NewMessage {
@@ -130,20 +139,22 @@ pub async fn post_message(
             thread_id,
             author_id: caller.principal.id.clone(),
             author_kind: caller.principal.kind,
-            text: text.to_string(),
+            text,
             data: req.data,
             mentions,
             client_msg_id: client_msg_id.map(|c| c.to_string()),
+            stream: req.stream,
             created_at: now(),
         })
         .await?;
     let mut headers = HeaderMap::new();
-    match posted.event {
-        Some(event) => state.publish([event]).await,
+    match &posted.event {
+        Some(event) => state.publish([event.clone()]).await,
         None => {
             headers.insert(REPLAYED, HeaderValue::from_static("true"));
         }
     }
+    crate::triggers::on_message(&state, &view.channel, &posted.message, posted.event.as_ref()).await?;
     Ok((StatusCode::CREATED, headers, Json(posted.message)))
 }
 
@@ -366,10 +377,11 @@ async fn reaction_target(
     caller: &Caller,
     id: String,
     emoji: &str,
-) -> ApiResult<(Message, Emoji)> {
+) -> ApiResult<(Message, ChannelView, Emoji)> {
     let (message, view) = visible_message(state, caller, id).await?;
     view.check(caller, Action::React)?;
-    Ok((message, Emoji::parse(emoji)?))
+    let emoji = Emoji::parse(emoji)?;
+    Ok((message, view, emoji))
 }
 
 #[utoipa::path(put, path = "/api/v1/messages/{id}/reactions/{emoji}", tag = "messages",
@@ -379,9 +391,12 @@ pub async fn add_reaction(
     caller: Caller,
     Path((id, emoji)): Path<(String, String)>,
 ) -> ApiResult<Json<Message>> {
-        let (message, emoji) = reaction_target(&state, &caller, id, &emoji).await?;
+        let (message, view, emoji) = reaction_target(&state, &caller, id, &emoji).await?;
     let event = state.store.add_reaction(&message.id, &caller.principal.id, emoji.as_str()).await?;
-    state.publish(event).await;
+    if let Some(event) = event {
+        state.publish([event.clone()]).await;
+        crate::triggers::on_reaction(&state, &view.channel, &message, &caller.principal.id, &event).await?;
+    }
     let message = state
         .store
         .get_message(&message.id)
@@ -397,7 +412,7 @@ pub async fn remove_reaction(
     caller: Caller,
     Path((id, emoji)): Path<(String, String)>,
 ) -> ApiResult<Json<Message>> {
-    let (message, emoji) = reaction_target(&state, &caller, id, &emoji).await?;
+    let (message, _, emoji) = reaction_target(&state, &caller, id, &emoji).await?;
     let Some(event) = state
         .store
         .remove_reaction(&message.id, &caller.principal.id, emoji.as_str())
@@ -412,4 +427,114 @@ pub async fn remove_reaction(
         .await?
         .ok_or(ApiError::NotFound("message"))?;
     Ok(Json(message))
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DeltaRequest {
+    /// Text to append to the stream.
+    pub text: String,
+}
+
+/// The author's own open stream, or why not.
+async fn own_stream(state: &AppState, caller: &Caller, id: String) -> ApiResult<Message> {
+    let (message, _) = visible_message(state, caller, id).await?;
+    if message.author_id != caller.principal.id {
+        return Err(ApiError::Forbidden("write into another's stream"));
+    }
+    if message.stream != Some(StreamStatus::Open) {
+        return Err(ApiError::Conflict("this message is not an open stream".into()));
+    }
+    Ok(message)
+}
+
+/// Appends to a streaming message; members see a `message.delta` event.
+#[utoipa::path(post, path = "/api/v1/messages/{id}/deltas", tag = "messages", request_body = DeltaRequest,
+    responses((status = 200, body = Message), (status = 409, body = ErrorBody)))]
+pub async fn append_delta(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    ApiJson(req): ApiJson<DeltaRequest>,
+) -> ApiResult<Json<Message>> {
+    let message = own_stream(&state, &caller, id).await?;
+    if req.text.is_empty() {
+        return Err(ApiError::bad_request("invalid_text", "a delta must not be empty"));
+    }
+    if message.text.chars().count() + req.text.chars().count() > MAX_MESSAGE_CHARS {
+        return Err(ApiError::bad_request(
+            "invalid_text",
+            format!("a message must be at most {MAX_MESSAGE_CHARS} characters"),
+        ));
+    }
+    let (message, event) = state
+        .store
+        .append_delta(&message.id, &caller.principal.id, &req.text)
+        .await?;
+    state.publish([event]).await;
+    Ok(Json(message))
+}
+
+#[derive(Deserialize, ToSchema, Default)]
+#[serde(deny_unknown_fields)]
+pub struct FinishRequest {
+    /// The final text, if it differs from the deltas so far.
+    pub text: Option<String>,
+}
+
+/// Completes a streaming message; members see `message.finished`.
+#[utoipa::path(post, path = "/api/v1/messages/{id}/finish", tag = "messages", request_body = FinishRequest,
+    responses((status = 200, body = Message), (status = 409, body = ErrorBody)))]
+pub async fn finish_stream(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    ApiJson(req): ApiJson<FinishRequest>,
+) -> ApiResult<Json<Message>> {
+    let message = own_stream(&state, &caller, id).await?;
+    let text = req
+        .text
+        .as_deref()
+        .map(MessageText::parse)
+        .transpose()?
+        .map(|t| t.to_string());
+    if text.is_none() && message.text.trim().is_empty() {
+        return Err(ApiError::bad_request("invalid_text", "a finished message needs some text"));
+    }
+    let (message, event) = state
+        .store
+        .finish_stream(&message.id, &caller.principal.id, text, StreamStatus::Finished)
+        .await?;
+    state.publish([event]).await;
+    Ok(Json(message))
+}
+
+/// Closes streams left idle, so a crashed agent's half-reply shows as
+/// interrupted instead of "typing" forever. Runs until the server stops.
+pub async fn sweep_idle_streams(state: AppState) {
+    let idle = chrono::Duration::seconds(state.config.agents.stream_idle_secs as i64);
+    let every = std::time::Duration::from_secs((state.config.agents.stream_idle_secs / 4).clamp(1, 15));
+    loop {
+        tokio::time::sleep(every).await;
+        let before = now() - idle;
+        let stale = match state.store.idle_streams(before, 100).await {
+            Ok(stale) => stale,
+            Err(e) => {
+                tracing::warn!(error = %e, "could not look for idle streams");
+                continue;
+            }
+        };
+        for m in stale {
+            match state
+                .store
+                .finish_stream(&m.id, &m.author_id, None, StreamStatus::Interrupted)
+                .await
+            {
+                Ok((_, event)) => state.publish([event]).await,
+                // Finished by its author in the meantime.
+                Err(octo_store::StoreError::Conflict(_)) => {}
+                Err(e) => tracing::warn!(error = %e, message = %m.id, "could not close an idle stream"),
+            }
+        }
+    }
 }

@@ -1,5 +1,6 @@
 //! The REST routes of `/api/v1`, in one table.
 
+pub mod agents;
 pub mod auth;
 pub mod channels;
 pub mod messages;
@@ -29,17 +30,19 @@ pub fn api(state: AppState) -> Router {
             "/orgs/{org}/members",
             get(orgs::list_members).post(orgs::add_member),
         )
-        .route("/orgs/{org}/agents", post(orgs::create_agent))
+        .route("/orgs/{org}/agents", get(agents::list_agents).post(agents::create_agent))
+        .route("/agents/{id}", get(agents::get_agent).patch(agents::update_agent))
+        .route("/channels/{id}/status", put(agents::set_status))
         .route("/orgs/{org}/tree", get(orgs::tree))
         .route("/orgs/{org}/dms", post(orgs::open_dm))
         .route("/orgs/{org}/spaces", post(spaces::create_space))
         .route(
             "/agents/{id}/tokens",
-            get(orgs::list_agent_tokens).post(orgs::create_agent_token),
+            get(agents::list_agent_tokens).post(agents::create_agent_token),
         )
         .route(
             "/agents/{id}/tokens/{token_id}",
-            delete(orgs::revoke_agent_token),
+            delete(agents::revoke_agent_token),
         )
         .route("/spaces/{id}", get(spaces::get_space))
         .route(
@@ -86,6 +89,8 @@ pub fn api(state: AppState) -> Router {
                 .patch(messages::edit_message)
                 .delete(messages::delete_message),
         )
+        .route("/messages/{id}/deltas", post(messages::append_delta))
+        .route("/messages/{id}/finish", post(messages::finish_stream))
         .route(
             "/messages/{id}/reactions/{emoji}",
             put(messages::add_reaction).delete(messages::remove_reaction),

@@ -1,6 +1,5 @@
 //! The org: its members (humans and agents), its tree, and its DMs.
 
-use super::auth::{NewTokenRequest, NewTokenResponse, TokenList, create_token_for};
 use crate::access::authorize_org;
 use crate::visibility::Snapshot;
 use crate::caller::Caller;
@@ -14,7 +13,6 @@ use axum::http::StatusCode;
 use octo_core::limits::*;
 use octo_core::model::*;
 use octo_core::names::*;
-use octo_core::perm::{Scope, authorize};
 use octo_core::*;
 use octo_store::{NewChannel, NewPrincipal, now};
 use serde::{Deserialize, Serialize};
@@ -114,141 +112,12 @@ pub async fn add_member(
             role,
             owner_id: None,
             description: None,
+            skills: vec![],
+            avatar_url: None,
             created_at: now(),
         })
         .await?;
     Ok((StatusCode::CREATED, Json(principal)))
-}
-
-#[derive(Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct NewAgentRequest {
-    pub name: String,
-    pub description: Option<String>,
-    pub display_name: Option<String>,
-}
-
-#[derive(Serialize, ToSchema)]
-pub struct NewAgentResponse {
-    pub principal: Principal,
-    /// The agent's first token. Shown only here.
-    pub token: String,
-}
-
-/// Creates an agent owned by the caller, with its first token.
-#[utoipa::path(post, path = "/api/v1/orgs/{org}/agents", tag = "agents", request_body = NewAgentRequest,
-    responses((status = 201, body = NewAgentResponse), (status = 403, body = ErrorBody), (status = 409, body = ErrorBody)))]
-pub async fn create_agent(
-    State(state): State<AppState>,
-    caller: Caller,
-    Path(org): Path<String>,
-    ApiJson(req): ApiJson<NewAgentRequest>,
-) -> ApiResult<(StatusCode, Json<NewAgentResponse>)> {
-    let org = OrgId::from_string(org);
-    authorize_org(&caller, &org, Action::CreateAgent)?;
-    let name = Handle::parse("name", &req.name)?;
-    let description = parse_optional_text(
-        "description",
-        req.description.as_deref(),
-        MAX_DESCRIPTION_CHARS,
-    )?;
-    let display_name = parse_optional_text(
-        "display_name",
-        req.display_name.as_deref(),
-        MAX_DESCRIPTION_CHARS,
-    )?;
-    let principal = state
-        .store
-        .create_principal(NewPrincipal {
-            id: PrincipalId::generate(),
-            org_id: org,
-            kind: PrincipalKind::Agent,
-            name: name.to_string(),
-            display_name,
-            email: None,
-            password_hash: None,
-            role: Role::Agent,
-            owner_id: Some(caller.principal.id.clone()),
-            description,
-            created_at: now(),
-        })
-        .await?;
-    let created = create_token_for(
-        &state,
-        &principal.id,
-        NewTokenRequest {
-            label: Some("agent".into()),
-            expires_in_days: None,
-        },
-    )
-    .await?;
-    Ok((
-        StatusCode::CREATED,
-        Json(NewAgentResponse {
-            principal,
-            token: created.token,
-        }),
-    ))
-}
-
-/// An agent's tokens are managed by its owner, or by whoever may manage agents.
-async fn managed_agent(state: &AppState, caller: &Caller, id: &str) -> ApiResult<Principal> {
-    let agent = state
-        .store
-        .get_principal(&PrincipalId::from_string(id))
-        .await?
-        .filter(|p| p.org_id == caller.principal.org_id && p.kind == PrincipalKind::Agent)
-        .ok_or(ApiError::NotFound("agent"))?;
-    let owns = agent.owner_id.as_ref() == Some(&caller.principal.id);
-    if !owns && !authorize(&caller.subject(), Action::ManageAgents, &Scope::Org).is_allowed() {
-        return Err(ApiError::Forbidden(Action::ManageAgents.as_str()));
-    }
-    Ok(agent)
-}
-
-#[utoipa::path(get, path = "/api/v1/agents/{id}/tokens", tag = "agents", responses((status = 200, body = TokenList)))]
-pub async fn list_agent_tokens(
-    State(state): State<AppState>,
-    caller: Caller,
-    Path(id): Path<String>,
-) -> ApiResult<Json<TokenList>> {
-    let agent = managed_agent(&state, &caller, &id).await?;
-    let items = state.store.list_tokens(&agent.id).await?;
-    Ok(Json(TokenList { items, next: None }))
-}
-
-#[utoipa::path(post, path = "/api/v1/agents/{id}/tokens", tag = "agents", request_body = NewTokenRequest,
-    responses((status = 201, body = NewTokenResponse)))]
-pub async fn create_agent_token(
-    State(state): State<AppState>,
-    caller: Caller,
-    Path(id): Path<String>,
-    ApiJson(req): ApiJson<NewTokenRequest>,
-) -> ApiResult<(StatusCode, Json<NewTokenResponse>)> {
-    let agent = managed_agent(&state, &caller, &id).await?;
-    Ok((
-        StatusCode::CREATED,
-        Json(create_token_for(&state, &agent.id, req).await?),
-    ))
-}
-
-#[utoipa::path(delete, path = "/api/v1/agents/{id}/tokens/{token_id}", tag = "agents",
-    responses((status = 204), (status = 404, body = ErrorBody)))]
-pub async fn revoke_agent_token(
-    State(state): State<AppState>,
-    caller: Caller,
-    Path((id, token_id)): Path<(String, String)>,
-) -> ApiResult<StatusCode> {
-    let agent = managed_agent(&state, &caller, &id).await?;
-    if state
-        .store
-        .revoke_token(&agent.id, &TokenId::from_string(token_id))
-        .await?
-    {
-        Ok(StatusCode::NO_CONTENT)
-    } else {
-        Err(ApiError::NotFound("token"))
-    }
 }
 
 #[derive(Serialize, ToSchema)]
@@ -296,7 +165,7 @@ pub async fn tree(
     let org_id = OrgId::from_string(org);
     authorize_org(&caller, &org_id, Action::Read)?;
     let org = state.store.get_org(&org_id).await?.ok_or(ApiError::NotFound("org"))?;
-    let snapshot = Snapshot::load(&state, &caller.principal).await?;
+    let snapshot = Snapshot::load(&state, &caller).await?;
     let mut spaces = Vec::new();
     for space in snapshot.spaces.iter().filter(|s| snapshot.can_see_space(s)) {
         let categories = state.store.list_categories(&space.id).await?;
