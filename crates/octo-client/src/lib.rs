@@ -235,6 +235,12 @@ impl Client {
             .await
     }
 
+    /// Everyone in the organization (humans and agents).
+    pub async fn members(&self, org: &OrgId) -> Result<Page<Principal>> {
+        self.call(Method::GET, &format!("/orgs/{org}/members"), None)
+            .await
+    }
+
     pub async fn create_agent(
         &self,
         org: &OrgId,

@@ -367,6 +367,8 @@ impl Client {
 /// Frames waiting for the caller; a full queue stops reading the socket, and
 /// the server then cuts the connection off (4409), to be resumed later.
 const FRAME_QUEUE: usize = 1024;
+/// The server's default frame limit (`[limits.realtime]`).
+const MAX_HELLO_BYTES: usize = 64 * 1024;
 /// Auto-acks go out at most this often.
 const ACK_EVERY: Duration = Duration::from_millis(200);
 
@@ -478,9 +480,17 @@ impl Worker {
         let hello = Out::Hello {
             token: self.token.as_deref(),
             cursors: &self.cursors,
-        };
+        }
+        .message();
+        if hello.len() > MAX_HELLO_BYTES {
+            // The server would close with 1009, again and again.
+            return Err(Lost::Fatal(ClientError::WebSocket(format!(
+                "hello with {} cursors is over the server's {MAX_HELLO_BYTES}-byte frame limit",
+                self.cursors.len()
+            ))));
+        }
         socket
-            .send(hello.message())
+            .send(hello)
             .await
             .map_err(|e| transient("sending hello", e))?;
         loop {

@@ -4,9 +4,10 @@
 //! file `octo login` writes.
 
 use anyhow::{Context, bail};
-use octo_client::{Client, SendOptions};
-use octo_core::ChannelId;
+use octo_client::{Client, Frame, SendOptions, SubscribeOptions, Tree};
+use octo_core::{ChannelId, Event, EventKind, PrincipalId};
 use serde::{Deserialize, Serialize};
+use std::collections::{HashMap, HashSet};
 use std::io::BufRead;
 use std::path::PathBuf;
 
@@ -96,6 +97,11 @@ fn write_private(path: &std::path::Path, bytes: &[u8]) -> anyhow::Result<()> {
 async fn resolve_channel(client: &Client, wanted: &str) -> anyhow::Result<ChannelId> {
     let me = client.me().await?;
     let tree = client.tree(&me.org.id).await?;
+    find_channel(&tree, wanted)
+}
+
+/// [`resolve_channel`] in a tree already fetched.
+fn find_channel(tree: &Tree, wanted: &str) -> anyhow::Result<ChannelId> {
     let (space_name, channel_name) = match wanted.split_once('/') {
         Some((s, c)) => (Some(s), c),
         None => (None, wanted),
@@ -174,4 +180,178 @@ pub async fn create_agent(name: &str, description: Option<&str>) -> anyhow::Resu
     );
     println!("token (shown once; store it now): {}", agent.token);
     Ok(())
+}
+
+/// Follows a channel live until Ctrl-C; `from_start` replays its log first.
+/// Reconnects and resumes by itself when the server goes away.
+pub async fn tail(channel: &str, from_start: bool) -> anyhow::Result<()> {
+    let client = client()?;
+    let me = client.me().await?;
+    let tree = client.tree(&me.org.id).await?;
+    let wanted = find_channel(&tree, channel)?;
+    // The subscription covers every visible channel: start them all at their
+    // end so the server replays nothing this command would throw away (within
+    // what one hello frame holds).
+    let mut options = SubscribeOptions::default();
+    let channels: Vec<_> = tree.channels().collect();
+    if channels.len() <= 1000 {
+        for (_, c) in &channels {
+            options = options.cursor(&c.channel.id, c.channel.last_seq);
+        }
+    }
+    let start = match (
+        from_start,
+        channels.iter().find(|(_, c)| c.channel.id == wanted),
+    ) {
+        (true, _) => 0,
+        (false, Some((_, c))) => c.channel.last_seq,
+        (false, None) => 0,
+    };
+    options = options.cursor(&wanted, start);
+    let mut names = Names::new(client.clone(), me.org.id.clone());
+    let mut subscription = client.subscribe(options).await?;
+    let mut connected = true;
+    let ctrl_c = tokio::signal::ctrl_c();
+    tokio::pin!(ctrl_c);
+    loop {
+        let frame = tokio::select! {
+            frame = subscription.next() => frame,
+            _ = &mut ctrl_c => return Ok(()),
+        };
+        let frame = match frame {
+            Some(Ok(frame)) => frame,
+            Some(Err(e)) => return Err(e.into()),
+            None => bail!("the subscription ended"),
+        };
+        match frame {
+            Frame::Event(event) if event.channel_id == wanted => {
+                let line = describe(&event, &mut names).await;
+                println!("{line}");
+            }
+            Frame::Ready { channels, .. } => {
+                if !channels.iter().any(|c| c.channel_id == wanted) {
+                    bail!("channel {wanted} is no longer visible to you");
+                }
+                if !connected {
+                    eprintln!("reconnected");
+                    connected = true;
+                }
+            }
+            Frame::Unsubscribed { channel_id, reason } if channel_id == wanted => {
+                bail!("no longer following {wanted}: {reason}");
+            }
+            Frame::Error {
+                code,
+                message,
+                channel_id,
+            } if channel_id.as_ref().is_none_or(|c| *c == wanted) => {
+                eprintln!("server: {code}: {message}");
+            }
+            Frame::Reconnecting {
+                reason,
+                attempt,
+                delay,
+            } => {
+                connected = false;
+                eprintln!(
+                    "connection lost ({reason}); reconnecting in {} ms (attempt {attempt})",
+                    delay.as_millis()
+                );
+            }
+            _ => {}
+        }
+    }
+}
+
+/// Principal ids to handles, fetched once and again when someone new shows up.
+struct Names {
+    client: Client,
+    org: octo_core::OrgId,
+    known: HashMap<PrincipalId, String>,
+    /// Ids a refresh did not find: not asked about again.
+    missing: HashSet<PrincipalId>,
+}
+
+impl Names {
+    fn new(client: Client, org: octo_core::OrgId) -> Self {
+        Self {
+            client,
+            org,
+            known: HashMap::new(),
+            missing: HashSet::new(),
+        }
+    }
+
+    async fn handle(&mut self, id: &PrincipalId) -> String {
+        if !self.known.contains_key(id) && !self.missing.contains(id) {
+            match self.client.members(&self.org).await {
+                Ok(page) => {
+                    for p in page.items {
+                        self.known.insert(p.id, p.name);
+                    }
+                }
+                Err(e) => eprintln!("could not list members: {e}"),
+            }
+            if !self.known.contains_key(id) {
+                self.missing.insert(id.clone());
+            }
+        }
+        match self.known.get(id) {
+            Some(name) => format!("@{name}"),
+            None => id.to_string(),
+        }
+    }
+}
+
+/// One line for an event: `[seq] @author: text` for a new message.
+async fn describe(event: &Event, names: &mut Names) -> String {
+    let p = &event.payload;
+    let seq = event.seq;
+    let str_of = |v: &serde_json::Value| v.as_str().unwrap_or("?").to_owned();
+    let actor = names.handle(&event.actor).await;
+    match event.kind {
+        EventKind::MessageCreated => {
+            let m = &p["message"];
+            let author = match m["author_id"].as_str() {
+                Some(id) => names.handle(&PrincipalId::from_string(id)).await,
+                None => actor,
+            };
+            let text = str_of(&m["text"]);
+            match m["thread_id"].as_str() {
+                Some(thread) => format!("[{seq}] {author} (in thread {thread}): {text}"),
+                None => format!("[{seq}] {author}: {text}"),
+            }
+        }
+        EventKind::MessageEdited => format!(
+            "[{seq}] {actor} edited {}: {}",
+            str_of(&p["message_id"]),
+            str_of(&p["text"])
+        ),
+        EventKind::MessageDeleted => {
+            format!("[{seq}] {actor} deleted {}", str_of(&p["message_id"]))
+        }
+        EventKind::ReactionAdded => format!(
+            "[{seq}] {actor} reacted {} to {}",
+            str_of(&p["emoji"]),
+            str_of(&p["message_id"])
+        ),
+        EventKind::ReactionRemoved => format!(
+            "[{seq}] {actor} removed {} from {}",
+            str_of(&p["emoji"]),
+            str_of(&p["message_id"])
+        ),
+        EventKind::MemberJoined | EventKind::MemberLeft => {
+            let who = match p["principal_id"].as_str() {
+                Some(id) => names.handle(&PrincipalId::from_string(id)).await,
+                None => "?".to_owned(),
+            };
+            let verb = if event.kind == EventKind::MemberJoined {
+                "joined"
+            } else {
+                "left"
+            };
+            format!("[{seq}] {who} {verb}")
+        }
+        EventKind::ChannelUpdated => format!("[{seq}] {actor} updated the channel"),
+    }
 }

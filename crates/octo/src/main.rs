@@ -43,6 +43,13 @@ enum Command {
         #[arg(long)]
         thread: Option<String>,
     },
+    /// Follow a channel live (by id, name, or space/name) until Ctrl-C.
+    Tail {
+        channel: String,
+        /// Replay the channel's whole log first.
+        #[arg(long)]
+        from_start: bool,
+    },
     /// List the channels you can see.
     Channels,
     /// Manage agents.
@@ -91,6 +98,10 @@ async fn main() -> anyhow::Result<()> {
             text,
             thread,
         } => cli::send(&channel, &text, thread).await,
+        Command::Tail {
+            channel,
+            from_start,
+        } => cli::tail(&channel, from_start).await,
         Command::Channels => cli::channels().await,
         Command::Agent {
             command: AgentCommand::Create { name, description },
