@@ -7,7 +7,8 @@
 mod realtime;
 
 pub use realtime::{
-    Frame, PresenceStatus, ReadyChannel, SubscribeOptions, Subscription, SubscriptionHandle, close,
+    Frame, PresenceStatus, ReadyChannel, SubscribeOptions, Subscription, SubscriptionHandle,
+    TriggerDetail, close,
 };
 
 use octo_core::model::*;

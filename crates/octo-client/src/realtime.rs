@@ -11,7 +11,9 @@
 //! The wire protocol is described in ARCHITECTURE.md, "Real-time protocol".
 
 use crate::{Client, ClientError, Result};
+use chrono::{DateTime, Utc};
 use futures::{SinkExt, Stream, StreamExt};
+use octo_core::trigger::TriggerReason;
 use octo_core::{ChannelId, Event, EventKind, MessageId, PrincipalId};
 use serde::{Deserialize, Serialize};
 use std::collections::{HashMap, HashSet, VecDeque};
@@ -117,6 +119,12 @@ pub enum Frame {
     },
     /// An event of a channel's log; never a seq already yielded.
     Event(Event),
+    /// For agents: an event (already yielded as [`Frame::Event`]) woke this
+    /// agent; act on it with `trigger.turn_token`.
+    Trigger {
+        event: Event,
+        trigger: TriggerDetail,
+    },
     /// A channel became visible; its events follow.
     Subscribed {
         channel_id: ChannelId,
@@ -150,6 +158,27 @@ pub enum Frame {
     },
 }
 
+/// Why and how an agent was woken (the `trigger` of a trigger frame).
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+pub struct TriggerDetail {
+    pub id: String,
+    pub reason: TriggerReason,
+    /// How many agent-to-agent steps led here (loop guard).
+    pub hop: u32,
+    pub message_id: MessageId,
+    pub thread_id: Option<MessageId>,
+    /// Scoped to this channel; valid until `turn_expires_at`.
+    pub turn_token: String,
+    pub turn_expires_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Deserialize)]
+struct TriggerWire {
+    #[serde(flatten)]
+    event: Event,
+    trigger: TriggerDetail,
+}
+
 /// Server frames as they travel.
 #[derive(Debug, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
@@ -160,6 +189,7 @@ enum Wire {
         channels: Vec<ReadyChannel>,
     },
     Event(Event),
+    Trigger(TriggerWire),
     Subscribed {
         channel_id: ChannelId,
         from_seq: u64,
@@ -344,6 +374,7 @@ impl Client {
             principal: None,
             markers: VecDeque::new(),
             last_gap: None,
+            triggered: HashMap::new(),
             out: frames_tx,
             cmds,
         };
@@ -427,6 +458,8 @@ struct Worker {
     /// The last gap a reconnect was tried for: if the server sends it again,
     /// it is taken as it is rather than reconnecting forever.
     last_gap: Option<(ChannelId, u64)>,
+    /// Channel → the last trigger yielded (event seq, trigger id).
+    triggered: HashMap<ChannelId, (u64, String)>,
     out: mpsc::Sender<Result<Frame>>,
     cmds: mpsc::UnboundedReceiver<Cmd>,
 }
@@ -716,10 +749,33 @@ impl Worker {
     async fn on_text(&mut self, text: &str) -> StdResult<(), Ended> {
         let wire = match serde_json::from_str::<Wire>(text) {
             Ok(wire) => wire,
-            Err(e) => return Err(transient("bad frame from the server", e).into()),
+            // Reconnecting would bring the same frame again: say so, go on.
+            // (A lost event leaves a gap, which is retried once by resuming.)
+            Err(e) => {
+                return self
+                    .deliver(Frame::Error {
+                        code: "undecodable_frame".into(),
+                        message: format!("a frame from the server could not be read: {e}"),
+                        channel_id: None,
+                    })
+                    .await;
+            }
         };
         match wire {
             Wire::Event(event) => self.on_event(event).await,
+            Wire::Trigger(TriggerWire { event, trigger }) => {
+                // Once per trigger across reconnects.
+                let channel = event.channel_id.clone();
+                let seen = self.triggered.get(&channel).is_some_and(|(seq, id)| {
+                    event.seq < *seq || (event.seq == *seq && *id == trigger.id)
+                });
+                if seen {
+                    return Ok(());
+                }
+                self.triggered
+                    .insert(channel, (event.seq, trigger.id.clone()));
+                self.deliver(Frame::Trigger { event, trigger }).await
+            }
             Wire::Ready { .. } => {
                 Err(Lost::Transient("a second ready in one session".into()).into())
             }
@@ -825,5 +881,86 @@ fn merge(into: &mut HashMap<ChannelId, u64>, cursors: impl IntoIterator<Item = (
     for (channel, seq) in cursors {
         let at = into.entry(channel).or_insert(seq);
         *at = (*at).max(seq);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn server_frames_decode() {
+        let event = r#""id":"e1","channel_id":"c1","seq":7,"kind":"message.created","at":"2025-01-01T00:00:00Z","actor":"p1","payload":{"message":{"text":"hi @scout"}}"#;
+        let wire: Wire = serde_json::from_str(&format!(r#"{{"type":"event",{event}}}"#)).unwrap();
+        assert!(matches!(wire, Wire::Event(e) if e.seq == 7));
+
+        let trigger = format!(
+            r#"{{"type":"trigger",{event},"trigger":{{"id":"t1","reason":"mention","hop":0,"message_id":"m1","thread_id":null,"turn_token":"octo_turn","turn_expires_at":"2025-01-01T00:05:00Z"}}}}"#
+        );
+        let wire: Wire = serde_json::from_str(&trigger).unwrap();
+        match wire {
+            Wire::Trigger(t) => {
+                assert_eq!(t.event.seq, 7);
+                assert_eq!(t.trigger.reason, TriggerReason::Mention);
+                assert_eq!(t.trigger.turn_token, "octo_turn");
+            }
+            other => panic!("{other:?}"),
+        }
+
+        let wire: Wire = serde_json::from_str(r#"{"type":"something_new","x":1}"#).unwrap();
+        assert!(matches!(wire, Wire::Unknown));
+        let wire: Wire =
+            serde_json::from_str(r#"{"type":"error","code":"bad_frame","message":"no"}"#).unwrap();
+        assert!(matches!(
+            wire,
+            Wire::Error {
+                channel_id: None,
+                ..
+            }
+        ));
+    }
+
+    #[test]
+    fn client_frames_encode_as_the_server_expects() {
+        let cursors = HashMap::from([(ChannelId::from_string("c1"), 3)]);
+        let hello = Out::Hello {
+            token: Some("octo_x"),
+            cursors: &cursors,
+        };
+        let Message::Text(text) = hello.message() else {
+            panic!("text")
+        };
+        let v: serde_json::Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(
+            v,
+            serde_json::json!({"type": "hello", "token": "octo_x", "cursors": {"c1": 3}})
+        );
+        let Message::Text(text) = (Out::Presence {
+            status: PresenceStatus::Away,
+        })
+        .message() else {
+            panic!("text")
+        };
+        assert_eq!(&*text, r#"{"type":"presence","status":"away"}"#);
+    }
+
+    #[test]
+    fn ws_url_follows_the_base_url() {
+        assert_eq!(
+            Client::new("http://127.0.0.1:8080/", None).ws_url(),
+            "ws://127.0.0.1:8080/api/v1/ws"
+        );
+        assert_eq!(
+            Client::new("https://chat.example", None).ws_url(),
+            "wss://chat.example/api/v1/ws"
+        );
+    }
+
+    #[test]
+    fn jitter_stays_within_half_to_full() {
+        for _ in 0..100 {
+            let d = jitter(Duration::from_millis(1000));
+            assert!(d >= Duration::from_millis(500) && d <= Duration::from_millis(1000));
+        }
     }
 }
