@@ -352,6 +352,21 @@ async fn describe(event: &Event, names: &mut Names) -> String {
             };
             format!("[{seq}] {who} {verb}")
         }
-        EventKind::ChannelUpdated => format!("[{seq}] {actor} updated the channel"),
+        EventKind::MessageDelta => format!("[{seq}] {actor} … {}", str_of(&p["delta"])),
+        EventKind::MessageFinished => format!(
+            "[{seq}] {actor} finished {}: {}",
+            str_of(&p["message_id"]),
+            str_of(&p["text"])
+        ),
+        EventKind::AgentStatus => match p["text"].as_str() {
+            Some(text) => format!("[{seq}] {actor} is {text}"),
+            None => format!("[{seq}] {actor} cleared its status"),
+        },
+        EventKind::AgentLoopGuard => format!(
+            "[{seq}] loop guard: agents held back ({})",
+            str_of(&p["reason"])
+        ),
+        // channel.updated, and kinds newer than this command.
+        _ => format!("[{seq}] {actor} {}", event.kind.as_str()),
     }
 }
