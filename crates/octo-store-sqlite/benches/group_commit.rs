@@ -48,6 +48,8 @@ async fn set_up(store: &SqliteStore) -> Result<(PrincipalId, ChannelId)> {
         role: Role::Owner,
         owner_id: None,
         description: None,
+        skills: Vec::new(),
+        avatar_url: None,
         created_at: now(),
     };
     let (org, owner) = store.setup(org, owner).await?;
@@ -107,6 +109,7 @@ async fn run(
                         data: None,
                         mentions: Mentions::default(),
                         client_msg_id: None,
+                        stream: false,
                         created_at: now(),
                     };
                     let sent = Instant::now();

@@ -9,7 +9,10 @@ use crate::rows::{self, CHANNEL_COLS, ms};
 use crate::spaces;
 use octo_core::model::*;
 use octo_core::*;
-use octo_store::{ChannelPatch, Created, NewChannel, StoreError, payload};
+use octo_store::{
+    ChannelPatch, Created, DEFAULT_AGENT_HOP_LIMIT, DEFAULT_AGENT_TRIGGERS_PER_MINUTE, NewChannel,
+    StoreError, payload,
+};
 use rusqlite::{Connection, OptionalExtension, params};
 use std::collections::HashSet;
 
@@ -79,7 +82,8 @@ pub(crate) fn create(conn: &Connection, c: NewChannel) -> Res<Created<Channel>> 
     }
     conn.execute(
         "INSERT INTO channels (id, org_id, space_id, category_id, kind, name, name_key, topic, private, \
-         created_by, created_at, dm_key) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+         created_by, created_at, dm_key, agent_hop_limit, agent_triggers_per_minute) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
         params![
             c.id.as_str(),
             c.org_id.as_str(),
@@ -93,6 +97,8 @@ pub(crate) fn create(conn: &Connection, c: NewChannel) -> Res<Created<Channel>> 
             c.created_by.as_str(),
             ms(c.created_at),
             c.dm_key,
+            DEFAULT_AGENT_HOP_LIMIT,
+            DEFAULT_AGENT_TRIGGERS_PER_MINUTE,
         ],
     )?;
     let trigger = default_trigger(c.kind);
@@ -153,6 +159,20 @@ pub(crate) fn update(
             params![id.as_str(), topic],
         )?;
         channel.topic = topic;
+    }
+    if let Some(limit) = patch.agent_hop_limit {
+        conn.execute(
+            "UPDATE channels SET agent_hop_limit = ?2 WHERE id = ?1",
+            params![id.as_str(), limit],
+        )?;
+        channel.agent_hop_limit = limit;
+    }
+    if let Some(rate) = patch.agent_triggers_per_minute {
+        conn.execute(
+            "UPDATE channels SET agent_triggers_per_minute = ?2 WHERE id = ?1",
+            params![id.as_str(), rate],
+        )?;
+        channel.agent_triggers_per_minute = rate;
     }
     let event = events::append(
         conn,

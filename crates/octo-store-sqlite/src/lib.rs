@@ -19,9 +19,12 @@ mod principals;
 mod reactions;
 mod read_pool;
 mod rows;
+mod secrets;
 mod spaces;
 mod store;
+mod streams;
 mod tokens;
+mod triggers;
 mod writer;
 
 use error::Res;

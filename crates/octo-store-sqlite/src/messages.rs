@@ -30,7 +30,7 @@ pub(crate) fn live(conn: &Connection, id: &MessageId) -> Res<Message> {
     }
 }
 
-fn with_reactions(conn: &Connection, mut m: Message) -> Res<Message> {
+pub(crate) fn with_reactions(conn: &Connection, mut m: Message) -> Res<Message> {
     m.reactions = reactions::load(conn, &m.id)?;
     Ok(m)
 }
@@ -91,9 +91,10 @@ pub(crate) fn post(conn: &Connection, m: NewMessage) -> Res<Posted> {
     }
     let hop = next_hop(m.author_kind, previous_hop(conn, &m)?);
     let seq = events::next_seq(conn, &m.channel_id)?;
+    let stream = m.stream.then_some(StreamStatus::Open);
     conn.prepare_cached(
         "INSERT INTO messages (id, channel_id, seq, thread_id, author_id, text, data, mentions, client_msg_id, \
-         hop, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+         hop, created_at, stream, stream_updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
     )?
     .execute(params![
         m.id.as_str(),
@@ -107,6 +108,8 @@ pub(crate) fn post(conn: &Connection, m: NewMessage) -> Res<Posted> {
         m.client_msg_id,
         i64::from(hop),
         ms(m.created_at),
+        stream.map(StreamStatus::as_str),
+        stream.map(|_| ms(m.created_at)),
     ])?;
     if let Some(root) = &m.thread_id {
         conn.prepare_cached(
@@ -128,6 +131,7 @@ pub(crate) fn post(conn: &Connection, m: NewMessage) -> Res<Posted> {
         created_at: m.created_at,
         edited_at: None,
         deleted: false,
+        stream,
         reactions: Vec::new(),
         reply_count: 0,
         last_reply_at: None,
@@ -177,16 +181,24 @@ pub(crate) fn edit(
 }
 
 /// Tombstones the message. The row stays so its seq and thread links hold; a
-/// root's reply_count is left as is when a reply is deleted.
+/// root's reply_count is left as is when a reply is deleted. An open stream is
+/// closed as interrupted: nothing can finish it any more.
 pub(crate) fn delete(
     conn: &Connection,
     id: &MessageId,
     actor: &PrincipalId,
 ) -> Res<(Message, Event)> {
     let mut m = live(conn, id)?;
+    if m.stream == Some(StreamStatus::Open) {
+        m.stream = Some(StreamStatus::Interrupted);
+    }
     conn.execute(
-        "UPDATE messages SET text = '', data = NULL, mentions = ?2, deleted = 1 WHERE id = ?1",
-        params![id.as_str(), serde_json::to_string(&Mentions::default())?],
+        "UPDATE messages SET text = '', data = NULL, mentions = ?2, deleted = 1, stream = ?3 WHERE id = ?1",
+        params![
+            id.as_str(),
+            serde_json::to_string(&Mentions::default())?,
+            m.stream.map(StreamStatus::as_str),
+        ],
     )?;
     conn.execute("DELETE FROM reactions WHERE message_id = ?1", [id.as_str()])?;
     m.text = String::new();
@@ -204,7 +216,7 @@ pub(crate) fn delete(
     Ok((m, event))
 }
 
-fn query_messages(conn: &Connection, sql: &str, args: Vec<Value>) -> Res<Vec<Message>> {
+pub(crate) fn query_messages(conn: &Connection, sql: &str, args: Vec<Value>) -> Res<Vec<Message>> {
     let mut stmt = conn.prepare_cached(sql)?;
     let rows = stmt.query_map(params_from_iter(args), rows::message)?;
     let bare: Vec<Message> = rows.collect::<Result<_, _>>()?;
@@ -266,4 +278,19 @@ pub(crate) fn list_threads(
             Value::Integer(i64::from(limit)),
         ],
     )
+}
+
+/// Whether `principal` wrote the thread's root or any reply in it (deleted
+/// ones included: it took part all the same).
+pub(crate) fn took_part_in_thread(
+    conn: &Connection,
+    principal: &PrincipalId,
+    root: &MessageId,
+) -> Res<bool> {
+    Ok(conn
+        .prepare_cached(
+            "SELECT EXISTS (SELECT 1 FROM messages WHERE id = ?2 AND thread_id IS NULL AND author_id = ?1) \
+             OR EXISTS (SELECT 1 FROM messages WHERE thread_id = ?2 AND author_id = ?1)",
+        )?
+        .query_row(params![principal.as_str(), root.as_str()], |r| r.get(0))?)
 }

@@ -8,6 +8,7 @@ use rusqlite::Connection;
 const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0001_init.sql"),
     include_str!("../migrations/0002_acked_seq.sql"),
+    include_str!("../migrations/0003_agents.sql"),
 ];
 
 pub(crate) fn migrate(conn: &mut Connection) -> Res<()> {
@@ -28,4 +29,67 @@ pub(crate) fn migrate(conn: &mut Connection) -> Res<()> {
         tracing::info!(version = i + 1, "applied a schema migration");
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rows;
+
+    /// A database written before the agents migration reads back with its
+    /// defaults filled in.
+    #[test]
+    fn old_rows_get_the_agent_defaults() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut conn = Connection::open(dir.path().join("t.db")).unwrap();
+        for sql in &MIGRATIONS[..2] {
+            conn.execute_batch(sql).unwrap();
+        }
+        conn.pragma_update(None, "user_version", 2).unwrap();
+        conn.execute_batch(
+            "INSERT INTO orgs VALUES ('o', 'Acme', 0);
+             INSERT INTO principals (id, org_id, kind, name, name_key, role, created_at)
+                 VALUES ('p', 'o', 'agent', 'bot', 'bot', 'agent', 0);
+             INSERT INTO channels (id, org_id, kind, name, private, last_seq, created_by, created_at)
+                 VALUES ('c', 'o', 'channel', 'general', 0, 1, 'p', 0);
+             INSERT INTO messages (id, channel_id, seq, author_id, text, mentions, hop, created_at)
+                 VALUES ('m', 'c', 1, 'p', 'hi', '', 0, 0);",
+        )
+        .unwrap();
+        let mentions = serde_json::to_string(&octo_core::model::Mentions::default()).unwrap();
+        conn.execute("UPDATE messages SET mentions = ?1", [mentions])
+            .unwrap();
+        migrate(&mut conn).unwrap();
+        let p = conn
+            .query_row(
+                &format!("SELECT {} FROM principals", rows::PRINCIPAL_COLS),
+                [],
+                rows::principal,
+            )
+            .unwrap();
+        assert!(p.skills.is_empty());
+        assert_eq!(p.avatar_url, None);
+        let c = conn
+            .query_row(
+                &format!("SELECT {} FROM channels", rows::CHANNEL_COLS),
+                [],
+                rows::channel,
+            )
+            .unwrap();
+        assert_eq!(c.agent_hop_limit, octo_store::DEFAULT_AGENT_HOP_LIMIT);
+        assert_eq!(
+            c.agent_triggers_per_minute,
+            octo_store::DEFAULT_AGENT_TRIGGERS_PER_MINUTE
+        );
+        let m = conn
+            .query_row(
+                &format!("SELECT {} FROM messages", rows::MESSAGE_COLS),
+                [],
+                rows::message,
+            )
+            .unwrap();
+        assert_eq!(m.stream, None);
+        // Migrating again is a no-op.
+        migrate(&mut conn).unwrap();
+    }
 }

@@ -4,7 +4,7 @@ use crate::error::Res;
 use crate::rows::{self, PRINCIPAL_COLS, ms};
 use octo_core::model::*;
 use octo_core::*;
-use octo_store::{NewPrincipal, StoreError};
+use octo_store::{NewPrincipal, ProfilePatch, StoreError};
 use rusqlite::{Connection, OptionalExtension, params};
 
 /// The case-insensitive form names are compared in.
@@ -36,7 +36,8 @@ pub(crate) fn create(conn: &Connection, p: NewPrincipal) -> Res<Principal> {
     }
     conn.execute(
         "INSERT INTO principals (id, org_id, kind, name, name_key, display_name, email, password_hash, role, \
-         owner_id, description, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+         owner_id, description, created_at, skills, avatar_url) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
         params![
             p.id.as_str(),
             p.org_id.as_str(),
@@ -50,6 +51,8 @@ pub(crate) fn create(conn: &Connection, p: NewPrincipal) -> Res<Principal> {
             p.owner_id.as_ref().map(|o| o.as_str()),
             p.description,
             ms(p.created_at),
+            serde_json::to_string(&p.skills)?,
+            p.avatar_url,
         ],
     )?;
     Ok(Principal {
@@ -62,6 +65,8 @@ pub(crate) fn create(conn: &Connection, p: NewPrincipal) -> Res<Principal> {
         role: p.role,
         owner_id: p.owner_id,
         description: p.description,
+        skills: p.skills,
+        avatar_url: p.avatar_url,
         created_at: p.created_at,
         deactivated: false,
     })
@@ -79,7 +84,7 @@ pub(crate) fn find_login(conn: &Connection, email: &str) -> Res<Option<(Principa
     let sql = format!("SELECT {PRINCIPAL_COLS}, password_hash FROM principals WHERE email = ?1");
     let found = conn
         .query_row(&sql, [email], |r| {
-            Ok((rows::principal(r)?, r.get::<_, Option<String>>(11)?))
+            Ok((rows::principal(r)?, r.get::<_, Option<String>>(13)?))
         })
         .optional()?;
     // A principal without a password (an agent) cannot log in.
@@ -109,4 +114,36 @@ pub(crate) fn list(conn: &Connection, org: &OrgId) -> Res<Vec<Principal>> {
     let mut stmt = conn.prepare_cached(&sql)?;
     let rows = stmt.query_map([org.as_str()], rows::principal)?;
     Ok(rows.collect::<Result<_, _>>()?)
+}
+
+/// Applies the patch to the stored profile; NotFound if there is no such principal.
+pub(crate) fn update_profile(
+    conn: &Connection,
+    id: &PrincipalId,
+    patch: ProfilePatch,
+) -> Res<Principal> {
+    let mut p = get(conn, id)?.ok_or(StoreError::NotFound)?;
+    if let Some(display_name) = patch.display_name {
+        p.display_name = display_name;
+    }
+    if let Some(description) = patch.description {
+        p.description = description;
+    }
+    if let Some(skills) = patch.skills {
+        p.skills = skills;
+    }
+    if let Some(avatar_url) = patch.avatar_url {
+        p.avatar_url = avatar_url;
+    }
+    conn.execute(
+        "UPDATE principals SET display_name = ?2, description = ?3, skills = ?4, avatar_url = ?5 WHERE id = ?1",
+        params![
+            id.as_str(),
+            p.display_name,
+            p.description,
+            serde_json::to_string(&p.skills)?,
+            p.avatar_url,
+        ],
+    )?;
+    Ok(p)
 }

@@ -58,7 +58,7 @@ pub(crate) fn add(
         &message.channel_id,
         EventKind::ReactionAdded,
         principal,
-        payload::reaction(id, principal, emoji),
+        payload::reaction(id, &message.author_id, principal, emoji),
     )?;
     Ok(Some(event))
 }
@@ -82,7 +82,7 @@ pub(crate) fn remove(
         &message.channel_id,
         EventKind::ReactionRemoved,
         principal,
-        payload::reaction(id, principal, emoji),
+        payload::reaction(id, &message.author_id, principal, emoji),
     )?;
     Ok(Some(event))
 }

@@ -3,6 +3,7 @@
 
 use chrono::{DateTime, Utc};
 use octo_core::model::*;
+use octo_core::trigger::{Trigger, TriggerReason};
 use octo_core::*;
 use rusqlite::Row;
 use rusqlite::types::Type;
@@ -82,7 +83,8 @@ pub(crate) fn org(r: &Row) -> rusqlite::Result<Org> {
     })
 }
 
-pub(crate) const PRINCIPAL_COLS: &str = "id, org_id, kind, name, display_name, email, role, owner_id, description, created_at, deactivated";
+pub(crate) const PRINCIPAL_COLS: &str = "id, org_id, kind, name, display_name, email, role, owner_id, description, created_at, deactivated, \
+     skills, avatar_url";
 
 pub(crate) fn principal(r: &Row) -> rusqlite::Result<Principal> {
     Ok(Principal {
@@ -97,6 +99,8 @@ pub(crate) fn principal(r: &Row) -> rusqlite::Result<Principal> {
         description: r.get(8)?,
         created_at: time(r, 9)?,
         deactivated: r.get(10)?,
+        skills: json(r, 11)?,
+        avatar_url: r.get(12)?,
     })
 }
 
@@ -150,7 +154,8 @@ pub(crate) fn category(r: &Row) -> rusqlite::Result<Category> {
     })
 }
 
-pub(crate) const CHANNEL_COLS: &str = "id, org_id, space_id, category_id, kind, name, topic, private, last_seq, created_by, created_at";
+pub(crate) const CHANNEL_COLS: &str = "id, org_id, space_id, category_id, kind, name, topic, private, last_seq, created_by, created_at, \
+     agent_hop_limit, agent_triggers_per_minute";
 
 pub(crate) fn channel(r: &Row) -> rusqlite::Result<Channel> {
     Ok(Channel {
@@ -165,6 +170,8 @@ pub(crate) fn channel(r: &Row) -> rusqlite::Result<Channel> {
         last_seq: u64_at(r, 8)?,
         created_by: id_at!(PrincipalId, r, 9),
         created_at: time(r, 10)?,
+        agent_hop_limit: u32_at(r, 11)?,
+        agent_triggers_per_minute: u32_at(r, 12)?,
     })
 }
 
@@ -185,14 +192,19 @@ pub(crate) fn member(r: &Row) -> rusqlite::Result<ChannelMember> {
 pub(crate) const EVENT_COLS: &str = "id, channel_id, seq, kind, at, actor_id, payload";
 
 pub(crate) fn event(r: &Row) -> rusqlite::Result<Event> {
+    event_at(r, 0)
+}
+
+/// An event whose [`EVENT_COLS`] start at column `base`.
+pub(crate) fn event_at(r: &Row, base: usize) -> rusqlite::Result<Event> {
     Ok(Event {
-        id: id_at!(EventId, r, 0),
-        channel_id: id_at!(ChannelId, r, 1),
-        seq: u64_at(r, 2)?,
-        kind: parsed(r, 3, EventKind::parse)?,
-        at: time(r, 4)?,
-        actor: id_at!(PrincipalId, r, 5),
-        payload: json(r, 6)?,
+        id: id_at!(EventId, r, base),
+        channel_id: id_at!(ChannelId, r, base + 1),
+        seq: u64_at(r, base + 2)?,
+        kind: parsed(r, base + 3, EventKind::parse)?,
+        at: time(r, base + 4)?,
+        actor: id_at!(PrincipalId, r, base + 5),
+        payload: json(r, base + 6)?,
     })
 }
 
@@ -229,7 +241,7 @@ pub(crate) fn override_at(r: &Row, base: usize) -> rusqlite::Result<Override> {
 }
 
 pub(crate) const MESSAGE_COLS: &str = "id, channel_id, seq, thread_id, author_id, text, data, mentions, \
-     client_msg_id, hop, created_at, edited_at, deleted, reply_count, last_reply_at";
+     client_msg_id, hop, created_at, edited_at, deleted, reply_count, last_reply_at, stream";
 
 /// A message without its reactions (see `messages::with_reactions`).
 pub(crate) fn message(r: &Row) -> rusqlite::Result<Message> {
@@ -250,5 +262,32 @@ pub(crate) fn message(r: &Row) -> rusqlite::Result<Message> {
         reactions: Vec::new(),
         reply_count: u32_at(r, 13)?,
         last_reply_at: opt_time(r, 14)?,
+        stream: r
+            .get::<_, Option<String>>(15)?
+            .map(|_| parsed(r, 15, StreamStatus::parse))
+            .transpose()?,
+    })
+}
+
+/// Selected from `triggers t` (queries join it with `events e`).
+pub(crate) const TRIGGER_COLS: &str = "t.id, t.agent_id, t.channel_id, t.seq, t.message_id, t.thread_id, t.reason, t.hop, t.created_at";
+
+fn trigger_reason(s: &str) -> Option<TriggerReason> {
+    // The enum's own serde names are the stored form (see `as_str`).
+    serde_json::from_value(serde_json::Value::String(s.to_owned())).ok()
+}
+
+/// A trigger whose [`TRIGGER_COLS`] start at column 0.
+pub(crate) fn trigger(r: &Row) -> rusqlite::Result<Trigger> {
+    Ok(Trigger {
+        id: r.get(0)?,
+        agent_id: id_at!(PrincipalId, r, 1),
+        channel_id: id_at!(ChannelId, r, 2),
+        seq: u64_at(r, 3)?,
+        message_id: id_at!(MessageId, r, 4),
+        thread_id: opt_id_at!(MessageId, r, 5),
+        reason: parsed(r, 6, trigger_reason)?,
+        hop: u32_at(r, 7)?,
+        created_at: time(r, 8)?,
     })
 }

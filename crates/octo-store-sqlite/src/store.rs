@@ -3,10 +3,11 @@
 
 use crate::{
     SqliteStore, channels, events, members, messages, orgs, overrides, principals, reactions,
-    spaces, tokens,
+    secrets, spaces, streams, tokens, triggers,
 };
 use async_trait::async_trait;
 use octo_core::model::*;
+use octo_core::trigger::Trigger;
 use octo_core::*;
 use octo_store::*;
 
@@ -52,6 +53,12 @@ impl Store for SqliteStore {
     async fn list_principals(&self, org: &OrgId) -> Result<Vec<Principal>> {
         let org = org.clone();
         self.read(move |c| principals::list(c, &org)).await
+    }
+
+    async fn update_profile(&self, id: &PrincipalId, patch: ProfilePatch) -> Result<Principal> {
+        let id = id.clone();
+        self.write(move |c| principals::update_profile(c, &id, patch))
+            .await
     }
 
     async fn create_token(&self, t: NewToken) -> Result<TokenInfo> {
@@ -300,6 +307,82 @@ impl Store for SqliteStore {
         let (id, principal, emoji) = (id.clone(), principal.clone(), emoji.to_owned());
         self.write(move |c| reactions::remove(c, &id, &principal, &emoji))
             .await
+    }
+
+    async fn append_delta(
+        &self,
+        id: &MessageId,
+        actor: &PrincipalId,
+        delta: &str,
+    ) -> Result<(Message, Event)> {
+        let (id, actor, delta) = (id.clone(), actor.clone(), delta.to_owned());
+        self.write(move |c| streams::append_delta(c, &id, &actor, &delta))
+            .await
+    }
+
+    async fn finish_stream(
+        &self,
+        id: &MessageId,
+        actor: &PrincipalId,
+        text: Option<String>,
+        status: StreamStatus,
+    ) -> Result<(Message, Event)> {
+        let (id, actor) = (id.clone(), actor.clone());
+        self.write(move |c| streams::finish(c, &id, &actor, text, status))
+            .await
+    }
+
+    async fn idle_streams(&self, before: Timestamp, limit: u32) -> Result<Vec<Message>> {
+        self.read(move |c| streams::idle(c, before, limit)).await
+    }
+
+    async fn append_note(
+        &self,
+        channel: &ChannelId,
+        kind: EventKind,
+        actor: &PrincipalId,
+        payload: serde_json::Value,
+    ) -> Result<Event> {
+        let (channel, actor) = (channel.clone(), actor.clone());
+        self.write(move |c| events::append(c, &channel, kind, &actor, payload))
+            .await
+    }
+
+    async fn took_part_in_thread(
+        &self,
+        principal: &PrincipalId,
+        thread: &MessageId,
+    ) -> Result<bool> {
+        let (principal, thread) = (principal.clone(), thread.clone());
+        self.read(move |c| messages::took_part_in_thread(c, &principal, &thread))
+            .await
+    }
+
+    async fn record_triggers(&self, list: Vec<Trigger>) -> Result<()> {
+        if list.is_empty() {
+            return Ok(());
+        }
+        self.write(move |c| triggers::record(c, list)).await
+    }
+
+    async fn list_triggers(
+        &self,
+        agent: &PrincipalId,
+        channel: &ChannelId,
+        after: u64,
+        limit: u32,
+    ) -> Result<Vec<(Trigger, Event)>> {
+        let (agent, channel) = (agent.clone(), channel.clone());
+        self.read(move |c| triggers::list(c, &agent, &channel, after, limit))
+            .await
+    }
+
+    async fn deployment_secret(&self) -> Result<Vec<u8>> {
+        // Nearly always there already; only the first call needs the writer.
+        if let Some(secret) = self.read(secrets::get).await? {
+            return Ok(secret);
+        }
+        self.write(secrets::get_or_create).await
     }
 
     async fn list_messages(&self, channel: &ChannelId, page: MessagePage) -> Result<Vec<Message>> {

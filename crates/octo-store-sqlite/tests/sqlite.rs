@@ -38,6 +38,8 @@ async fn set_up(store: &SqliteStore) -> Setup {
         role: Role::Owner,
         owner_id: None,
         description: None,
+        skills: Vec::new(),
+        avatar_url: None,
         created_at: now(),
     };
     let (org, owner) = store.setup(org, owner).await.expect("setup");
@@ -70,6 +72,7 @@ fn msg(s: &Setup, text: &str) -> NewMessage {
         data: None,
         mentions: Mentions::default(),
         client_msg_id: None,
+        stream: false,
         created_at: now(),
     }
 }
@@ -250,4 +253,24 @@ async fn one_transaction_per_write_works() {
     store.close().await;
     // Closing twice is harmless.
     store.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_deployment_secret_survives_a_reopen() {
+    let dir = tempfile::tempdir().expect("dir");
+    let store = open(dir.path(), 512).await;
+    let secret = store.deployment_secret().await.expect("secret");
+    assert_eq!(secret.len(), 32);
+    store.close().await;
+    drop(store);
+
+    let store = open(dir.path(), 512).await;
+    assert_eq!(store.deployment_secret().await.expect("secret"), secret);
+    store.close().await;
+
+    // Another deployment makes its own.
+    let elsewhere = tempfile::tempdir().expect("dir");
+    let other = open(elsewhere.path(), 512).await;
+    assert_ne!(other.deployment_secret().await.expect("secret"), secret);
+    other.close().await;
 }

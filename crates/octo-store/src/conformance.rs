@@ -16,6 +16,7 @@
 
 use crate::*;
 use octo_core::model::*;
+use octo_core::trigger::{Trigger, TriggerReason};
 use octo_core::*;
 use serde_json::json;
 use std::any::Any;
@@ -75,6 +76,15 @@ macro_rules! conformance_tests {
             reactions_add_remove_and_aggregate,
             event_log_is_exact,
             writes_to_missing_things_are_not_found,
+            profiles_update_and_read_back,
+            channel_loop_guard_defaults_and_patch,
+            streams_open_grow_and_finish,
+            idle_streams_are_open_and_quiet,
+            notes_append_events_and_nothing_else,
+            taking_part_in_a_thread,
+            triggers_are_recorded_once_and_listed,
+            deployment_secret_is_made_once,
+            concurrent_first_secrets_agree,
         );
     };
 }
@@ -116,6 +126,8 @@ fn human(org: &OrgId, name: &str, role: Role) -> NewPrincipal {
         role,
         owner_id: None,
         description: None,
+        skills: Vec::new(),
+        avatar_url: None,
         created_at: now(),
     }
 }
@@ -132,6 +144,8 @@ fn agent(org: &OrgId, name: &str, owner: &PrincipalId) -> NewPrincipal {
         role: Role::Agent,
         owner_id: Some(owner.clone()),
         description: Some("summarizes things".into()),
+        skills: vec!["summaries".into(), "triage".into()],
+        avatar_url: Some(format!("https://example.com/{name}.png")),
         created_at: now(),
     }
 }
@@ -223,6 +237,7 @@ fn msg(channel: &ChannelId, author: &Principal, text: &str) -> NewMessage {
         data: None,
         mentions: Mentions::default(),
         client_msg_id: None,
+        stream: false,
         created_at: now(),
     }
 }
@@ -688,12 +703,14 @@ pub async fn channel_names_are_unique_per_space(store: Arc<dyn Store>) {
     let rename = ChannelPatch {
         name: Some("General".into()),
         topic: None,
+        ..ChannelPatch::default()
     };
     assert_conflict(store.update_channel(&random.id, &w.owner.id, rename).await);
     // Renaming a channel to a new casing of its own name is fine.
     let recase = ChannelPatch {
         name: Some("GENERAL".into()),
         topic: None,
+        ..ChannelPatch::default()
     };
     store
         .update_channel(&general.id, &w.owner.id, recase)
@@ -773,6 +790,7 @@ pub async fn update_channel_appends_an_event(store: Arc<dyn Store>) {
     let patch = ChannelPatch {
         name: Some("lobby".into()),
         topic: Some(Some("all hands".into())),
+        ..ChannelPatch::default()
     };
     let (updated, event) = store
         .update_channel(&c.id, &w.alice.id, patch)
@@ -786,7 +804,12 @@ pub async fn update_channel_appends_an_event(store: Arc<dyn Store>) {
     assert_eq!(event.actor, w.alice.id);
     assert_eq!(
         event.payload,
-        json!({ "name": "lobby", "topic": "all hands" })
+        json!({
+            "name": "lobby",
+            "topic": "all hands",
+            "agent_hop_limit": DEFAULT_AGENT_HOP_LIMIT,
+            "agent_triggers_per_minute": DEFAULT_AGENT_TRIGGERS_PER_MINUTE,
+        })
     );
     assert_eq!(
         store.get_channel(&c.id).await.unwrap(),
@@ -796,6 +819,7 @@ pub async fn update_channel_appends_an_event(store: Arc<dyn Store>) {
     let clear = ChannelPatch {
         name: None,
         topic: Some(None),
+        ..ChannelPatch::default()
     };
     let (cleared, event) = store
         .update_channel(&c.id, &w.alice.id, clear)
@@ -1544,13 +1568,19 @@ pub async fn reactions_add_remove_and_aggregate(store: Arc<dyn Store>) {
         .unwrap();
     assert_eq!(e.kind, EventKind::ReactionAdded);
     assert_eq!(e.actor, w.alice.id);
-    assert_eq!(e.payload, payload::reaction(&m.id, &w.alice.id, "+1"));
+    assert_eq!(
+        e.payload,
+        payload::reaction(&m.id, &m.author_id, &w.alice.id, "+1")
+    );
     assert_eq!(e.seq, m.seq + 1);
-    store
+    let by_bot = store
         .add_reaction(&m.id, &w.bot.id, "tada")
         .await
         .unwrap()
         .unwrap();
+    // The payload names the message's author, not only who reacted.
+    assert_eq!(by_bot.payload["message_author_id"], json!(w.alice.id));
+    assert_eq!(by_bot.payload["principal_id"], json!(w.bot.id));
     store
         .add_reaction(&m.id, &w.bot.id, "+1")
         .await
@@ -1593,7 +1623,10 @@ pub async fn reactions_add_remove_and_aggregate(store: Arc<dyn Store>) {
         .unwrap()
         .unwrap();
     assert_eq!(e.kind, EventKind::ReactionRemoved);
-    assert_eq!(e.payload, payload::reaction(&m.id, &w.alice.id, "+1"));
+    assert_eq!(
+        e.payload,
+        payload::reaction(&m.id, &m.author_id, &w.alice.id, "+1")
+    );
     assert!(
         store
             .remove_reaction(&m.id, &w.alice.id, "+1")
@@ -1686,6 +1719,7 @@ pub async fn event_log_is_exact(store: Arc<dyn Store>) {
     let patch = ChannelPatch {
         name: None,
         topic: Some(Some("new topic".into())),
+        ..ChannelPatch::default()
     };
     expected.push(
         store
@@ -1762,4 +1796,491 @@ pub async fn writes_to_missing_things_are_not_found(store: Arc<dyn Store>) {
         store.get_channel(&c.id).await.unwrap().unwrap().last_seq,
         c.last_seq
     );
+}
+
+// ---- agents -----------------------------------------------------------------
+
+fn stream(channel: &ChannelId, author: &Principal, text: &str) -> NewMessage {
+    NewMessage {
+        stream: true,
+        ..msg(channel, author, text)
+    }
+}
+
+fn trigger(agent: &Principal, event: &Event, message: &Message, reason: TriggerReason) -> Trigger {
+    Trigger {
+        id: MessageId::generate().to_string(),
+        agent_id: agent.id.clone(),
+        channel_id: event.channel_id.clone(),
+        seq: event.seq,
+        message_id: message.id.clone(),
+        thread_id: message.thread_id.clone(),
+        reason,
+        hop: message.hop,
+        created_at: now(),
+    }
+}
+
+pub async fn profiles_update_and_read_back(store: Arc<dyn Store>) {
+    let w = world(&*store).await;
+    let got = store.get_principal(&w.bot.id).await.unwrap().unwrap();
+    assert_eq!(got.skills, vec!["summaries", "triage"]);
+    assert_eq!(
+        got.avatar_url.as_deref(),
+        Some("https://example.com/bot.png")
+    );
+    assert!(w.alice.skills.is_empty());
+
+    let patch = ProfilePatch {
+        display_name: Some(Some("Summary Bot".into())),
+        skills: Some(vec!["triage".into(), "release notes".into()]),
+        avatar_url: Some(Some("https://example.com/new.png".into())),
+        description: None,
+    };
+    let updated = store.update_profile(&w.bot.id, patch).await.unwrap();
+    let expected = Principal {
+        display_name: Some("Summary Bot".into()),
+        skills: vec!["triage".into(), "release notes".into()],
+        avatar_url: Some("https://example.com/new.png".into()),
+        ..w.bot.clone()
+    };
+    assert_eq!(updated, expected, "only the patched fields change");
+    assert_eq!(
+        store.get_principal(&w.bot.id).await.unwrap(),
+        Some(expected)
+    );
+
+    let clear = ProfilePatch {
+        description: Some(None),
+        avatar_url: Some(None),
+        skills: Some(Vec::new()),
+        ..ProfilePatch::default()
+    };
+    let cleared = store.update_profile(&w.bot.id, clear).await.unwrap();
+    assert_eq!(cleared.display_name.as_deref(), Some("Summary Bot"));
+    assert_eq!(cleared.description, None);
+    assert_eq!(cleared.avatar_url, None);
+    assert!(cleared.skills.is_empty());
+    let listed = store.list_principals(&w.org.id).await.unwrap();
+    assert!(listed.contains(&cleared));
+    assert_eq!(
+        store
+            .update_profile(&w.alice.id, ProfilePatch::default())
+            .await
+            .unwrap(),
+        w.alice,
+        "an empty patch changes nothing"
+    );
+    assert_not_found(
+        store
+            .update_profile(&PrincipalId::generate(), ProfilePatch::default())
+            .await,
+    );
+}
+
+pub async fn channel_loop_guard_defaults_and_patch(store: Arc<dyn Store>) {
+    let w = world(&*store).await;
+    let c = channel(&*store, &w, "general").await;
+    assert_eq!(c.agent_hop_limit, DEFAULT_AGENT_HOP_LIMIT);
+    assert_eq!(
+        c.agent_triggers_per_minute,
+        DEFAULT_AGENT_TRIGGERS_PER_MINUTE
+    );
+
+    let patch = ChannelPatch {
+        agent_hop_limit: Some(2),
+        ..ChannelPatch::default()
+    };
+    let (updated, event) = store
+        .update_channel(&c.id, &w.owner.id, patch)
+        .await
+        .unwrap();
+    assert_eq!(updated.agent_hop_limit, 2);
+    assert_eq!(
+        updated.agent_triggers_per_minute,
+        DEFAULT_AGENT_TRIGGERS_PER_MINUTE
+    );
+    assert_eq!(updated.name, c.name);
+    assert_eq!(updated.topic, c.topic);
+    assert_eq!(
+        event.payload,
+        json!({
+            "name": "general",
+            "topic": "talk",
+            "agent_hop_limit": 2,
+            "agent_triggers_per_minute": DEFAULT_AGENT_TRIGGERS_PER_MINUTE,
+        })
+    );
+
+    let patch = ChannelPatch {
+        agent_triggers_per_minute: Some(5),
+        ..ChannelPatch::default()
+    };
+    let (updated, event) = store
+        .update_channel(&c.id, &w.owner.id, patch)
+        .await
+        .unwrap();
+    assert_eq!(
+        (updated.agent_hop_limit, updated.agent_triggers_per_minute),
+        (2, 5)
+    );
+    assert_eq!(event.payload, payload::channel_updated(&updated));
+    assert_eq!(
+        store.get_channel(&c.id).await.unwrap(),
+        Some(updated.clone())
+    );
+    let listed = store.list_channels(&w.org.id).await.unwrap();
+    assert!(listed.contains(&updated));
+}
+
+pub async fn streams_open_grow_and_finish(store: Arc<dyn Store>) {
+    let w = world(&*store).await;
+    let c = channel(&*store, &w, "general").await;
+    let opened = store.post_message(stream(&c.id, &w.bot, "")).await.unwrap();
+    let m = opened.message;
+    assert_eq!(m.stream, Some(StreamStatus::Open));
+    assert_eq!(m.text, "");
+    let created = opened.event.unwrap();
+    assert_eq!(created.payload, payload::message_created(&m));
+    assert_eq!(store.get_message(&m.id).await.unwrap(), Some(m.clone()));
+
+    let (grown, first) = store.append_delta(&m.id, &w.bot.id, "Hello").await.unwrap();
+    assert_eq!(grown.text, "Hello");
+    assert_eq!(first.kind, EventKind::MessageDelta);
+    assert_eq!(first.seq, m.seq + 1);
+    assert_eq!(first.actor, w.bot.id);
+    assert_eq!(first.payload, payload::message_delta(&grown, "Hello"));
+    assert_eq!(first.payload["delta"], json!("Hello"));
+    let (grown, second) = store
+        .append_delta(&m.id, &w.bot.id, ", world")
+        .await
+        .unwrap();
+    assert_eq!(grown.text, "Hello, world");
+    assert_eq!(grown.stream, Some(StreamStatus::Open));
+    assert_eq!(second.payload, payload::message_delta(&grown, ", world"));
+    assert_eq!(store.get_message(&m.id).await.unwrap(), Some(grown.clone()));
+
+    let (done, finished) = store
+        .finish_stream(&m.id, &w.bot.id, None, StreamStatus::Finished)
+        .await
+        .unwrap();
+    assert_eq!(done.text, "Hello, world");
+    assert_eq!(done.stream, Some(StreamStatus::Finished));
+    assert_eq!(finished.kind, EventKind::MessageFinished);
+    assert_eq!(finished.payload, payload::message_finished(&done));
+    assert_eq!(finished.payload["stream"], json!("finished"));
+    assert_eq!(store.get_message(&m.id).await.unwrap(), Some(done.clone()));
+    assert_eq!(
+        store.list_events(&c.id, m.seq - 1, 10).await.unwrap(),
+        vec![created, first, second, finished.clone()],
+        "created, two deltas, finished: in order, as returned"
+    );
+    assert_conflict(
+        store
+            .finish_stream(&m.id, &w.bot.id, None, StreamStatus::Finished)
+            .await,
+    );
+    assert_conflict(store.append_delta(&m.id, &w.bot.id, "more").await);
+
+    // A plain message is no stream.
+    let plain = post(&*store, msg(&c.id, &w.alice, "plain")).await;
+    assert_eq!(plain.stream, None);
+    assert_conflict(store.append_delta(&plain.id, &w.alice.id, "x").await);
+    assert_conflict(
+        store
+            .finish_stream(&plain.id, &w.alice.id, None, StreamStatus::Finished)
+            .await,
+    );
+
+    // A stream in a thread, closed as interrupted with replacement text.
+    let s = post(
+        &*store,
+        NewMessage {
+            thread_id: Some(m.id.clone()),
+            ..stream(&c.id, &w.bot2, "Thinking")
+        },
+    )
+    .await;
+    store
+        .append_delta(&s.id, &w.bot2.id, " hard")
+        .await
+        .unwrap();
+    assert_conflict(
+        store
+            .finish_stream(&s.id, &w.bot2.id, None, StreamStatus::Open)
+            .await,
+    );
+    let (cut, event) = store
+        .finish_stream(
+            &s.id,
+            &w.bot2.id,
+            Some("Sorry, I was cut off.".into()),
+            StreamStatus::Interrupted,
+        )
+        .await
+        .unwrap();
+    assert_eq!(cut.text, "Sorry, I was cut off.");
+    assert_eq!(cut.stream, Some(StreamStatus::Interrupted));
+    assert_eq!(event.payload, payload::message_finished(&cut));
+    assert_eq!(event.payload["thread_id"], json!(m.id));
+    assert_eq!(store.get_message(&s.id).await.unwrap(), Some(cut));
+
+    // Missing or deleted streams are not found.
+    let gone = post(&*store, stream(&c.id, &w.bot, "soon gone")).await;
+    store.delete_message(&gone.id, &w.bot.id).await.unwrap();
+    for id in [MessageId::generate(), gone.id] {
+        assert_not_found(store.append_delta(&id, &w.bot.id, "x").await);
+        assert_not_found(
+            store
+                .finish_stream(&id, &w.bot.id, None, StreamStatus::Finished)
+                .await,
+        );
+    }
+    let last = store.get_channel(&c.id).await.unwrap().unwrap().last_seq;
+    assert_eq!(
+        store.list_events(&c.id, 0, 100).await.unwrap().len() as u64,
+        last,
+        "refusals appended nothing"
+    );
+}
+
+pub async fn idle_streams_are_open_and_quiet(store: Arc<dyn Store>) {
+    let w = world(&*store).await;
+    let c = channel(&*store, &w, "general").await;
+    let start = now();
+    let a = post(&*store, stream(&c.id, &w.bot, "a")).await;
+    let b = post(&*store, stream(&c.id, &w.bot2, "b")).await;
+    let done = post(&*store, stream(&c.id, &w.bot, "done")).await;
+    store
+        .finish_stream(&done.id, &w.bot.id, None, StreamStatus::Finished)
+        .await
+        .unwrap();
+    // Deleting an open stream closes it: nothing could finish it any more.
+    let gone = post(&*store, stream(&c.id, &w.bot, "gone")).await;
+    let (gone, _) = store.delete_message(&gone.id, &w.bot.id).await.unwrap();
+    assert_eq!(gone.stream, Some(StreamStatus::Interrupted));
+    post(&*store, msg(&c.id, &w.alice, "plain")).await;
+    tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    let cutoff = now();
+    let late = post(&*store, stream(&c.id, &w.bot2, "late")).await;
+
+    let idle = store.idle_streams(cutoff, 10).await.unwrap();
+    assert_eq!(ids(&idle), vec![a.id.clone(), b.id.clone()]);
+    assert_eq!(idle[0], a);
+    assert_eq!(
+        ids(&store.idle_streams(cutoff, 1).await.unwrap()),
+        vec![a.id.clone()]
+    );
+    assert!(store.idle_streams(start, 10).await.unwrap().is_empty());
+
+    // A delta makes a stream active again.
+    tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    store.append_delta(&a.id, &w.bot.id, "!").await.unwrap();
+    assert_eq!(
+        ids(&store.idle_streams(cutoff, 10).await.unwrap()),
+        vec![b.id.clone()]
+    );
+    tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    let everything = store.idle_streams(now(), 10).await.unwrap();
+    assert_eq!(
+        ids(&everything),
+        vec![b.id, late.id, a.id],
+        "least recently active first"
+    );
+}
+
+pub async fn notes_append_events_and_nothing_else(store: Arc<dyn Store>) {
+    let w = world(&*store).await;
+    let c = channel(&*store, &w, "general").await;
+    let m = post(&*store, msg(&c.id, &w.alice, "hi @bot")).await;
+    let status = json!({ "agent_id": w.bot.id, "status": "reading the thread…" });
+    let note = store
+        .append_note(&c.id, EventKind::AgentStatus, &w.bot.id, status.clone())
+        .await
+        .unwrap();
+    assert_eq!(note.seq, m.seq + 1);
+    assert_eq!(note.kind, EventKind::AgentStatus);
+    assert_eq!(note.actor, w.bot.id);
+    assert_eq!(note.payload, status);
+    let guard = store
+        .append_note(
+            &c.id,
+            EventKind::AgentLoopGuard,
+            &w.owner.id,
+            json!({ "held": [w.bot2.id] }),
+        )
+        .await
+        .unwrap();
+    assert_eq!(guard.seq, m.seq + 2);
+    assert_eq!(
+        store.list_events(&c.id, m.seq, 10).await.unwrap(),
+        vec![note, guard]
+    );
+    assert_eq!(
+        store.get_channel(&c.id).await.unwrap().unwrap().last_seq,
+        m.seq + 2
+    );
+    assert_eq!(store.get_message(&m.id).await.unwrap(), Some(m.clone()));
+    let listed = store
+        .list_messages(&c.id, page(ThreadFilter::TopLevel, None, None, 10))
+        .await
+        .unwrap();
+    assert_eq!(listed, vec![m.clone()]);
+    let next = post(&*store, msg(&c.id, &w.alice, "next")).await;
+    assert_eq!(next.seq, m.seq + 3);
+    assert_not_found(
+        store
+            .append_note(
+                &ChannelId::generate(),
+                EventKind::AgentStatus,
+                &w.bot.id,
+                json!({}),
+            )
+            .await,
+    );
+}
+
+pub async fn taking_part_in_a_thread(store: Arc<dyn Store>) {
+    let w = world(&*store).await;
+    let c = channel(&*store, &w, "general").await;
+    let root = post(&*store, msg(&c.id, &w.alice, "question")).await;
+    let answer = post(&*store, reply(&c.id, &root.id, &w.bot, "answer")).await;
+    let lonely = post(&*store, msg(&c.id, &w.owner, "nobody replies")).await;
+    let took_part = |p: &Principal, t: &MessageId| {
+        let (store, p, t) = (store.clone(), p.id.clone(), t.clone());
+        async move { store.took_part_in_thread(&p, &t).await.unwrap() }
+    };
+    assert!(took_part(&w.alice, &root.id).await, "the root's author");
+    assert!(took_part(&w.bot, &root.id).await, "a reply's author");
+    assert!(!took_part(&w.bot2, &root.id).await);
+    assert!(!took_part(&w.owner, &root.id).await);
+    assert!(took_part(&w.owner, &lonely.id).await);
+    assert!(!took_part(&w.bot, &lonely.id).await);
+    assert!(!took_part(&w.bot, &answer.id).await, "a reply is no thread");
+    assert!(!took_part(&w.alice, &MessageId::generate()).await);
+}
+
+pub async fn triggers_are_recorded_once_and_listed(store: Arc<dyn Store>) {
+    let w = world(&*store).await;
+    let c = channel(&*store, &w, "general").await;
+    let other = channel(&*store, &w, "random").await;
+    let mut posted = Vec::new();
+    for (ch, text) in [
+        (&c, "one"),
+        (&c, "two"),
+        (&c, "three"),
+        (&other, "elsewhere"),
+    ] {
+        let p = store
+            .post_message(msg(&ch.id, &w.alice, text))
+            .await
+            .unwrap();
+        posted.push((p.message, p.event.unwrap()));
+    }
+    let reacted = store
+        .add_reaction(&posted[0].0.id, &w.owner.id, "+1")
+        .await
+        .unwrap()
+        .unwrap();
+    let [(m1, e1), (m2, e2), (m3, e3), (m4, e4)] = <[_; 4]>::try_from(posted).unwrap();
+    let t1 = trigger(&w.bot, &e1, &m1, TriggerReason::Mention);
+    let t2 = trigger(&w.bot, &e2, &m2, TriggerReason::All);
+    let t3 = trigger(&w.bot, &e3, &m3, TriggerReason::All);
+    let t4 = trigger(&w.bot, &e4, &m4, TriggerReason::All);
+    let tr = trigger(&w.bot, &reacted, &m1, TriggerReason::Reaction);
+    let other_agent = trigger(&w.bot2, &e1, &m1, TriggerReason::Agents);
+    store
+        .record_triggers(vec![
+            t1.clone(),
+            t2.clone(),
+            t4.clone(),
+            other_agent.clone(),
+        ])
+        .await
+        .unwrap();
+    store
+        .record_triggers(vec![t3.clone(), tr.clone()])
+        .await
+        .unwrap();
+    // A retry, and another node recording the same wake-up with its own id.
+    store.record_triggers(vec![t1.clone()]).await.unwrap();
+    let again = Trigger {
+        id: MessageId::generate().to_string(),
+        reason: TriggerReason::All,
+        ..t2.clone()
+    };
+    store.record_triggers(vec![again]).await.unwrap();
+    store.record_triggers(Vec::new()).await.unwrap();
+
+    let all = store.list_triggers(&w.bot.id, &c.id, 0, 10).await.unwrap();
+    assert_eq!(
+        all,
+        vec![
+            (t1.clone(), e1.clone()),
+            (t2.clone(), e2.clone()),
+            (t3.clone(), e3.clone()),
+            (tr.clone(), reacted.clone()),
+        ],
+        "oldest first, first record kept, each with its event"
+    );
+    assert_eq!(
+        store
+            .list_triggers(&w.bot.id, &c.id, e1.seq, 10)
+            .await
+            .unwrap(),
+        all[1..].to_vec()
+    );
+    assert_eq!(
+        store.list_triggers(&w.bot.id, &c.id, 0, 2).await.unwrap(),
+        all[..2].to_vec()
+    );
+    assert!(
+        store
+            .list_triggers(&w.bot.id, &c.id, reacted.seq, 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert_eq!(
+        store.list_triggers(&w.bot2.id, &c.id, 0, 10).await.unwrap(),
+        vec![(other_agent, e1)]
+    );
+    assert_eq!(
+        store
+            .list_triggers(&w.bot.id, &other.id, 0, 10)
+            .await
+            .unwrap(),
+        vec![(t4, e4)]
+    );
+    assert!(
+        store
+            .list_triggers(&w.alice.id, &c.id, 0, 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+}
+
+pub async fn deployment_secret_is_made_once(store: Arc<dyn Store>) {
+    let first = store.deployment_secret().await.unwrap();
+    assert_eq!(first.len(), 32);
+    assert!(first.iter().any(|&b| b != 0), "random, not zeroed");
+    assert_eq!(store.deployment_secret().await.unwrap(), first);
+}
+
+pub async fn concurrent_first_secrets_agree(store: Arc<dyn Store>) {
+    let tasks: Vec<_> = (0..8)
+        .map(|_| {
+            let store = store.clone();
+            tokio::spawn(async move { store.deployment_secret().await.unwrap() })
+        })
+        .collect();
+    let mut secrets = HashSet::new();
+    for t in tasks {
+        secrets.insert(t.await.unwrap());
+    }
+    assert_eq!(secrets.len(), 1, "every first call got the same secret");
+    let secret = secrets.into_iter().next().unwrap();
+    assert_eq!(secret.len(), 32);
+    assert_eq!(store.deployment_secret().await.unwrap(), secret);
 }
