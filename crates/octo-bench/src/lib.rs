@@ -1,0 +1,1049 @@
+//! A load generator for Octo, loopback only.
+//!
+//! [`run`] starts the real `octo serve` as a child process with a temporary data
+//! directory and a config that lifts the per-principal rate limit, sets up an org
+//! over the public API, connects `members × channels` WebSockets (one principal
+//! each), and has `senders` principals post messages for a fixed time. It measures
+//! send→ack latency at the senders, send→delivered latency at every member (the
+//! send time rides in the message's `data.t`), and the server's memory and CPU
+//! from `/proc`. [`run_idle`] opens many idle authenticated WebSockets and
+//! measures what each one costs the server in memory.
+//!
+//! Every phase has a time limit; the server is stopped (SIGTERM, then SIGKILL if
+//! it does not exit) however the run ends.
+
+use anyhow::{Context, Result, anyhow, bail};
+use futures::{SinkExt, StreamExt};
+use octo_client::Client;
+use reqwest::Method;
+use serde::Deserialize;
+use serde::de::IgnoredAny;
+use serde_json::{Value, json};
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::process::{Child, Command};
+use tokio_tungstenite::tungstenite::Message as WsMessage;
+
+/// What the server is started with: lifts the per-principal request rate limit
+/// (default burst 200, 50/s) so that it does not shape the load, and gives each
+/// connection a deeper mailbox than the default 1024 frames.
+pub const RATE_LIMIT_BURST: u32 = 10_000_000;
+pub const RATE_LIMIT_PER_SECOND: f64 = 10_000_000.0;
+pub const SEND_QUEUE: usize = 8192;
+
+/// How long after the send phase the members may take to receive what was sent.
+pub const DRAIN: Duration = Duration::from_secs(10);
+/// How long one HTTP request or one WebSocket handshake may take.
+pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// The load to generate.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// Principals that post messages (each posts one at a time).
+    pub senders: usize,
+    /// WebSocket members per channel, each its own principal.
+    pub members: usize,
+    /// Channels; every sender posts to all of them in turn.
+    pub channels: usize,
+    /// Bytes of message text.
+    pub payload: usize,
+    /// Length of the send phase.
+    pub duration: Duration,
+    /// Target messages per second over all senders; 0: as fast as they can.
+    pub rate: f64,
+    /// Time allowed for starting the server, setting up the org and connecting.
+    pub setup_timeout: Duration,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            senders: 4,
+            members: 10,
+            channels: 1,
+            payload: 200,
+            duration: Duration::from_secs(10),
+            rate: 0.0,
+            setup_timeout: Duration::from_secs(60),
+        }
+    }
+}
+
+/// Latency percentiles of one measurement.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Latency {
+    pub count: usize,
+    pub p50: Duration,
+    pub p99: Duration,
+    pub p999: Duration,
+    pub max: Duration,
+}
+
+impl Latency {
+    /// From samples in nanoseconds (sorted here).
+    pub fn of(mut nanos: Vec<u64>) -> Self {
+        nanos.sort_unstable();
+        let at = |q: f64| {
+            if nanos.is_empty() {
+                return Duration::ZERO;
+            }
+            let rank = ((q * nanos.len() as f64).ceil() as usize).clamp(1, nanos.len());
+            Duration::from_nanos(nanos[rank - 1])
+        };
+        Self {
+            count: nanos.len(),
+            p50: at(0.50),
+            p99: at(0.99),
+            p999: at(0.999),
+            max: nanos
+                .last()
+                .map_or(Duration::ZERO, |n| Duration::from_nanos(*n)),
+        }
+    }
+}
+
+/// The server's resource use, read from `/proc/PID`.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ProcSample {
+    /// Resident set, bytes (VmRSS).
+    pub rss: u64,
+    /// Peak resident set since the process started, bytes (VmHWM).
+    pub hwm: u64,
+    /// User + system CPU time used so far.
+    pub cpu: Duration,
+    /// Threads.
+    pub threads: u64,
+}
+
+/// What a [`run`] measured.
+#[derive(Debug, Clone)]
+pub struct Report {
+    pub config: Config,
+    pub url: String,
+    /// Messages acknowledged (201) by the server.
+    pub sent: u64,
+    /// Sends that failed (any error or timeout); `first_error` says what.
+    pub send_errors: u64,
+    pub first_error: Option<String>,
+    /// Length of the send phase as it ran.
+    pub send_elapsed: Duration,
+    pub ack: Latency,
+    /// Deliveries expected: every acknowledged message times the members of its
+    /// channel.
+    pub expected_deliveries: u64,
+    /// Distinct deliveries received (one per message per member).
+    pub delivered: u64,
+    /// Events received a second time, or out of seq order, by the same member.
+    pub duplicates: u64,
+    /// Member sockets that ended before the run did (e.g. closed as slow consumers).
+    pub members_lost: u64,
+    pub delivery: Latency,
+    /// From the first send to the last delivery.
+    pub delivery_elapsed: Duration,
+    /// The server once everything is connected, before the first send.
+    pub server_idle: ProcSample,
+    /// The server after the last delivery (its `hwm` is the run's peak).
+    pub server_end: ProcSample,
+    /// CPU the bench itself used from the first send to the last delivery (it
+    /// shares the machine with the server).
+    pub bench_cpu: Duration,
+}
+
+impl Report {
+    pub fn send_rate(&self) -> f64 {
+        per_second(self.sent, self.send_elapsed)
+    }
+
+    pub fn delivery_rate(&self) -> f64 {
+        per_second(self.delivered, self.delivery_elapsed)
+    }
+
+    pub fn server_cpu(&self) -> Duration {
+        self.server_end.cpu.saturating_sub(self.server_idle.cpu)
+    }
+
+    /// Prints the report for people.
+    pub fn print(&self) {
+        let c = &self.config;
+        println!(
+            "load: {} senders, {} channels x {} WebSocket members ({} connections), {} B text, {:.0} s, rate {}",
+            c.senders,
+            c.channels,
+            c.members,
+            c.channels * c.members,
+            c.payload,
+            c.duration.as_secs_f64(),
+            if c.rate > 0.0 {
+                format!("{} msg/s target", c.rate)
+            } else {
+                "unlimited (closed loop, one request in flight per sender)".into()
+            }
+        );
+        println!(
+            "send->ack:        {} msgs in {:.2} s = {:.0} msgs/s; p50 {}, p99 {}, max {}; errors {}",
+            self.sent,
+            self.send_elapsed.as_secs_f64(),
+            self.send_rate(),
+            fmt_dur(self.ack.p50),
+            fmt_dur(self.ack.p99),
+            fmt_dur(self.ack.max),
+            self.send_errors
+        );
+        if let Some(e) = &self.first_error {
+            println!("  first send error: {e}");
+        }
+        println!(
+            "send->delivered:  {} of {} deliveries ({} duplicate, {} member sockets lost); p50 {}, p99 {}, p999 {}, max {}",
+            self.delivered,
+            self.expected_deliveries,
+            self.duplicates,
+            self.members_lost,
+            fmt_dur(self.delivery.p50),
+            fmt_dur(self.delivery.p99),
+            fmt_dur(self.delivery.p999),
+            fmt_dur(self.delivery.max)
+        );
+        println!(
+            "deliveries/s:     {:.0} (first send to last delivery, {:.2} s)",
+            self.delivery_rate(),
+            self.delivery_elapsed.as_secs_f64()
+        );
+        println!(
+            "server memory:    RSS at idle after setup {}, at end {}, peak (VmHWM) {}; {} threads",
+            fmt_bytes(self.server_idle.rss),
+            fmt_bytes(self.server_end.rss),
+            fmt_bytes(self.server_end.hwm),
+            self.server_end.threads
+        );
+        let wall = self.delivery_elapsed.as_secs_f64().max(1e-9);
+        println!(
+            "server CPU:       {:.2} s during the run ({:.0}% of one core); bench itself {:.2} s ({:.0}%)",
+            self.server_cpu().as_secs_f64(),
+            100.0 * self.server_cpu().as_secs_f64() / wall,
+            self.bench_cpu.as_secs_f64(),
+            100.0 * self.bench_cpu.as_secs_f64() / wall
+        );
+    }
+}
+
+/// What a [`run_idle`] measured.
+#[derive(Debug, Clone)]
+pub struct IdleReport {
+    pub requested: usize,
+    pub opened: usize,
+    pub fd_limit: u64,
+    pub before: ProcSample,
+    pub after: ProcSample,
+    pub connect_elapsed: Duration,
+}
+
+impl IdleReport {
+    pub fn bytes_per_connection(&self) -> f64 {
+        if self.opened == 0 {
+            return 0.0;
+        }
+        self.after.rss.saturating_sub(self.before.rss) as f64 / self.opened as f64
+    }
+
+    pub fn print(&self) {
+        println!(
+            "idle connections: {} of {} opened and authenticated in {:.2} s (open-file limit {})",
+            self.opened,
+            self.requested,
+            self.connect_elapsed.as_secs_f64(),
+            self.fd_limit
+        );
+        println!(
+            "server RSS:       before {}, after {} (+{}), peak (VmHWM) {}; threads {} -> {}",
+            fmt_bytes(self.before.rss),
+            fmt_bytes(self.after.rss),
+            fmt_bytes(self.after.rss.saturating_sub(self.before.rss)),
+            fmt_bytes(self.after.hwm),
+            self.before.threads,
+            self.after.threads
+        );
+        println!(
+            "per connection:   {:.1} KiB of server RSS",
+            self.bytes_per_connection() / 1024.0
+        );
+    }
+}
+
+fn per_second(n: u64, d: Duration) -> f64 {
+    if d.is_zero() {
+        0.0
+    } else {
+        n as f64 / d.as_secs_f64()
+    }
+}
+
+pub fn fmt_dur(d: Duration) -> String {
+    let us = d.as_secs_f64() * 1e6;
+    if us < 1000.0 {
+        format!("{us:.0}µs")
+    } else if us < 1e6 {
+        format!("{:.2}ms", us / 1000.0)
+    } else {
+        format!("{:.2}s", us / 1e6)
+    }
+}
+
+pub fn fmt_bytes(b: u64) -> String {
+    let b = b as f64;
+    if b >= 1024.0 * 1024.0 {
+        format!("{:.1} MiB", b / (1024.0 * 1024.0))
+    } else {
+        format!("{:.1} KiB", b / 1024.0)
+    }
+}
+
+/// The `octo` binary next to this executable (as cargo lays them out).
+pub fn default_octo_path() -> Option<PathBuf> {
+    let exe = std::env::current_exe().ok()?;
+    let dir = exe.parent()?;
+    // Test and bench executables live one level further down, in `deps/`.
+    [dir.join("octo"), dir.parent()?.join("octo")]
+        .into_iter()
+        .find(|p| p.is_file())
+}
+
+// ---------------------------------------------------------------------------
+// /proc
+
+/// Reads the resource use of process `pid`.
+pub fn sample(pid: u32) -> Result<ProcSample> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .with_context(|| format!("reading /proc/{pid}/status"))?;
+    let kib = |key: &str| -> u64 {
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix(key))
+            .and_then(|rest| rest.split_whitespace().next())
+            .and_then(|n| n.parse::<u64>().ok())
+            .unwrap_or(0)
+    };
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat"))
+        .with_context(|| format!("reading /proc/{pid}/stat"))?;
+    Ok(ProcSample {
+        rss: kib("VmRSS:") * 1024,
+        hwm: kib("VmHWM:") * 1024,
+        cpu: cpu_of_stat(&stat)?,
+        threads: kib("Threads:"),
+    })
+}
+
+/// CPU time used by this process.
+pub fn own_cpu() -> Result<Duration> {
+    cpu_of_stat(&std::fs::read_to_string("/proc/self/stat")?)
+}
+
+/// utime + stime out of a `/proc/PID/stat` line (fields 14 and 15, in clock
+/// ticks). The command name in field 2 may contain spaces: count after its `)`.
+fn cpu_of_stat(stat: &str) -> Result<Duration> {
+    let rest = stat
+        .rsplit_once(')')
+        .map(|(_, r)| r)
+        .ok_or_else(|| anyhow!("odd /proc stat line"))?;
+    // `rest` starts with field 3 (state).
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    let tick = |i: usize| -> Result<u64> {
+        fields
+            .get(i - 3)
+            .and_then(|f| f.parse().ok())
+            .ok_or_else(|| anyhow!("no field {i} in /proc stat"))
+    };
+    let ticks = tick(14)? + tick(15)?;
+    Ok(Duration::from_secs_f64(ticks as f64 / clock_ticks()))
+}
+
+fn clock_ticks() -> f64 {
+    static TICKS: std::sync::OnceLock<f64> = std::sync::OnceLock::new();
+    *TICKS.get_or_init(|| {
+        std::process::Command::new("getconf")
+            .arg("CLK_TCK")
+            .output()
+            .ok()
+            .and_then(|o| String::from_utf8(o.stdout).ok())
+            .and_then(|s| s.trim().parse().ok())
+            .filter(|t: &f64| *t > 0.0)
+            .unwrap_or(100.0)
+    })
+}
+
+/// Raises the soft open-file limit to the hard one (children inherit it, so do
+/// this before starting the server); returns the soft limit in force.
+pub fn raise_fd_limit() -> u64 {
+    let _ = rlimit::increase_nofile_limit(u64::MAX);
+    rlimit::getrlimit(rlimit::Resource::NOFILE).map_or(0, |(soft, _)| soft)
+}
+
+// ---------------------------------------------------------------------------
+// The server
+
+/// A running `octo serve`; stopped by [`Server::stop`], killed if dropped.
+pub struct Server {
+    child: Child,
+    pub pid: u32,
+    pub url: String,
+    pub addr: String,
+    _dir: tempfile::TempDir,
+}
+
+impl Server {
+    /// Starts `octo serve` on 127.0.0.1:0 with a temporary data directory and a
+    /// config file that lifts the rate limit (see [`RATE_LIMIT_BURST`]).
+    pub async fn start(octo: &Path, wait: Duration) -> Result<Self> {
+        if !octo.is_file() {
+            bail!("no octo binary at {}", octo.display());
+        }
+        let dir = tempfile::tempdir().context("temp dir")?;
+        let config = dir.path().join("octo.toml");
+        std::fs::write(&config, config_text()).context("writing the config")?;
+        let mut child = Command::new(octo)
+            .arg("serve")
+            .arg("--listen")
+            .arg("127.0.0.1:0")
+            .arg("--data")
+            .arg(dir.path().join("data"))
+            .arg("--config")
+            .arg(&config)
+            .env("OCTO_LOG", "warn")
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .kill_on_drop(true)
+            .spawn()
+            .with_context(|| format!("starting {}", octo.display()))?;
+        let pid = child.id().ok_or_else(|| anyhow!("octo exited at once"))?;
+        let stdout = child.stdout.take().ok_or_else(|| anyhow!("no stdout"))?;
+        let mut lines = BufReader::new(stdout).lines();
+        let first = tokio::time::timeout(wait, lines.next_line())
+            .await
+            .map_err(|_| anyhow!("octo did not say where it listens within {wait:?}"))??
+            .ok_or_else(|| anyhow!("octo exited before listening"))?;
+        let url = first
+            .trim()
+            .strip_prefix("octo listening on ")
+            .ok_or_else(|| anyhow!("unexpected first line from octo: {first:?}"))?
+            .to_owned();
+        // Keep reading stdout so that the server never blocks on a full pipe.
+        tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+        let addr = url
+            .strip_prefix("http://")
+            .unwrap_or(&url)
+            .trim_end_matches('/')
+            .to_owned();
+        Ok(Self {
+            child,
+            pid,
+            url,
+            addr,
+            _dir: dir,
+        })
+    }
+
+    pub fn sample(&self) -> Result<ProcSample> {
+        sample(self.pid)
+    }
+
+    /// SIGTERM, then up to 10 s for a clean exit, then SIGKILL.
+    pub async fn stop(mut self) -> Result<()> {
+        let _ = Command::new("kill")
+            .args(["-TERM", &self.pid.to_string()])
+            .status()
+            .await;
+        match tokio::time::timeout(Duration::from_secs(10), self.child.wait()).await {
+            Ok(status) => {
+                let status = status?;
+                if !status.success() {
+                    bail!("octo exited with {status} after SIGTERM");
+                }
+                Ok(())
+            }
+            Err(_) => {
+                let _ = self.child.kill().await;
+                bail!("octo did not stop within 10 s of SIGTERM; killed it")
+            }
+        }
+    }
+}
+
+/// The config file the bench starts the server with.
+pub fn config_text() -> String {
+    format!(
+        "# written by octo-bench: the per-principal rate limit would otherwise shape the load\n\
+         [limits.rate_limit]\nburst = {RATE_LIMIT_BURST}\nper_second = {RATE_LIMIT_PER_SECOND:.1}\n\n\
+         [limits.realtime]\nsend_queue = {SEND_QUEUE}\n"
+    )
+}
+
+// ---------------------------------------------------------------------------
+// Setup over the API
+
+struct Org {
+    owner: Client,
+    org: String,
+}
+
+/// The bench reads only ids and tokens from the answers (as JSON), so that it
+/// keeps working against servers whose models have grown since.
+async fn post(client: &Client, path: &str, body: Value) -> Result<Value> {
+    tokio::time::timeout(
+        REQUEST_TIMEOUT,
+        client.call(Method::POST, path, Some(&body)),
+    )
+    .await
+    .map_err(|_| anyhow!("POST {path}: no answer within {REQUEST_TIMEOUT:?}"))?
+    .with_context(|| format!("POST {path}"))
+}
+
+fn str_at(v: &Value, pointer: &str) -> Result<String> {
+    v.pointer(pointer)
+        .and_then(Value::as_str)
+        .map(str::to_owned)
+        .ok_or_else(|| anyhow!("no {pointer} in {v}"))
+}
+
+async fn setup_org(url: &str) -> Result<Org> {
+    let anon = Client::new(url, None);
+    let setup = post(
+        &anon,
+        "/setup",
+        json!({"org_name": "Bench", "name": "bench-owner",
+               "email": "owner@bench.test", "password": "bench-owner-pass"}),
+    )
+    .await?;
+    Ok(Org {
+        owner: anon.with_token(str_at(&setup, "/token")?),
+        org: str_at(&setup, "/org/id")?,
+    })
+}
+
+/// Creates agents named `{prefix}{i}`: (id, token) each, a few at a time.
+async fn agents(org: &Org, prefix: &str, n: usize) -> Result<Vec<(String, String)>> {
+    let path = format!("/orgs/{}/agents", org.org);
+    futures::stream::iter(0..n)
+        .map(|i| {
+            let path = &path;
+            async move {
+                let a = post(&org.owner, path, json!({"name": format!("{prefix}{i}")})).await?;
+                Ok::<_, anyhow::Error>((str_at(&a, "/principal/id")?, str_at(&a, "/token")?))
+            }
+        })
+        .buffered(8)
+        .collect::<Vec<_>>()
+        .await
+        .into_iter()
+        .collect()
+}
+
+async fn join_all(org: &Org, pairs: Vec<(String, String)>) -> Result<()> {
+    let results: Vec<Result<Value>> = futures::stream::iter(pairs)
+        .map(|(ch, p)| async move {
+            post(
+                &org.owner,
+                &format!("/channels/{ch}/members"),
+                json!({"principal_id": p}),
+            )
+            .await
+        })
+        .buffer_unordered(8)
+        .collect()
+        .await;
+    results.into_iter().try_for_each(|r| r.map(drop))
+}
+
+// ---------------------------------------------------------------------------
+// WebSockets
+
+type Socket =
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+/// Connects, says hello and waits for `ready`.
+async fn connect(addr: &str, token: &str) -> Result<Socket> {
+    let go = async {
+        let (mut ws, _) = tokio_tungstenite::connect_async(format!("ws://{addr}/api/v1/ws"))
+            .await
+            .context("WebSocket connect")?;
+        let hello = json!({"type": "hello", "token": token}).to_string();
+        ws.send(WsMessage::Text(hello.into())).await?;
+        while let Some(msg) = ws.next().await {
+            if let WsMessage::Text(t) = msg? {
+                let frame: Frame = serde_json::from_str(t.as_str())?;
+                if frame.kind == "ready" {
+                    return Ok(ws);
+                }
+                bail!("expected ready, got {}", t.as_str());
+            }
+        }
+        bail!("socket closed before ready")
+    };
+    tokio::time::timeout(REQUEST_TIMEOUT, go)
+        .await
+        .map_err(|_| anyhow!("no ready within {REQUEST_TIMEOUT:?}"))?
+}
+
+/// The parts of a server frame the bench looks at (serde skips the rest).
+#[derive(Deserialize)]
+struct Frame<'a> {
+    #[serde(rename = "type", borrow)]
+    kind: &'a str,
+    #[serde(default, borrow)]
+    channel_id: Option<&'a str>,
+    #[serde(default)]
+    seq: Option<u64>,
+    #[serde(default)]
+    payload: Option<Payload>,
+}
+
+#[derive(Deserialize)]
+struct Payload {
+    message: Option<PayloadMessage>,
+}
+
+#[derive(Deserialize)]
+struct PayloadMessage {
+    data: Option<BenchData>,
+}
+
+/// What every bench message carries in `data`.
+#[derive(Deserialize)]
+struct BenchData {
+    /// The run, so that nothing else is counted.
+    bench: u64,
+    /// Send time: nanoseconds since the run's clock started.
+    t: u64,
+}
+
+/// What one member saw.
+#[derive(Default)]
+struct MemberResult {
+    latencies: Vec<u64>,
+    duplicates: u64,
+    lost: bool,
+    last_at: u64,
+}
+
+/// Reads frames until `stop`, timing every bench message.
+async fn member(
+    mut ws: Socket,
+    run_id: u64,
+    clock: Instant,
+    delivered: Arc<AtomicU64>,
+    stop: Arc<AtomicBool>,
+    deadline: Instant,
+) -> MemberResult {
+    let mut out = MemberResult::default();
+    // Per channel: the highest seq seen (a member sees only its own channel,
+    // but a duplicate check should not depend on that).
+    let mut last_seq: HashMap<String, u64> = HashMap::new();
+    let deadline = tokio::time::Instant::from_std(deadline);
+    while !stop.load(Ordering::Relaxed) {
+        let next = tokio::time::timeout_at(
+            deadline.min(tokio::time::Instant::now() + Duration::from_millis(100)),
+            ws.next(),
+        )
+        .await;
+        let msg = match next {
+            Err(_) if tokio::time::Instant::now() >= deadline => break,
+            Err(_) => continue,
+            Ok(None) | Ok(Some(Err(_))) => {
+                out.lost = true;
+                break;
+            }
+            Ok(Some(Ok(m))) => m,
+        };
+        let text = match &msg {
+            WsMessage::Text(t) => t.as_str(),
+            WsMessage::Close(_) => {
+                out.lost = true;
+                break;
+            }
+            _ => continue,
+        };
+        let now = clock.elapsed().as_nanos() as u64;
+        let Ok(frame) = serde_json::from_str::<Frame>(text) else {
+            continue;
+        };
+        if frame.kind != "event" {
+            continue;
+        }
+        let Some(data) = frame
+            .payload
+            .and_then(|p| p.message)
+            .and_then(|m| m.data)
+            .filter(|d| d.bench == run_id)
+        else {
+            continue;
+        };
+        let seq = frame.seq.unwrap_or(0);
+        let last = match last_seq.get_mut(frame.channel_id.unwrap_or_default()) {
+            Some(last) => last,
+            None => last_seq
+                .entry(frame.channel_id.unwrap_or_default().to_owned())
+                .or_default(),
+        };
+        if seq <= *last {
+            out.duplicates += 1;
+            continue;
+        }
+        *last = seq;
+        out.latencies.push(now.saturating_sub(data.t));
+        out.last_at = now;
+        delivered.fetch_add(1, Ordering::Relaxed);
+    }
+    let _ = ws.close(None).await;
+    out
+}
+
+// ---------------------------------------------------------------------------
+// Senders
+
+#[derive(Default)]
+struct SenderResult {
+    latencies: Vec<u64>,
+    errors: u64,
+    first_error: Option<String>,
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn sender(
+    client: Client,
+    index: usize,
+    channels: Arc<Vec<String>>,
+    sent_per_channel: Arc<Vec<AtomicU64>>,
+    run_id: u64,
+    clock: Instant,
+    end: Instant,
+    interval: Option<Duration>,
+    text: &str,
+) -> SenderResult {
+    let mut out = SenderResult::default();
+    let start = Instant::now();
+    let mut n: u64 = 0;
+    // Bounded by time and, for safety, by count.
+    while Instant::now() < end && n < 100_000_000 {
+        if let Some(iv) = interval {
+            // Open schedule: message n is due at start + n·interval; a sender
+            // that falls behind sends at once (it does not skip).
+            let due = start + iv.mul_f64(n as f64);
+            if due >= end {
+                break;
+            }
+            tokio::time::sleep_until(tokio::time::Instant::from_std(due)).await;
+        }
+        let ch_index = (index + n as usize) % channels.len();
+        let path = format!("/channels/{}/messages", channels[ch_index]);
+        let t = clock.elapsed().as_nanos() as u64;
+        let body = json!({
+            "text": text,
+            "client_msg_id": format!("b{run_id}-{index}-{n}"),
+            "data": {"bench": run_id, "t": t},
+        });
+        let send = client.call::<IgnoredAny>(Method::POST, &path, Some(&body));
+        let res = tokio::time::timeout(REQUEST_TIMEOUT, send).await;
+        let acked = clock.elapsed().as_nanos() as u64;
+        match res {
+            Ok(Ok(_)) => {
+                out.latencies.push(acked.saturating_sub(t));
+                sent_per_channel[ch_index].fetch_add(1, Ordering::Relaxed);
+            }
+            Ok(Err(e)) => {
+                out.errors += 1;
+                out.first_error.get_or_insert_with(|| e.to_string());
+            }
+            Err(_) => {
+                out.errors += 1;
+                out.first_error
+                    .get_or_insert_with(|| format!("no answer within {REQUEST_TIMEOUT:?}"));
+            }
+        }
+        n += 1;
+    }
+    out
+}
+
+// ---------------------------------------------------------------------------
+// The runs
+
+/// Runs one bench round against a fresh `octo serve` started from `octo`.
+pub async fn run(config: &Config, octo: &Path) -> Result<Report> {
+    if config.senders == 0 || config.members == 0 || config.channels == 0 {
+        bail!("senders, members and channels must be at least 1");
+    }
+    if config.payload == 0 || config.payload > 16_000 {
+        bail!("payload must be 1 to 16000 bytes (the message text limit)");
+    }
+    let server = Server::start(octo, config.setup_timeout).await?;
+    let result = tokio::time::timeout(
+        config.setup_timeout + config.duration + DRAIN + Duration::from_secs(10),
+        round(config, &server),
+    )
+    .await
+    .unwrap_or_else(|_| Err(anyhow!("the run overran its time limit")));
+    let stopped = server.stop().await;
+    let report = result?;
+    stopped?;
+    Ok(report)
+}
+
+async fn round(config: &Config, server: &Server) -> Result<Report> {
+    let run_id = u64::from(std::process::id()) << 20 | u64::from(rand_u16());
+    let setup_deadline = Instant::now() + config.setup_timeout;
+    let setup = async {
+        let org = setup_org(&server.url).await?;
+        let space = post(
+            &org.owner,
+            &format!("/orgs/{}/spaces", org.org),
+            json!({"name": "bench", "visibility": "open"}),
+        )
+        .await?;
+        let space = str_at(&space, "/id")?;
+        let mut channels = Vec::with_capacity(config.channels);
+        for k in 0..config.channels {
+            let ch = post(
+                &org.owner,
+                &format!("/spaces/{space}/channels"),
+                // Private: in an open space every org member's socket would
+                // also get the events of public channels it has not joined.
+                json!({"name": format!("bench-{k}"), "private": true}),
+            )
+            .await?;
+            channels.push(str_at(&ch, "/id")?);
+        }
+        let senders = agents(&org, "sender-", config.senders).await?;
+        let members = agents(&org, "member-", config.members * config.channels).await?;
+        let mut pairs = Vec::new();
+        for (p, _) in &senders {
+            for ch in &channels {
+                pairs.push((ch.clone(), p.clone()));
+            }
+        }
+        for (i, (p, _)) in members.iter().enumerate() {
+            pairs.push((channels[i / config.members].clone(), p.clone()));
+        }
+        join_all(&org, pairs).await?;
+        let sockets: Vec<Socket> = futures::stream::iter(members.iter())
+            .map(|(_, token)| connect(&server.addr, token))
+            .buffered(16)
+            .collect::<Vec<_>>()
+            .await
+            .into_iter()
+            .collect::<Result<_>>()?;
+        Ok::<_, anyhow::Error>((org, channels, senders, members, sockets))
+    };
+    let (_org, channels, senders, members, sockets) =
+        tokio::time::timeout_at(tokio::time::Instant::from_std(setup_deadline), setup)
+            .await
+            .map_err(|_| anyhow!("setup took longer than {:?}", config.setup_timeout))??;
+
+    // Let the connection burst (presence, replays) settle before measuring idle.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let server_idle = server.sample()?;
+    let bench_cpu_before = own_cpu()?;
+
+    let clock = Instant::now();
+    let send_end = clock + config.duration;
+    let member_deadline = send_end + DRAIN;
+    let stop = Arc::new(AtomicBool::new(false));
+    let counters: Vec<Arc<AtomicU64>> = (0..sockets.len())
+        .map(|_| Arc::new(AtomicU64::new(0)))
+        .collect();
+    let member_tasks: Vec<_> = sockets
+        .into_iter()
+        .zip(&counters)
+        .map(|(ws, count)| {
+            tokio::spawn(member(
+                ws,
+                run_id,
+                clock,
+                count.clone(),
+                stop.clone(),
+                member_deadline,
+            ))
+        })
+        .collect();
+
+    let channels = Arc::new(channels);
+    let sent_per_channel: Arc<Vec<AtomicU64>> =
+        Arc::new((0..channels.len()).map(|_| AtomicU64::new(0)).collect());
+    let interval =
+        (config.rate > 0.0).then(|| Duration::from_secs_f64(config.senders as f64 / config.rate));
+    let text: Arc<str> = "x".repeat(config.payload).into();
+    let sender_tasks: Vec<_> = senders
+        .iter()
+        .enumerate()
+        .map(|(i, (_, token))| {
+            let (client, channels, sent, text) = (
+                Client::new(&server.url, Some(token.clone())),
+                channels.clone(),
+                sent_per_channel.clone(),
+                text.clone(),
+            );
+            tokio::spawn(async move {
+                sender(
+                    client, i, channels, sent, run_id, clock, send_end, interval, &text,
+                )
+                .await
+            })
+        })
+        .collect();
+    let mut ack = Vec::new();
+    let (mut send_errors, mut first_error) = (0, None);
+    for t in sender_tasks {
+        let r = t.await?;
+        ack.extend(r.latencies);
+        send_errors += r.errors;
+        if first_error.is_none() {
+            first_error = r.first_error;
+        }
+    }
+    let send_elapsed = clock.elapsed();
+
+    // Drain: until every member has everything its channel was sent, or DRAIN.
+    let expected_of = |i: usize| sent_per_channel[i / config.members].load(Ordering::Relaxed);
+    let expected_deliveries: u64 = (0..counters.len()).map(expected_of).sum();
+    while Instant::now() < member_deadline {
+        let done = counters
+            .iter()
+            .enumerate()
+            .all(|(i, c)| c.load(Ordering::Relaxed) >= expected_of(i));
+        if done {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    stop.store(true, Ordering::Relaxed);
+    let mut delivery = Vec::new();
+    let (mut duplicates, mut members_lost, mut last_at) = (0, 0, 0);
+    for t in member_tasks {
+        let r = t.await?;
+        delivery.extend(r.latencies);
+        duplicates += r.duplicates;
+        members_lost += u64::from(r.lost);
+        last_at = last_at.max(r.last_at);
+    }
+    let server_end = server.sample()?;
+    let bench_cpu = own_cpu()?.saturating_sub(bench_cpu_before);
+    drop(members);
+
+    Ok(Report {
+        config: config.clone(),
+        url: server.url.clone(),
+        sent: ack.len() as u64,
+        send_errors,
+        first_error,
+        send_elapsed,
+        ack: Latency::of(ack),
+        expected_deliveries,
+        delivered: delivery.len() as u64,
+        duplicates,
+        members_lost,
+        delivery: Latency::of(delivery),
+        delivery_elapsed: Duration::from_nanos(last_at).max(send_elapsed),
+        server_idle,
+        server_end,
+        bench_cpu,
+    })
+}
+
+/// Opens `connections` idle authenticated WebSockets (one principal) against a
+/// fresh server and measures its RSS before and after. Capped to what the
+/// open-file limit allows (the server needs one descriptor per connection too,
+/// and inherits the limit).
+pub async fn run_idle(connections: usize, settle: Duration, octo: &Path) -> Result<IdleReport> {
+    let fd_limit = raise_fd_limit();
+    let cap = usize::try_from(fd_limit.saturating_sub(256)).unwrap_or(usize::MAX);
+    let n = connections.min(cap);
+    let server = Server::start(octo, Duration::from_secs(30)).await?;
+    let bound = Duration::from_secs(60) + settle + Duration::from_millis(5 * n as u64);
+    let result = tokio::time::timeout(bound, idle_round(n, connections, fd_limit, settle, &server))
+        .await
+        .unwrap_or_else(|_| Err(anyhow!("the idle run overran its time limit of {bound:?}")));
+    let stopped = server.stop().await;
+    let report = result?;
+    stopped?;
+    Ok(report)
+}
+
+async fn idle_round(
+    n: usize,
+    requested: usize,
+    fd_limit: u64,
+    settle: Duration,
+    server: &Server,
+) -> Result<IdleReport> {
+    let org = setup_org(&server.url).await?;
+    let (_, token) = agents(&org, "idle-", 1)
+        .await?
+        .pop()
+        .ok_or_else(|| anyhow!("no agent"))?;
+    // One connection first, so that what is allocated once is not counted per
+    // connection.
+    let first = connect(&server.addr, &token).await?;
+    tokio::time::sleep(settle).await;
+    let before = server.sample()?;
+    let started = Instant::now();
+    let token = token.as_str();
+    let mut sockets: Vec<Socket> = Vec::with_capacity(n);
+    let mut stream = futures::stream::iter(1..n)
+        .map(|_| connect(&server.addr, token))
+        .buffer_unordered(32);
+    while let Some(ws) = stream.next().await {
+        sockets.push(ws?);
+    }
+    sockets.push(first);
+    let connect_elapsed = started.elapsed();
+    tokio::time::sleep(settle).await;
+    let after = server.sample()?;
+    drop(sockets);
+    Ok(IdleReport {
+        requested,
+        opened: n,
+        fd_limit,
+        before,
+        after,
+        connect_elapsed,
+    })
+}
+
+fn rand_u16() -> u16 {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.subsec_nanos());
+    (nanos >> 4) as u16
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn percentiles() {
+        let l = Latency::of((1..=1000).collect());
+        assert_eq!(l.p50, Duration::from_nanos(500));
+        assert_eq!(l.p99, Duration::from_nanos(990));
+        assert_eq!(l.p999, Duration::from_nanos(999));
+        assert_eq!(l.max, Duration::from_nanos(1000));
+        assert_eq!(Latency::of(vec![]).count, 0);
+    }
+
+    #[test]
+    fn stat_line() -> Result<()> {
+        let line = "123 (a b) c) S 1 2 3 4 5 6 7 8 9 10 250 50 0 0 20 0 1 0";
+        let cpu = cpu_of_stat(line)?;
+        assert_eq!(cpu, Duration::from_secs_f64(300.0 / clock_ticks()));
+        Ok(())
+    }
+
+    #[test]
+    fn config_parses_as_toml_keys() {
+        let text = config_text();
+        assert!(text.contains("[limits.rate_limit]") && text.contains("send_queue"));
+    }
+}

@@ -1,0 +1,53 @@
+//! One very short bench round against the real `octo` binary: everything sent
+//! is acknowledged and delivered exactly once to every member. Asserts counts,
+//! never timings.
+
+use octo_bench::{Config, run};
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// `octo` from the same cargo target directory (built by `cargo build -p octo`,
+/// or by `cargo nextest run --workspace` for octo's own tests).
+fn octo_binary() -> Option<PathBuf> {
+    let mut candidates = Vec::new();
+    if let Some(p) = octo_bench::default_octo_path() {
+        candidates.push(p);
+    }
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../target"));
+    candidates.push(target.join("debug/octo"));
+    candidates.into_iter().find(|p| p.is_file())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_short_round_delivers_everything_once() -> anyhow::Result<()> {
+    let Some(octo) = octo_binary() else {
+        println!("skipped: build octo first (cargo build -p octo)");
+        return Ok(());
+    };
+    let config = Config {
+        senders: 1,
+        members: 2,
+        channels: 2,
+        payload: 50,
+        duration: Duration::from_secs(1),
+        rate: 0.0,
+        setup_timeout: Duration::from_secs(60),
+    };
+    let report = run(&config, &octo).await?;
+    report.print();
+    assert_eq!(report.send_errors, 0, "{:?}", report.first_error);
+    assert!(report.sent > 0, "something was sent");
+    assert_eq!(report.ack.count as u64, report.sent);
+    assert_eq!(
+        report.expected_deliveries,
+        report.sent * 2,
+        "two members per channel"
+    );
+    assert_eq!(report.delivered, report.expected_deliveries);
+    assert_eq!(report.duplicates, 0);
+    assert_eq!(report.members_lost, 0);
+    assert!(report.server_end.hwm >= report.server_end.rss && report.server_end.rss > 0);
+    Ok(())
+}
