@@ -400,6 +400,8 @@ impl Client {
 const FRAME_QUEUE: usize = 1024;
 /// The server's default frame limit (`[limits.realtime]`).
 const MAX_HELLO_BYTES: usize = 64 * 1024;
+/// A session this long resets the reconnect backoff.
+const STABLE_SESSION: Duration = Duration::from_secs(10);
 /// Auto-acks go out at most this often.
 const ACK_EVERY: Duration = Duration::from_millis(200);
 
@@ -573,8 +575,16 @@ impl Worker {
 
     async fn run(mut self, first: Socket) {
         let mut socket = first;
+        let mut delay = self.options.backoff_min;
         loop {
-            let mut reason = match self.session(&mut socket).await {
+            let started = tokio::time::Instant::now();
+            let ended = self.session(&mut socket).await;
+            // A server that takes the connection and drops it at once must not
+            // be hammered: the backoff starts over only after a lasting session.
+            if started.elapsed() >= STABLE_SESSION {
+                delay = self.options.backoff_min;
+            }
+            let mut reason = match ended {
                 Ended::Dropped => return,
                 Ended::Lost(Lost::Fatal(e)) => {
                     let _ = self.out.send(Err(e)).await;
@@ -582,7 +592,6 @@ impl Worker {
                 }
                 Ended::Lost(Lost::Transient(reason)) => reason,
             };
-            let mut delay = self.options.backoff_min;
             let mut attempt = 0;
             socket = loop {
                 attempt += 1;
@@ -599,7 +608,9 @@ impl Worker {
                     () = self.out.closed() => return,
                 }
                 self.drain_commands();
-                match self.connect().await {
+                let connected = self.connect().await;
+                delay = (delay * 2).min(self.options.backoff_max);
+                match connected {
                     Ok((socket, ready)) => {
                         let ready = self.on_ready(ready);
                         if self.out.send(Ok(ready)).await.is_err() {
@@ -611,10 +622,7 @@ impl Worker {
                         let _ = self.out.send(Err(e)).await;
                         return;
                     }
-                    Err(Lost::Transient(why)) => {
-                        reason = why;
-                        delay = (delay * 2).min(self.options.backoff_max);
-                    }
+                    Err(Lost::Transient(why)) => reason = why,
                 }
             };
         }
@@ -656,7 +664,7 @@ impl Worker {
     async fn session(&mut self, socket: &mut Socket) -> Ended {
         self.markers.clear();
         match self.session_inner(socket).await {
-            Ok(()) => {
+            Ok(()) | Err(Ended::Dropped) => {
                 let goodbye = Message::Close(Some(CloseFrame {
                     code: CloseCode::Normal,
                     reason: "".into(),
@@ -682,28 +690,32 @@ impl Worker {
         }
         let mut ack_tick = tokio::time::interval(ACK_EVERY);
         ack_tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        // Half the idle timeout without a word from the server: ping it; the
+        // other half too: the connection is dead.
         let quiet = self.options.idle_timeout / 2;
+        let mut heard = tokio::time::Instant::now();
         let mut pinged = false;
         loop {
             tokio::select! {
                 () = self.out.closed() => return Ok(()),
-                incoming = tokio::time::timeout(quiet, socket.next()) => {
+                () = tokio::time::sleep_until(heard + quiet) => {
+                    if pinged {
+                        return Err(Lost::Transient(format!(
+                            "nothing heard from the server for {} ms",
+                            self.options.idle_timeout.as_millis()
+                        )).into());
+                    }
+                    pinged = true;
+                    heard = tokio::time::Instant::now();
+                    socket.send(Out::Ping.message()).await.map_err(|e| transient("sending", e))?;
+                }
+                incoming = socket.next() => {
                     let msg = match incoming {
-                        Err(_) if pinged => {
-                            return Err(Lost::Transient(format!(
-                                "nothing heard from the server for {} ms",
-                                self.options.idle_timeout.as_millis()
-                            )).into());
-                        }
-                        Err(_) => {
-                            pinged = true;
-                            socket.send(Out::Ping.message()).await.map_err(|e| transient("sending", e))?;
-                            continue;
-                        }
-                        Ok(None) => return Err(Lost::Transient("connection lost".into()).into()),
-                        Ok(Some(Err(e))) => return Err(transient("reading", e).into()),
-                        Ok(Some(Ok(msg))) => msg,
+                        None => return Err(Lost::Transient("connection lost".into()).into()),
+                        Some(Err(e)) => return Err(transient("reading", e).into()),
+                        Some(Ok(msg)) => msg,
                     };
+                    heard = tokio::time::Instant::now();
                     pinged = false;
                     match msg {
                         Message::Text(text) => self.on_text(&text).await?,
