@@ -281,7 +281,9 @@ pub async fn space_and_channel(app: &TestApp, org: &Org, private: bool) -> (Stri
 }
 
 fn uuid_suffix() -> String {
-    octo_core::MessageId::generate().to_string()[..8].to_owned()
+    let id = octo_core::MessageId::generate().to_string();
+    // The head of a UUIDv7 is its timestamp; the tail is random.
+    id[id.len() - 8..].to_owned()
 }
 
 /// Adds a principal to a channel.
