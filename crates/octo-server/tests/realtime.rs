@@ -424,3 +424,30 @@ async fn shutdown_tells_websocket_clients_to_go() {
     let (ended, _) = ws.until_end(WAIT).await;
     assert_eq!(ended, Ended::Closed(Some((1001, "server shutting down; reconnect to resume".into()))));
 }
+
+#[tokio::test]
+async fn hello_can_name_its_channels_and_acks_are_judged_per_channel() {
+    let app = spawn_app().await;
+    let org = setup(&app).await;
+    let (_, wanted) = space_and_channel(&app, &org, false).await;
+    let (_, other) = space_and_channel(&app, &org, false).await;
+    let (bob_id, bob) = add_human(&app, &org, "bob", "member").await;
+    join(&app, &org, &wanted, &bob_id).await;
+    let mut ws = Ws::connect(app.addr).await;
+    ws.send(json!({"type": "hello", "token": bob, "channels": [wanted]})).await;
+    let ready = ws.frame().await;
+    let listed: Vec<&Value> = ready["channels"].as_array().expect("channels").iter().map(|c| &c["channel_id"]).collect();
+    assert_eq!(listed, [&json!(wanted)]);
+    say(&app, &other, &org.owner_token, "elsewhere").await;
+    let m = say(&app, &wanted, &org.owner_token, "here").await;
+    let e = ws.event().await;
+    assert_eq!(e["seq"], m["seq"]);
+    assert_eq!(e["channel_id"], json!(wanted));
+
+    ws.send(json!({"type": "ack", "cursors": { wanted.clone(): m["seq"], other.clone(): 1 }})).await;
+    let err = ws.frame().await;
+    assert_eq!((err["code"].clone(), err["channel_id"].clone()), (json!("unknown_channel"), json!(other)));
+    let members = app.get(&format!("/channels/{wanted}/members"), &bob).await.expect(200);
+    let me = members["items"].as_array().expect("items").iter().find(|i| i["principal_id"] == json!(bob_id)).cloned().expect("bob");
+    assert_eq!(me["acked_seq"], m["seq"], "the good ack was stored despite the bad one");
+}

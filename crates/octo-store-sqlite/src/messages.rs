@@ -201,6 +201,7 @@ pub(crate) fn delete(
         ],
     )?;
     conn.execute("DELETE FROM reactions WHERE message_id = ?1", [id.as_str()])?;
+    redact_log(conn, &m)?;
     m.text = String::new();
     m.data = None;
     m.mentions = Mentions::default();
@@ -214,6 +215,29 @@ pub(crate) fn delete(
         payload::message_deleted(&m),
     )?;
     Ok((m, event))
+}
+
+/// A deleted message's words leave the log too, not just the read model: the
+/// events that carried them (created, edited, deltas, finished) keep their
+/// place and seq but lose the content, so a replay shows a deleted message.
+fn redact_log(conn: &Connection, m: &Message) -> Res<()> {
+    let no_mentions = serde_json::to_string(&Mentions::default())?;
+    conn.prepare_cached(
+        "UPDATE events SET payload = json_set(payload, '$.message.text', '', '$.message.data', json('null'), \
+         '$.message.mentions', json(?3), '$.message.deleted', json('true')) \
+         WHERE channel_id = ?1 AND seq = ?2",
+    )?
+    .execute(params![m.channel_id.as_str(), seq_param(m.seq), no_mentions])?;
+    conn.prepare_cached(
+        "UPDATE events SET payload = CASE kind \
+           WHEN 'message.delta' THEN json_set(payload, '$.delta', '') \
+           WHEN 'message.finished' THEN json_set(payload, '$.text', '') \
+           ELSE json_set(payload, '$.text', '', '$.mentions', json(?3)) END \
+         WHERE channel_id = ?1 AND kind IN ('message.edited', 'message.delta', 'message.finished') \
+           AND json_extract(payload, '$.message_id') = ?2",
+    )?
+    .execute(params![m.channel_id.as_str(), m.id.as_str(), no_mentions])?;
+    Ok(())
 }
 
 pub(crate) fn query_messages(conn: &Connection, sql: &str, args: Vec<Value>) -> Res<Vec<Message>> {

@@ -73,6 +73,7 @@ macro_rules! conformance_tests {
             message_paging,
             edit_message_changes_text_and_mentions,
             delete_message_leaves_a_tombstone,
+            deleting_a_message_redacts_its_words_from_the_log,
             reactions_add_remove_and_aggregate,
             event_log_is_exact,
             writes_to_missing_things_are_not_found,
@@ -1481,6 +1482,44 @@ pub async fn edit_message_changes_text_and_mentions(store: Arc<dyn Store>) {
     );
 }
 
+pub async fn deleting_a_message_redacts_its_words_from_the_log(store: Arc<dyn Store>) {
+    let w = world(&*store).await;
+    let c = channel(&*store, &w, "general").await;
+    let mut new = msg(&c.id, &w.alice, "my password is hunter2");
+    new.data = Some(json!({ "secret": true }));
+    let m = post(&*store, new).await;
+    let edit = MessageEdit {
+        text: "oops, hunter2 again".into(),
+        mentions: Mentions::default(),
+        edited_at: now(),
+    };
+    store.edit_message(&m.id, &w.alice.id, edit).await.unwrap();
+    let mut streamed = msg(&c.id, &w.bot, "");
+    streamed.stream = true;
+    let s = post(&*store, streamed).await;
+    store.append_delta(&s.id, &w.bot.id, "leaked ").await.unwrap();
+    store
+        .finish_stream(&s.id, &w.bot.id, Some("leaked words".into()), StreamStatus::Finished)
+        .await
+        .unwrap();
+    let kept = post(&*store, msg(&c.id, &w.owner, "unrelated")).await;
+    store.delete_message(&m.id, &w.alice.id).await.unwrap();
+    store.delete_message(&s.id, &w.bot.id).await.unwrap();
+
+    let log = store.list_events(&c.id, 0, 100).await.unwrap();
+    let text = serde_json::to_string(&log).unwrap();
+    assert!(!text.contains("hunter2") && !text.contains("leaked"), "{text}");
+    assert!(!text.contains("\"secret\""), "{text}");
+    let created = log.iter().find(|e| e.seq == m.seq).unwrap();
+    assert_eq!(created.payload["message"]["deleted"], json!(true));
+    assert_eq!(created.payload["message"]["id"], json!(m.id));
+    // Every event keeps its place, and other messages keep their words.
+    let seqs: Vec<u64> = log.iter().map(|e| e.seq).collect();
+    assert_eq!(seqs, (1..=seqs.len() as u64).collect::<Vec<_>>());
+    let other = log.iter().find(|e| e.seq == kept.seq).unwrap();
+    assert_eq!(other.payload["message"]["text"], json!("unrelated"));
+}
+
 pub async fn delete_message_leaves_a_tombstone(store: Arc<dyn Store>) {
     let w = world(&*store).await;
     let c = channel(&*store, &w, "general").await;
@@ -1746,10 +1785,16 @@ pub async fn event_log_is_exact(store: Arc<dyn Store>) {
             ChannelUpdated
         ]
     );
+    // The deleted message's words were redacted from the events that carried
+    // them (see deleting_a_message_redacts_its_words_from_the_log).
+    let created = &mut expected[2].payload["message"];
+    created["text"] = json!("");
+    created["deleted"] = json!(true);
+    expected[3].payload["text"] = json!("");
     let log = store.list_events(&c.id, 0, 100).await.unwrap();
     assert_eq!(
         log, expected,
-        "the log holds exactly what the writes returned"
+        "the log holds exactly what the writes returned, less deleted words"
     );
     assert_eq!(
         log.iter().map(|e| e.seq).collect::<Vec<_>>(),

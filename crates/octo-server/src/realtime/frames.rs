@@ -19,6 +19,9 @@ pub enum ClientFrame {
         /// channel → last seq seen. Channels left out resume from the server-side
         /// cursor (members) or start live (visible non-members).
         cursors: Option<HashMap<ChannelId, u64>>,
+        /// Only these channels (e.g. a client that follows one channel);
+        /// omitted: every channel the principal can see.
+        channels: Option<Vec<ChannelId>>,
     },
     /// Moves the server-side delivery cursors forward.
     Ack { cursors: HashMap<ChannelId, u64> },

@@ -6,16 +6,27 @@ use octo_core::model::PrincipalKind;
 use crate::caller::Caller;
 use crate::error::ApiError;
 use crate::state::AppState;
-use crate::visibility::Snapshot;
+use crate::visibility::{Snapshot, Visible};
 use octo_core::{ChannelId, Event};
 use std::collections::HashMap;
 
 /// How many events one store read brings back while catching up.
 const PAGE: u32 = 500;
 
+/// Where one channel's delivery starts.
+pub struct Start {
+    pub channel: ChannelId,
+    /// Events after this seq are sent.
+    pub from_seq: u64,
+    /// Triggers after this seq are sent: never past the member's acked cursor,
+    /// so a trigger whose event the client saw but never acked comes again.
+    pub triggers_from: u64,
+    pub last_seq: u64,
+}
+
 /// Where each channel's delivery starts, and the frames to tell the client.
 pub struct Plan {
-    pub starts: Vec<(ChannelId, u64, u64)>,
+    pub starts: Vec<Start>,
     /// Error frames for cursors that name nothing the caller can see.
     pub errors: Vec<String>,
 }
@@ -34,6 +45,8 @@ pub struct Session {
     pub caller: Caller,
     /// Last seq sent, per subscribed channel.
     pub delivered: HashMap<ChannelId, u64>,
+    /// The channels the client asked for, if it named any.
+    only: Option<std::collections::HashSet<ChannelId>>,
     /// Seq of the last trigger sent, per channel (agents only).
     triggered: HashMap<ChannelId, u64>,
 }
@@ -44,15 +57,25 @@ impl Session {
             state,
             caller,
             delivered: HashMap::new(),
+            only: None,
             triggered: HashMap::new(),
         }
     }
 
     /// Decides where each visible channel resumes: the client's cursor, else the
     /// member's server-side delivery cursor, else live from now.
-    pub async fn plan(&self, cursors: Option<HashMap<ChannelId, u64>>) -> Result<Plan, ApiError> {
+    pub async fn plan(
+        &mut self,
+        cursors: Option<HashMap<ChannelId, u64>>,
+        only: Option<Vec<ChannelId>>,
+    ) -> Result<Plan, ApiError> {
         let snapshot = Snapshot::load(&self.state, &self.caller).await?;
-        let visible = snapshot.visible_channels();
+        self.only = only.map(|o| o.into_iter().collect());
+        let visible: Vec<Visible> = snapshot
+            .visible_channels()
+            .into_iter()
+            .filter(|v| self.wants(&v.channel.id))
+            .collect();
         let mut cursors = cursors.unwrap_or_default();
         let mut starts = Vec::with_capacity(visible.len());
         let mut errors = Vec::new();
@@ -73,10 +96,17 @@ impl Session {
                 Some(seq) => seq,
                 None => v.membership.as_ref().map_or(last, |m| m.acked_seq.min(last)),
             };
-            starts.push((v.channel.id.clone(), start, last));
+            let triggers_from = v.membership.as_ref().map_or(start, |m| m.acked_seq.min(start));
+            starts.push(Start {
+                channel: v.channel.id.clone(),
+                from_seq: start,
+                triggers_from,
+                last_seq: last,
+            });
         }
         // Unknown and invisible channels get the same answer: nothing leaks.
-        for channel in cursors.keys() {
+        let named = self.only.iter().flatten().filter(|c| !visible.iter().any(|v| &v.channel.id == *c));
+        for channel in cursors.keys().chain(named) {
             errors.push(
                 ServerFrame::Error {
                     code: "unknown_channel",
@@ -89,10 +119,15 @@ impl Session {
         Ok(Plan { starts, errors })
     }
 
-    /// Starts delivering `channel` after `seq` (events and triggers alike).
-    pub fn start_channel(&mut self, channel: &ChannelId, seq: u64) {
-        self.delivered.insert(channel.clone(), seq);
-        self.triggered.insert(channel.clone(), seq);
+    /// Starts delivering `channel`: events after `events_after`, triggers after
+    /// `triggers_after`.
+    pub fn start_channel(&mut self, channel: &ChannelId, events_after: u64, triggers_after: u64) {
+        self.delivered.insert(channel.clone(), events_after);
+        self.triggered.insert(channel.clone(), triggers_after);
+    }
+
+    fn wants(&self, channel: &ChannelId) -> bool {
+        self.only.as_ref().is_none_or(|o| o.contains(channel))
     }
 
     pub fn ready_frame(&self, session_id: u64, plan: &Plan) -> String {
@@ -102,10 +137,10 @@ impl Session {
             channels: plan
                 .starts
                 .iter()
-                .map(|(channel_id, from_seq, last_seq)| ReadyChannel {
-                    channel_id: channel_id.clone(),
-                    from_seq: *from_seq,
-                    last_seq: *last_seq,
+                .map(|s| ReadyChannel {
+                    channel_id: s.channel.clone(),
+                    from_seq: s.from_seq,
+                    last_seq: s.last_seq,
                 })
                 .collect(),
         }
@@ -187,7 +222,7 @@ impl Session {
         }
         let mut gained = Vec::new();
         for v in visible {
-            if self.delivered.contains_key(&v.channel.id) {
+            if self.delivered.contains_key(&v.channel.id) || !self.wants(&v.channel.id) {
                 continue;
             }
             // A member starts just before its delivery cursor, so one who just
@@ -196,7 +231,7 @@ impl Session {
                 .membership
                 .as_ref()
                 .map_or(v.channel.last_seq, |m| m.acked_seq.saturating_sub(1));
-            self.start_channel(&v.channel.id, start);
+            self.start_channel(&v.channel.id, start, start);
             gained.push((v.channel.id, start));
         }
         Ok((lost, gained))

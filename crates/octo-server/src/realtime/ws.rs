@@ -69,6 +69,12 @@ fn upgrade_token(headers: &HeaderMap) -> Option<String> {
 
 type Sink = SplitSink<WebSocket, Message>;
 
+/// What the client asked for in `hello`, besides its identity.
+struct Hello {
+    cursors: Option<HashMap<ChannelId, u64>>,
+    channels: Option<Vec<ChannelId>>,
+}
+
 /// Why a session ended, and what to tell the client.
 enum End {
     Close(u16, String),
@@ -86,7 +92,7 @@ impl From<ApiError> for End {
 async fn run(state: AppState, socket: WebSocket, preauth: Option<String>) {
     let (mut sink, mut stream) = socket.split();
     let end = match hello(&state, &mut stream, preauth).await {
-        Ok((caller, cursors)) => serve(state, caller, cursors, &mut sink, &mut stream).await,
+        Ok((caller, hello)) => serve(state, caller, hello, &mut sink, &mut stream).await,
         Err(end) => end,
     };
     if let End::Close(code, reason) = end {
@@ -102,7 +108,7 @@ async fn hello(
     state: &AppState,
     stream: &mut SplitStream<WebSocket>,
     preauth: Option<String>,
-) -> Result<(Caller, Option<HashMap<ChannelId, u64>>), End> {
+) -> Result<(Caller, Hello), End> {
     let wait = Duration::from_millis(state.config.realtime.hello_timeout_ms);
     let first = match tokio::time::timeout(wait, stream.next()).await {
         Err(_) => return Err(End::Close(close::HELLO_TIMEOUT, "no hello in time".into())),
@@ -112,8 +118,8 @@ async fn hello(
     let Message::Text(text) = first else {
         return Err(End::Close(close::BAD_HELLO, "the first frame must be a JSON hello".into()));
     };
-    let (token, cursors) = match serde_json::from_str::<ClientFrame>(&text) {
-        Ok(ClientFrame::Hello { token, cursors }) => (token, cursors),
+    let (token, hello) = match serde_json::from_str::<ClientFrame>(&text) {
+        Ok(ClientFrame::Hello { token, cursors, channels }) => (token, Hello { cursors, channels }),
         Ok(_) => return Err(End::Close(close::BAD_HELLO, "the first frame must be hello".into())),
         Err(e) => return Err(End::Close(close::BAD_HELLO, format!("bad hello: {e}"))),
     };
@@ -121,7 +127,7 @@ async fn hello(
         return Err(End::Close(close::UNAUTHENTICATED, "unauthenticated: send a token in hello".into()));
     };
     match authenticate(state, &token).await {
-        Ok(caller) => Ok((caller, cursors)),
+        Ok(caller) => Ok((caller, hello)),
         Err(ApiError::Unauthenticated { code, .. }) => Err(End::Close(close::UNAUTHENTICATED, code.to_owned())),
         Err(e) => Err(e.into()),
     }
@@ -164,7 +170,7 @@ async fn send_all(
 async fn serve(
     state: AppState,
     caller: Caller,
-    cursors: Option<HashMap<ChannelId, u64>>,
+    hello: Hello,
     sink: &mut Sink,
     stream: &mut SplitStream<WebSocket>,
 ) -> End {
@@ -175,7 +181,7 @@ async fn serve(
     );
     publish_presence(&state, Some(presence)).await;
     let id = registration.id;
-    let end = stream_session(state.clone(), caller, cursors, registration, sink, stream).await;
+    let end = stream_session(state.clone(), caller, hello, registration, sink, stream).await;
     publish_presence(&state, state.hub.unregister(id)).await;
     end
 }
@@ -183,12 +189,12 @@ async fn serve(
 async fn stream_session(
     state: AppState,
     caller: Caller,
-    cursors: Option<HashMap<ChannelId, u64>>,
+    hello: Hello,
     registration: Registration,
     sink: &mut Sink,
     stream: &mut SplitStream<WebSocket>,
 ) -> End {
-    match stream_session_inner(state, caller, cursors, registration, sink, stream).await {
+    match stream_session_inner(state, caller, hello, registration, sink, stream).await {
         Ok(()) => End::Gone,
         Err(end) => end,
     }
@@ -197,7 +203,7 @@ async fn stream_session(
 async fn stream_session_inner(
     state: AppState,
     caller: Caller,
-    cursors: Option<HashMap<ChannelId, u64>>,
+    hello: Hello,
     registration: Registration,
     sink: &mut Sink,
     stream: &mut SplitStream<WebSocket>,
@@ -210,14 +216,14 @@ async fn stream_session_inner(
     let mut session = Session::new(state.clone(), caller);
 
     // 1. Tell the client where each channel starts, and replay from the log.
-    let plan = session.plan(cursors).await?;
+    let plan = session.plan(hello.cursors, hello.channels).await?;
     send(&state, sink, &mut kicked, Message::Text(session.ready_frame(id, &plan).into())).await?;
     send_all(&state, sink, &mut kicked, plan.errors.clone()).await?;
-    for (channel, start, last) in &plan.starts {
-        session.start_channel(channel, *start);
-        let frames = session.catch_up(channel, *last).await?;
+    for start in &plan.starts {
+        session.start_channel(&start.channel, start.from_seq, start.triggers_from);
+        let frames = session.catch_up(&start.channel, start.last_seq).await?;
         send_all(&state, sink, &mut kicked, frames).await?;
-        let frames = session.catch_up_triggers(channel).await?;
+        let frames = session.catch_up_triggers(&start.channel).await?;
         send_all(&state, sink, &mut kicked, frames).await?;
     }
     // 2. Join the hub, then catch up with what was committed meanwhile; from
@@ -314,13 +320,13 @@ async fn stream_session_inner(
                     Some(Ok(msg)) => msg,
                 };
                 last_heard = Instant::now();
-                let reply = match msg {
+                let replies = match msg {
                     Message::Text(text) => on_client_frame(&state, &session, id, &text, &mut last_typing).await,
-                    Message::Binary(_) => Some(error_frame("bad_frame", "binary frames are not supported; send JSON text")),
+                    Message::Binary(_) => vec![error_frame("bad_frame", "binary frames are not supported; send JSON text")],
                     Message::Close(_) => return Ok(()),
-                    Message::Ping(_) | Message::Pong(_) => None,
+                    Message::Ping(_) | Message::Pong(_) => vec![],
                 };
-                if let Some(reply) = reply {
+                for reply in replies {
                     send(&state, sink, &mut kicked, Message::Text(reply)).await?;
                 }
             }
@@ -352,39 +358,45 @@ async fn on_client_frame(
     id: super::hub::ConnId,
     text: &str,
     last_typing: &mut HashMap<ChannelId, Instant>,
-) -> Option<Utf8Bytes> {
+) -> Vec<Utf8Bytes> {
     let frame = match serde_json::from_str::<ClientFrame>(text) {
         Ok(frame) => frame,
-        Err(e) => return Some(error_frame("bad_frame", &e.to_string())),
+        Err(e) => return vec![error_frame("bad_frame", &e.to_string())],
     };
     match frame {
-        ClientFrame::Hello { .. } => Some(error_frame("bad_frame", "hello was already received")),
-        ClientFrame::Ping => Some(ServerFrame::Pong.to_text().into()),
+        ClientFrame::Hello { .. } => vec![error_frame("bad_frame", "hello was already received")],
+        ClientFrame::Ping => vec![ServerFrame::Pong.to_text().into()],
         ClientFrame::Ack { cursors } => {
+            // Each channel on its own: one refused ack must not drop the others.
+            let mut errors = Vec::new();
             for (channel, seq) in cursors {
-                if !session.delivered.contains_key(&channel) {
-                    return Some(error_frame("unknown_channel", "no such channel"));
-                }
-                match state.store.ack_cursor(&channel, &session.caller.principal.id, seq).await {
-                    Ok(_) => {}
-                    Err(octo_store::StoreError::NotFound) => {
-                        return Some(error_frame("not_a_member", "only members keep a delivery cursor"));
+                let refused = if !session.delivered.contains_key(&channel) {
+                    Some(("unknown_channel", "no such channel"))
+                } else {
+                    match state.store.ack_cursor(&channel, &session.caller.principal.id, seq).await {
+                        Ok(_) => None,
+                        Err(octo_store::StoreError::NotFound) => {
+                            Some(("not_a_member", "only members keep a delivery cursor"))
+                        }
+                        Err(e) => {
+                            tracing::warn!(error = %e, "ack failed");
+                            Some(("internal", "the ack was not stored; send it again"))
+                        }
                     }
-                    Err(e) => {
-                        tracing::warn!(error = %e, "ack failed");
-                        return Some(error_frame("internal", "the ack was not stored; send it again"));
-                    }
+                };
+                if let Some((code, message)) = refused {
+                    errors.push(channel_error(code, message, &channel));
                 }
             }
-            None
+            errors
         }
         ClientFrame::Typing { channel_id, thread_id } => {
             if !session.delivered.contains_key(&channel_id) {
-                return Some(error_frame("unknown_channel", "no such channel"));
+                return vec![channel_error("unknown_channel", "no such channel", &channel_id)];
             }
             let now = Instant::now();
             if last_typing.get(&channel_id).is_some_and(|t| now.duration_since(*t) < TYPING_EVERY) {
-                return None;
+                return vec![];
             }
             last_typing.insert(channel_id.clone(), now);
             let signal = Signal::Typing {
@@ -395,11 +407,21 @@ async fn on_client_frame(
             if let Err(e) = state.broker.publish(signal).await {
                 tracing::debug!(error = %e, "typing not published");
             }
-            None
+            vec![]
         }
         ClientFrame::Presence { status } => {
             publish_presence(state, state.hub.set_status(id, status)).await;
-            None
+            vec![]
         }
     }
+}
+
+fn channel_error(code: &str, message: &str, channel: &ChannelId) -> Utf8Bytes {
+    ServerFrame::Error {
+        code,
+        message,
+        channel_id: Some(channel),
+    }
+    .to_text()
+    .into()
 }
