@@ -52,7 +52,11 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     println!("octo listening on http://{addr}");
     tracing::info!(%addr, data = %data.display(), "serving");
 
-    let state = AppState::new(store.clone(), Arc::new(MemoryBroker::default()), file.limits);
+    let state = AppState::new(
+        store.clone(),
+        Arc::new(MemoryBroker::default()),
+        file.limits,
+    );
     octo_server::serve(listener, state, shutdown_signal()).await?;
     tracing::info!("no more requests; finishing writes");
     store.close().await;
