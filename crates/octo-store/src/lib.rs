@@ -231,6 +231,27 @@ pub trait Store: Send + Sync + 'static {
         limit: u32,
     ) -> Result<Vec<(Trigger, Event)>>;
 
+    /// Sets (or with None removes) an agent's webhook.
+    async fn set_webhook(&self, agent: &PrincipalId, webhook: Option<Webhook>) -> Result<()>;
+    async fn get_webhook(&self, agent: &PrincipalId) -> Result<Option<Webhook>>;
+    /// Adds deliveries to the outbox, due now; one per (agent, event_id) — a
+    /// second enqueue of the same is ignored.
+    async fn enqueue_deliveries(&self, deliveries: Vec<NewDelivery>) -> Result<()>;
+    /// Pending deliveries due at `now`, oldest first.
+    async fn due_deliveries(&self, now: Timestamp, limit: u32) -> Result<Vec<Delivery>>;
+    /// Records an attempt (and counts it). NotFound if no such delivery.
+    async fn record_attempt(&self, id: &str, attempt: Attempt) -> Result<Delivery>;
+    /// An agent's deliveries, newest first, optionally of one status.
+    async fn list_deliveries(
+        &self,
+        agent: &PrincipalId,
+        status: Option<DeliveryStatus>,
+        limit: u32,
+    ) -> Result<Vec<Delivery>>;
+    /// Makes one of the agent's dead (or delivered) deliveries pending again,
+    /// due now, with its attempts reset. NotFound if it isn't the agent's.
+    async fn replay_delivery(&self, agent: &PrincipalId, id: &str) -> Result<Delivery>;
+
     /// A random secret of this deployment (created on first use, then stable),
     /// shared by every node: it signs short-lived turn tokens.
     async fn deployment_secret(&self) -> Result<Vec<u8>>;

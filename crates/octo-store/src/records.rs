@@ -197,6 +197,76 @@ pub struct MessagePage {
     pub limit: u32,
 }
 
+/// Where an agent's triggers are POSTed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Webhook {
+    pub agent_id: PrincipalId,
+    pub url: String,
+    /// The HMAC key deliveries are signed with (shown to the owner once).
+    pub secret: String,
+    pub created_at: Timestamp,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum DeliveryStatus {
+    Pending,
+    Delivered,
+    /// Gave up after the last retry; the owner can replay it.
+    Dead,
+}
+
+impl DeliveryStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DeliveryStatus::Pending => "pending",
+            DeliveryStatus::Delivered => "delivered",
+            DeliveryStatus::Dead => "dead",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        [DeliveryStatus::Pending, DeliveryStatus::Delivered, DeliveryStatus::Dead]
+            .into_iter()
+            .find(|d| d.as_str() == s)
+    }
+}
+
+/// One webhook delivery to make (an outbox row).
+#[derive(Debug, Clone)]
+pub struct NewDelivery {
+    pub id: String,
+    pub agent_id: PrincipalId,
+    /// The receiver's dedupe key (the trigger's id): the same for every retry.
+    pub event_id: String,
+    /// The JSON to POST (the turn token is added at each attempt).
+    pub body: String,
+    pub created_at: Timestamp,
+}
+
+#[derive(Debug, Clone, PartialEq, serde::Serialize, utoipa::ToSchema)]
+pub struct Delivery {
+    pub id: String,
+    pub agent_id: PrincipalId,
+    pub event_id: String,
+    #[serde(skip)]
+    pub body: String,
+    pub status: DeliveryStatus,
+    pub attempts: u32,
+    pub last_error: Option<String>,
+    pub next_attempt_at: Option<DateTime<Utc>>,
+    pub created_at: DateTime<Utc>,
+    pub delivered_at: Option<DateTime<Utc>>,
+}
+
+/// What one attempt came to.
+#[derive(Debug, Clone)]
+pub enum Attempt {
+    Delivered { at: Timestamp },
+    Retry { at: Timestamp, error: String },
+    Dead { error: String },
+}
+
 /// The loop guard's counter: agent-written messages since the last human one.
 pub fn next_hop(author_kind: PrincipalKind, previous_hop: Option<u32>) -> u32 {
     match author_kind {
