@@ -30,11 +30,11 @@ use tokio::process::{Child, Command};
 use tokio_tungstenite::tungstenite::Message as WsMessage;
 
 /// What the server is started with: lifts the per-principal request rate limit
-/// (default burst 200, 50/s) so that it does not shape the load, and gives each
-/// connection a deeper mailbox than the default 1024 frames.
+/// (default burst 200, 50/s) so that it does not shape the load, and by default
+/// gives each connection a deeper mailbox than the server's 1024 frames.
 pub const RATE_LIMIT_BURST: u32 = 10_000_000;
 pub const RATE_LIMIT_PER_SECOND: f64 = 10_000_000.0;
-pub const SEND_QUEUE: usize = 8192;
+pub const DEFAULT_SEND_QUEUE: usize = 8192;
 
 /// How long after the send phase the members may take to receive what was sent.
 pub const DRAIN: Duration = Duration::from_secs(10);
@@ -58,6 +58,8 @@ pub struct Config {
     pub rate: f64,
     /// Time allowed for starting the server, setting up the org and connecting.
     pub setup_timeout: Duration,
+    /// The server's `[limits.realtime] send_queue` (frames per connection).
+    pub send_queue: usize,
 }
 
 impl Default for Config {
@@ -70,6 +72,7 @@ impl Default for Config {
             duration: Duration::from_secs(10),
             rate: 0.0,
             setup_timeout: Duration::from_secs(60),
+            send_queue: DEFAULT_SEND_QUEUE,
         }
     }
 }
@@ -397,13 +400,13 @@ pub struct Server {
 impl Server {
     /// Starts `octo serve` on 127.0.0.1:0 with a temporary data directory and a
     /// config file that lifts the rate limit (see [`RATE_LIMIT_BURST`]).
-    pub async fn start(octo: &Path, wait: Duration) -> Result<Self> {
+    pub async fn start(octo: &Path, wait: Duration, send_queue: usize) -> Result<Self> {
         if !octo.is_file() {
             bail!("no octo binary at {}", octo.display());
         }
         let dir = tempfile::tempdir().context("temp dir")?;
         let config = dir.path().join("octo.toml");
-        std::fs::write(&config, config_text()).context("writing the config")?;
+        std::fs::write(&config, config_text(send_queue)).context("writing the config")?;
         let mut child = Command::new(octo)
             .arg("serve")
             .arg("--listen")
@@ -474,11 +477,11 @@ impl Server {
 }
 
 /// The config file the bench starts the server with.
-pub fn config_text() -> String {
+pub fn config_text(send_queue: usize) -> String {
     format!(
         "# written by octo-bench: the per-principal rate limit would otherwise shape the load\n\
          [limits.rate_limit]\nburst = {RATE_LIMIT_BURST}\nper_second = {RATE_LIMIT_PER_SECOND:.1}\n\n\
-         [limits.realtime]\nsend_queue = {SEND_QUEUE}\n"
+         [limits.realtime]\nsend_queue = {send_queue}\n"
     )
 }
 
@@ -779,7 +782,7 @@ pub async fn run(config: &Config, octo: &Path) -> Result<Report> {
     if config.payload == 0 || config.payload > 16_000 {
         bail!("payload must be 1 to 16000 bytes (the message text limit)");
     }
-    let server = Server::start(octo, config.setup_timeout).await?;
+    let server = Server::start(octo, config.setup_timeout, config.send_queue).await?;
     let result = tokio::time::timeout(
         config.setup_timeout + config.duration + DRAIN + Duration::from_secs(10),
         round(config, &server),
@@ -956,11 +959,16 @@ async fn round(config: &Config, server: &Server) -> Result<Report> {
 /// fresh server and measures its RSS before and after. Capped to what the
 /// open-file limit allows (the server needs one descriptor per connection too,
 /// and inherits the limit).
-pub async fn run_idle(connections: usize, settle: Duration, octo: &Path) -> Result<IdleReport> {
+pub async fn run_idle(
+    connections: usize,
+    settle: Duration,
+    send_queue: usize,
+    octo: &Path,
+) -> Result<IdleReport> {
     let fd_limit = raise_fd_limit();
     let cap = usize::try_from(fd_limit.saturating_sub(256)).unwrap_or(usize::MAX);
     let n = connections.min(cap);
-    let server = Server::start(octo, Duration::from_secs(30)).await?;
+    let server = Server::start(octo, Duration::from_secs(30), send_queue).await?;
     let bound = Duration::from_secs(60) + settle + Duration::from_millis(5 * n as u64);
     let result = tokio::time::timeout(bound, idle_round(n, connections, fd_limit, settle, &server))
         .await
@@ -1043,7 +1051,7 @@ mod tests {
 
     #[test]
     fn config_parses_as_toml_keys() {
-        let text = config_text();
+        let text = config_text(DEFAULT_SEND_QUEUE);
         assert!(text.contains("[limits.rate_limit]") && text.contains("send_queue"));
     }
 }

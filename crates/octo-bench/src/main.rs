@@ -3,7 +3,9 @@
 
 use anyhow::{Context, Result, anyhow};
 use clap::Parser;
-use octo_bench::{Config, DRAIN, config_text, default_octo_path, raise_fd_limit};
+use octo_bench::{
+    Config, DEFAULT_SEND_QUEUE, DRAIN, config_text, default_octo_path, raise_fd_limit,
+};
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -45,6 +47,10 @@ struct Args {
     /// (e.g. 2000; capped by the open-file limit).
     #[arg(long)]
     idle_connections: Option<usize>,
+    /// The server's `[limits.realtime] send_queue`: frames a connection may
+    /// have queued before it is cut off as a slow consumer (server default 1024).
+    #[arg(long, default_value_t = DEFAULT_SEND_QUEUE)]
+    send_queue: usize,
     /// Seconds to wait before each RSS reading in the idle-connections mode.
     #[arg(long, default_value_t = 2.0)]
     settle: f64,
@@ -75,7 +81,7 @@ async fn main() -> Result<()> {
     println!(
         "server config (raises the per-principal rate limit, default burst 200 / 50 per s, and the WebSocket send queue, default 1024):"
     );
-    for line in config_text()
+    for line in config_text(args.send_queue)
         .lines()
         .filter(|l| !l.starts_with('#') && !l.is_empty())
     {
@@ -91,7 +97,7 @@ async fn main() -> Result<()> {
                 fd_limit.saturating_sub(256)
             );
         }
-        let report = octo_bench::run_idle(c, settle, &octo).await?;
+        let report = octo_bench::run_idle(c, settle, args.send_queue, &octo).await?;
         report.print();
         return Ok(());
     }
@@ -107,6 +113,7 @@ async fn main() -> Result<()> {
         duration: seconds("duration", args.duration, 3600.0)?,
         rate: args.rate,
         setup_timeout: seconds("setup-timeout", args.setup_timeout, 3600.0)?,
+        send_queue: args.send_queue.max(1),
     };
     let connections = (config.members * config.channels) as u64;
     if connections + 256 > fd_limit {

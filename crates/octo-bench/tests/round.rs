@@ -33,7 +33,7 @@ async fn a_short_round_delivers_everything_once() -> anyhow::Result<()> {
         payload: 50,
         duration: Duration::from_secs(1),
         rate: 0.0,
-        setup_timeout: Duration::from_secs(60),
+        ..Config::default()
     };
     let report = run(&config, &octo).await?;
     report.print();
