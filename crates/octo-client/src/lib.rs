@@ -5,6 +5,7 @@
 #![forbid(unsafe_code)]
 
 mod realtime;
+pub mod webhook;
 
 pub use realtime::{
     Frame, PresenceStatus, ReadyChannel, SubscribeOptions, Subscription, SubscriptionHandle,

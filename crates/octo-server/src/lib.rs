@@ -18,6 +18,7 @@ pub mod state;
 pub mod triggers;
 pub mod turn;
 pub mod visibility;
+pub mod webhooks;
 
 pub use ratelimit::RateLimit;
 pub use state::{AgentsConfig, AppState, RealtimeConfig, ServerConfig};
@@ -54,6 +55,7 @@ pub async fn serve(
 ) -> std::io::Result<()> {
     let dispatcher = tokio::spawn(realtime::run_dispatcher(state.clone()));
     let sweeper = tokio::spawn(routes::messages::sweep_idle_streams(state.clone()));
+    let webhooks = tokio::spawn(webhooks::run(state.clone()));
     let stopping = state.clone();
     let shutdown = async move {
         shutdown.await;
@@ -67,5 +69,6 @@ pub async fn serve(
     .await;
     dispatcher.abort();
     sweeper.abort();
+    webhooks.abort();
     served
 }

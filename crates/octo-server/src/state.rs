@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 use crate::triggers::TriggerGate;
 use crate::turn::TurnKeys;
-use tokio::sync::{OnceCell, watch};
+use tokio::sync::{Notify, OnceCell, watch};
 
 /// The server's tunables. The binary reads them from its config file (`[limits]`).
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -35,6 +35,12 @@ pub struct AgentsConfig {
     pub stream_idle_secs: u64,
     /// How long a trigger's turn token lives.
     pub turn_token_secs: u64,
+    /// A webhook receiver that takes longer than this to answer has failed.
+    pub webhook_timeout_ms: u64,
+    /// The first retry's wait; each next one doubles it.
+    pub webhook_retry_base_ms: u64,
+    /// Attempts before a delivery is dead-lettered.
+    pub webhook_max_attempts: u32,
 }
 
 impl Default for AgentsConfig {
@@ -42,6 +48,9 @@ impl Default for AgentsConfig {
         Self {
             stream_idle_secs: 60,
             turn_token_secs: 15 * 60,
+            webhook_timeout_ms: 10_000,
+            webhook_retry_base_ms: 1_000,
+            webhook_max_attempts: 9,
         }
     }
 }
@@ -115,6 +124,8 @@ pub struct AppState {
     /// Decides and records which agents a write wakes.
     pub triggers: Arc<TriggerGate>,
     turn_keys: Arc<OnceCell<TurnKeys>>,
+    /// Wakes the webhook worker when something is queued.
+    pub webhook_wake: Arc<Notify>,
 }
 
 impl AppState {
@@ -131,6 +142,7 @@ impl AppState {
             shutdown: Arc::new(shutdown),
             triggers: Arc::new(TriggerGate::default()),
             turn_keys: Arc::new(OnceCell::new()),
+            webhook_wake: Arc::new(Notify::new()),
         }
     }
 

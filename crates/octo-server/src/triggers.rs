@@ -148,6 +148,12 @@ async fn announce(state: &AppState, triggers: Vec<Trigger>, message: &Message, e
         return Ok(());
     }
     state.store.record_triggers(triggers.clone()).await?;
+    if let Some(event) = event {
+        for t in &triggers {
+            let frame = crate::realtime::frames::trigger_frame(t, event, "", event.at);
+            crate::webhooks::enqueue(state, t, frame).await?;
+        }
+    }
     // On a retry the event isn't at hand; the triggers are recorded, and
     // sessions pick them up from the store when they catch up.
     let Some(event) = event else { return Ok(()) };

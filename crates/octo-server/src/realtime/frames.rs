@@ -103,6 +103,7 @@ pub fn trigger_frame(trigger: &Trigger, event: &Event, turn_token: &str, expires
     #[derive(Serialize)]
     struct Detail<'a> {
         id: &'a str,
+        agent_id: &'a PrincipalId,
         reason: TriggerReason,
         hop: u32,
         message_id: &'a MessageId,
@@ -124,6 +125,7 @@ pub fn trigger_frame(trigger: &Trigger, event: &Event, turn_token: &str, expires
         event,
         trigger: Detail {
             id: &trigger.id,
+            agent_id: &trigger.agent_id,
             reason: trigger.reason,
             hop: trigger.hop,
             message_id: &trigger.message_id,

@@ -289,3 +289,133 @@ pub async fn set_status(
     state.publish([event]).await;
     Ok(Json(payload))
 }
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct WebhookRequest {
+    /// Where triggers are POSTed (http or https).
+    pub url: String,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct WebhookInfo {
+    pub url: String,
+    /// The signing secret: shown when set, never again.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub secret: Option<String>,
+    pub created_at: chrono::DateTime<chrono::Utc>,
+}
+
+fn parse_webhook_url(raw: &str) -> Result<String, InvalidInput> {
+    let bad = || InvalidInput::new("url", "must be an http(s) URL with a host");
+    if raw.len() > 2048 {
+        return Err(InvalidInput::new("url", "must be at most 2048 bytes"));
+    }
+    let url = reqwest::Url::parse(raw).map_err(|_| bad())?;
+    if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none_or(str::is_empty) {
+        return Err(bad());
+    }
+    Ok(url.to_string())
+}
+
+/// Sets (or replaces, with a new secret) the agent's webhook.
+#[utoipa::path(put, path = "/api/v1/agents/{id}/webhook", tag = "agents", request_body = WebhookRequest,
+    responses((status = 200, body = WebhookInfo), (status = 403, body = ErrorBody)))]
+pub async fn put_webhook(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    ApiJson(req): ApiJson<WebhookRequest>,
+) -> ApiResult<Json<WebhookInfo>> {
+    let agent = managed_agent(&state, &caller, &id).await?;
+    let url = parse_webhook_url(&req.url)?;
+    let secret = format!("whsec_{}", crate::password::new_token_secret().trim_start_matches(crate::password::TOKEN_PREFIX));
+    let created_at = now();
+    state
+        .store
+        .set_webhook(
+            &agent.id,
+            Some(octo_store::Webhook {
+                agent_id: agent.id.clone(),
+                url: url.clone(),
+                secret: secret.clone(),
+                created_at,
+            }),
+        )
+        .await?;
+    Ok(Json(WebhookInfo {
+        url,
+        secret: Some(secret),
+        created_at,
+    }))
+}
+
+#[utoipa::path(get, path = "/api/v1/agents/{id}/webhook", tag = "agents",
+    responses((status = 200, body = WebhookInfo), (status = 404, body = ErrorBody)))]
+pub async fn get_webhook(State(state): State<AppState>, caller: Caller, Path(id): Path<String>) -> ApiResult<Json<WebhookInfo>> {
+    let agent = managed_agent(&state, &caller, &id).await?;
+    let webhook = state.store.get_webhook(&agent.id).await?.ok_or(ApiError::NotFound("webhook"))?;
+    Ok(Json(WebhookInfo {
+        url: webhook.url,
+        secret: None,
+        created_at: webhook.created_at,
+    }))
+}
+
+#[utoipa::path(delete, path = "/api/v1/agents/{id}/webhook", tag = "agents", responses((status = 204)))]
+pub async fn delete_webhook(State(state): State<AppState>, caller: Caller, Path(id): Path<String>) -> ApiResult<StatusCode> {
+    let agent = managed_agent(&state, &caller, &id).await?;
+    state.store.set_webhook(&agent.id, None).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct DeliveriesQuery {
+    /// pending, delivered or dead.
+    pub status: Option<String>,
+    pub limit: Option<u32>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct DeliveryList {
+    pub items: Vec<octo_store::Delivery>,
+    pub next: Option<String>,
+}
+
+/// The agent's webhook deliveries, newest first: the dead-letter list is
+/// `?status=dead`.
+#[utoipa::path(get, path = "/api/v1/agents/{id}/webhook/deliveries", tag = "agents", params(DeliveriesQuery),
+    responses((status = 200, body = DeliveryList)))]
+pub async fn list_deliveries(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    crate::extract::ApiQuery(q): crate::extract::ApiQuery<DeliveriesQuery>,
+) -> ApiResult<Json<DeliveryList>> {
+    let agent = managed_agent(&state, &caller, &id).await?;
+    let status = match q.status.as_deref() {
+        None => None,
+        Some(s) => Some(
+            octo_store::DeliveryStatus::parse(s)
+                .ok_or_else(|| ApiError::bad_request("invalid_status", "status is pending, delivered or dead"))?,
+        ),
+    };
+    let limit = super::messages::page_limit(q.limit)?;
+    let items = state.store.list_deliveries(&agent.id, status, limit).await?;
+    Ok(Json(DeliveryList { items, next: None }))
+}
+
+/// Sends a dead (or delivered) delivery again.
+#[utoipa::path(post, path = "/api/v1/agents/{id}/webhook/deliveries/{delivery_id}/replay", tag = "agents",
+    responses((status = 200, body = octo_store::Delivery), (status = 404, body = ErrorBody)))]
+pub async fn replay_delivery(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path((id, delivery_id)): Path<(String, String)>,
+) -> ApiResult<Json<octo_store::Delivery>> {
+    let agent = managed_agent(&state, &caller, &id).await?;
+    let delivery = state.store.replay_delivery(&agent.id, &delivery_id).await?;
+    state.webhook_wake.notify_one();
+    Ok(Json(delivery))
+}

@@ -14,7 +14,7 @@ use octo_core::mention::parse_mentions;
 use octo_core::model::*;
 use octo_core::names::*;
 use octo_core::*;
-use octo_store::{MessageEdit, MessagePage, NewMessage, ThreadFilter, now};
+use octo_store::{MessageEdit, MessagePage, NewMessage, Posted, ThreadFilter, now};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -88,19 +88,24 @@ pub async fn post_message(
     Path(id): Path<String>,
     ApiJson(req): ApiJson<PostMessageRequest>,
 ) -> ApiResult<(StatusCode, HeaderMap, Json<Message>)> {
-    let view =
-        authorize_channel(&state, &caller, &ChannelId::from_string(id), Action::Post).await?;
+    let posted = post(&state, &caller, &ChannelId::from_string(id), req).await?;
+    let mut headers = HeaderMap::new();
+    if posted.event.is_none() {
+        headers.insert(REPLAYED, HeaderValue::from_static("true"));
+    }
+    Ok((StatusCode::CREATED, headers, Json(posted.message)))
+}
+
+/// Sending, for every way in: checks, commit, fan-out, triggers.
+pub async fn post(state: &AppState, caller: &Caller, channel: &ChannelId, req: PostMessageRequest) -> ApiResult<Posted> {
+    let view = authorize_channel(state, caller, channel, Action::Post).await?;
     // A stream may start empty; whatever text it has obeys the usual rules.
     let text = if req.stream && req.text.is_empty() {
         String::new()
     } else {
         MessageText::parse(&req.text)?.to_string()
     };
-    let client_msg_id = req
-        .client_msg_id
-        .as_deref()
-        .map(ClientMsgId::parse)
-        .transpose()?;
+    let client_msg_id = req.client_msg_id.as_deref().map(ClientMsgId::parse).transpose()?;
     if let Some(data) = &req.data
         && serde_json::to_vec(data).map_or(true, |b| b.len() > MAX_MESSAGE_DATA_BYTES)
     {
@@ -110,27 +115,22 @@ pub async fn post_message(
         ));
     }
     if let Some(first) = req.attachments.as_ref().and_then(|a| a.first()) {
-        return Err(ApiError::bad_request(
-            "unknown_attachment",
-            format!("no uploaded file {first}"),
-        ));
+        return Err(ApiError::bad_request("unknown_attachment", format!("no uploaded file {first}")));
     }
     let thread_id = match req.thread_id {
         Some(tid) => {
-            view.check(&caller, Action::CreateThread)?;
+            view.check(caller, Action::CreateThread)?;
             let root = state
                 .store
                 .get_message(&tid)
                 .await?
                 .filter(|m| m.channel_id == view.channel.id)
-                .ok_or_else(|| {
-                    ApiError::bad_request("unknown_thread", "no such message in this channel")
-                })?;
+                .ok_or_else(|| ApiError::bad_request("unknown_thread", "no such message in this channel"))?;
             Some(root.thread_id.unwrap_or(root.id))
         }
         None => None,
     };
-    let mentions = resolve_mentions(&state, &view, &caller, &text).await?;
+    let mentions = resolve_mentions(state, &view, caller, &text).await?;
     let posted = state
         .store
         .post_message(NewMessage {
@@ -147,15 +147,51 @@ pub async fn post_message(
             created_at: now(),
         })
         .await?;
-    let mut headers = HeaderMap::new();
-    match &posted.event {
-        Some(event) => state.publish([event.clone()]).await,
-        None => {
-            headers.insert(REPLAYED, HeaderValue::from_static("true"));
-        }
+    if let Some(event) = &posted.event {
+        state.publish([event.clone()]).await;
     }
-    crate::triggers::on_message(&state, &view.channel, &posted.message, posted.event.as_ref()).await?;
-    Ok((StatusCode::CREATED, headers, Json(posted.message)))
+    crate::triggers::on_message(state, &view.channel, &posted.message, posted.event.as_ref()).await?;
+    Ok(posted)
+}
+
+/// Posts as an agent acting within one channel (a webhook's reply), with the
+/// same checks as any send: it is as if it used a turn token for `channel`.
+pub async fn post_as_agent(
+    state: &AppState,
+    agent: &PrincipalId,
+    channel: &ChannelId,
+    thread: Option<MessageId>,
+    text: MessageText,
+    client_msg_id: String,
+) -> ApiResult<Posted> {
+    let principal = state
+        .store
+        .get_principal(agent)
+        .await?
+        .filter(|p| !p.deactivated)
+        .ok_or(ApiError::NotFound("agent"))?;
+    let caller = Caller {
+        token: TokenInfo {
+            id: TokenId::from_string("webhook"),
+            principal_id: principal.id.clone(),
+            label: "webhook reply".into(),
+            created_at: now(),
+            expires_at: None,
+            last_used_at: None,
+            revoked_at: None,
+        },
+        principal,
+        scope: Some(channel.clone()),
+    };
+    let req = PostMessageRequest {
+        text: text.to_string(),
+        thread_id: thread,
+        client_msg_id: Some(client_msg_id),
+        data: None,
+        attachments: None,
+        stream: false,
+    };
+    post(state, &caller, channel, req).await
 }
 
 #[derive(Deserialize, utoipa::IntoParams)]

@@ -33,6 +33,12 @@ pub fn api(state: AppState) -> Router {
         .route("/orgs/{org}/agents", get(agents::list_agents).post(agents::create_agent))
         .route("/agents/{id}", get(agents::get_agent).patch(agents::update_agent))
         .route("/channels/{id}/status", put(agents::set_status))
+        .route(
+            "/agents/{id}/webhook",
+            get(agents::get_webhook).put(agents::put_webhook).delete(agents::delete_webhook),
+        )
+        .route("/agents/{id}/webhook/deliveries", get(agents::list_deliveries))
+        .route("/agents/{id}/webhook/deliveries/{delivery_id}/replay", post(agents::replay_delivery))
         .route("/orgs/{org}/tree", get(orgs::tree))
         .route("/orgs/{org}/dms", post(orgs::open_dm))
         .route("/orgs/{org}/spaces", post(spaces::create_space))
