@@ -8,6 +8,7 @@
 #![forbid(unsafe_code)]
 
 mod channels;
+mod deliveries;
 mod error;
 mod events;
 mod members;
@@ -25,6 +26,7 @@ mod store;
 mod streams;
 mod tokens;
 mod triggers;
+mod webhooks;
 mod writer;
 
 use error::Res;

@@ -9,6 +9,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0001_init.sql"),
     include_str!("../migrations/0002_acked_seq.sql"),
     include_str!("../migrations/0003_agents.sql"),
+    include_str!("../migrations/0004_webhooks.sql"),
 ];
 
 pub(crate) fn migrate(conn: &mut Connection) -> Res<()> {

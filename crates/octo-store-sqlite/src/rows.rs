@@ -5,6 +5,7 @@ use chrono::{DateTime, Utc};
 use octo_core::model::*;
 use octo_core::trigger::{Trigger, TriggerReason};
 use octo_core::*;
+use octo_store::{Delivery, DeliveryStatus, Webhook};
 use rusqlite::Row;
 use rusqlite::types::Type;
 
@@ -289,5 +290,34 @@ pub(crate) fn trigger(r: &Row) -> rusqlite::Result<Trigger> {
         reason: parsed(r, 6, trigger_reason)?,
         hop: u32_at(r, 7)?,
         created_at: time(r, 8)?,
+    })
+}
+
+pub(crate) const WEBHOOK_COLS: &str = "agent_id, url, secret, created_at";
+
+pub(crate) fn webhook(r: &Row) -> rusqlite::Result<Webhook> {
+    Ok(Webhook {
+        agent_id: id_at!(PrincipalId, r, 0),
+        url: r.get(1)?,
+        secret: r.get(2)?,
+        created_at: time(r, 3)?,
+    })
+}
+
+pub(crate) const DELIVERY_COLS: &str = "id, agent_id, event_id, body, status, attempts, last_error, \
+     next_attempt_at, created_at, delivered_at";
+
+pub(crate) fn delivery(r: &Row) -> rusqlite::Result<Delivery> {
+    Ok(Delivery {
+        id: r.get(0)?,
+        agent_id: id_at!(PrincipalId, r, 1),
+        event_id: r.get(2)?,
+        body: r.get(3)?,
+        status: parsed(r, 4, DeliveryStatus::parse)?,
+        attempts: u32_at(r, 5)?,
+        last_error: r.get(6)?,
+        next_attempt_at: opt_time(r, 7)?,
+        created_at: time(r, 8)?,
+        delivered_at: opt_time(r, 9)?,
     })
 }

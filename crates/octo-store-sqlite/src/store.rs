@@ -2,8 +2,8 @@
 //! only moves its arguments into a closure; the SQL lives in the area modules.
 
 use crate::{
-    SqliteStore, channels, events, members, messages, orgs, overrides, principals, reactions,
-    secrets, spaces, streams, tokens, triggers,
+    SqliteStore, channels, deliveries, events, members, messages, orgs, overrides, principals,
+    reactions, secrets, spaces, streams, tokens, triggers, webhooks,
 };
 use async_trait::async_trait;
 use octo_core::model::*;
@@ -374,6 +374,50 @@ impl Store for SqliteStore {
     ) -> Result<Vec<(Trigger, Event)>> {
         let (agent, channel) = (agent.clone(), channel.clone());
         self.read(move |c| triggers::list(c, &agent, &channel, after, limit))
+            .await
+    }
+
+    async fn set_webhook(&self, agent: &PrincipalId, webhook: Option<Webhook>) -> Result<()> {
+        let agent = agent.clone();
+        self.write(move |c| webhooks::set(c, &agent, webhook)).await
+    }
+
+    async fn get_webhook(&self, agent: &PrincipalId) -> Result<Option<Webhook>> {
+        let agent = agent.clone();
+        self.read(move |c| webhooks::get(c, &agent)).await
+    }
+
+    async fn enqueue_deliveries(&self, list: Vec<NewDelivery>) -> Result<()> {
+        if list.is_empty() {
+            return Ok(());
+        }
+        self.write(move |c| deliveries::enqueue(c, list)).await
+    }
+
+    async fn due_deliveries(&self, now: Timestamp, limit: u32) -> Result<Vec<Delivery>> {
+        self.read(move |c| deliveries::due(c, now, limit)).await
+    }
+
+    async fn record_attempt(&self, id: &str, attempt: Attempt) -> Result<Delivery> {
+        let id = id.to_owned();
+        self.write(move |c| deliveries::record_attempt(c, &id, attempt))
+            .await
+    }
+
+    async fn list_deliveries(
+        &self,
+        agent: &PrincipalId,
+        status: Option<DeliveryStatus>,
+        limit: u32,
+    ) -> Result<Vec<Delivery>> {
+        let agent = agent.clone();
+        self.read(move |c| deliveries::list(c, &agent, status, limit))
+            .await
+    }
+
+    async fn replay_delivery(&self, agent: &PrincipalId, id: &str) -> Result<Delivery> {
+        let (agent, id) = (agent.clone(), id.to_owned());
+        self.write(move |c| deliveries::replay(c, &agent, &id))
             .await
     }
 

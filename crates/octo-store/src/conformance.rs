@@ -86,6 +86,15 @@ macro_rules! conformance_tests {
             triggers_are_recorded_once_and_listed,
             deployment_secret_is_made_once,
             concurrent_first_secrets_agree,
+            webhooks_set_replace_and_remove,
+            deliveries_are_enqueued_once_per_agent_and_event,
+            due_deliveries_are_oldest_first_up_to_now,
+            retries_stay_pending_and_move_their_due_time,
+            delivered_and_dead_leave_the_due_list,
+            deliveries_are_listed_newest_first_by_status,
+            replaying_a_dead_delivery_makes_it_due_again,
+            replaying_another_agents_delivery_is_not_found,
+            concurrent_enqueues_of_one_event_leave_one_row,
         );
     };
 }
@@ -2328,4 +2337,401 @@ pub async fn concurrent_first_secrets_agree(store: Arc<dyn Store>) {
     let secret = secrets.into_iter().next().unwrap();
     assert_eq!(secret.len(), 32);
     assert_eq!(store.deployment_secret().await.unwrap(), secret);
+}
+
+// ---- webhooks and their outbox -------------------------------------------------
+
+fn webhook(agent: &Principal, url: &str) -> Webhook {
+    Webhook {
+        agent_id: agent.id.clone(),
+        url: url.into(),
+        secret: format!("secret for {url}"),
+        created_at: now(),
+    }
+}
+
+fn delivery(agent: &Principal, event_id: &str, created_at: Timestamp) -> NewDelivery {
+    NewDelivery {
+        id: MessageId::generate().to_string(),
+        agent_id: agent.id.clone(),
+        event_id: event_id.into(),
+        body: format!(r#"{{"event_id":"{event_id}"}}"#),
+        created_at,
+    }
+}
+
+/// An hour ago: deliveries made at `ago(s)` are due now, in a known order.
+fn ago(seconds: i64) -> Timestamp {
+    now() - chrono::Duration::hours(1) + chrono::Duration::seconds(seconds)
+}
+
+fn delivery_ids(list: &[Delivery]) -> Vec<String> {
+    list.iter().map(|d| d.id.clone()).collect()
+}
+
+async fn enqueue(store: &dyn Store, list: &[NewDelivery]) {
+    store.enqueue_deliveries(list.to_vec()).await.unwrap();
+}
+
+async fn only_delivery(store: &dyn Store, agent: &Principal) -> Delivery {
+    let list = store.list_deliveries(&agent.id, None, 10).await.unwrap();
+    assert_eq!(list.len(), 1, "{list:?}");
+    list.into_iter().next().unwrap()
+}
+
+fn retry(at: Timestamp, error: &str) -> Attempt {
+    Attempt::Retry {
+        at,
+        error: error.into(),
+    }
+}
+
+fn dead(error: &str) -> Attempt {
+    Attempt::Dead {
+        error: error.into(),
+    }
+}
+
+pub async fn webhooks_set_replace_and_remove(store: Arc<dyn Store>) {
+    let w = world(&*store).await;
+    assert_eq!(store.get_webhook(&w.bot.id).await.unwrap(), None);
+    let first = webhook(&w.bot, "https://bot.example.com/hook");
+    store
+        .set_webhook(&w.bot.id, Some(first.clone()))
+        .await
+        .unwrap();
+    assert_eq!(store.get_webhook(&w.bot.id).await.unwrap(), Some(first));
+
+    let second = webhook(&w.bot, "https://bot.example.com/v2");
+    store
+        .set_webhook(&w.bot.id, Some(second.clone()))
+        .await
+        .unwrap();
+    assert_eq!(
+        store.get_webhook(&w.bot.id).await.unwrap(),
+        Some(second.clone()),
+        "replaced, url and secret alike"
+    );
+    let other = webhook(&w.bot2, "https://bot2.example.com/hook");
+    store
+        .set_webhook(&w.bot2.id, Some(other.clone()))
+        .await
+        .unwrap();
+    assert_eq!(store.get_webhook(&w.bot.id).await.unwrap(), Some(second));
+
+    store.set_webhook(&w.bot.id, None).await.unwrap();
+    assert_eq!(store.get_webhook(&w.bot.id).await.unwrap(), None);
+    store.set_webhook(&w.bot.id, None).await.unwrap();
+    assert_eq!(store.get_webhook(&w.bot2.id).await.unwrap(), Some(other));
+
+    let nobody = PrincipalId::generate();
+    let mut stray = webhook(&w.bot, "https://nowhere.example.com");
+    stray.agent_id = nobody.clone();
+    assert_not_found(store.set_webhook(&nobody, Some(stray)).await);
+}
+
+pub async fn deliveries_are_enqueued_once_per_agent_and_event(store: Arc<dyn Store>) {
+    let w = world(&*store).await;
+    let first = delivery(&w.bot, "t1", ago(0));
+    let second = delivery(&w.bot, "t2", ago(1));
+    // The same event for another agent is another delivery.
+    let other = delivery(&w.bot2, "t1", ago(0));
+    enqueue(&*store, &[first.clone(), second.clone(), other.clone()]).await;
+    store.enqueue_deliveries(Vec::new()).await.unwrap();
+
+    let list = store.list_deliveries(&w.bot.id, None, 10).await.unwrap();
+    assert_eq!(
+        delivery_ids(&list),
+        vec![second.id.clone(), first.id.clone()]
+    );
+    assert_eq!(
+        list[1],
+        Delivery {
+            id: first.id.clone(),
+            agent_id: w.bot.id.clone(),
+            event_id: "t1".into(),
+            body: first.body.clone(),
+            status: DeliveryStatus::Pending,
+            attempts: 0,
+            last_error: None,
+            next_attempt_at: Some(first.created_at),
+            created_at: first.created_at,
+            delivered_at: None,
+        },
+        "pending, due when made"
+    );
+
+    // A retry with the same id, and another node's enqueue with its own.
+    let again = NewDelivery {
+        id: MessageId::generate().to_string(),
+        body: "a different body".into(),
+        created_at: ago(5),
+        ..first.clone()
+    };
+    enqueue(&*store, &[first.clone(), again.clone()]).await;
+    assert_eq!(
+        store.list_deliveries(&w.bot.id, None, 10).await.unwrap(),
+        list,
+        "the first enqueue is kept as it was"
+    );
+
+    // Still ignored once the first one is done with.
+    store
+        .record_attempt(&first.id, Attempt::Delivered { at: now() })
+        .await
+        .unwrap();
+    enqueue(&*store, &[again]).await;
+    let list = store.list_deliveries(&w.bot.id, None, 10).await.unwrap();
+    assert_eq!(
+        delivery_ids(&list),
+        vec![second.id.clone(), first.id.clone()]
+    );
+    assert_eq!(list[1].status, DeliveryStatus::Delivered);
+    assert_eq!(only_delivery(&*store, &w.bot2).await.id, other.id);
+}
+
+pub async fn due_deliveries_are_oldest_first_up_to_now(store: Arc<dyn Store>) {
+    let w = world(&*store).await;
+    assert!(store.due_deliveries(now(), 10).await.unwrap().is_empty());
+    let base = ago(0);
+    let at = |s: i64| base + chrono::Duration::seconds(s);
+    let a = delivery(&w.bot, "a", at(2));
+    let b = delivery(&w.bot2, "b", at(0));
+    let c = delivery(&w.bot, "c", at(1));
+    let late = delivery(&w.bot, "late", at(10));
+    enqueue(&*store, &[a.clone(), b.clone()]).await;
+    enqueue(&*store, &[late.clone(), c.clone()]).await;
+
+    let due = |t: Timestamp, limit: u32| {
+        let store = store.clone();
+        async move { delivery_ids(&store.due_deliveries(t, limit).await.unwrap()) }
+    };
+    let (a, b, c, late) = (a.id, b.id, c.id, late.id);
+    assert_eq!(due(at(5), 10).await, vec![b.clone(), c.clone(), a.clone()]);
+    assert_eq!(due(at(5), 2).await, vec![b.clone(), c.clone()]);
+    assert_eq!(due(at(0), 10).await, vec![b.clone()], "due at is due");
+    assert!(due(at(-1), 10).await.is_empty());
+    assert_eq!(
+        due(now(), 10).await,
+        vec![b.clone(), c.clone(), a.clone(), late.clone()]
+    );
+
+    // Due at the same time: the one made first goes first.
+    let retry_at = at(3);
+    store
+        .record_attempt(&a, retry(retry_at, "timeout"))
+        .await
+        .unwrap();
+    store
+        .record_attempt(&b, retry(retry_at, "timeout"))
+        .await
+        .unwrap();
+    assert_eq!(due(at(2), 10).await, vec![c.clone()]);
+    assert_eq!(due(at(5), 10).await, vec![c, b, a]);
+}
+
+pub async fn retries_stay_pending_and_move_their_due_time(store: Arc<dyn Store>) {
+    let w = world(&*store).await;
+    let d = delivery(&w.bot, "t1", ago(0));
+    enqueue(&*store, std::slice::from_ref(&d)).await;
+    let later = now() + chrono::Duration::minutes(5);
+    let after = store
+        .record_attempt(&d.id, retry(later, "HTTP 503"))
+        .await
+        .unwrap();
+    assert_eq!(after.status, DeliveryStatus::Pending);
+    assert_eq!(after.attempts, 1);
+    assert_eq!(after.last_error.as_deref(), Some("HTTP 503"));
+    assert_eq!(after.next_attempt_at, Some(later));
+    assert_eq!(after.delivered_at, None);
+    assert_eq!(after.created_at, d.created_at);
+    assert_eq!(after.body, d.body);
+    assert_eq!(only_delivery(&*store, &w.bot).await, after);
+
+    assert!(store.due_deliveries(now(), 10).await.unwrap().is_empty());
+    assert_eq!(
+        store.due_deliveries(later, 10).await.unwrap(),
+        vec![after.clone()]
+    );
+
+    let even_later = later + chrono::Duration::minutes(10);
+    let again = store
+        .record_attempt(&d.id, retry(even_later, "connection refused"))
+        .await
+        .unwrap();
+    assert_eq!(again.attempts, 2);
+    assert_eq!(again.last_error.as_deref(), Some("connection refused"));
+    assert!(store.due_deliveries(later, 10).await.unwrap().is_empty());
+    assert_eq!(
+        store.due_deliveries(even_later, 10).await.unwrap(),
+        vec![again]
+    );
+
+    assert_not_found(store.record_attempt("no-such-delivery", dead("x")).await);
+}
+
+pub async fn delivered_and_dead_leave_the_due_list(store: Arc<dyn Store>) {
+    let w = world(&*store).await;
+    let ok = delivery(&w.bot, "ok", ago(0));
+    let gone = delivery(&w.bot, "gone", ago(1));
+    let waiting = delivery(&w.bot, "waiting", ago(2));
+    enqueue(&*store, &[ok.clone(), gone.clone(), waiting.clone()]).await;
+    store
+        .record_attempt(&ok.id, retry(ago(3), "HTTP 500"))
+        .await
+        .unwrap();
+    let at = now();
+    let delivered = store
+        .record_attempt(&ok.id, Attempt::Delivered { at })
+        .await
+        .unwrap();
+    assert_eq!(delivered.status, DeliveryStatus::Delivered);
+    assert_eq!(delivered.attempts, 2);
+    assert_eq!(delivered.delivered_at, Some(at));
+    assert_eq!(delivered.next_attempt_at, None);
+    assert_eq!(
+        delivered.last_error, None,
+        "a success clears the last error"
+    );
+
+    let died = store
+        .record_attempt(&gone.id, dead("HTTP 410"))
+        .await
+        .unwrap();
+    assert_eq!(died.status, DeliveryStatus::Dead);
+    assert_eq!(died.attempts, 1);
+    assert_eq!(died.next_attempt_at, None);
+    assert_eq!(died.delivered_at, None);
+    assert_eq!(died.last_error.as_deref(), Some("HTTP 410"));
+
+    let far = now() + chrono::Duration::days(365);
+    assert_eq!(
+        delivery_ids(&store.due_deliveries(far, 10).await.unwrap()),
+        vec![waiting.id]
+    );
+    let list = store.list_deliveries(&w.bot.id, None, 10).await.unwrap();
+    assert_eq!(list[1], died);
+    assert_eq!(list[2], delivered);
+}
+
+pub async fn deliveries_are_listed_newest_first_by_status(store: Arc<dyn Store>) {
+    let w = world(&*store).await;
+    let made: Vec<_> = (0..4)
+        .map(|i| delivery(&w.bot, &format!("t{i}"), ago(i)))
+        .collect();
+    enqueue(&*store, &made).await;
+    let mine = delivery(&w.bot2, "t0", ago(9));
+    enqueue(&*store, std::slice::from_ref(&mine)).await;
+    let id = |i: usize| made[i].id.clone();
+    for i in [0, 3] {
+        store
+            .record_attempt(&id(i), Attempt::Delivered { at: now() })
+            .await
+            .unwrap();
+    }
+    store
+        .record_attempt(&id(1), dead("HTTP 404"))
+        .await
+        .unwrap();
+
+    let list = |status: Option<DeliveryStatus>, limit: u32| {
+        let (store, agent) = (store.clone(), w.bot.id.clone());
+        async move { delivery_ids(&store.list_deliveries(&agent, status, limit).await.unwrap()) }
+    };
+    assert_eq!(list(None, 10).await, vec![id(3), id(2), id(1), id(0)]);
+    assert_eq!(list(None, 2).await, vec![id(3), id(2)]);
+    assert_eq!(
+        list(Some(DeliveryStatus::Delivered), 10).await,
+        vec![id(3), id(0)]
+    );
+    assert_eq!(list(Some(DeliveryStatus::Dead), 10).await, vec![id(1)]);
+    assert_eq!(list(Some(DeliveryStatus::Pending), 10).await, vec![id(2)]);
+    assert_eq!(only_delivery(&*store, &w.bot2).await.id, mine.id);
+    assert!(
+        store
+            .list_deliveries(&w.alice.id, None, 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+
+    // Removing the webhook keeps its deliveries.
+    store
+        .set_webhook(&w.bot.id, Some(webhook(&w.bot, "https://bot.example.com")))
+        .await
+        .unwrap();
+    store.set_webhook(&w.bot.id, None).await.unwrap();
+    assert_eq!(list(None, 10).await, vec![id(3), id(2), id(1), id(0)]);
+}
+
+pub async fn replaying_a_dead_delivery_makes_it_due_again(store: Arc<dyn Store>) {
+    let w = world(&*store).await;
+    let d = delivery(&w.bot, "t1", ago(0));
+    let done = delivery(&w.bot, "t2", ago(1));
+    enqueue(&*store, &[d.clone(), done.clone()]).await;
+    store
+        .record_attempt(&d.id, retry(ago(2), "timeout"))
+        .await
+        .unwrap();
+    store.record_attempt(&d.id, dead("timeout")).await.unwrap();
+    store
+        .record_attempt(&done.id, Attempt::Delivered { at: now() })
+        .await
+        .unwrap();
+    assert!(store.due_deliveries(now(), 10).await.unwrap().is_empty());
+
+    let before = now();
+    let replayed = store.replay_delivery(&w.bot.id, &d.id).await.unwrap();
+    let after = now();
+    assert_eq!(replayed.status, DeliveryStatus::Pending);
+    assert_eq!(replayed.attempts, 0);
+    assert_eq!(replayed.last_error, None);
+    assert_eq!(replayed.delivered_at, None);
+    let due_at = replayed.next_attempt_at.unwrap();
+    assert!(before <= due_at && due_at <= after, "due now: {due_at}");
+    assert_eq!(replayed.created_at, d.created_at);
+    assert_eq!(replayed.body, d.body);
+    assert_eq!(
+        store.due_deliveries(now(), 10).await.unwrap(),
+        vec![replayed.clone()]
+    );
+
+    // A delivered one can be sent again too.
+    let resent = store.replay_delivery(&w.bot.id, &done.id).await.unwrap();
+    assert_eq!(resent.status, DeliveryStatus::Pending);
+    assert_eq!(resent.delivered_at, None);
+    assert_eq!(resent.attempts, 0);
+    assert_eq!(
+        delivery_ids(&store.due_deliveries(now(), 10).await.unwrap()),
+        vec![d.id, done.id]
+    );
+}
+
+pub async fn replaying_another_agents_delivery_is_not_found(store: Arc<dyn Store>) {
+    let w = world(&*store).await;
+    let d = delivery(&w.bot, "t1", ago(0));
+    enqueue(&*store, std::slice::from_ref(&d)).await;
+    let died = store.record_attempt(&d.id, dead("HTTP 410")).await.unwrap();
+    assert_not_found(store.replay_delivery(&w.bot2.id, &d.id).await);
+    assert_not_found(store.replay_delivery(&w.alice.id, &d.id).await);
+    assert_not_found(store.replay_delivery(&w.bot.id, "no-such-delivery").await);
+    assert_eq!(only_delivery(&*store, &w.bot).await, died, "left as it was");
+}
+
+pub async fn concurrent_enqueues_of_one_event_leave_one_row(store: Arc<dyn Store>) {
+    let w = world(&*store).await;
+    let tasks: Vec<_> = (0..8)
+        .map(|_| {
+            let store = store.clone();
+            let d = delivery(&w.bot, "same", ago(0));
+            tokio::spawn(async move { store.enqueue_deliveries(vec![d]).await.unwrap() })
+        })
+        .collect();
+    for t in tasks {
+        t.await.unwrap();
+    }
+    let only = only_delivery(&*store, &w.bot).await;
+    assert_eq!(only.event_id, "same");
+    assert_eq!(only.attempts, 0);
+    assert_eq!(store.due_deliveries(now(), 10).await.unwrap(), vec![only]);
 }
