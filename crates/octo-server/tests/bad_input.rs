@@ -7,26 +7,6 @@ use octo_server::{RateLimit, ServerConfig};
 use octo_store::{NewToken, Store};
 use reqwest::Method;
 use serde_json::json;
-
-async fn channel(app: &TestApp, org: &Org) -> String {
-    let space = id(&app
-        .post(
-            &format!("/orgs/{}/spaces", org.id),
-            &org.owner_token,
-            json!({"name": "S", "visibility": "open"}),
-        )
-        .await
-        .expect(201));
-    id(&app
-        .post(
-            &format!("/spaces/{space}/channels"),
-            &org.owner_token,
-            json!({"name": "general"}),
-        )
-        .await
-        .expect(201))
-}
-
 async fn raw_post(app: &TestApp, path: &str, token: &str, body: &'static str) -> Answer {
     let resp = app
         .http
@@ -44,7 +24,7 @@ async fn raw_post(app: &TestApp, path: &str, token: &str, body: &'static str) ->
 async fn malformed_and_mistyped_bodies_are_refused_with_codes() {
     let app = spawn_app().await;
     let org = setup(&app).await;
-    let ch = channel(&app, &org).await;
+    let (_, ch) = space_and_channel(&app, &org, false).await;
     let path = format!("/channels/{ch}/messages");
     let t = &org.owner_token;
     raw_post(&app, &path, t, "{not json")
@@ -149,7 +129,7 @@ async fn oversize_bodies_get_413() {
     };
     let app = spawn_app_with(config).await;
     let org = setup(&app).await;
-    let ch = channel(&app, &org).await;
+    let (_, ch) = space_and_channel(&app, &org, false).await;
     let huge = json!({"text": "x".repeat(100 * 1024)});
     app.post(&format!("/channels/{ch}/messages"), &org.owner_token, huge)
         .await
@@ -189,7 +169,7 @@ async fn unknown_ids_routes_and_methods_are_clean_errors() {
     )
     .await
     .expect_error(404, "not_found");
-    let ch = channel(&app, &org).await;
+    let (_, ch) = space_and_channel(&app, &org, false).await;
     app.post(
         &format!("/channels/{ch}/members"),
         t,

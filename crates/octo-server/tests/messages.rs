@@ -7,26 +7,6 @@ use common::*;
 use serde_json::{Value, json};
 use std::collections::HashSet;
 
-/// A public channel with the owner in it; returns its id.
-async fn channel(app: &TestApp, org: &Org) -> String {
-    let space = id(&app
-        .post(
-            &format!("/orgs/{}/spaces", org.id),
-            &org.owner_token,
-            json!({"name": "S", "visibility": "open"}),
-        )
-        .await
-        .expect(201));
-    id(&app
-        .post(
-            &format!("/spaces/{space}/channels"),
-            &org.owner_token,
-            json!({"name": "general"}),
-        )
-        .await
-        .expect(201))
-}
-
 fn seqs(page: &Value) -> Vec<u64> {
     page["items"]
         .as_array()
@@ -40,7 +20,7 @@ fn seqs(page: &Value) -> Vec<u64> {
 async fn a_thousand_concurrent_sends_from_ten_clients_get_gapless_seqs() {
     let app = spawn_app().await;
     let org = setup(&app).await;
-    let ch = channel(&app, &org).await;
+    let (_, ch) = space_and_channel(&app, &org, false).await;
     let mut tokens = Vec::new();
     for i in 0..10 {
         let (pid, token) = add_human(&app, &org, &format!("sender{i}"), "member").await;
@@ -116,7 +96,7 @@ async fn a_thousand_concurrent_sends_from_ten_clients_get_gapless_seqs() {
 async fn the_same_client_msg_id_gives_one_message_and_the_same_answer() {
     let app = spawn_app().await;
     let org = setup(&app).await;
-    let ch = channel(&app, &org).await;
+    let (_, ch) = space_and_channel(&app, &org, false).await;
     let path = format!("/channels/{ch}/messages");
     let body = json!({"text": "only once", "client_msg_id": "retry-1"});
     let first = app.post(&path, &org.owner_token, body.clone()).await;
@@ -171,7 +151,7 @@ async fn the_same_client_msg_id_gives_one_message_and_the_same_answer() {
 async fn history_pages_backwards_and_forwards() {
     let app = spawn_app().await;
     let org = setup(&app).await;
-    let ch = channel(&app, &org).await;
+    let (_, ch) = space_and_channel(&app, &org, false).await;
     let mut sent = Vec::new();
     for n in 0..25 {
         let m = app
@@ -238,7 +218,7 @@ async fn history_pages_backwards_and_forwards() {
 async fn edits_deletes_and_reactions_change_the_message_and_the_log() {
     let app = spawn_app().await;
     let org = setup(&app).await;
-    let ch = channel(&app, &org).await;
+    let (_, ch) = space_and_channel(&app, &org, false).await;
     let (bob_id, bob) = add_human(&app, &org, "bob", "member").await;
     app.post(
         &format!("/channels/{ch}/members"),
@@ -359,7 +339,7 @@ async fn edits_deletes_and_reactions_change_the_message_and_the_log() {
 async fn threads_are_listed_by_activity_and_replies_follow_the_root() {
     let app = spawn_app().await;
     let org = setup(&app).await;
-    let ch = channel(&app, &org).await;
+    let (_, ch) = space_and_channel(&app, &org, false).await;
     let post = |text: &'static str, thread: Option<String>| {
         let app = &app;
         let token = org.owner_token.clone();
@@ -412,7 +392,7 @@ async fn threads_are_listed_by_activity_and_replies_follow_the_root() {
 async fn cursors_give_unread_counts_and_lag() {
     let app = spawn_app().await;
     let org = setup(&app).await;
-    let ch = channel(&app, &org).await;
+    let (_, ch) = space_and_channel(&app, &org, false).await;
     let (bob_id, bob) = add_human(&app, &org, "bob", "member").await;
     app.post(
         &format!("/channels/{ch}/members"),
@@ -483,7 +463,7 @@ async fn cursors_give_unread_counts_and_lag() {
 async fn mentions_of_everyone_need_the_right_and_agents_get_hop_counts() {
     let app = spawn_app().await;
     let org = setup(&app).await;
-    let ch = channel(&app, &org).await;
+    let (_, ch) = space_and_channel(&app, &org, false).await;
     let (a1, a1_token) = add_agent(&app, &org, "alpha").await;
     let (a2, a2_token) = add_agent(&app, &org, "beta").await;
     for p in [&a1, &a2] {

@@ -10,7 +10,8 @@ use super::frames::{ServerFrame, event_frame};
 use axum::extract::ws::Utf8Bytes;
 use octo_broker::{Presence, Signal};
 use octo_core::{ChannelId, Event, EventKind, OrgId, PrincipalId};
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::time::{Duration, Instant};
 use std::sync::{Arc, Mutex, MutexGuard};
 use tokio::sync::{mpsc, oneshot};
 
@@ -43,8 +44,24 @@ struct Conn {
     status: Presence,
 }
 
+/// Handlers publish after their own commits, so two sends into one channel can
+/// reach the hub out of order. Holding a later seq back briefly until the
+/// earlier one arrives keeps every session from filling the same gap from the
+/// store on its own.
+#[derive(Default)]
+struct Order {
+    /// The last seq handed to sessions.
+    last: u64,
+    held: BTreeMap<u64, Arc<Event>>,
+    held_since: Option<Instant>,
+}
+
+/// How long an event waits for the ones before it.
+pub const HOLD: Duration = Duration::from_millis(20);
+
 #[derive(Default)]
 struct Inner {
+    order: HashMap<ChannelId, Order>,
     next: ConnId,
     conns: HashMap<ConnId, Conn>,
     by_channel: HashMap<ChannelId, HashSet<ConnId>>,
@@ -210,7 +227,7 @@ impl Hub {
     /// Hands a signal to the connections that want it.
     pub fn dispatch(&self, signal: Signal) {
         match signal {
-            Signal::Event(event) => self.dispatch_event(event),
+            Signal::Event(event) => self.dispatch_in_order(event),
             Signal::Typing {
                 channel_id,
                 principal_id,
@@ -259,6 +276,64 @@ impl Hub {
                 };
                 Self::deliver(&mut inner, &targets, |_| Outbound::AccessChanged);
             }
+        }
+    }
+
+    /// Puts a channel's events in seq order: releases the event and whatever
+    /// it unblocks, or holds it until the seq before it arrives (or `HOLD`
+    /// passes: see `release_held`).
+    fn dispatch_in_order(&self, event: Arc<Event>) {
+        let ready = {
+            let mut inner = self.lock();
+            let order = inner.order.entry(event.channel_id.clone()).or_insert_with(|| Order {
+                last: event.seq.saturating_sub(1),
+                ..Order::default()
+            });
+            if event.seq <= order.last {
+                return; // already passed on; sessions dedupe anyway
+            }
+            if event.seq > order.last + 1 {
+                order.held.insert(event.seq, event);
+                order.held_since.get_or_insert_with(Instant::now);
+                return;
+            }
+            order.last = event.seq;
+            let mut ready = vec![event];
+            while let Some(next) = order.held.remove(&(order.last + 1)) {
+                order.last = next.seq;
+                ready.push(next);
+            }
+            if order.held.is_empty() {
+                order.held_since = None;
+            }
+            ready
+        };
+        for e in ready {
+            self.dispatch_event(e);
+        }
+    }
+
+    /// Lets held events go once they have waited `HOLD`: the missing ones may
+    /// never come (lost by the broker); sessions fill such gaps from the store.
+    pub fn release_held(&self) {
+        let now = Instant::now();
+        let ready: Vec<Arc<Event>> = {
+            let mut inner = self.lock();
+            let mut ready = Vec::new();
+            for order in inner.order.values_mut() {
+                if order.held_since.is_some_and(|t| now.duration_since(t) >= HOLD) {
+                    let held = std::mem::take(&mut order.held);
+                    if let Some(last) = held.keys().next_back() {
+                        order.last = *last;
+                    }
+                    order.held_since = None;
+                    ready.extend(held.into_values());
+                }
+            }
+            ready
+        };
+        for e in ready {
+            self.dispatch_event(e);
         }
     }
 
@@ -432,5 +507,34 @@ mod tests {
             status: Presence::Offline,
         });
         assert!(hub.presence(&org).is_empty());
+    }
+
+    fn seqs_received(reg: &mut Registration) -> Vec<u64> {
+        let mut out = Vec::new();
+        while let Ok(Outbound::Event { event, .. }) = reg.mailbox.try_recv() {
+            out.push(event.seq);
+        }
+        out
+    }
+
+    #[test]
+    fn events_published_out_of_order_reach_sessions_in_order() {
+        let hub = Hub::new("n1");
+        let ch = ChannelId::from_string("c");
+        let (mut reg, _) = hub.register(&PrincipalId::from_string("p"), &OrgId::from_string("o"), 64);
+        hub.subscribe(reg.id, &ch);
+        for seq in [1, 3, 2, 4] {
+            hub.dispatch(Signal::Event(event(&ch, seq)));
+        }
+        assert_eq!(seqs_received(&mut reg), [1, 2, 3, 4]);
+        // A seq that never comes holds the next back only for a moment.
+        hub.dispatch(Signal::Event(event(&ch, 6)));
+        hub.release_held();
+        assert!(seqs_received(&mut reg).is_empty(), "held while the gap may still fill");
+        std::thread::sleep(HOLD + Duration::from_millis(5));
+        hub.release_held();
+        assert_eq!(seqs_received(&mut reg), [6]);
+        hub.dispatch(Signal::Event(event(&ch, 5)));
+        assert!(seqs_received(&mut reg).is_empty(), "too late: the session fills it from the log");
     }
 }

@@ -18,7 +18,10 @@ use tokio::sync::broadcast::error::RecvError;
 pub async fn run_dispatcher(state: AppState) {
     let mut signals = state.broker.subscribe();
     loop {
-        match signals.recv().await {
+        let next = tokio::time::timeout(hub::HOLD, signals.recv()).await;
+        state.hub.release_held();
+        let Ok(next) = next else { continue };
+        match next {
             Ok(signal) => state.hub.dispatch(signal),
             Err(RecvError::Lagged(missed)) => {
                 tracing::warn!(missed, "the hub fell behind the broker; every session re-reads the log");
