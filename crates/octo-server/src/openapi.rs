@@ -20,6 +20,7 @@ use utoipa::OpenApi;
         channels::get_channel, channels::update_channel, channels::permissions, channels::list_members,
         channels::add_member, channels::remove_member, channels::put_cursor, channels::list_events,
         messages::post_message, messages::list_messages, messages::thread_messages, messages::list_threads,
+        context::get_context,
         messages::get_message, messages::edit_message, messages::delete_message,
         messages::add_reaction, messages::remove_reaction, messages::append_delta, messages::finish_stream,
         realtime::ws::upgrade, realtime::longpoll::poll, realtime::longpoll::ack,

@@ -3,6 +3,7 @@
 pub mod agents;
 pub mod auth;
 pub mod channels;
+pub mod context;
 pub mod messages;
 pub mod orgs;
 pub mod spaces;
@@ -33,6 +34,7 @@ pub fn api(state: AppState) -> Router {
         .route("/orgs/{org}/agents", get(agents::list_agents).post(agents::create_agent))
         .route("/agents/{id}", get(agents::get_agent).patch(agents::update_agent))
         .route("/channels/{id}/status", put(agents::set_status))
+        .route("/channels/{id}/context", get(context::get_context))
         .route(
             "/agents/{id}/webhook",
             get(agents::get_webhook).put(agents::put_webhook).delete(agents::delete_webhook),
