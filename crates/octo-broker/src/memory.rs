@@ -73,7 +73,10 @@ mod tests {
         for n in 0..5 {
             broker.publish(presence(n)).await.expect("publish");
         }
-        assert!(matches!(sub.recv().await, Err(broadcast::error::RecvError::Lagged(3))));
+        assert!(matches!(
+            sub.recv().await,
+            Err(broadcast::error::RecvError::Lagged(3))
+        ));
         assert_eq!(sub.recv().await.expect("signal"), presence(3));
     }
 }

@@ -33,7 +33,10 @@ pub fn verify(
     now: i64,
     tolerance_secs: i64,
 ) -> Result<(), VerifyError> {
-    let timestamp: i64 = timestamp_header.trim().parse().map_err(|_| VerifyError::BadTimestamp)?;
+    let timestamp: i64 = timestamp_header
+        .trim()
+        .parse()
+        .map_err(|_| VerifyError::BadTimestamp)?;
     let skew = (now - timestamp).abs();
     if skew > tolerance_secs {
         return Err(VerifyError::Stale(skew));
@@ -57,7 +60,7 @@ pub fn verify(
 }
 
 fn decode_hex(hex: &str) -> Option<Vec<u8>> {
-    if hex.len() % 2 != 0 {
+    if !hex.len().is_multiple_of(2) {
         return None;
     }
     (0..hex.len())
@@ -75,7 +78,10 @@ mod tests {
         mac.update(format!("{ts}.").as_bytes());
         mac.update(body);
         let bytes = mac.finalize().into_bytes();
-        format!("v1={}", bytes.iter().map(|b| format!("{b:02x}")).collect::<String>())
+        format!(
+            "v1={}",
+            bytes.iter().map(|b| format!("{b:02x}")).collect::<String>()
+        )
     }
 
     #[test]
@@ -83,12 +89,33 @@ mod tests {
         let body = br#"{"type":"trigger"}"#;
         let sig = sign("whsec_k", 1_000, body);
         assert_eq!(verify("whsec_k", "1000", &sig, body, 1_010, 300), Ok(()));
-        assert_eq!(verify("whsec_k", "1000", &sig, b"{}", 1_010, 300), Err(VerifyError::Mismatch));
-        assert_eq!(verify("other", "1000", &sig, body, 1_010, 300), Err(VerifyError::Mismatch));
-        assert_eq!(verify("whsec_k", "1001", &sig, body, 1_010, 300), Err(VerifyError::Mismatch));
-        assert_eq!(verify("whsec_k", "1000", &sig, body, 2_000, 300), Err(VerifyError::Stale(1_000)));
-        assert_eq!(verify("whsec_k", "soon", &sig, body, 1_000, 300), Err(VerifyError::BadTimestamp));
-        assert_eq!(verify("whsec_k", "1000", "deadbeef", body, 1_000, 300), Err(VerifyError::BadSignatureHeader));
-        assert_eq!(verify("whsec_k", "1000", "v1=zz", body, 1_000, 300), Err(VerifyError::BadSignatureHeader));
+        assert_eq!(
+            verify("whsec_k", "1000", &sig, b"{}", 1_010, 300),
+            Err(VerifyError::Mismatch)
+        );
+        assert_eq!(
+            verify("other", "1000", &sig, body, 1_010, 300),
+            Err(VerifyError::Mismatch)
+        );
+        assert_eq!(
+            verify("whsec_k", "1001", &sig, body, 1_010, 300),
+            Err(VerifyError::Mismatch)
+        );
+        assert_eq!(
+            verify("whsec_k", "1000", &sig, body, 2_000, 300),
+            Err(VerifyError::Stale(1_000))
+        );
+        assert_eq!(
+            verify("whsec_k", "soon", &sig, body, 1_000, 300),
+            Err(VerifyError::BadTimestamp)
+        );
+        assert_eq!(
+            verify("whsec_k", "1000", "deadbeef", body, 1_000, 300),
+            Err(VerifyError::BadSignatureHeader)
+        );
+        assert_eq!(
+            verify("whsec_k", "1000", "v1=zz", body, 1_000, 300),
+            Err(VerifyError::BadSignatureHeader)
+        );
     }
 }

@@ -71,7 +71,12 @@ pub enum Wake {
 /// Whether `message` (in a channel of `kind`, whose loop-guard limit is
 /// `hop_limit`) wakes `agent`. An agent is never woken by itself; `@all` wakes
 /// no agent; a mention always does.
-pub fn message_wakes(message: &Message, kind: ChannelKind, hop_limit: u32, agent: &AgentMember<'_>) -> Wake {
+pub fn message_wakes(
+    message: &Message,
+    kind: ChannelKind,
+    hop_limit: u32,
+    agent: &AgentMember<'_>,
+) -> Wake {
     if &message.author_id == agent.id || message.deleted {
         return Wake::No;
     }
@@ -138,18 +143,44 @@ mod tests {
     fn mentions_wake_whatever_the_policy_and_all_wakes_none() {
         let bot = PrincipalId::from_string("bot");
         let mut m = message("human", 0);
-        assert_eq!(message_wakes(&m, ChannelKind::Channel, 4, &agent(&bot, TriggerPolicy::Mention, false)), Wake::No);
+        assert_eq!(
+            message_wakes(
+                &m,
+                ChannelKind::Channel,
+                4,
+                &agent(&bot, TriggerPolicy::Mention, false)
+            ),
+            Wake::No
+        );
         m.mentions.all = true;
-        assert_eq!(message_wakes(&m, ChannelKind::Channel, 4, &agent(&bot, TriggerPolicy::Mention, false)), Wake::No);
+        assert_eq!(
+            message_wakes(
+                &m,
+                ChannelKind::Channel,
+                4,
+                &agent(&bot, TriggerPolicy::Mention, false)
+            ),
+            Wake::No
+        );
         m.mentions.principal_ids.push(bot.clone());
         assert_eq!(
-            message_wakes(&m, ChannelKind::Channel, 4, &agent(&bot, TriggerPolicy::Mention, false)),
+            message_wakes(
+                &m,
+                ChannelKind::Channel,
+                4,
+                &agent(&bot, TriggerPolicy::Mention, false)
+            ),
             Wake::Yes(TriggerReason::Mention)
         );
         let mut m = message("human", 0);
         m.mentions.agents = true;
         assert_eq!(
-            message_wakes(&m, ChannelKind::Channel, 4, &agent(&bot, TriggerPolicy::Mention, false)),
+            message_wakes(
+                &m,
+                ChannelKind::Channel,
+                4,
+                &agent(&bot, TriggerPolicy::Mention, false)
+            ),
             Wake::Yes(TriggerReason::Agents)
         );
     }
@@ -159,16 +190,34 @@ mod tests {
         let bot = PrincipalId::from_string("bot");
         let mut own = message("bot", 0);
         own.mentions.principal_ids.push(bot.clone());
-        assert_eq!(message_wakes(&own, ChannelKind::Dm, 4, &agent(&bot, TriggerPolicy::All, true)), Wake::No);
+        assert_eq!(
+            message_wakes(
+                &own,
+                ChannelKind::Dm,
+                4,
+                &agent(&bot, TriggerPolicy::All, true)
+            ),
+            Wake::No
+        );
         let mut deep = message("other-bot", 4);
         deep.mentions.principal_ids.push(bot.clone());
         assert_eq!(
-            message_wakes(&deep, ChannelKind::Channel, 4, &agent(&bot, TriggerPolicy::Mention, false)),
+            message_wakes(
+                &deep,
+                ChannelKind::Channel,
+                4,
+                &agent(&bot, TriggerPolicy::Mention, false)
+            ),
             Wake::HeldByLoopGuard(TriggerReason::Mention)
         );
         deep.hop = 3;
         assert_eq!(
-            message_wakes(&deep, ChannelKind::Channel, 4, &agent(&bot, TriggerPolicy::Mention, false)),
+            message_wakes(
+                &deep,
+                ChannelKind::Channel,
+                4,
+                &agent(&bot, TriggerPolicy::Mention, false)
+            ),
             Wake::Yes(TriggerReason::Mention)
         );
     }
@@ -179,14 +228,40 @@ mod tests {
         let plain = message("human", 0);
         let mut reply = message("human", 0);
         reply.thread_id = Some(MessageId::generate());
-        let wake = |m: &Message, kind, policy, took_part| message_wakes(m, kind, 4, &agent(&bot, policy, took_part));
-        assert_eq!(wake(&plain, ChannelKind::Dm, TriggerPolicy::Mention, false), Wake::Yes(TriggerReason::Dm));
-        assert_eq!(wake(&plain, ChannelKind::GroupDm, TriggerPolicy::Mention, false), Wake::No);
-        assert_eq!(wake(&plain, ChannelKind::GroupDm, TriggerPolicy::Dm, false), Wake::Yes(TriggerReason::Dm));
-        assert_eq!(wake(&plain, ChannelKind::Channel, TriggerPolicy::Dm, false), Wake::No);
-        assert_eq!(wake(&plain, ChannelKind::Channel, TriggerPolicy::All, false), Wake::Yes(TriggerReason::All));
-        assert_eq!(wake(&reply, ChannelKind::Channel, TriggerPolicy::Thread, true), Wake::Yes(TriggerReason::Thread));
-        assert_eq!(wake(&reply, ChannelKind::Channel, TriggerPolicy::Thread, false), Wake::No);
-        assert_eq!(wake(&plain, ChannelKind::Channel, TriggerPolicy::Thread, true), Wake::No);
+        let wake = |m: &Message, kind, policy, took_part| {
+            message_wakes(m, kind, 4, &agent(&bot, policy, took_part))
+        };
+        assert_eq!(
+            wake(&plain, ChannelKind::Dm, TriggerPolicy::Mention, false),
+            Wake::Yes(TriggerReason::Dm)
+        );
+        assert_eq!(
+            wake(&plain, ChannelKind::GroupDm, TriggerPolicy::Mention, false),
+            Wake::No
+        );
+        assert_eq!(
+            wake(&plain, ChannelKind::GroupDm, TriggerPolicy::Dm, false),
+            Wake::Yes(TriggerReason::Dm)
+        );
+        assert_eq!(
+            wake(&plain, ChannelKind::Channel, TriggerPolicy::Dm, false),
+            Wake::No
+        );
+        assert_eq!(
+            wake(&plain, ChannelKind::Channel, TriggerPolicy::All, false),
+            Wake::Yes(TriggerReason::All)
+        );
+        assert_eq!(
+            wake(&reply, ChannelKind::Channel, TriggerPolicy::Thread, true),
+            Wake::Yes(TriggerReason::Thread)
+        );
+        assert_eq!(
+            wake(&reply, ChannelKind::Channel, TriggerPolicy::Thread, false),
+            Wake::No
+        );
+        assert_eq!(
+            wake(&plain, ChannelKind::Channel, TriggerPolicy::Thread, true),
+            Wake::No
+        );
     }
 }

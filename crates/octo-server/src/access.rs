@@ -80,7 +80,7 @@ pub async fn authorize_category(
     id: &CategoryId,
     action: Action,
 ) -> ApiResult<(Category, Space)> {
-        let category = state
+    let category = state
         .store
         .get_category(id)
         .await?

@@ -2,12 +2,12 @@
 
 use crate::error::ApiError;
 use crate::state::AppState;
+use crate::turn::{TURN_PREFIX, TurnError};
 use axum::extract::FromRequestParts;
 use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
 use octo_core::model::{Principal, TokenInfo};
 use octo_core::perm::Subject;
-use crate::turn::{TURN_PREFIX, TurnError};
 use octo_core::{ChannelId, TokenId};
 use octo_store::now;
 
@@ -108,7 +108,9 @@ async fn authenticate_turn(state: &AppState, secret: &str) -> Result<Caller, Api
     let keys = state.turn_keys().await?;
     let at = now();
     let turn = keys.verify(secret, at).map_err(|e| match e {
-        TurnError::Expired => ApiError::unauthenticated("token_expired", "this turn token has expired"),
+        TurnError::Expired => {
+            ApiError::unauthenticated("token_expired", "this turn token has expired")
+        }
         TurnError::Malformed | TurnError::BadSignature => {
             ApiError::unauthenticated("invalid_token", "this token is not valid")
         }

@@ -2,13 +2,13 @@
 
 use crate::ratelimit::{RateLimit, RateLimiter};
 use crate::realtime::hub::Hub;
+use crate::triggers::TriggerGate;
+use crate::turn::TurnKeys;
 use octo_broker::{Broker, Signal};
 use octo_core::{Event, PrincipalId};
 use octo_store::Store;
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
-use crate::triggers::TriggerGate;
-use crate::turn::TurnKeys;
 use tokio::sync::{Notify, OnceCell, watch};
 
 /// The server's tunables. The binary reads them from its config file (`[limits]`).
@@ -169,7 +169,13 @@ impl AppState {
 
     /// Connections of `principal` (or everyone's) must re-check what they see.
     pub async fn access_changed(&self, principal: Option<PrincipalId>) {
-        if let Err(e) = self.broker.publish(Signal::AccessChanged { principal_id: principal }).await {
+        if let Err(e) = self
+            .broker
+            .publish(Signal::AccessChanged {
+                principal_id: principal,
+            })
+            .await
+        {
             tracing::warn!(error = %e, "could not publish an access change");
         }
     }

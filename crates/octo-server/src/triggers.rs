@@ -35,7 +35,9 @@ impl TriggerGate {
         let cap = f64::from(per_minute);
         let now = Instant::now();
         let mut buckets = self.buckets.lock().unwrap_or_else(|p| p.into_inner());
-        let (tokens, at) = buckets.entry((agent.clone(), channel.clone())).or_insert((cap, now));
+        let (tokens, at) = buckets
+            .entry((agent.clone(), channel.clone()))
+            .or_insert((cap, now));
         *tokens = (*tokens + now.duration_since(*at).as_secs_f64() * cap / 60.0).min(cap);
         *at = now;
         if *tokens >= 1.0 {
@@ -78,7 +80,12 @@ fn trigger(agent: &PrincipalId, message: &Message, seq: u64, reason: TriggerReas
 /// Records and announces the triggers of a new message. `event` is None when
 /// the post was an idempotent retry: the triggers are recorded again (a no-op
 /// if the first attempt got that far) but no second note is written.
-pub async fn on_message(state: &AppState, channel: &Channel, message: &Message, event: Option<&Event>) -> ApiResult<()> {
+pub async fn on_message(
+    state: &AppState,
+    channel: &Channel,
+    message: &Message,
+    event: Option<&Event>,
+) -> ApiResult<()> {
     let gate = &state.triggers;
     let members = state.store.list_channel_members(&channel.id).await?;
     let mut woken = Vec::new();
@@ -90,7 +97,10 @@ pub async fn on_message(state: &AppState, channel: &Channel, message: &Message, 
         }
         let took_part = match &message.thread_id {
             Some(thread) if member.trigger == octo_core::model::TriggerPolicy::Thread => {
-                state.store.took_part_in_thread(&member.principal_id, thread).await?
+                state
+                    .store
+                    .took_part_in_thread(&member.principal_id, thread)
+                    .await?
             }
             _ => false,
         };
@@ -103,7 +113,13 @@ pub async fn on_message(state: &AppState, channel: &Channel, message: &Message, 
             Wake::No => {}
             Wake::HeldByLoopGuard(_) => held.push(member.principal_id.clone()),
             Wake::Yes(reason) => {
-                if event.is_none() || gate.allow(&member.principal_id, &channel.id, channel.agent_triggers_per_minute) {
+                if event.is_none()
+                    || gate.allow(
+                        &member.principal_id,
+                        &channel.id,
+                        channel.agent_triggers_per_minute,
+                    )
+                {
                     woken.push(trigger(&member.principal_id, message, message.seq, reason));
                 } else {
                     limited.push(member.principal_id.clone());
@@ -127,23 +143,47 @@ pub async fn on_message(state: &AppState, channel: &Channel, message: &Message, 
 
 /// A human's reaction on an agent's message reaches the agent as feedback.
 /// Agents' reactions wake nobody, so two agents can't ping-pong with emoji.
-pub async fn on_reaction(state: &AppState, channel: &Channel, message: &Message, reactor: &PrincipalId, event: &Event) -> ApiResult<()> {
+pub async fn on_reaction(
+    state: &AppState,
+    channel: &Channel,
+    message: &Message,
+    reactor: &PrincipalId,
+    event: &Event,
+) -> ApiResult<()> {
     let gate = &state.triggers;
     if &message.author_id == reactor
         || gate.kind(state, reactor).await? != Some(PrincipalKind::Human)
         || gate.kind(state, &message.author_id).await? != Some(PrincipalKind::Agent)
-        || state.store.channel_member(&channel.id, &message.author_id).await?.is_none()
+        || state
+            .store
+            .channel_member(&channel.id, &message.author_id)
+            .await?
+            .is_none()
     {
         return Ok(());
     }
-    if !gate.allow(&message.author_id, &channel.id, channel.agent_triggers_per_minute) {
+    if !gate.allow(
+        &message.author_id,
+        &channel.id,
+        channel.agent_triggers_per_minute,
+    ) {
         return Ok(());
     }
-    let t = trigger(&message.author_id, message, event.seq, TriggerReason::Reaction);
+    let t = trigger(
+        &message.author_id,
+        message,
+        event.seq,
+        TriggerReason::Reaction,
+    );
     announce(state, vec![t], message, Some(event)).await
 }
 
-async fn announce(state: &AppState, triggers: Vec<Trigger>, message: &Message, event: Option<&Event>) -> ApiResult<()> {
+async fn announce(
+    state: &AppState,
+    triggers: Vec<Trigger>,
+    message: &Message,
+    event: Option<&Event>,
+) -> ApiResult<()> {
     if triggers.is_empty() {
         return Ok(());
     }
@@ -174,7 +214,13 @@ async fn announce(state: &AppState, triggers: Vec<Trigger>, message: &Message, e
 }
 
 /// A visible note in the channel saying which agents were held back and why.
-async fn note(state: &AppState, channel: &Channel, message: &Message, reason: &str, agents: &[PrincipalId]) -> ApiResult<()> {
+async fn note(
+    state: &AppState,
+    channel: &Channel,
+    message: &Message,
+    reason: &str,
+    agents: &[PrincipalId],
+) -> ApiResult<()> {
     let payload = json!({
         "reason": reason,
         "message_id": message.id,
@@ -186,7 +232,12 @@ async fn note(state: &AppState, channel: &Channel, message: &Message, reason: &s
     });
     let event = state
         .store
-        .append_note(&channel.id, EventKind::AgentLoopGuard, &message.author_id, payload)
+        .append_note(
+            &channel.id,
+            EventKind::AgentLoopGuard,
+            &message.author_id,
+            payload,
+        )
         .await?;
     state.publish([event]).await;
     Ok(())

@@ -49,7 +49,12 @@ impl TurnKeys {
         mac
     }
 
-    pub fn mint(&self, agent: &PrincipalId, channel: &ChannelId, expires_at: DateTime<Utc>) -> String {
+    pub fn mint(
+        &self,
+        agent: &PrincipalId,
+        channel: &ChannelId,
+        expires_at: DateTime<Utc>,
+    ) -> String {
         let body = format!("{agent}|{channel}|{}", expires_at.timestamp());
         let sig = self.mac(body.as_bytes()).finalize().into_bytes();
         format!(
@@ -60,15 +65,24 @@ impl TurnKeys {
     }
 
     pub fn verify(&self, token: &str, now: DateTime<Utc>) -> Result<Turn, TurnError> {
-        let rest = token.strip_prefix(TURN_PREFIX).ok_or(TurnError::Malformed)?;
+        let rest = token
+            .strip_prefix(TURN_PREFIX)
+            .ok_or(TurnError::Malformed)?;
         let (body, sig) = rest.split_once('.').ok_or(TurnError::Malformed)?;
-        let body = URL_SAFE_NO_PAD.decode(body).map_err(|_| TurnError::Malformed)?;
-        let sig = URL_SAFE_NO_PAD.decode(sig).map_err(|_| TurnError::Malformed)?;
+        let body = URL_SAFE_NO_PAD
+            .decode(body)
+            .map_err(|_| TurnError::Malformed)?;
+        let sig = URL_SAFE_NO_PAD
+            .decode(sig)
+            .map_err(|_| TurnError::Malformed)?;
         // Constant-time comparison, so the signature can't be guessed bytewise.
-        self.mac(&body).verify_slice(&sig).map_err(|_| TurnError::BadSignature)?;
+        self.mac(&body)
+            .verify_slice(&sig)
+            .map_err(|_| TurnError::BadSignature)?;
         let body = String::from_utf8(body).map_err(|_| TurnError::Malformed)?;
         let mut parts = body.split('|');
-        let (Some(agent), Some(channel), Some(exp), None) = (parts.next(), parts.next(), parts.next(), parts.next())
+        let (Some(agent), Some(channel), Some(exp), None) =
+            (parts.next(), parts.next(), parts.next(), parts.next())
         else {
             return Err(TurnError::Malformed);
         };
@@ -99,16 +113,25 @@ mod tests {
         let token = keys.mint(&agent, &channel, exp);
         let turn = keys.verify(&token, now).expect("valid");
         assert_eq!((turn.agent, turn.channel), (agent.clone(), channel.clone()));
-        assert_eq!(keys.verify(&token, exp + chrono::Duration::seconds(1)), Err(TurnError::Expired));
+        assert_eq!(
+            keys.verify(&token, exp + chrono::Duration::seconds(1)),
+            Err(TurnError::Expired)
+        );
         let other = TurnKeys::new(b"another secret entirely, 32 byte".to_vec());
         assert_eq!(other.verify(&token, now), Err(TurnError::BadSignature));
         // Pointing the token at another channel breaks the signature.
-        let (body, sig) = token.trim_start_matches(TURN_PREFIX).split_once('.').expect("dot");
+        let (body, sig) = token
+            .trim_start_matches(TURN_PREFIX)
+            .split_once('.')
+            .expect("dot");
         let forged_body = String::from_utf8(URL_SAFE_NO_PAD.decode(body).expect("b64"))
             .expect("utf8")
             .replace("channel-1", "channel-2");
         let forged = format!("{TURN_PREFIX}{}.{sig}", URL_SAFE_NO_PAD.encode(forged_body));
         assert_eq!(keys.verify(&forged, now), Err(TurnError::BadSignature));
-        assert_eq!(keys.verify("octo_turn_nonsense", now), Err(TurnError::Malformed));
+        assert_eq!(
+            keys.verify("octo_turn_nonsense", now),
+            Err(TurnError::Malformed)
+        );
     }
 }

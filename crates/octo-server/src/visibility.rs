@@ -56,7 +56,10 @@ impl Snapshot {
             spaces,
             channels,
             space_roles: space_roles.into_iter().collect(),
-            memberships: memberships.into_iter().map(|m| (m.channel_id.clone(), m)).collect(),
+            memberships: memberships
+                .into_iter()
+                .map(|m| (m.channel_id.clone(), m))
+                .collect(),
             overrides: by_resource,
         })
     }
@@ -84,7 +87,12 @@ impl Snapshot {
         if self.scope.is_some() {
             return false;
         }
-        authorize(&self.subject, Action::Read, &Scope::Space(self.space_scope(space))).is_allowed()
+        authorize(
+            &self.subject,
+            Action::Read,
+            &Scope::Space(self.space_scope(space)),
+        )
+        .is_allowed()
     }
 
     /// The scope `authorize` judges this channel in, or None if its space is gone.

@@ -31,7 +31,10 @@ pub fn sign(secret: &str, timestamp: i64, body: &str) -> String {
     mac.update(b".");
     mac.update(body.as_bytes());
     let sig = mac.finalize().into_bytes();
-    format!("v1={}", sig.iter().map(|b| format!("{b:02x}")).collect::<String>())
+    format!(
+        "v1={}",
+        sig.iter().map(|b| format!("{b:02x}")).collect::<String>()
+    )
 }
 
 /// The wait before retry number `attempts` (1-based): base × 2^(n-1), capped.
@@ -42,7 +45,11 @@ pub fn backoff(base: Duration, attempts: u32) -> Duration {
 
 /// Queues a trigger frame (without its turn token) for the agent's webhook,
 /// if it has one.
-pub async fn enqueue(state: &AppState, trigger: &octo_core::trigger::Trigger, frame_without_token: String) -> crate::error::ApiResult<()> {
+pub async fn enqueue(
+    state: &AppState,
+    trigger: &octo_core::trigger::Trigger,
+    frame_without_token: String,
+) -> crate::error::ApiResult<()> {
     if state.store.get_webhook(&trigger.agent_id).await?.is_none() {
         return Ok(());
     }
@@ -63,7 +70,9 @@ pub async fn enqueue(state: &AppState, trigger: &octo_core::trigger::Trigger, fr
 /// Delivers due webhooks until the server stops.
 pub async fn run(state: AppState) {
     let http = match reqwest::Client::builder()
-        .timeout(Duration::from_millis(state.config.agents.webhook_timeout_ms))
+        .timeout(Duration::from_millis(
+            state.config.agents.webhook_timeout_ms,
+        ))
         .redirect(reqwest::redirect::Policy::none())
         .build()
     {
@@ -83,7 +92,8 @@ pub async fn run(state: AppState) {
         };
         if due.is_empty() {
             // Woken by a new delivery, or soon enough for retries coming due.
-            let _ = tokio::time::timeout(Duration::from_millis(200), state.webhook_wake.notified()).await;
+            let _ = tokio::time::timeout(Duration::from_millis(200), state.webhook_wake.notified())
+                .await;
             continue;
         }
         let attempts = due.into_iter().map(|d| attempt(&state, &http, d));
@@ -113,7 +123,10 @@ async fn attempt(state: &AppState, http: &reqwest::Client, delivery: Delivery) {
         Err(error) => {
             let base = Duration::from_millis(state.config.agents.webhook_retry_base_ms);
             let wait = chrono::Duration::from_std(backoff(base, tries)).unwrap_or_default();
-            Attempt::Retry { at: now() + wait, error }
+            Attempt::Retry {
+                at: now() + wait,
+                error,
+            }
         }
     };
     if let Err(e) = state.store.record_attempt(&delivery.id, outcome).await {
@@ -122,7 +135,11 @@ async fn attempt(state: &AppState, http: &reqwest::Client, delivery: Delivery) {
 }
 
 /// One POST. Ok carries the reply text the receiver sent back, if any.
-async fn send(state: &AppState, http: &reqwest::Client, delivery: &Delivery) -> Result<Option<String>, String> {
+async fn send(
+    state: &AppState,
+    http: &reqwest::Client,
+    delivery: &Delivery,
+) -> Result<Option<String>, String> {
     let webhook = state
         .store
         .get_webhook(&delivery.agent_id)
@@ -155,12 +172,15 @@ async fn with_turn_token(state: &AppState, body: &str) -> Result<String, String>
     let mut frame: serde_json::Value = serde_json::from_str(body).map_err(|e| e.to_string())?;
     let keys: &TurnKeys = state.turn_keys().await.map_err(|e| e.to_string())?;
     let (Some(agent), Some(channel)) = (
-        frame["trigger"]["agent_id"].as_str().map(octo_core::PrincipalId::from_string),
+        frame["trigger"]["agent_id"]
+            .as_str()
+            .map(octo_core::PrincipalId::from_string),
         frame["channel_id"].as_str().map(ChannelId::from_string),
     ) else {
         return Err("a stored delivery is missing its agent or channel".into());
     };
-    let expires_at: Timestamp = now() + chrono::Duration::seconds(state.config.agents.turn_token_secs as i64);
+    let expires_at: Timestamp =
+        now() + chrono::Duration::seconds(state.config.agents.turn_token_secs as i64);
     frame["trigger"]["turn_token"] = keys.mint(&agent, &channel, expires_at).into();
     frame["trigger"]["turn_expires_at"] = serde_json::json!(expires_at);
     Ok(frame.to_string())
@@ -169,18 +189,25 @@ async fn with_turn_token(state: &AppState, body: &str) -> Result<String, String>
 /// The receiver answered with a reply: post it as the agent, in the trigger's
 /// thread (or under the message that woke it), once per delivery.
 async fn post_reply(state: &AppState, delivery: &Delivery, text: &str) {
-    let Ok(frame) = serde_json::from_str::<serde_json::Value>(&delivery.body) else { return };
+    let Ok(frame) = serde_json::from_str::<serde_json::Value>(&delivery.body) else {
+        return;
+    };
     let Ok(text) = MessageText::parse(text) else {
         tracing::info!(delivery = %delivery.id, "a webhook reply was not valid message text");
         return;
     };
     let (Some(channel), Some(message)) = (
         frame["channel_id"].as_str().map(ChannelId::from_string),
-        frame["trigger"]["message_id"].as_str().map(MessageId::from_string),
+        frame["trigger"]["message_id"]
+            .as_str()
+            .map(MessageId::from_string),
     ) else {
         return;
     };
-    let thread = frame["trigger"]["thread_id"].as_str().map(MessageId::from_string).unwrap_or(message);
+    let thread = frame["trigger"]["thread_id"]
+        .as_str()
+        .map(MessageId::from_string)
+        .unwrap_or(message);
     if let Err(e) = crate::routes::messages::post_as_agent(
         state,
         &delivery.agent_id,

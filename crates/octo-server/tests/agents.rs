@@ -50,16 +50,27 @@ async fn two_agents_mentioning_each_other_stop_at_the_hop_limit() {
     let mut agent_messages = 0;
     let mut turn = 0;
     loop {
-        let (ws, other) = if turn % 2 == 0 { (&mut a_ws, "beta") } else { (&mut b_ws, "alpha") };
+        let (ws, other) = if turn % 2 == 0 {
+            (&mut a_ws, "beta")
+        } else {
+            (&mut b_ws, "alpha")
+        };
         let t = match tokio::time::timeout(Duration::from_secs(2), trigger(ws)).await {
             Ok(t) => t,
             Err(_) => break,
         };
         assert_eq!(t["trigger"]["reason"], "mention");
         assert_eq!(t["channel_id"], json!(ch));
-        let turn_token = t["trigger"]["turn_token"].as_str().expect("turn token").to_owned();
+        let turn_token = t["trigger"]["turn_token"]
+            .as_str()
+            .expect("turn token")
+            .to_owned();
         let reply = app
-            .post(&format!("/channels/{ch}/messages"), &turn_token, json!({"text": format!("over to you @{other}")}))
+            .post(
+                &format!("/channels/{ch}/messages"),
+                &turn_token,
+                json!({"text": format!("over to you @{other}")}),
+            )
             .await
             .expect(201);
         agent_messages += 1;
@@ -67,13 +78,32 @@ async fn two_agents_mentioning_each_other_stop_at_the_hop_limit() {
         turn += 1;
         assert!(turn < 20, "the exchange must stop by itself");
     }
-    assert_eq!(agent_messages, 4, "hop limit 4: four agent replies, then the guard");
-    let events = app.get(&format!("/channels/{ch}/events?limit=500"), &org.owner_token).await.expect(200);
+    assert_eq!(
+        agent_messages, 4,
+        "hop limit 4: four agent replies, then the guard"
+    );
+    let events = app
+        .get(
+            &format!("/channels/{ch}/events?limit=500"),
+            &org.owner_token,
+        )
+        .await
+        .expect(200);
     let items = events["items"].as_array().expect("items");
-    let messages = items.iter().filter(|e| e["kind"] == "message.created").count();
+    let messages = items
+        .iter()
+        .filter(|e| e["kind"] == "message.created")
+        .count();
     assert_eq!(messages, 5);
-    let notes: Vec<&Value> = items.iter().filter(|e| e["kind"] == "agent.loop_guard").collect();
-    assert_eq!(notes.len(), 1, "a visible note says why the exchange stopped");
+    let notes: Vec<&Value> = items
+        .iter()
+        .filter(|e| e["kind"] == "agent.loop_guard")
+        .collect();
+    assert_eq!(
+        notes.len(),
+        1,
+        "a visible note says why the exchange stopped"
+    );
     assert_eq!(notes[0]["payload"]["reason"], "hop_limit");
     assert_eq!(notes[0]["payload"]["agent_ids"], json!([a_id]));
 }
@@ -89,13 +119,26 @@ async fn a_turn_token_reads_only_its_channel() {
     join(&app, &org, &elsewhere, &agent_id).await;
     say(&app, &elsewhere, &org.owner_token, "secret plans").await;
     let (mut ws, _) = Ws::hello(app.addr, &agent_token, None).await;
-    say(&app, &asked_in, &org.owner_token, "@scout what do you know?").await;
+    say(
+        &app,
+        &asked_in,
+        &org.owner_token,
+        "@scout what do you know?",
+    )
+    .await;
     let t = trigger(&mut ws).await;
-    let turn = t["trigger"]["turn_token"].as_str().expect("turn token").to_owned();
+    let turn = t["trigger"]["turn_token"]
+        .as_str()
+        .expect("turn token")
+        .to_owned();
 
     // Its own long-lived token reads both channels; the turn token only one.
-    app.get(&format!("/channels/{elsewhere}/messages"), &agent_token).await.expect(200);
-    app.get(&format!("/channels/{asked_in}/messages"), &turn).await.expect(200);
+    app.get(&format!("/channels/{elsewhere}/messages"), &agent_token)
+        .await
+        .expect(200);
+    app.get(&format!("/channels/{asked_in}/messages"), &turn)
+        .await
+        .expect(200);
     for path in [
         format!("/channels/{elsewhere}/messages"),
         format!("/channels/{elsewhere}/events"),
@@ -104,16 +147,27 @@ async fn a_turn_token_reads_only_its_channel() {
     ] {
         app.get(&path, &turn).await.expect_error(404, "not_found");
     }
-    app.post(&format!("/orgs/{}/dms", org.id), &turn, json!({"principal_ids": [org.owner_id]}))
-        .await
-        .expect_error(404, "not_found");
+    app.post(
+        &format!("/orgs/{}/dms", org.id),
+        &turn,
+        json!({"principal_ids": [org.owner_id]}),
+    )
+    .await
+    .expect_error(404, "not_found");
     // Over WebSocket too: a session on the turn token sees just that channel.
     let (_, ready) = Ws::hello(app.addr, &turn, None).await;
-    let channels: Vec<&Value> = ready["channels"].as_array().expect("channels").iter().map(|c| &c["channel_id"]).collect();
+    let channels: Vec<&Value> = ready["channels"]
+        .as_array()
+        .expect("channels")
+        .iter()
+        .map(|c| &c["channel_id"])
+        .collect();
     assert_eq!(channels, [&json!(asked_in)]);
     // A forged or stale token is refused.
     let forged = format!("{}x", &turn[..turn.len() - 1]);
-    app.get("/me", &forged).await.expect_error(401, "invalid_token");
+    app.get("/me", &forged)
+        .await
+        .expect_error(401, "invalid_token");
 }
 
 #[tokio::test]
@@ -124,9 +178,13 @@ async fn policies_decide_who_wakes() {
     let (quiet_id, quiet) = add_agent(&app, &org, "quiet").await;
     let (eager_id, eager) = add_agent(&app, &org, "eager").await;
     join(&app, &org, &ch, &quiet_id).await;
-    app.post(&format!("/channels/{ch}/members"), &org.owner_token, json!({"principal_id": eager_id, "trigger": "all"}))
-        .await
-        .expect(201);
+    app.post(
+        &format!("/channels/{ch}/members"),
+        &org.owner_token,
+        json!({"principal_id": eager_id, "trigger": "all"}),
+    )
+    .await
+    .expect(201);
     let (mut quiet_ws, _) = Ws::hello(app.addr, &quiet, None).await;
     let (mut eager_ws, _) = Ws::hello(app.addr, &eager, None).await;
 
@@ -139,14 +197,22 @@ async fn policies_decide_who_wakes() {
     assert_eq!(trigger(&mut eager_ws).await["trigger"]["reason"], "agents");
 
     // Never by its own message.
-    app.post(&format!("/channels/{ch}/messages"), &eager, json!({"text": "I talk to myself, @eager"}))
-        .await
-        .expect(201);
+    app.post(
+        &format!("/channels/{ch}/messages"),
+        &eager,
+        json!({"text": "I talk to myself, @eager"}),
+    )
+    .await
+    .expect(201);
     no_trigger_within(&mut eager_ws, Duration::from_millis(300)).await;
 
     // A DM to an agent always wakes it.
     let dm = app
-        .post(&format!("/orgs/{}/dms", org.id), &org.owner_token, json!({"principal_ids": [quiet_id]}))
+        .post(
+            &format!("/orgs/{}/dms", org.id),
+            &org.owner_token,
+            json!({"principal_ids": [quiet_id]}),
+        )
         .await
         .expect(201);
     say(&app, &id(&dm), &org.owner_token, "psst").await;
@@ -157,7 +223,10 @@ async fn policies_decide_who_wakes() {
             break t;
         }
     };
-    assert_eq!((t["trigger"]["reason"].clone(), t["channel_id"].clone()), (json!("dm"), dm["id"].clone()));
+    assert_eq!(
+        (t["trigger"]["reason"].clone(), t["channel_id"].clone()),
+        (json!("dm"), dm["id"].clone())
+    );
 }
 
 #[tokio::test]
@@ -169,18 +238,35 @@ async fn reactions_on_an_agents_message_are_feedback_triggers() {
     let (b_id, b) = add_agent(&app, &org, "critic").await;
     join(&app, &org, &ch, &a_id).await;
     join(&app, &org, &ch, &b_id).await;
-    let answer = app.post(&format!("/channels/{ch}/messages"), &a, json!({"text": "the answer is 42"})).await.expect(201);
-    let (mut ws, _) = Ws::hello(app.addr, &a, None).await;
-    app.put(&format!("/messages/{}/reactions/👍", id(&answer)), &org.owner_token, json!(null))
+    let answer = app
+        .post(
+            &format!("/channels/{ch}/messages"),
+            &a,
+            json!({"text": "the answer is 42"}),
+        )
         .await
-        .expect(200);
+        .expect(201);
+    let (mut ws, _) = Ws::hello(app.addr, &a, None).await;
+    app.put(
+        &format!("/messages/{}/reactions/👍", id(&answer)),
+        &org.owner_token,
+        json!(null),
+    )
+    .await
+    .expect(200);
     let t = trigger(&mut ws).await;
     assert_eq!(t["trigger"]["reason"], "reaction");
     assert_eq!(t["kind"], "reaction.added");
     assert_eq!(t["payload"]["emoji"], "👍");
     assert_eq!(t["trigger"]["message_id"], answer["id"]);
     // Another agent's reaction is not feedback; no ping-pong with emoji.
-    app.put(&format!("/messages/{}/reactions/👎", id(&answer)), &b, json!(null)).await.expect(200);
+    app.put(
+        &format!("/messages/{}/reactions/👎", id(&answer)),
+        &b,
+        json!(null),
+    )
+    .await
+    .expect(200);
     no_trigger_within(&mut ws, Duration::from_millis(300)).await;
 }
 
@@ -195,13 +281,17 @@ async fn triggers_wait_for_an_agent_that_was_offline() {
     // Over long-poll…
     let polled = app.get("/events", &a).await.expect(200);
     let items = polled["items"].as_array().expect("items");
-    let t = items.iter().find(|f| f["type"] == "trigger").expect("a trigger frame");
+    let t = items
+        .iter()
+        .find(|f| f["type"] == "trigger")
+        .expect("a trigger frame");
     assert_eq!(t["seq"], m["seq"]);
     // …and over WebSocket, from the server-side cursor, until acked.
     let (mut ws, _) = Ws::hello(app.addr, &a, None).await;
     let t = trigger(&mut ws).await;
     assert_eq!(t["payload"]["message"]["id"], m["id"]);
-    ws.send(json!({"type": "ack", "cursors": { ch.clone(): m["seq"] }})).await;
+    ws.send(json!({"type": "ack", "cursors": { ch.clone(): m["seq"] }}))
+        .await;
     ws.send(json!({"type": "ping"})).await;
     loop {
         if ws.frame().await["type"] == "pong" {
@@ -222,12 +312,20 @@ async fn the_trigger_rate_limit_holds_a_chatty_channel_back() {
     let (_, ch) = space_and_channel(&app, &org, false).await;
     let (a_id, a) = add_agent(&app, &org, "busy").await;
     join(&app, &org, &ch, &a_id).await;
-    app.patch(&format!("/channels/{ch}"), &org.owner_token, json!({"agent_triggers_per_minute": 2}))
-        .await
-        .expect(200);
-    app.patch(&format!("/channels/{ch}"), &org.owner_token, json!({"agent_hop_limit": 0}))
-        .await
-        .expect_error(400, "invalid_agent_hop_limit");
+    app.patch(
+        &format!("/channels/{ch}"),
+        &org.owner_token,
+        json!({"agent_triggers_per_minute": 2}),
+    )
+    .await
+    .expect(200);
+    app.patch(
+        &format!("/channels/{ch}"),
+        &org.owner_token,
+        json!({"agent_hop_limit": 0}),
+    )
+    .await
+    .expect_error(400, "invalid_agent_hop_limit");
     let (mut ws, _) = Ws::hello(app.addr, &a, None).await;
     for n in 0..3 {
         say(&app, &ch, &org.owner_token, &format!("@busy task {n}")).await;
@@ -235,7 +333,13 @@ async fn the_trigger_rate_limit_holds_a_chatty_channel_back() {
     trigger(&mut ws).await;
     trigger(&mut ws).await;
     no_trigger_within(&mut ws, Duration::from_millis(300)).await;
-    let events = app.get(&format!("/channels/{ch}/events?limit=500"), &org.owner_token).await.expect(200);
+    let events = app
+        .get(
+            &format!("/channels/{ch}/events?limit=500"),
+            &org.owner_token,
+        )
+        .await
+        .expect(200);
     let note = events["items"]
         .as_array()
         .expect("items")
@@ -253,35 +357,87 @@ async fn a_streamed_reply_arrives_as_ordered_deltas_and_ends_whole() {
     let (_, ch) = space_and_channel(&app, &org, false).await;
     let (a_id, a) = add_agent(&app, &org, "writer").await;
     join(&app, &org, &ch, &a_id).await;
-    let last = app.get(&format!("/channels/{ch}"), &org.owner_token).await.expect(200)["last_seq"].clone();
-    let (mut ws, _) = Ws::hello(app.addr, &org.owner_token, Some(json!({ ch.clone(): last }))).await;
+    let last = app
+        .get(&format!("/channels/{ch}"), &org.owner_token)
+        .await
+        .expect(200)["last_seq"]
+        .clone();
+    let (mut ws, _) = Ws::hello(
+        app.addr,
+        &org.owner_token,
+        Some(json!({ ch.clone(): last })),
+    )
+    .await;
 
     let opened = app
-        .post(&format!("/channels/{ch}/messages"), &a, json!({"text": "", "stream": true}))
+        .post(
+            &format!("/channels/{ch}/messages"),
+            &a,
+            json!({"text": "", "stream": true}),
+        )
         .await
         .expect(201);
     assert_eq!(opened["stream"], "open");
     let mid = id(&opened);
     for part in ["Once ", "upon ", "a time."] {
-        app.post(&format!("/messages/{mid}/deltas"), &a, json!({"text": part})).await.expect(200);
+        app.post(
+            &format!("/messages/{mid}/deltas"),
+            &a,
+            json!({"text": part}),
+        )
+        .await
+        .expect(200);
     }
     // Only the author writes into the stream.
-    app.post(&format!("/messages/{mid}/deltas"), &org.owner_token, json!({"text": "x"}))
+    app.post(
+        &format!("/messages/{mid}/deltas"),
+        &org.owner_token,
+        json!({"text": "x"}),
+    )
+    .await
+    .expect_error(403, "forbidden");
+    let done = app
+        .post(&format!("/messages/{mid}/finish"), &a, json!({}))
         .await
-        .expect_error(403, "forbidden");
-    let done = app.post(&format!("/messages/{mid}/finish"), &a, json!({})).await.expect(200);
-    assert_eq!((done["text"].clone(), done["stream"].clone()), (json!("Once upon a time."), json!("finished")));
-    app.post(&format!("/messages/{mid}/deltas"), &a, json!({"text": "more"}))
-        .await
-        .expect_error(409, "conflict");
+        .expect(200);
+    assert_eq!(
+        (done["text"].clone(), done["stream"].clone()),
+        (json!("Once upon a time."), json!("finished"))
+    );
+    app.post(
+        &format!("/messages/{mid}/deltas"),
+        &a,
+        json!({"text": "more"}),
+    )
+    .await
+    .expect_error(409, "conflict");
 
     let seen = ws.events_until("message.finished").await;
     let kinds: Vec<&str> = seen.iter().filter_map(|e| e["kind"].as_str()).collect();
-    assert_eq!(kinds, ["message.created", "message.delta", "message.delta", "message.delta", "message.finished"]);
-    let deltas: Vec<&str> = seen.iter().filter_map(|e| e["payload"]["delta"].as_str()).collect();
+    assert_eq!(
+        kinds,
+        [
+            "message.created",
+            "message.delta",
+            "message.delta",
+            "message.delta",
+            "message.finished"
+        ]
+    );
+    let deltas: Vec<&str> = seen
+        .iter()
+        .filter_map(|e| e["payload"]["delta"].as_str())
+        .collect();
     assert_eq!(deltas.concat(), "Once upon a time.");
-    let history = app.get(&format!("/channels/{ch}/messages"), &org.owner_token).await.expect(200);
-    let last_msg = history["items"].as_array().and_then(|i| i.last()).cloned().expect("a message");
+    let history = app
+        .get(&format!("/channels/{ch}/messages"), &org.owner_token)
+        .await
+        .expect(200);
+    let last_msg = history["items"]
+        .as_array()
+        .and_then(|i| i.last())
+        .cloned()
+        .expect("a message");
     assert_eq!(last_msg["text"], "Once upon a time.");
 }
 
@@ -300,15 +456,29 @@ async fn an_abandoned_stream_is_closed_as_interrupted() {
     let (a_id, a) = add_agent(&app, &org, "flaky").await;
     join(&app, &org, &ch, &a_id).await;
     let opened = app
-        .post(&format!("/channels/{ch}/messages"), &a, json!({"text": "Thinking", "stream": true}))
+        .post(
+            &format!("/channels/{ch}/messages"),
+            &a,
+            json!({"text": "Thinking", "stream": true}),
+        )
         .await
         .expect(201);
     let (mut ws, _) = Ws::hello(app.addr, &org.owner_token, None).await;
-    let finished = ws.events_until("message.finished").await.pop().expect("finished");
+    let finished = ws
+        .events_until("message.finished")
+        .await
+        .pop()
+        .expect("finished");
     assert_eq!(finished["payload"]["message_id"], opened["id"]);
     assert_eq!(finished["payload"]["stream"], "interrupted");
-    let m = app.get(&format!("/messages/{}", id(&opened)), &org.owner_token).await.expect(200);
-    assert_eq!((m["stream"].clone(), m["text"].clone()), (json!("interrupted"), json!("Thinking")));
+    let m = app
+        .get(&format!("/messages/{}", id(&opened)), &org.owner_token)
+        .await
+        .expect(200);
+    assert_eq!(
+        (m["stream"].clone(), m["text"].clone()),
+        (json!("interrupted"), json!("Thinking"))
+    );
 }
 
 #[tokio::test]
@@ -319,9 +489,18 @@ async fn status_lines_and_profiles() {
     let (a_id, a) = add_agent(&app, &org, "reader").await;
     join(&app, &org, &ch, &a_id).await;
     let (mut ws, _) = Ws::hello(app.addr, &org.owner_token, None).await;
-    app.put(&format!("/channels/{ch}/status"), &a, json!({"text": "reading the thread…"})).await.expect(200);
+    app.put(
+        &format!("/channels/{ch}/status"),
+        &a,
+        json!({"text": "reading the thread…"}),
+    )
+    .await
+    .expect(200);
     let status = ws.events_until("agent.status").await.pop().expect("status");
-    assert_eq!(status["payload"], json!({"principal_id": a_id, "text": "reading the thread…"}));
+    assert_eq!(
+        status["payload"],
+        json!({"principal_id": a_id, "text": "reading the thread…"})
+    );
 
     let updated = app
         .patch(
@@ -334,13 +513,24 @@ async fn status_lines_and_profiles() {
     assert_eq!(updated["skills"], json!(["search", "summaries"]));
     let fetched = app.get(&format!("/agents/{a_id}"), &a).await.expect(200);
     assert_eq!(fetched["avatar_url"], "https://example.com/a.png");
-    let listed = app.get(&format!("/orgs/{}/agents", org.id), &a).await.expect(200);
+    let listed = app
+        .get(&format!("/orgs/{}/agents", org.id), &a)
+        .await
+        .expect(200);
     assert_eq!(listed["items"].as_array().map(Vec::len), Some(1));
     let (_, member) = add_human(&app, &org, "meg", "member").await;
-    app.patch(&format!("/agents/{a_id}"), &member, json!({"description": "hijacked"}))
-        .await
-        .expect_error(403, "forbidden");
-    app.patch(&format!("/agents/{a_id}"), &org.owner_token, json!({"avatar_url": "javascript:alert(1)"}))
-        .await
-        .expect_error(400, "invalid_avatar_url");
+    app.patch(
+        &format!("/agents/{a_id}"),
+        &member,
+        json!({"description": "hijacked"}),
+    )
+    .await
+    .expect_error(403, "forbidden");
+    app.patch(
+        &format!("/agents/{a_id}"),
+        &org.owner_token,
+        json!({"avatar_url": "javascript:alert(1)"}),
+    )
+    .await
+    .expect_error(400, "invalid_avatar_url");
 }

@@ -40,7 +40,13 @@ async fn members_see_each_others_changes_in_order_and_outsiders_see_nothing() {
 
     let (mut owner_ws, _) = Ws::hello(app.addr, &org.owner_token, None).await;
     let (mut bob_ws, ready) = Ws::hello(app.addr, &bob, None).await;
-    assert!(ready["channels"].as_array().expect("channels").iter().any(|c| c["channel_id"] == json!(ch)));
+    assert!(
+        ready["channels"]
+            .as_array()
+            .expect("channels")
+            .iter()
+            .any(|c| c["channel_id"] == json!(ch))
+    );
     let (mut eve_ws, eve_ready) = Ws::hello(app.addr, &eve, None).await;
     assert!(
         !eve_ready.to_string().contains(&ch),
@@ -49,11 +55,26 @@ async fn members_see_each_others_changes_in_order_and_outsiders_see_nothing() {
 
     let m = say(&app, &ch, &bob, "hello").await;
     let mid = id(&m);
-    app.patch(&format!("/messages/{mid}"), &bob, json!({"text": "hello!"})).await.expect(200);
-    app.put(&format!("/messages/{mid}/reactions/🎉"), &org.owner_token, json!(null)).await.expect(200);
-    app.delete(&format!("/messages/{mid}"), &bob).await.expect(204);
+    app.patch(&format!("/messages/{mid}"), &bob, json!({"text": "hello!"}))
+        .await
+        .expect(200);
+    app.put(
+        &format!("/messages/{mid}/reactions/🎉"),
+        &org.owner_token,
+        json!(null),
+    )
+    .await
+    .expect(200);
+    app.delete(&format!("/messages/{mid}"), &bob)
+        .await
+        .expect(204);
 
-    let expected = ["message.created", "message.edited", "reaction.added", "message.deleted"];
+    let expected = [
+        "message.created",
+        "message.edited",
+        "reaction.added",
+        "message.deleted",
+    ];
     for ws in [&mut owner_ws, &mut bob_ws] {
         // The owner's server-side cursor is from before bob joined: it also
         // gets bob's `member.joined` first.
@@ -65,9 +86,16 @@ async fn members_see_each_others_changes_in_order_and_outsiders_see_nothing() {
             .collect();
         assert_eq!(kinds(&events), expected);
         let s = seqs(&events);
-        assert!(s.windows(2).all(|w| w[1] == w[0] + 1), "consecutive seqs: {s:?}");
+        assert!(
+            s.windows(2).all(|w| w[1] == w[0] + 1),
+            "consecutive seqs: {s:?}"
+        );
         assert_eq!(events[0]["payload"]["message"]["text"], "hello");
-        assert!(events.iter().all(|e| e["channel_id"] == json!(ch) && e["id"].is_string()));
+        assert!(
+            events
+                .iter()
+                .all(|e| e["channel_id"] == json!(ch) && e["id"].is_string())
+        );
     }
     eve_ws.no_event_within(Duration::from_millis(300)).await;
 }
@@ -88,7 +116,11 @@ async fn a_client_that_was_away_gets_exactly_what_it_missed() {
 
     let mut sent = Vec::new();
     for n in 0..500 {
-        sent.push(say(&app, &ch, &org.owner_token, &format!("m{n}")).await["seq"].as_u64().expect("seq"));
+        sent.push(
+            say(&app, &ch, &org.owner_token, &format!("m{n}")).await["seq"]
+                .as_u64()
+                .expect("seq"),
+        );
     }
     // Back after the restart, with the cursor it kept.
     let app = app.restart().await;
@@ -107,7 +139,11 @@ async fn a_client_that_was_away_gets_exactly_what_it_missed() {
         got.push(ws.event().await);
     }
     assert_eq!(seqs(&got), sent);
-    assert!(got.iter().enumerate().all(|(n, e)| e["payload"]["message"]["text"] == json!(format!("m{n}"))));
+    assert!(
+        got.iter()
+            .enumerate()
+            .all(|(n, e)| e["payload"]["message"]["text"] == json!(format!("m{n}")))
+    );
     // And then it is live, with no duplicate at the seam.
     let live = say(&app, &ch, &org.owner_token, "live").await;
     assert_eq!(ws.event().await["seq"], live["seq"]);
@@ -125,7 +161,8 @@ async fn server_side_cursors_resume_after_acks() {
     let a = say(&app, &ch, &org.owner_token, "task 1").await;
     let e = ws.event().await;
     assert_eq!(e["seq"], a["seq"]);
-    ws.send(json!({"type": "ack", "cursors": { ch.clone(): e["seq"] }})).await;
+    ws.send(json!({"type": "ack", "cursors": { ch.clone(): e["seq"] }}))
+        .await;
     ws.send(json!({"type": "ping"})).await;
     assert_eq!(ws.frame().await["type"], "pong");
     drop(ws);
@@ -133,7 +170,10 @@ async fn server_side_cursors_resume_after_acks() {
     // No cursors in hello: the server's own (acked) cursor is used.
     let (mut ws, _) = Ws::hello(app.addr, &agent, None).await;
     let next = ws.event().await;
-    assert_eq!(next["seq"], b["seq"], "resumes right after the ack, nothing repeated");
+    assert_eq!(
+        next["seq"], b["seq"],
+        "resumes right after the ack, nothing repeated"
+    );
 }
 
 #[tokio::test]
@@ -155,11 +195,22 @@ async fn membership_changes_take_effect_at_once() {
     };
     assert_eq!(sub["channel_id"], json!(ch));
     let joined = ws.event().await;
-    assert_eq!((joined["kind"].clone(), joined["payload"]["principal_id"].clone()), (json!("member.joined"), json!(bob_id)));
+    assert_eq!(
+        (
+            joined["kind"].clone(),
+            joined["payload"]["principal_id"].clone()
+        ),
+        (json!("member.joined"), json!(bob_id))
+    );
     say(&app, &ch, &org.owner_token, "welcome").await;
     assert_eq!(ws.event().await["payload"]["message"]["text"], "welcome");
 
-    app.delete(&format!("/channels/{ch}/members/{bob_id}"), &org.owner_token).await.expect(204);
+    app.delete(
+        &format!("/channels/{ch}/members/{bob_id}"),
+        &org.owner_token,
+    )
+    .await
+    .expect(204);
     let left = ws.event().await;
     assert_eq!(left["kind"], "member.left");
     say(&app, &ch, &org.owner_token, "after bob").await;
@@ -215,11 +266,20 @@ async fn a_consumer_that_stops_reading_is_cut_off_and_resumes_with_nothing_lost(
     let big = "x".repeat(15_000);
     let mut sent = Vec::new();
     for _ in 0..600 {
-        sent.push(say(&app, &ch, &org.owner_token, &big).await["seq"].as_u64().expect("seq"));
+        sent.push(
+            say(&app, &ch, &org.owner_token, &big).await["seq"]
+                .as_u64()
+                .expect("seq"),
+        );
     }
     // Meanwhile everyone else is served normally.
     let newest = sent.last().copied().unwrap_or(0);
-    let (mut other, _) = Ws::hello(app.addr, &org.owner_token, Some(json!({ ch.clone(): newest }))).await;
+    let (mut other, _) = Ws::hello(
+        app.addr,
+        &org.owner_token,
+        Some(json!({ ch.clone(): newest })),
+    )
+    .await;
     let ping_seq = say(&app, &ch, &org.owner_token, "still fast").await["seq"].clone();
     assert_eq!(other.event().await["seq"], ping_seq);
     sent.push(ping_seq.as_u64().expect("seq"));
@@ -233,7 +293,10 @@ async fn a_consumer_that_stops_reading_is_cut_off_and_resumes_with_nothing_lost(
         Ended::Closed(None) | Ended::Error(_) => {} // cut before the close frame fit
         Ended::TimedOut => panic!("the slow consumer was never cut off"),
     }
-    assert!(seen.len() < sent.len(), "it was cut off before getting everything");
+    assert!(
+        seen.len() < sent.len(),
+        "it was cut off before getting everything"
+    );
     let last = seen.last().and_then(|e| e["seq"].as_u64()).unwrap_or(0);
     let (mut again, _) = Ws::hello(app.addr, &bob, Some(json!({ ch.clone(): last }))).await;
     let mut rest = Vec::new();
@@ -262,18 +325,35 @@ async fn bad_frames_get_errors_and_the_server_keeps_serving() {
     // Before hello.
     let mut ws = Ws::connect(app.addr).await;
     ws.send_raw(Message::Text("not json".into())).await;
-    assert!(matches!(ws.try_frame(WAIT).await, Err(Ended::Closed(Some((4400, _))))));
+    assert!(matches!(
+        ws.try_frame(WAIT).await,
+        Err(Ended::Closed(Some((4400, _))))
+    ));
     let mut ws = Ws::connect(app.addr).await;
-    ws.send(json!({"type": "hello", "token": "octo_bogus"})).await;
-    assert_eq!(ws.try_frame(WAIT).await, Err(Ended::Closed(Some((4401, "invalid_token".into())))));
+    ws.send(json!({"type": "hello", "token": "octo_bogus"}))
+        .await;
+    assert_eq!(
+        ws.try_frame(WAIT).await,
+        Err(Ended::Closed(Some((4401, "invalid_token".into()))))
+    );
     let mut ws = Ws::connect(app.addr).await;
     ws.send(json!({"type": "hello"})).await;
-    assert!(matches!(ws.try_frame(WAIT).await, Err(Ended::Closed(Some((4401, _))))));
+    assert!(matches!(
+        ws.try_frame(WAIT).await,
+        Err(Ended::Closed(Some((4401, _))))
+    ));
     let mut ws = Ws::connect(app.addr).await;
-    ws.send(json!({"type": "hello", "token": org.owner_token, "cursors": {"x": "not a number"}})).await;
-    assert!(matches!(ws.try_frame(WAIT).await, Err(Ended::Closed(Some((4400, _))))));
+    ws.send(json!({"type": "hello", "token": org.owner_token, "cursors": {"x": "not a number"}}))
+        .await;
+    assert!(matches!(
+        ws.try_frame(WAIT).await,
+        Err(Ended::Closed(Some((4400, _))))
+    ));
     let mut ws = Ws::connect(app.addr).await;
-    assert!(matches!(ws.try_frame(WAIT).await, Err(Ended::Closed(Some((4408, _))))));
+    assert!(matches!(
+        ws.try_frame(WAIT).await,
+        Err(Ended::Closed(Some((4408, _))))
+    ));
 
     // After hello: errors, and the session goes on.
     let (mut ws, _) = Ws::hello(
@@ -282,7 +362,10 @@ async fn bad_frames_get_errors_and_the_server_keeps_serving() {
         Some(json!({"0192e1f0-0000-7000-8000-000000000000": 3, ch.clone(): 999_999})),
     )
     .await;
-    let mut codes = vec![ws.frame().await["code"].clone(), ws.frame().await["code"].clone()];
+    let mut codes = vec![
+        ws.frame().await["code"].clone(),
+        ws.frame().await["code"].clone(),
+    ];
     codes.sort_by_key(|c| c.to_string());
     assert_eq!(codes, [json!("cursor_ahead"), json!("unknown_channel")]);
     ws.send_raw(Message::Text("{oops".into())).await;
@@ -291,14 +374,21 @@ async fn bad_frames_get_errors_and_the_server_keeps_serving() {
     assert_eq!(ws.frame().await["code"], "bad_frame");
     ws.send_raw(Message::Binary(vec![1, 2, 3].into())).await;
     assert_eq!(ws.frame().await["code"], "bad_frame");
-    ws.send(json!({"type": "typing", "channel_id": "nope"})).await;
+    ws.send(json!({"type": "typing", "channel_id": "nope"}))
+        .await;
     assert_eq!(ws.frame().await["code"], "unknown_channel");
     ws.send(json!({"type": "ping"})).await;
     assert_eq!(ws.frame().await["type"], "pong");
     // Oversize: closed with 1009.
     ws.send_raw(Message::Text("x".repeat(70_000).into())).await;
     let (ended, _) = ws.until_end(WAIT).await;
-    assert!(matches!(ended, Ended::Closed(Some((1009, _))) | Ended::Closed(None) | Ended::Error(_)), "{ended:?}");
+    assert!(
+        matches!(
+            ended,
+            Ended::Closed(Some((1009, _))) | Ended::Closed(None) | Ended::Error(_)
+        ),
+        "{ended:?}"
+    );
 
     // Through all of that, others were served.
     let m = say(&app, &ch, &org.owner_token, "all fine").await;
@@ -309,14 +399,19 @@ async fn bad_frames_get_errors_and_the_server_keeps_serving() {
 async fn bearer_header_authenticates_the_upgrade() {
     let app = spawn_app().await;
     let org = setup(&app).await;
-    let mut req = tokio_tungstenite::tungstenite::client::IntoClientRequest::into_client_request(format!(
-        "ws://{}/api/v1/ws",
-        app.addr
-    ))
+    let mut req = tokio_tungstenite::tungstenite::client::IntoClientRequest::into_client_request(
+        format!("ws://{}/api/v1/ws", app.addr),
+    )
     .expect("request");
-    req.headers_mut()
-        .insert("authorization", format!("Bearer {}", org.owner_token).parse().expect("header"));
-    let (socket, _) = tokio_tungstenite::connect_async(req).await.expect("connect");
+    req.headers_mut().insert(
+        "authorization",
+        format!("Bearer {}", org.owner_token)
+            .parse()
+            .expect("header"),
+    );
+    let (socket, _) = tokio_tungstenite::connect_async(req)
+        .await
+        .expect("connect");
     let mut ws = Ws { socket };
     ws.send(json!({"type": "hello"})).await;
     assert_eq!(ws.frame().await["type"], "ready");
@@ -339,19 +434,35 @@ async fn presence_and_typing_reach_others_but_not_the_log() {
         }
     };
     assert_eq!(online["status"], "online");
-    let list = app.get(&format!("/orgs/{}/presence", org.id), &org.owner_token).await.expect(200);
-    assert!(list["items"].as_array().expect("items").iter().any(|p| p["principal_id"] == json!(bob_id)));
+    let list = app
+        .get(&format!("/orgs/{}/presence", org.id), &org.owner_token)
+        .await
+        .expect(200);
+    assert!(
+        list["items"]
+            .as_array()
+            .expect("items")
+            .iter()
+            .any(|p| p["principal_id"] == json!(bob_id))
+    );
 
-    bob_ws.send(json!({"type": "typing", "channel_id": ch})).await;
+    bob_ws
+        .send(json!({"type": "typing", "channel_id": ch}))
+        .await;
     let typing = loop {
         let f = owner_ws.frame().await;
         if f["type"] == "typing" {
             break f;
         }
     };
-    assert_eq!((typing["channel_id"].clone(), typing["principal_id"].clone()), (json!(ch), json!(bob_id)));
+    assert_eq!(
+        (typing["channel_id"].clone(), typing["principal_id"].clone()),
+        (json!(ch), json!(bob_id))
+    );
 
-    bob_ws.send(json!({"type": "presence", "status": "away"})).await;
+    bob_ws
+        .send(json!({"type": "presence", "status": "away"}))
+        .await;
     let away = loop {
         let f = owner_ws.frame().await;
         if f["type"] == "presence" && f["status"] == "away" {
@@ -368,8 +479,17 @@ async fn presence_and_typing_reach_others_but_not_the_log() {
     };
     assert_eq!(offline["principal_id"], json!(bob_id));
     // None of it is in the channel's log.
-    let log = app.get(&format!("/channels/{ch}/events"), &org.owner_token).await.expect(200);
-    assert!(log["items"].as_array().expect("items").iter().all(|e| e["kind"] != "typing"));
+    let log = app
+        .get(&format!("/channels/{ch}/events"), &org.owner_token)
+        .await
+        .expect(200);
+    assert!(
+        log["items"]
+            .as_array()
+            .expect("items")
+            .iter()
+            .all(|e| e["kind"] != "typing")
+    );
 }
 
 #[tokio::test]
@@ -396,20 +516,32 @@ async fn long_poll_waits_for_events_and_repeats_them_until_acked() {
     };
     tokio::time::sleep(Duration::from_millis(200)).await;
     let m = say(&app, &ch, &org.owner_token, "wake up").await;
-    let got = tokio::time::timeout(WAIT, poll).await.expect("poll returned").expect("task");
+    let got = tokio::time::timeout(WAIT, poll)
+        .await
+        .expect("poll returned")
+        .expect("task");
     assert_eq!(got["items"][0]["seq"], m["seq"]);
     assert_eq!(got["items"][0]["type"], "event");
     // Not acked: it comes again.
     let again = app.get("/events", &agent).await.expect(200);
     assert_eq!(again["items"][0]["seq"], m["seq"]);
     let acked = app
-        .post("/events/ack", &agent, json!({"cursors": { ch.clone(): m["seq"] }}))
+        .post(
+            "/events/ack",
+            &agent,
+            json!({"cursors": { ch.clone(): m["seq"] }}),
+        )
         .await
         .expect(200);
     assert_eq!(acked["cursors"][&ch], m["seq"]);
-    assert_eq!(app.get("/events", &agent).await.expect(200)["items"], json!([]));
+    assert_eq!(
+        app.get("/events", &agent).await.expect(200)["items"],
+        json!([])
+    );
     // Bad input.
-    app.get("/events?wait=1000", &agent).await.expect_error(400, "invalid_wait");
+    app.get("/events?wait=1000", &agent)
+        .await
+        .expect_error(400, "invalid_wait");
     app.post("/events/ack", &agent, json!({"cursors": {"nope": 1}}))
         .await
         .expect_error(404, "not_found");
@@ -422,7 +554,13 @@ async fn shutdown_tells_websocket_clients_to_go() {
     let (mut ws, _) = Ws::hello(app.addr, &org.owner_token, None).await;
     let _app = app.restart().await;
     let (ended, _) = ws.until_end(WAIT).await;
-    assert_eq!(ended, Ended::Closed(Some((1001, "server shutting down; reconnect to resume".into()))));
+    assert_eq!(
+        ended,
+        Ended::Closed(Some((
+            1001,
+            "server shutting down; reconnect to resume".into()
+        )))
+    );
 }
 
 #[tokio::test]
@@ -434,9 +572,15 @@ async fn hello_can_name_its_channels_and_acks_are_judged_per_channel() {
     let (bob_id, bob) = add_human(&app, &org, "bob", "member").await;
     join(&app, &org, &wanted, &bob_id).await;
     let mut ws = Ws::connect(app.addr).await;
-    ws.send(json!({"type": "hello", "token": bob, "channels": [wanted]})).await;
+    ws.send(json!({"type": "hello", "token": bob, "channels": [wanted]}))
+        .await;
     let ready = ws.frame().await;
-    let listed: Vec<&Value> = ready["channels"].as_array().expect("channels").iter().map(|c| &c["channel_id"]).collect();
+    let listed: Vec<&Value> = ready["channels"]
+        .as_array()
+        .expect("channels")
+        .iter()
+        .map(|c| &c["channel_id"])
+        .collect();
     assert_eq!(listed, [&json!(wanted)]);
     say(&app, &other, &org.owner_token, "elsewhere").await;
     let m = say(&app, &wanted, &org.owner_token, "here").await;
@@ -444,10 +588,26 @@ async fn hello_can_name_its_channels_and_acks_are_judged_per_channel() {
     assert_eq!(e["seq"], m["seq"]);
     assert_eq!(e["channel_id"], json!(wanted));
 
-    ws.send(json!({"type": "ack", "cursors": { wanted.clone(): m["seq"], other.clone(): 1 }})).await;
+    ws.send(json!({"type": "ack", "cursors": { wanted.clone(): m["seq"], other.clone(): 1 }}))
+        .await;
     let err = ws.frame().await;
-    assert_eq!((err["code"].clone(), err["channel_id"].clone()), (json!("unknown_channel"), json!(other)));
-    let members = app.get(&format!("/channels/{wanted}/members"), &bob).await.expect(200);
-    let me = members["items"].as_array().expect("items").iter().find(|i| i["principal_id"] == json!(bob_id)).cloned().expect("bob");
-    assert_eq!(me["acked_seq"], m["seq"], "the good ack was stored despite the bad one");
+    assert_eq!(
+        (err["code"].clone(), err["channel_id"].clone()),
+        (json!("unknown_channel"), json!(other))
+    );
+    let members = app
+        .get(&format!("/channels/{wanted}/members"), &bob)
+        .await
+        .expect(200);
+    let me = members["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .find(|i| i["principal_id"] == json!(bob_id))
+        .cloned()
+        .expect("bob");
+    assert_eq!(
+        me["acked_seq"], m["seq"],
+        "the good ack was stored despite the bad one"
+    );
 }

@@ -32,8 +32,18 @@ struct Receiver {
     fail_first: Arc<Mutex<u32>>,
 }
 
-async fn receive(State(r): State<Receiver>, headers: HeaderMap, body: Bytes) -> (StatusCode, String) {
-    let header = |k: &str| headers.get(k).and_then(|v| v.to_str().ok()).unwrap_or_default().to_owned();
+async fn receive(
+    State(r): State<Receiver>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> (StatusCode, String) {
+    let header = |k: &str| {
+        headers
+            .get(k)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_owned()
+    };
     let fail = {
         let mut left = r.fail_first.lock().expect("lock");
         if *left > 0 {
@@ -51,7 +61,11 @@ async fn receive(State(r): State<Receiver>, headers: HeaderMap, body: Bytes) -> 
         body,
         answered: status,
     });
-    let reply = if fail { String::new() } else { json!({"text": "on it"}).to_string() };
+    let reply = if fail {
+        String::new()
+    } else {
+        json!({"text": "on it"}).to_string()
+    };
     (StatusCode::from_u16(status).expect("status"), reply)
 }
 
@@ -60,8 +74,12 @@ async fn receiver(fail_first: u32) -> (String, Receiver) {
         seen: Arc::new(Mutex::new(Vec::new())),
         fail_first: Arc::new(Mutex::new(fail_first)),
     };
-    let app = Router::new().route("/hook", post(receive)).with_state(r.clone());
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let app = Router::new()
+        .route("/hook", post(receive))
+        .with_state(r.clone());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
     let url = format!("http://{}/hook", listener.local_addr().expect("addr"));
     tokio::spawn(async move {
         let _ = axum::serve(listener, app).await;
@@ -89,7 +107,10 @@ async fn until(r: &Receiver, done: impl Fn(&[Seen]) -> bool) -> Vec<Seen> {
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    panic!("the receiver never saw what was expected: {:?}", r.seen.lock().expect("lock"));
+    panic!(
+        "the receiver never saw what was expected: {:?}",
+        r.seen.lock().expect("lock")
+    );
 }
 
 #[tokio::test]
@@ -101,12 +122,25 @@ async fn deliveries_retry_until_they_get_through_once_per_event_and_verify() {
     join(&app, &org, &ch, &agent_id).await;
     let (url, r) = receiver(3).await;
     let hook = app
-        .put(&format!("/agents/{agent_id}/webhook"), &org.owner_token, json!({"url": url}))
+        .put(
+            &format!("/agents/{agent_id}/webhook"),
+            &org.owner_token,
+            json!({"url": url}),
+        )
         .await
         .expect(200);
-    let secret = hook["secret"].as_str().expect("secret shown once").to_owned();
-    let again = app.get(&format!("/agents/{agent_id}/webhook"), &org.owner_token).await.expect(200);
-    assert!(again.get("secret").is_none(), "the secret is never shown again");
+    let secret = hook["secret"]
+        .as_str()
+        .expect("secret shown once")
+        .to_owned();
+    let again = app
+        .get(&format!("/agents/{agent_id}/webhook"), &org.owner_token)
+        .await
+        .expect(200);
+    assert!(
+        again.get("secret").is_none(),
+        "the secret is never shown again"
+    );
 
     let first = say(&app, &ch, &org.owner_token, "@hooky first job").await;
     let second = say(&app, &ch, &org.owner_token, "@hooky second job").await;
@@ -118,14 +152,25 @@ async fn deliveries_retry_until_they_get_through_once_per_event_and_verify() {
     let mut ids: Vec<&str> = delivered.iter().map(|x| x.event_id.as_str()).collect();
     ids.sort_unstable();
     ids.dedup();
-    assert_eq!(ids.len(), 2, "each event delivered exactly once per event id");
+    assert_eq!(
+        ids.len(),
+        2,
+        "each event delivered exactly once per event id"
+    );
     for attempt in &seen {
         let body: Value = serde_json::from_slice(&attempt.body).expect("json");
         assert_eq!(body["type"], "trigger");
         assert_eq!(body["trigger"]["id"], json!(attempt.event_id));
         let now = chrono::Utc::now().timestamp();
         assert_eq!(
-            verify(&secret, &attempt.timestamp, &attempt.signature, &attempt.body, now, DEFAULT_TOLERANCE_SECS),
+            verify(
+                &secret,
+                &attempt.timestamp,
+                &attempt.signature,
+                &attempt.body,
+                now,
+                DEFAULT_TOLERANCE_SECS
+            ),
             Ok(())
         );
     }
@@ -133,7 +178,9 @@ async fn deliveries_retry_until_they_get_through_once_per_event_and_verify() {
     for (m, d) in messages.iter().zip(&delivered) {
         let body: Value = serde_json::from_slice(&d.body).expect("json");
         assert!(
-            messages.iter().any(|x| x["id"] == body["trigger"]["message_id"]),
+            messages
+                .iter()
+                .any(|x| x["id"] == body["trigger"]["message_id"]),
             "{m}"
         );
     }
@@ -143,11 +190,25 @@ async fn deliveries_retry_until_they_get_through_once_per_event_and_verify() {
     tampered.extend_from_slice(b" ");
     let now = chrono::Utc::now().timestamp();
     assert_eq!(
-        verify(&secret, &d.timestamp, &d.signature, &tampered, now, DEFAULT_TOLERANCE_SECS),
+        verify(
+            &secret,
+            &d.timestamp,
+            &d.signature,
+            &tampered,
+            now,
+            DEFAULT_TOLERANCE_SECS
+        ),
         Err(VerifyError::Mismatch)
     );
     assert!(matches!(
-        verify(&secret, &d.timestamp, &d.signature, &d.body, now + 3_600, DEFAULT_TOLERANCE_SECS),
+        verify(
+            &secret,
+            &d.timestamp,
+            &d.signature,
+            &d.body,
+            now + 3_600,
+            DEFAULT_TOLERANCE_SECS
+        ),
         Err(VerifyError::Stale(_))
     ));
 
@@ -155,20 +216,38 @@ async fn deliveries_retry_until_they_get_through_once_per_event_and_verify() {
     let mut replies = Vec::new();
     for _ in 0..100 {
         let thread = app
-            .get(&format!("/channels/{ch}/threads/{}/messages", first["id"].as_str().expect("id")), &org.owner_token)
+            .get(
+                &format!(
+                    "/channels/{ch}/threads/{}/messages",
+                    first["id"].as_str().expect("id")
+                ),
+                &org.owner_token,
+            )
             .await
             .expect(200);
-        replies = thread["items"].as_array().expect("items").iter().skip(1).cloned().collect();
+        replies = thread["items"]
+            .as_array()
+            .expect("items")
+            .iter()
+            .skip(1)
+            .cloned()
+            .collect();
         if !replies.is_empty() {
             break;
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     assert_eq!(replies.len(), 1);
-    assert_eq!((replies[0]["text"].clone(), replies[0]["author_id"].clone()), (json!("on it"), json!(agent_id)));
+    assert_eq!(
+        (replies[0]["text"].clone(), replies[0]["author_id"].clone()),
+        (json!("on it"), json!(agent_id))
+    );
 
     let listed = app
-        .get(&format!("/agents/{agent_id}/webhook/deliveries?status=delivered"), &org.owner_token)
+        .get(
+            &format!("/agents/{agent_id}/webhook/deliveries?status=delivered"),
+            &org.owner_token,
+        )
         .await
         .expect(200);
     assert_eq!(listed["items"].as_array().map(Vec::len), Some(2));
@@ -182,15 +261,22 @@ async fn dead_letters_are_listed_and_can_be_replayed() {
     let (agent_id, _) = add_agent(&app, &org, "down").await;
     join(&app, &org, &ch, &agent_id).await;
     let (url, r) = receiver(u32::MAX).await;
-    app.put(&format!("/agents/{agent_id}/webhook"), &org.owner_token, json!({"url": url}))
-        .await
-        .expect(200);
+    app.put(
+        &format!("/agents/{agent_id}/webhook"),
+        &org.owner_token,
+        json!({"url": url}),
+    )
+    .await
+    .expect(200);
     say(&app, &ch, &org.owner_token, "@down are you there?").await;
     until(&r, |s| s.len() == 2).await;
     let mut dead = Value::Null;
     for _ in 0..100 {
         dead = app
-            .get(&format!("/agents/{agent_id}/webhook/deliveries?status=dead"), &org.owner_token)
+            .get(
+                &format!("/agents/{agent_id}/webhook/deliveries?status=dead"),
+                &org.owner_token,
+            )
             .await
             .expect(200);
         if dead["items"].as_array().is_some_and(|i| !i.is_empty()) {
@@ -200,13 +286,20 @@ async fn dead_letters_are_listed_and_can_be_replayed() {
     }
     let entry = dead["items"][0].clone();
     assert_eq!(entry["attempts"], 2);
-    assert!(entry["last_error"].as_str().is_some_and(|e| e.contains("500")));
+    assert!(
+        entry["last_error"]
+            .as_str()
+            .is_some_and(|e| e.contains("500"))
+    );
 
     // The receiver recovers; the owner replays the dead letter.
     *r.fail_first.lock().expect("lock") = 0;
     let replayed = app
         .post(
-            &format!("/agents/{agent_id}/webhook/deliveries/{}/replay", entry["id"].as_str().expect("id")),
+            &format!(
+                "/agents/{agent_id}/webhook/deliveries/{}/replay",
+                entry["id"].as_str().expect("id")
+            ),
             &org.owner_token,
             json!(null),
         )
@@ -215,17 +308,27 @@ async fn dead_letters_are_listed_and_can_be_replayed() {
     assert_eq!(replayed["status"], "pending");
     let seen = until(&r, |s| s.iter().any(|x| x.answered == 200)).await;
     let ids: Vec<&str> = seen.iter().map(|x| x.event_id.as_str()).collect();
-    assert!(ids.windows(2).all(|w| w[0] == w[1]), "one event, the same id on every attempt");
+    assert!(
+        ids.windows(2).all(|w| w[0] == w[1]),
+        "one event, the same id on every attempt"
+    );
 
     // Bad input and strangers.
-    app.put(&format!("/agents/{agent_id}/webhook"), &org.owner_token, json!({"url": "ftp://x"}))
-        .await
-        .expect_error(400, "invalid_url");
+    app.put(
+        &format!("/agents/{agent_id}/webhook"),
+        &org.owner_token,
+        json!({"url": "ftp://x"}),
+    )
+    .await
+    .expect_error(400, "invalid_url");
     let (_, stranger) = add_human(&app, &org, "stranger", "member").await;
     app.get(&format!("/agents/{agent_id}/webhook/deliveries"), &stranger)
         .await
         .expect_error(403, "forbidden");
-    app.get(&format!("/agents/{agent_id}/webhook/deliveries?status=lost"), &org.owner_token)
-        .await
-        .expect_error(400, "invalid_status");
+    app.get(
+        &format!("/agents/{agent_id}/webhook/deliveries?status=lost"),
+        &org.owner_token,
+    )
+    .await
+    .expect_error(400, "invalid_status");
 }

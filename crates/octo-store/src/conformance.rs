@@ -1506,9 +1506,17 @@ pub async fn deleting_a_message_redacts_its_words_from_the_log(store: Arc<dyn St
     let mut streamed = msg(&c.id, &w.bot, "");
     streamed.stream = true;
     let s = post(&*store, streamed).await;
-    store.append_delta(&s.id, &w.bot.id, "leaked ").await.unwrap();
     store
-        .finish_stream(&s.id, &w.bot.id, Some("leaked words".into()), StreamStatus::Finished)
+        .append_delta(&s.id, &w.bot.id, "leaked ")
+        .await
+        .unwrap();
+    store
+        .finish_stream(
+            &s.id,
+            &w.bot.id,
+            Some("leaked words".into()),
+            StreamStatus::Finished,
+        )
         .await
         .unwrap();
     let kept = post(&*store, msg(&c.id, &w.owner, "unrelated")).await;
@@ -1517,7 +1525,10 @@ pub async fn deleting_a_message_redacts_its_words_from_the_log(store: Arc<dyn St
 
     let log = store.list_events(&c.id, 0, 100).await.unwrap();
     let text = serde_json::to_string(&log).unwrap();
-    assert!(!text.contains("hunter2") && !text.contains("leaked"), "{text}");
+    assert!(
+        !text.contains("hunter2") && !text.contains("leaked"),
+        "{text}"
+    );
     assert!(!text.contains("\"secret\""), "{text}");
     let created = log.iter().find(|e| e.seq == m.seq).unwrap();
     assert_eq!(created.payload["message"]["deleted"], json!(true));

@@ -195,7 +195,12 @@ pub trait Store: Send + Sync + 'static {
     ) -> Result<Option<Event>>;
     /// Appends text to an open stream (author's own message); appends
     /// `message.delta`. Conflict if the message is not an open stream.
-    async fn append_delta(&self, id: &MessageId, actor: &PrincipalId, delta: &str) -> Result<(Message, Event)>;
+    async fn append_delta(
+        &self,
+        id: &MessageId,
+        actor: &PrincipalId,
+        delta: &str,
+    ) -> Result<(Message, Event)>;
     /// Closes an open stream as `status` (finished or interrupted), optionally
     /// replacing its text; appends `message.finished`. Conflict if not open.
     async fn finish_stream(
@@ -217,7 +222,11 @@ pub trait Store: Send + Sync + 'static {
         payload: serde_json::Value,
     ) -> Result<Event>;
     /// Whether `principal` wrote the thread's root or a reply in it.
-    async fn took_part_in_thread(&self, principal: &PrincipalId, thread: &MessageId) -> Result<bool>;
+    async fn took_part_in_thread(
+        &self,
+        principal: &PrincipalId,
+        thread: &MessageId,
+    ) -> Result<bool>;
 
     /// Records agents woken by events (idempotent per agent and event seq).
     async fn record_triggers(&self, triggers: Vec<Trigger>) -> Result<()>;

@@ -207,7 +207,9 @@ pub struct Webhook {
     pub created_at: Timestamp,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize, utoipa::ToSchema,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum DeliveryStatus {
     Pending,
@@ -226,9 +228,13 @@ impl DeliveryStatus {
     }
 
     pub fn parse(s: &str) -> Option<Self> {
-        [DeliveryStatus::Pending, DeliveryStatus::Delivered, DeliveryStatus::Dead]
-            .into_iter()
-            .find(|d| d.as_str() == s)
+        [
+            DeliveryStatus::Pending,
+            DeliveryStatus::Delivered,
+            DeliveryStatus::Dead,
+        ]
+        .into_iter()
+        .find(|d| d.as_str() == s)
     }
 }
 
@@ -302,7 +308,12 @@ pub mod payload {
 
     /// `message_author` lets an agent see at once that the reaction is on one of
     /// its own messages (a `reaction` trigger).
-    pub fn reaction(message: &MessageId, message_author: &PrincipalId, principal: &PrincipalId, emoji: &str) -> Value {
+    pub fn reaction(
+        message: &MessageId,
+        message_author: &PrincipalId,
+        principal: &PrincipalId,
+        emoji: &str,
+    ) -> Value {
         json!({
             "message_id": message,
             "message_author_id": message_author,

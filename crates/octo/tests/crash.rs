@@ -18,11 +18,19 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 fn env_or(name: &str, default: usize) -> usize {
-    std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
 }
 
 /// Sends until the server acknowledges, retrying on anything but a 4xx.
-async fn send_until_acked(client: &Client, channel: &octo_core::ChannelId, text: &str, key: &str) -> (String, u64) {
+async fn send_until_acked(
+    client: &Client,
+    channel: &octo_core::ChannelId,
+    text: &str,
+    key: &str,
+) -> (String, u64) {
     let deadline = Instant::now() + Duration::from_secs(60);
     loop {
         let options = SendOptions {
@@ -31,10 +39,14 @@ async fn send_until_acked(client: &Client, channel: &octo_core::ChannelId, text:
         };
         match client.send(channel, text, options).await {
             Ok(m) => return (m.id.to_string(), m.seq),
-            Err(ClientError::Api { status, code, .. }) if status.is_client_error() && status != 429 => {
+            Err(ClientError::Api { status, code, .. })
+                if status.is_client_error() && status != 429 =>
+            {
                 panic!("the server refused {key}: {status} {code}")
             }
-            Err(_) if Instant::now() < deadline => tokio::time::sleep(Duration::from_millis(20)).await,
+            Err(_) if Instant::now() < deadline => {
+                tokio::time::sleep(Duration::from_millis(20)).await
+            }
             Err(e) => panic!("gave up on {key}: {e}"),
         }
     }
@@ -50,16 +62,31 @@ async fn acknowledged_messages_survive_sigkill_exactly_once() {
     let server = start(data.path(), 0);
     let port = server.port;
     let anon = Client::new(&server.url, None);
-    let setup = anon.setup("Acme", "olivia", "olivia@acme.test", "owner-pass-1").await.expect("setup");
+    let setup = anon
+        .setup("Acme", "olivia", "olivia@acme.test", "owner-pass-1")
+        .await
+        .expect("setup");
     let owner = anon.with_token(&setup.token);
-    let space = owner.create_space(&setup.org.id, "Eng", Visibility::Open).await.expect("space");
-    let channel = owner.create_channel(&space.id, "load", None, false).await.expect("channel");
+    let space = owner
+        .create_space(&setup.org.id, "Eng", Visibility::Open)
+        .await
+        .expect("space");
+    let channel = owner
+        .create_channel(&space.id, "load", None, false)
+        .await
+        .expect("channel");
     let mut clients = Vec::new();
     for n in 0..senders {
         let name = format!("sender{n}");
         let email = format!("{name}@acme.test");
-        let p = owner.add_member(&setup.org.id, &name, &email, "sender-pass-1", Role::Member).await.expect("member");
-        owner.add_channel_member(&channel.id, &p.id).await.expect("join");
+        let p = owner
+            .add_member(&setup.org.id, &name, &email, "sender-pass-1", Role::Member)
+            .await
+            .expect("member");
+        owner
+            .add_channel_member(&channel.id, &p.id)
+            .await
+            .expect("join");
         let login = anon.login(&email, "sender-pass-1").await.expect("login");
         clients.push(anon.with_token(login.token));
     }
@@ -77,7 +104,8 @@ async fn acknowledged_messages_survive_sigkill_exactly_once() {
             let mut i = 0;
             while i < per_sender || !done.load(Ordering::Relaxed) {
                 let key = format!("s{n}-{i}");
-                let (id, seq) = send_until_acked(&client, &channel, &format!("message {key}"), &key).await;
+                let (id, seq) =
+                    send_until_acked(&client, &channel, &format!("message {key}"), &key).await;
                 acked.push((key, id, seq));
                 i += 1;
             }
@@ -112,15 +140,27 @@ async fn acknowledged_messages_survive_sigkill_exactly_once() {
     let mut stored = Vec::new();
     let mut after = 0;
     loop {
-        let page = reader.events(&channel.id, after, 500).await.expect("events");
-        let Some(last) = page.items.last().map(|e| e.seq) else { break };
+        let page = reader
+            .events(&channel.id, after, 500)
+            .await
+            .expect("events");
+        let Some(last) = page.items.last().map(|e| e.seq) else {
+            break;
+        };
         stored.extend(page.items);
         after = last;
     }
     let seqs: Vec<u64> = stored.iter().map(|e| e.seq).collect();
-    assert_eq!(seqs, (1..=seqs.len() as u64).collect::<Vec<_>>(), "the log has no gap");
+    assert_eq!(
+        seqs,
+        (1..=seqs.len() as u64).collect::<Vec<_>>(),
+        "the log has no gap"
+    );
     let mut by_key: HashMap<String, Vec<(String, u64)>> = HashMap::new();
-    for e in stored.iter().filter(|e| e.kind == octo_core::EventKind::MessageCreated) {
+    for e in stored
+        .iter()
+        .filter(|e| e.kind == octo_core::EventKind::MessageCreated)
+    {
         let m = &e.payload["message"];
         let key = m["client_msg_id"].as_str().unwrap_or_default().to_owned();
         by_key
@@ -130,9 +170,17 @@ async fn acknowledged_messages_survive_sigkill_exactly_once() {
     }
     for (key, id, seq) in &acked {
         let found = by_key.get(key).map(Vec::as_slice).unwrap_or_default();
-        assert_eq!(found, [(id.clone(), *seq)], "{key} is stored exactly once, as acknowledged");
+        assert_eq!(
+            found,
+            [(id.clone(), *seq)],
+            "{key} is stored exactly once, as acknowledged"
+        );
     }
-    assert_eq!(by_key.len(), acked.len(), "no message that was never acknowledged");
+    assert_eq!(
+        by_key.len(),
+        acked.len(),
+        "no message that was never acknowledged"
+    );
     println!(
         "crash test: {} senders, {} SIGKILL restarts mid-traffic; {} acknowledged, {} stored once each, log 1..{} gapless",
         senders,

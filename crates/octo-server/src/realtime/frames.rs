@@ -4,8 +4,8 @@
 //! Server → client: `ready`, `event`, `subscribed`, `unsubscribed`, `typing`,
 //! `presence`, `error`, `pong`. Events carry the one shape of DESIGN §9.
 
-use octo_broker::Presence;
 use chrono::{DateTime, Utc};
+use octo_broker::Presence;
 use octo_core::trigger::{Trigger, TriggerReason};
 use octo_core::{ChannelId, Event, MessageId, PrincipalId};
 use serde::{Deserialize, Serialize};
@@ -24,12 +24,16 @@ pub enum ClientFrame {
         channels: Option<Vec<ChannelId>>,
     },
     /// Moves the server-side delivery cursors forward.
-    Ack { cursors: HashMap<ChannelId, u64> },
+    Ack {
+        cursors: HashMap<ChannelId, u64>,
+    },
     Typing {
         channel_id: ChannelId,
         thread_id: Option<String>,
     },
-    Presence { status: Presence },
+    Presence {
+        status: Presence,
+    },
     Ping,
 }
 
@@ -52,9 +56,15 @@ pub enum ServerFrame<'a> {
         channels: Vec<ReadyChannel>,
     },
     /// A channel became visible during the session; its events follow.
-    Subscribed { channel_id: &'a ChannelId, from_seq: u64 },
+    Subscribed {
+        channel_id: &'a ChannelId,
+        from_seq: u64,
+    },
     /// A channel stopped being visible; nothing more of it is sent.
-    Unsubscribed { channel_id: &'a ChannelId, reason: &'a str },
+    Unsubscribed {
+        channel_id: &'a ChannelId,
+        reason: &'a str,
+    },
     Typing {
         channel_id: &'a ChannelId,
         principal_id: &'a PrincipalId,
@@ -99,7 +109,12 @@ pub fn event_frame(event: &Event) -> String {
 
 /// A trigger as a frame: the event that woke the agent (its one shape, with
 /// `"type": "trigger"`) and why, with the turn token to act with.
-pub fn trigger_frame(trigger: &Trigger, event: &Event, turn_token: &str, expires_at: DateTime<Utc>) -> String {
+pub fn trigger_frame(
+    trigger: &Trigger,
+    event: &Event,
+    turn_token: &str,
+    expires_at: DateTime<Utc>,
+) -> String {
     #[derive(Serialize)]
     struct Detail<'a> {
         id: &'a str,

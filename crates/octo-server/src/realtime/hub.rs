@@ -11,8 +11,8 @@ use axum::extract::ws::Utf8Bytes;
 use octo_broker::{Presence, Signal};
 use octo_core::{ChannelId, Event, EventKind, OrgId, PrincipalId};
 use std::collections::{BTreeMap, HashMap, HashSet};
-use std::time::{Duration, Instant};
 use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
 use tokio::sync::{mpsc, oneshot};
 
 pub type ConnId = u64;
@@ -33,7 +33,8 @@ pub enum Outbound {
 }
 
 /// Why the hub cut a connection off.
-pub const KICK_SLOW: &str = "slow_consumer: the connection fell too far behind; reconnect to resume";
+pub const KICK_SLOW: &str =
+    "slow_consumer: the connection fell too far behind; reconnect to resume";
 
 struct Conn {
     principal: PrincipalId,
@@ -88,11 +89,13 @@ pub type PresenceChange = Signal;
 
 /// Online if anything says online, else away if anything says away.
 fn combined(statuses: impl IntoIterator<Item = Presence>) -> Presence {
-    statuses.into_iter().fold(Presence::Offline, |acc, s| match (acc, s) {
-        (Presence::Online, _) | (_, Presence::Online) => Presence::Online,
-        (Presence::Away, _) | (_, Presence::Away) => Presence::Away,
-        _ => Presence::Offline,
-    })
+    statuses
+        .into_iter()
+        .fold(Presence::Offline, |acc, s| match (acc, s) {
+            (Presence::Online, _) | (_, Presence::Online) => Presence::Online,
+            (Presence::Away, _) | (_, Presence::Away) => Presence::Away,
+            _ => Presence::Offline,
+        })
 }
 
 impl Hub {
@@ -110,7 +113,12 @@ impl Hub {
     }
 
     /// This node's view of a principal's presence: what its connections say.
-    fn local_presence(&self, inner: &Inner, principal: &PrincipalId, org: &OrgId) -> PresenceChange {
+    fn local_presence(
+        &self,
+        inner: &Inner,
+        principal: &PrincipalId,
+        org: &OrgId,
+    ) -> PresenceChange {
         let status = combined(
             inner
                 .by_principal
@@ -128,7 +136,12 @@ impl Hub {
         }
     }
 
-    pub fn register(&self, principal: &PrincipalId, org: &OrgId, queue: usize) -> (Registration, PresenceChange) {
+    pub fn register(
+        &self,
+        principal: &PrincipalId,
+        org: &OrgId,
+        queue: usize,
+    ) -> (Registration, PresenceChange) {
         let (tx, mailbox) = mpsc::channel(queue.max(1));
         let (kick, kicked) = oneshot::channel();
         let mut inner = self.lock();
@@ -145,9 +158,20 @@ impl Hub {
                 status: Presence::Online,
             },
         );
-        inner.by_principal.entry(principal.clone()).or_default().insert(id);
+        inner
+            .by_principal
+            .entry(principal.clone())
+            .or_default()
+            .insert(id);
         let change = self.local_presence(&inner, principal, org);
-        (Registration { id, mailbox, kicked }, change)
+        (
+            Registration {
+                id,
+                mailbox,
+                kicked,
+            },
+            change,
+        )
     }
 
     /// Forgets a connection; returns the presence change to publish.
@@ -178,15 +202,23 @@ impl Hub {
 
     pub fn subscribe(&self, id: ConnId, channel: &ChannelId) {
         let mut inner = self.lock();
-        let Some(conn) = inner.conns.get_mut(&id) else { return };
+        let Some(conn) = inner.conns.get_mut(&id) else {
+            return;
+        };
         if conn.channels.insert(channel.clone()) {
-            inner.by_channel.entry(channel.clone()).or_default().insert(id);
+            inner
+                .by_channel
+                .entry(channel.clone())
+                .or_default()
+                .insert(id);
         }
     }
 
     pub fn unsubscribe(&self, id: ConnId, channel: &ChannelId) {
         let mut inner = self.lock();
-        let Some(conn) = inner.conns.get_mut(&id) else { return };
+        let Some(conn) = inner.conns.get_mut(&id) else {
+            return;
+        };
         if conn.channels.remove(channel)
             && let Some(set) = inner.by_channel.get_mut(channel)
         {
@@ -247,7 +279,12 @@ impl Hub {
                     .into_iter()
                     .flatten()
                     .copied()
-                    .filter(|id| inner.conns.get(id).is_some_and(|c| c.principal != principal_id))
+                    .filter(|id| {
+                        inner
+                            .conns
+                            .get(id)
+                            .is_some_and(|c| c.principal != principal_id)
+                    })
                     .collect();
                 Self::deliver(&mut inner, &targets, |_| Outbound::Frame(frame.clone()));
             }
@@ -266,12 +303,20 @@ impl Hub {
                     .flatten()
                     .copied()
                     .collect();
-                Self::deliver(&mut inner, &targets, |_| Outbound::Trigger(trigger.channel_id.clone()));
+                Self::deliver(&mut inner, &targets, |_| {
+                    Outbound::Trigger(trigger.channel_id.clone())
+                });
             }
             Signal::AccessChanged { principal_id } => {
                 let mut inner = self.lock();
                 let targets: Vec<ConnId> = match &principal_id {
-                    Some(p) => inner.by_principal.get(p).into_iter().flatten().copied().collect(),
+                    Some(p) => inner
+                        .by_principal
+                        .get(p)
+                        .into_iter()
+                        .flatten()
+                        .copied()
+                        .collect(),
                     None => inner.conns.keys().copied().collect(),
                 };
                 Self::deliver(&mut inner, &targets, |_| Outbound::AccessChanged);
@@ -285,10 +330,13 @@ impl Hub {
     fn dispatch_in_order(&self, event: Arc<Event>) {
         let ready = {
             let mut inner = self.lock();
-            let order = inner.order.entry(event.channel_id.clone()).or_insert_with(|| Order {
-                last: event.seq.saturating_sub(1),
-                ..Order::default()
-            });
+            let order = inner
+                .order
+                .entry(event.channel_id.clone())
+                .or_insert_with(|| Order {
+                    last: event.seq.saturating_sub(1),
+                    ..Order::default()
+                });
             if event.seq <= order.last {
                 return; // already passed on; sessions dedupe anyway
             }
@@ -321,7 +369,10 @@ impl Hub {
             let mut inner = self.lock();
             let mut ready = Vec::new();
             for order in inner.order.values_mut() {
-                if order.held_since.is_some_and(|t| now.duration_since(t) >= HOLD) {
+                if order
+                    .held_since
+                    .is_some_and(|t| now.duration_since(t) >= HOLD)
+                {
                     let held = std::mem::take(&mut order.held);
                     if let Some(last) = held.keys().next_back() {
                         order.last = *last;
@@ -353,11 +404,19 @@ impl Hub {
         });
         // Membership changes take effect at once: a member who left gets its own
         // `member.left` (above) and nothing after it until it is re-checked.
-        let member = event.payload["principal_id"].as_str().map(PrincipalId::from_string);
+        let member = event.payload["principal_id"]
+            .as_str()
+            .map(PrincipalId::from_string);
         if let Some(member) = member
             && matches!(event.kind, EventKind::MemberLeft | EventKind::MemberJoined)
         {
-            let conns: Vec<ConnId> = inner.by_principal.get(&member).into_iter().flatten().copied().collect();
+            let conns: Vec<ConnId> = inner
+                .by_principal
+                .get(&member)
+                .into_iter()
+                .flatten()
+                .copied()
+                .collect();
             if event.kind == EventKind::MemberLeft {
                 for id in &conns {
                     if let Some(conn) = inner.conns.get_mut(id) {
@@ -372,7 +431,13 @@ impl Hub {
         }
     }
 
-    fn dispatch_presence(&self, node: String, org: OrgId, principal: PrincipalId, status: Presence) {
+    fn dispatch_presence(
+        &self,
+        node: String,
+        org: OrgId,
+        principal: PrincipalId,
+        status: Presence,
+    ) {
         let mut inner = self.lock();
         let entry = inner
             .presence
@@ -418,7 +483,9 @@ impl Hub {
     fn deliver(inner: &mut Inner, targets: &[ConnId], make: impl Fn(ConnId) -> Outbound) {
         let mut cut = Vec::new();
         for id in targets {
-            let Some(conn) = inner.conns.get(id) else { continue };
+            let Some(conn) = inner.conns.get(id) else {
+                continue;
+            };
             match conn.tx.try_send(make(*id)) {
                 Ok(()) => {}
                 Err(mpsc::error::TrySendError::Full(_)) => cut.push((*id, true)),
@@ -473,7 +540,10 @@ mod tests {
                 other => panic!("expected event {seq}, got {other:?}"),
             }
         }
-        assert!(other.mailbox.try_recv().is_err(), "not subscribed, nothing delivered");
+        assert!(
+            other.mailbox.try_recv().is_err(),
+            "not subscribed, nothing delivered"
+        );
         assert_eq!(slow.kicked.try_recv(), Ok(KICK_SLOW));
         assert_eq!(hub.connection_count(), 2);
     }
@@ -521,7 +591,8 @@ mod tests {
     fn events_published_out_of_order_reach_sessions_in_order() {
         let hub = Hub::new("n1");
         let ch = ChannelId::from_string("c");
-        let (mut reg, _) = hub.register(&PrincipalId::from_string("p"), &OrgId::from_string("o"), 64);
+        let (mut reg, _) =
+            hub.register(&PrincipalId::from_string("p"), &OrgId::from_string("o"), 64);
         hub.subscribe(reg.id, &ch);
         for seq in [1, 3, 2, 4] {
             hub.dispatch(Signal::Event(event(&ch, seq)));
@@ -530,11 +601,17 @@ mod tests {
         // A seq that never comes holds the next back only for a moment.
         hub.dispatch(Signal::Event(event(&ch, 6)));
         hub.release_held();
-        assert!(seqs_received(&mut reg).is_empty(), "held while the gap may still fill");
+        assert!(
+            seqs_received(&mut reg).is_empty(),
+            "held while the gap may still fill"
+        );
         std::thread::sleep(HOLD + Duration::from_millis(5));
         hub.release_held();
         assert_eq!(seqs_received(&mut reg), [6]);
         hub.dispatch(Signal::Event(event(&ch, 5)));
-        assert!(seqs_received(&mut reg).is_empty(), "too late: the session fills it from the log");
+        assert!(
+            seqs_received(&mut reg).is_empty(),
+            "too late: the session fills it from the log"
+        );
     }
 }

@@ -3,20 +3,20 @@
 //! up to `wait` seconds for one to arrive; `POST /api/v1/events/ack` moves the
 //! cursors. Nothing is lost between polls: until acked, events come again.
 
+use super::frames::{event_frame, trigger_frame};
 use crate::caller::Caller;
 use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::extract::{ApiJson, ApiQuery};
-use super::frames::{event_frame, trigger_frame};
-use octo_core::model::PrincipalKind;
-use serde_json::Value;
 use crate::routes::messages::page_limit;
 use crate::state::AppState;
 use crate::visibility::Snapshot;
 use axum::Json;
 use axum::extract::State;
 use octo_broker::{Presence, Signal};
+use octo_core::model::PrincipalKind;
 use octo_core::{ChannelId, PrincipalId};
 use serde::{Deserialize, Serialize};
+use serde_json::Value;
 use std::collections::{HashMap, HashSet};
 use std::time::Duration;
 use utoipa::ToSchema;
@@ -32,13 +32,22 @@ pub struct PollQuery {
 
 /// Pending events (and, for agents, triggers) of every channel the caller is a
 /// member of and can see, as frames.
-async fn pending(state: &AppState, caller: &Caller, limit: u32) -> ApiResult<(Vec<Value>, HashSet<ChannelId>)> {
+async fn pending(
+    state: &AppState,
+    caller: &Caller,
+    limit: u32,
+) -> ApiResult<(Vec<Value>, HashSet<ChannelId>)> {
     let snapshot = Snapshot::load(state, caller).await?;
     let mut items = Vec::new();
     let mut channels = HashSet::new();
     let is_agent = caller.principal.kind == PrincipalKind::Agent;
-    let keys = if is_agent { Some(state.turn_keys().await?) } else { None };
-    let expires_at = octo_store::now() + chrono::Duration::seconds(state.config.agents.turn_token_secs as i64);
+    let keys = if is_agent {
+        Some(state.turn_keys().await?)
+    } else {
+        None
+    };
+    let expires_at =
+        octo_store::now() + chrono::Duration::seconds(state.config.agents.turn_token_secs as i64);
     for v in snapshot.visible_channels() {
         let Some(member) = v.membership else { continue };
         channels.insert(v.channel.id.clone());
@@ -46,15 +55,28 @@ async fn pending(state: &AppState, caller: &Caller, limit: u32) -> ApiResult<(Ve
         if remaining == 0 || member.acked_seq >= v.channel.last_seq {
             continue;
         }
-        let events = state.store.list_events(&v.channel.id, member.acked_seq, remaining).await?;
+        let events = state
+            .store
+            .list_events(&v.channel.id, member.acked_seq, remaining)
+            .await?;
         items.extend(events.iter().map(|e| to_value(&event_frame(e))));
         if let Some(keys) = keys {
             let triggers = state
                 .store
-                .list_triggers(&caller.principal.id, &v.channel.id, member.acked_seq, remaining)
+                .list_triggers(
+                    &caller.principal.id,
+                    &v.channel.id,
+                    member.acked_seq,
+                    remaining,
+                )
                 .await?;
             items.extend(triggers.iter().map(|(t, e)| {
-                to_value(&trigger_frame(t, e, &keys.mint(&t.agent_id, &t.channel_id, expires_at), expires_at))
+                to_value(&trigger_frame(
+                    t,
+                    e,
+                    &keys.mint(&t.agent_id, &t.channel_id, expires_at),
+                    expires_at,
+                ))
             }));
         }
     }
@@ -77,12 +99,19 @@ pub struct PollAnswer {
 /// Events after the caller's delivery cursors, and the triggers among them.
 #[utoipa::path(get, path = "/api/v1/events", tag = "realtime", params(PollQuery),
     responses((status = 200, body = PollAnswer)))]
-pub async fn poll(State(state): State<AppState>, caller: Caller, ApiQuery(q): ApiQuery<PollQuery>) -> ApiResult<Json<PollAnswer>> {
+pub async fn poll(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiQuery(q): ApiQuery<PollQuery>,
+) -> ApiResult<Json<PollAnswer>> {
     let limit = page_limit(q.limit)?;
     let max_wait = state.config.realtime.longpoll_max_wait_secs;
     let wait = q.wait.unwrap_or(0);
     if wait > max_wait {
-        return Err(ApiError::bad_request("invalid_wait", format!("wait must be at most {max_wait} seconds")));
+        return Err(ApiError::bad_request(
+            "invalid_wait",
+            format!("wait must be at most {max_wait} seconds"),
+        ));
     }
     // Subscribe before reading, so an event committed in between still wakes us.
     let mut signals = state.broker.subscribe();
@@ -126,7 +155,11 @@ pub struct AckResponse {
 /// Moves the caller's delivery cursors forward (never back).
 #[utoipa::path(post, path = "/api/v1/events/ack", tag = "realtime", request_body = AckRequest,
     responses((status = 200, body = AckResponse), (status = 404, body = ErrorBody)))]
-pub async fn ack(State(state): State<AppState>, caller: Caller, ApiJson(req): ApiJson<AckRequest>) -> ApiResult<Json<AckResponse>> {
+pub async fn ack(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiJson(req): ApiJson<AckRequest>,
+) -> ApiResult<Json<AckResponse>> {
     let snapshot = Snapshot::load(&state, &caller).await?;
     let visible: HashMap<ChannelId, bool> = snapshot
         .visible_channels()
@@ -138,14 +171,20 @@ pub async fn ack(State(state): State<AppState>, caller: Caller, ApiJson(req): Ap
         match visible.get(channel) {
             None => return Err(ApiError::NotFound("channel")),
             Some(false) => {
-                return Err(ApiError::bad_request("not_a_member", "only members keep a delivery cursor"));
+                return Err(ApiError::bad_request(
+                    "not_a_member",
+                    "only members keep a delivery cursor",
+                ));
             }
             Some(true) => {}
         }
     }
     let mut cursors = HashMap::new();
     for (channel, seq) in req.cursors {
-        let stored = state.store.ack_cursor(&channel, &caller.principal.id, seq).await?;
+        let stored = state
+            .store
+            .ack_cursor(&channel, &caller.principal.id, seq)
+            .await?;
         cursors.insert(channel, stored);
     }
     Ok(Json(AckResponse { cursors }))
@@ -178,7 +217,10 @@ pub async fn presence(
         .hub
         .presence(&org)
         .into_iter()
-        .map(|(principal_id, status)| PresenceEntry { principal_id, status })
+        .map(|(principal_id, status)| PresenceEntry {
+            principal_id,
+            status,
+        })
         .collect();
     Ok(Json(PresenceList { items, next: None }))
 }
@@ -198,7 +240,13 @@ pub async fn typing(
     axum::extract::Path(id): axum::extract::Path<String>,
     ApiJson(req): ApiJson<TypingRequest>,
 ) -> ApiResult<axum::http::StatusCode> {
-    let view = crate::access::authorize_channel(&state, &caller, &ChannelId::from_string(id), octo_core::Action::Post).await?;
+    let view = crate::access::authorize_channel(
+        &state,
+        &caller,
+        &ChannelId::from_string(id),
+        octo_core::Action::Post,
+    )
+    .await?;
     let signal = Signal::Typing {
         channel_id: view.channel.id,
         principal_id: caller.principal.id,

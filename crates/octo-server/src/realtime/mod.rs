@@ -24,7 +24,10 @@ pub async fn run_dispatcher(state: AppState) {
         match next {
             Ok(signal) => state.hub.dispatch(signal),
             Err(RecvError::Lagged(missed)) => {
-                tracing::warn!(missed, "the hub fell behind the broker; every session re-reads the log");
+                tracing::warn!(
+                    missed,
+                    "the hub fell behind the broker; every session re-reads the log"
+                );
                 state.hub.resync_all();
             }
             Err(RecvError::Closed) => break,

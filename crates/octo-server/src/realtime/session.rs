@@ -2,11 +2,11 @@
 //! sent of each, and how it catches up from the log.
 
 use super::frames::{ReadyChannel, ServerFrame, event_frame, trigger_frame};
-use octo_core::model::PrincipalKind;
 use crate::caller::Caller;
 use crate::error::ApiError;
 use crate::state::AppState;
 use crate::visibility::{Snapshot, Visible};
+use octo_core::model::PrincipalKind;
 use octo_core::{ChannelId, Event};
 use std::collections::HashMap;
 
@@ -94,9 +94,15 @@ impl Session {
                     last
                 }
                 Some(seq) => seq,
-                None => v.membership.as_ref().map_or(last, |m| m.acked_seq.min(last)),
+                None => v
+                    .membership
+                    .as_ref()
+                    .map_or(last, |m| m.acked_seq.min(last)),
             };
-            let triggers_from = v.membership.as_ref().map_or(start, |m| m.acked_seq.min(start));
+            let triggers_from = v
+                .membership
+                .as_ref()
+                .map_or(start, |m| m.acked_seq.min(start));
             starts.push(Start {
                 channel: v.channel.id.clone(),
                 from_seq: start,
@@ -105,7 +111,11 @@ impl Session {
             });
         }
         // Unknown and invisible channels get the same answer: nothing leaks.
-        let named = self.only.iter().flatten().filter(|c| !visible.iter().any(|v| &v.channel.id == *c));
+        let named = self
+            .only
+            .iter()
+            .flatten()
+            .filter(|c| !visible.iter().any(|v| &v.channel.id == *c));
         for channel in cursors.keys().chain(named) {
             errors.push(
                 ServerFrame::Error {
@@ -149,14 +159,20 @@ impl Session {
 
     /// Events of `channel` after what was delivered, up to `upto` (inclusive),
     /// as frames, oldest first. Moves the delivered mark.
-    pub async fn catch_up(&mut self, channel: &ChannelId, upto: u64) -> Result<Vec<String>, ApiError> {
+    pub async fn catch_up(
+        &mut self,
+        channel: &ChannelId,
+        upto: u64,
+    ) -> Result<Vec<String>, ApiError> {
         let mut frames = Vec::new();
         let Some(mut after) = self.delivered.get(channel).copied() else {
             return Ok(frames);
         };
         while after < upto {
             let events = self.state.store.list_events(channel, after, PAGE).await?;
-            let Some(last) = events.last().map(|e| e.seq) else { break };
+            let Some(last) = events.last().map(|e| e.seq) else {
+                break;
+            };
             frames.extend(events.iter().filter(|e| e.seq <= upto).map(event_frame));
             after = last.min(upto);
             if events.len() < PAGE as usize {
@@ -195,7 +211,11 @@ impl Session {
     /// Catches every subscribed channel up with the log (after lost signals, or
     /// right after joining the hub, for what arrived in between).
     pub async fn catch_up_all(&mut self) -> Result<Vec<String>, ApiError> {
-        let channels = self.state.store.list_channels(&self.caller.principal.org_id).await?;
+        let channels = self
+            .state
+            .store
+            .list_channels(&self.caller.principal.org_id)
+            .await?;
         let mut frames = Vec::new();
         for c in channels {
             if self.delivered.get(&c.id).is_some_and(|d| *d < c.last_seq) {
@@ -240,8 +260,13 @@ impl Session {
     /// Triggers of `channel` for this agent not sent yet, as frames, each with
     /// a fresh turn token. Triggers are read from the store, so one that a lost
     /// signal never announced still goes out with the next.
-    pub async fn catch_up_triggers(&mut self, channel: &ChannelId) -> Result<Vec<String>, ApiError> {
-        if self.caller.principal.kind != PrincipalKind::Agent || !self.delivered.contains_key(channel) {
+    pub async fn catch_up_triggers(
+        &mut self,
+        channel: &ChannelId,
+    ) -> Result<Vec<String>, ApiError> {
+        if self.caller.principal.kind != PrincipalKind::Agent
+            || !self.delivered.contains_key(channel)
+        {
             return Ok(Vec::new());
         }
         let Some(&after) = self.triggered.get(channel) else {
@@ -257,13 +282,20 @@ impl Session {
             return Ok(Vec::new());
         };
         let keys = self.state.turn_keys().await?;
-        let expires_at = octo_store::now() + chrono::Duration::seconds(self.state.config.agents.turn_token_secs as i64);
+        let expires_at = octo_store::now()
+            + chrono::Duration::seconds(self.state.config.agents.turn_token_secs as i64);
         let frames = found
             .iter()
-            .map(|(t, e)| trigger_frame(t, e, &keys.mint(&t.agent_id, &t.channel_id, expires_at), expires_at))
+            .map(|(t, e)| {
+                trigger_frame(
+                    t,
+                    e,
+                    &keys.mint(&t.agent_id, &t.channel_id, expires_at),
+                    expires_at,
+                )
+            })
             .collect();
         self.triggered.insert(channel.clone(), last);
         Ok(frames)
     }
 }
-

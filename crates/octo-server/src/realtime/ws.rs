@@ -36,7 +36,11 @@ const TYPING_EVERY: Duration = Duration::from_secs(2);
 
 #[utoipa::path(get, path = "/api/v1/ws", tag = "realtime",
     responses((status = 101, description = "WebSocket: see ARCHITECTURE.md, \"Real-time protocol\"")))]
-pub async fn upgrade(State(state): State<AppState>, headers: HeaderMap, ws: WebSocketUpgrade) -> Response {
+pub async fn upgrade(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    ws: WebSocketUpgrade,
+) -> Response {
     let preauth = upgrade_token(&headers);
     let max = state.config.realtime.max_frame_bytes;
     // tungstenite's default 128 KiB read buffer is zero-filled on every read:
@@ -54,7 +58,10 @@ fn upgrade_token(headers: &HeaderMap) -> Option<String> {
     if let Some(token) = headers
         .get(AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")))
+        .and_then(|v| {
+            v.strip_prefix("Bearer ")
+                .or_else(|| v.strip_prefix("bearer "))
+        })
     {
         return Some(token.trim().to_owned());
     }
@@ -106,7 +113,11 @@ async fn run(state: AppState, socket: WebSocket, preauth: Option<String>) {
             code,
             reason: reason.into(),
         };
-        let _ = tokio::time::timeout(Duration::from_secs(1), sink.send(Message::Close(Some(frame)))).await;
+        let _ = tokio::time::timeout(
+            Duration::from_secs(1),
+            sink.send(Message::Close(Some(frame))),
+        )
+        .await;
     }
 }
 
@@ -122,19 +133,36 @@ async fn hello(
         Ok(Some(Ok(msg))) => msg,
     };
     let Message::Text(text) = first else {
-        return Err(End::Close(close::BAD_HELLO, "the first frame must be a JSON hello".into()));
+        return Err(End::Close(
+            close::BAD_HELLO,
+            "the first frame must be a JSON hello".into(),
+        ));
     };
     let (token, hello) = match serde_json::from_str::<ClientFrame>(&text) {
-        Ok(ClientFrame::Hello { token, cursors, channels }) => (token, Hello { cursors, channels }),
-        Ok(_) => return Err(End::Close(close::BAD_HELLO, "the first frame must be hello".into())),
+        Ok(ClientFrame::Hello {
+            token,
+            cursors,
+            channels,
+        }) => (token, Hello { cursors, channels }),
+        Ok(_) => {
+            return Err(End::Close(
+                close::BAD_HELLO,
+                "the first frame must be hello".into(),
+            ));
+        }
         Err(e) => return Err(End::Close(close::BAD_HELLO, format!("bad hello: {e}"))),
     };
     let Some(token) = token.or(preauth) else {
-        return Err(End::Close(close::UNAUTHENTICATED, "unauthenticated: send a token in hello".into()));
+        return Err(End::Close(
+            close::UNAUTHENTICATED,
+            "unauthenticated: send a token in hello".into(),
+        ));
     };
     match authenticate(state, &token).await {
         Ok(caller) => Ok((caller, hello)),
-        Err(ApiError::Unauthenticated { code, .. }) => Err(End::Close(close::UNAUTHENTICATED, code.to_owned())),
+        Err(ApiError::Unauthenticated { code, .. }) => {
+            Err(End::Close(close::UNAUTHENTICATED, code.to_owned()))
+        }
         Err(e) => Err(e.into()),
     }
 }
@@ -223,7 +251,13 @@ async fn stream_session_inner(
 
     // 1. Tell the client where each channel starts, and replay from the log.
     let plan = session.plan(hello.cursors, hello.channels).await?;
-    send(&state, sink, &mut kicked, Message::Text(session.ready_frame(id, &plan).into())).await?;
+    send(
+        &state,
+        sink,
+        &mut kicked,
+        Message::Text(session.ready_frame(id, &plan).into()),
+    )
+    .await?;
     send_all(&state, sink, &mut kicked, plan.errors.clone()).await?;
     for start in &plan.starts {
         session.start_channel(&start.channel, start.from_seq, start.triggers_from);
@@ -379,7 +413,11 @@ async fn on_client_frame(
                 let refused = if !session.delivered.contains_key(&channel) {
                     Some(("unknown_channel", "no such channel"))
                 } else {
-                    match state.store.ack_cursor(&channel, &session.caller.principal.id, seq).await {
+                    match state
+                        .store
+                        .ack_cursor(&channel, &session.caller.principal.id, seq)
+                        .await
+                    {
                         Ok(_) => None,
                         Err(octo_store::StoreError::NotFound) => {
                             Some(("not_a_member", "only members keep a delivery cursor"))
@@ -396,12 +434,22 @@ async fn on_client_frame(
             }
             errors
         }
-        ClientFrame::Typing { channel_id, thread_id } => {
+        ClientFrame::Typing {
+            channel_id,
+            thread_id,
+        } => {
             if !session.delivered.contains_key(&channel_id) {
-                return vec![channel_error("unknown_channel", "no such channel", &channel_id)];
+                return vec![channel_error(
+                    "unknown_channel",
+                    "no such channel",
+                    &channel_id,
+                )];
             }
             let now = Instant::now();
-            if last_typing.get(&channel_id).is_some_and(|t| now.duration_since(*t) < TYPING_EVERY) {
+            if last_typing
+                .get(&channel_id)
+                .is_some_and(|t| now.duration_since(*t) < TYPING_EVERY)
+            {
                 return vec![];
             }
             last_typing.insert(channel_id.clone(), now);

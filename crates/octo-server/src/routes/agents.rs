@@ -26,7 +26,10 @@ const MAX_STATUS_CHARS: usize = 140;
 
 fn parse_skills(raw: Vec<String>) -> Result<Vec<String>, InvalidInput> {
     if raw.len() > MAX_SKILLS {
-        return Err(InvalidInput::new("skills", format!("at most {MAX_SKILLS} skills")));
+        return Err(InvalidInput::new(
+            "skills",
+            format!("at most {MAX_SKILLS} skills"),
+        ));
     }
     let mut skills: Vec<String> = Vec::with_capacity(raw.len());
     for s in raw {
@@ -43,7 +46,9 @@ fn parse_avatar_url(raw: Option<&str>) -> Result<Option<String>, InvalidInput> {
     let Some(url) = parse_optional_text("avatar_url", raw, 2048)? else {
         return Ok(None);
     };
-    if !(url.starts_with("https://") || url.starts_with("http://")) || url.contains(char::is_whitespace) {
+    if !(url.starts_with("https://") || url.starts_with("http://"))
+        || url.contains(char::is_whitespace)
+    {
         return Err(InvalidInput::new("avatar_url", "must be an http(s) URL"));
     }
     Ok(Some(url))
@@ -187,7 +192,6 @@ pub async fn revoke_agent_token(
     }
 }
 
-
 #[utoipa::path(get, path = "/api/v1/orgs/{org}/agents", tag = "agents",
     responses((status = 200, body = super::orgs::PrincipalList)))]
 pub async fn list_agents(
@@ -254,7 +258,10 @@ pub async fn update_agent(
             .map(|d| parse_optional_text("description", Some(&d), MAX_DESCRIPTION_CHARS))
             .transpose()?,
         skills: req.skills.map(parse_skills).transpose()?,
-        avatar_url: req.avatar_url.map(|u| parse_avatar_url(Some(&u))).transpose()?,
+        avatar_url: req
+            .avatar_url
+            .map(|u| parse_avatar_url(Some(&u)))
+            .transpose()?,
     };
     Ok(Json(state.store.update_profile(&agent.id, patch).await?))
 }
@@ -276,15 +283,24 @@ pub async fn set_status(
     Path(id): Path<String>,
     ApiJson(req): ApiJson<StatusRequest>,
 ) -> ApiResult<Json<serde_json::Value>> {
-    let view = authorize_channel(&state, &caller, &ChannelId::from_string(id), Action::Post).await?;
+    let view =
+        authorize_channel(&state, &caller, &ChannelId::from_string(id), Action::Post).await?;
     if view.membership.is_none() {
-        return Err(ApiError::bad_request("not_a_member", "join the channel to show a status in it"));
+        return Err(ApiError::bad_request(
+            "not_a_member",
+            "join the channel to show a status in it",
+        ));
     }
     let text = parse_optional_text("text", Some(&req.text), MAX_STATUS_CHARS)?;
     let payload = serde_json::json!({"principal_id": caller.principal.id, "text": text});
     let event = state
         .store
-        .append_note(&view.channel.id, EventKind::AgentStatus, &caller.principal.id, payload.clone())
+        .append_note(
+            &view.channel.id,
+            EventKind::AgentStatus,
+            &caller.principal.id,
+            payload.clone(),
+        )
         .await?;
     state.publish([event]).await;
     Ok(Json(payload))
@@ -329,7 +345,10 @@ pub async fn put_webhook(
 ) -> ApiResult<Json<WebhookInfo>> {
     let agent = managed_agent(&state, &caller, &id).await?;
     let url = parse_webhook_url(&req.url)?;
-    let secret = format!("whsec_{}", crate::password::new_token_secret().trim_start_matches(crate::password::TOKEN_PREFIX));
+    let secret = format!(
+        "whsec_{}",
+        crate::password::new_token_secret().trim_start_matches(crate::password::TOKEN_PREFIX)
+    );
     let created_at = now();
     state
         .store
@@ -352,9 +371,17 @@ pub async fn put_webhook(
 
 #[utoipa::path(get, path = "/api/v1/agents/{id}/webhook", tag = "agents",
     responses((status = 200, body = WebhookInfo), (status = 404, body = ErrorBody)))]
-pub async fn get_webhook(State(state): State<AppState>, caller: Caller, Path(id): Path<String>) -> ApiResult<Json<WebhookInfo>> {
+pub async fn get_webhook(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> ApiResult<Json<WebhookInfo>> {
     let agent = managed_agent(&state, &caller, &id).await?;
-    let webhook = state.store.get_webhook(&agent.id).await?.ok_or(ApiError::NotFound("webhook"))?;
+    let webhook = state
+        .store
+        .get_webhook(&agent.id)
+        .await?
+        .ok_or(ApiError::NotFound("webhook"))?;
     Ok(Json(WebhookInfo {
         url: webhook.url,
         secret: None,
@@ -363,7 +390,11 @@ pub async fn get_webhook(State(state): State<AppState>, caller: Caller, Path(id)
 }
 
 #[utoipa::path(delete, path = "/api/v1/agents/{id}/webhook", tag = "agents", responses((status = 204)))]
-pub async fn delete_webhook(State(state): State<AppState>, caller: Caller, Path(id): Path<String>) -> ApiResult<StatusCode> {
+pub async fn delete_webhook(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> ApiResult<StatusCode> {
     let agent = managed_agent(&state, &caller, &id).await?;
     state.store.set_webhook(&agent.id, None).await?;
     Ok(StatusCode::NO_CONTENT)
@@ -396,13 +427,15 @@ pub async fn list_deliveries(
     let agent = managed_agent(&state, &caller, &id).await?;
     let status = match q.status.as_deref() {
         None => None,
-        Some(s) => Some(
-            octo_store::DeliveryStatus::parse(s)
-                .ok_or_else(|| ApiError::bad_request("invalid_status", "status is pending, delivered or dead"))?,
-        ),
+        Some(s) => Some(octo_store::DeliveryStatus::parse(s).ok_or_else(|| {
+            ApiError::bad_request("invalid_status", "status is pending, delivered or dead")
+        })?),
     };
     let limit = super::messages::page_limit(q.limit)?;
-    let items = state.store.list_deliveries(&agent.id, status, limit).await?;
+    let items = state
+        .store
+        .list_deliveries(&agent.id, status, limit)
+        .await?;
     Ok(Json(DeliveryList { items, next: None }))
 }
 

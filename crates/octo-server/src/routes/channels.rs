@@ -66,7 +66,10 @@ pub async fn update_channel(
         ));
     }
     if req.agent_hop_limit.is_some_and(|h| !(1..=64).contains(&h)) {
-        return Err(ApiError::bad_request("invalid_agent_hop_limit", "must be between 1 and 64"));
+        return Err(ApiError::bad_request(
+            "invalid_agent_hop_limit",
+            "must be between 1 and 64",
+        ));
     }
     if req.agent_triggers_per_minute.is_some_and(|r| r > 600) {
         return Err(ApiError::bad_request(
@@ -92,9 +95,15 @@ pub async fn update_channel(
         && patch.agent_hop_limit.is_none()
         && patch.agent_triggers_per_minute.is_none()
     {
-        return Err(ApiError::bad_request("invalid_body", "send at least one field to change"));
+        return Err(ApiError::bad_request(
+            "invalid_body",
+            "send at least one field to change",
+        ));
     }
-    let (channel, event) = state.store.update_channel(&view.channel.id, &caller.principal.id, patch).await?;
+    let (channel, event) = state
+        .store
+        .update_channel(&view.channel.id, &caller.principal.id, patch)
+        .await?;
     state.publish([event]).await;
     Ok(Json(channel))
 }
@@ -234,7 +243,11 @@ pub async fn add_member(
             &caller.principal.id,
         )
         .await?;
-        let status = if event.is_some() { StatusCode::CREATED } else { StatusCode::OK };
+    let status = if event.is_some() {
+        StatusCode::CREATED
+    } else {
+        StatusCode::OK
+    };
     state.publish(event).await;
     Ok((status, Json(member)))
 }

@@ -97,7 +97,12 @@ pub async fn post_message(
 }
 
 /// Sending, for every way in: checks, commit, fan-out, triggers.
-pub async fn post(state: &AppState, caller: &Caller, channel: &ChannelId, req: PostMessageRequest) -> ApiResult<Posted> {
+pub async fn post(
+    state: &AppState,
+    caller: &Caller,
+    channel: &ChannelId,
+    req: PostMessageRequest,
+) -> ApiResult<Posted> {
     let view = authorize_channel(state, caller, channel, Action::Post).await?;
     // A stream may start empty; whatever text it has obeys the usual rules.
     let text = if req.stream && req.text.is_empty() {
@@ -105,7 +110,11 @@ pub async fn post(state: &AppState, caller: &Caller, channel: &ChannelId, req: P
     } else {
         MessageText::parse(&req.text)?.to_string()
     };
-    let client_msg_id = req.client_msg_id.as_deref().map(ClientMsgId::parse).transpose()?;
+    let client_msg_id = req
+        .client_msg_id
+        .as_deref()
+        .map(ClientMsgId::parse)
+        .transpose()?;
     if let Some(data) = &req.data
         && serde_json::to_vec(data).map_or(true, |b| b.len() > MAX_MESSAGE_DATA_BYTES)
     {
@@ -115,7 +124,10 @@ pub async fn post(state: &AppState, caller: &Caller, channel: &ChannelId, req: P
         ));
     }
     if let Some(first) = req.attachments.as_ref().and_then(|a| a.first()) {
-        return Err(ApiError::bad_request("unknown_attachment", format!("no uploaded file {first}")));
+        return Err(ApiError::bad_request(
+            "unknown_attachment",
+            format!("no uploaded file {first}"),
+        ));
     }
     let thread_id = match req.thread_id {
         Some(tid) => {
@@ -125,7 +137,9 @@ pub async fn post(state: &AppState, caller: &Caller, channel: &ChannelId, req: P
                 .get_message(&tid)
                 .await?
                 .filter(|m| m.channel_id == view.channel.id)
-                .ok_or_else(|| ApiError::bad_request("unknown_thread", "no such message in this channel"))?;
+                .ok_or_else(|| {
+                    ApiError::bad_request("unknown_thread", "no such message in this channel")
+                })?;
             Some(root.thread_id.unwrap_or(root.id))
         }
         None => None,
@@ -150,7 +164,8 @@ pub async fn post(state: &AppState, caller: &Caller, channel: &ChannelId, req: P
     if let Some(event) = &posted.event {
         state.publish([event.clone()]).await;
     }
-    crate::triggers::on_message(state, &view.channel, &posted.message, posted.event.as_ref()).await?;
+    crate::triggers::on_message(state, &view.channel, &posted.message, posted.event.as_ref())
+        .await?;
     Ok(posted)
 }
 
@@ -403,7 +418,10 @@ pub async fn delete_message(
     if message.author_id != caller.principal.id {
         view.check(&caller, Action::ManageChannel)?;
     }
-        let (_, event) = state.store.delete_message(&message.id, &caller.principal.id).await?;
+    let (_, event) = state
+        .store
+        .delete_message(&message.id, &caller.principal.id)
+        .await?;
     state.publish([event]).await;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -427,11 +445,21 @@ pub async fn add_reaction(
     caller: Caller,
     Path((id, emoji)): Path<(String, String)>,
 ) -> ApiResult<Json<Message>> {
-        let (message, view, emoji) = reaction_target(&state, &caller, id, &emoji).await?;
-    let event = state.store.add_reaction(&message.id, &caller.principal.id, emoji.as_str()).await?;
+    let (message, view, emoji) = reaction_target(&state, &caller, id, &emoji).await?;
+    let event = state
+        .store
+        .add_reaction(&message.id, &caller.principal.id, emoji.as_str())
+        .await?;
     if let Some(event) = event {
         state.publish([event.clone()]).await;
-        crate::triggers::on_reaction(&state, &view.channel, &message, &caller.principal.id, &event).await?;
+        crate::triggers::on_reaction(
+            &state,
+            &view.channel,
+            &message,
+            &caller.principal.id,
+            &event,
+        )
+        .await?;
     }
     let message = state
         .store
@@ -479,7 +507,9 @@ async fn own_stream(state: &AppState, caller: &Caller, id: String) -> ApiResult<
         return Err(ApiError::Forbidden("write into another's stream"));
     }
     if message.stream != Some(StreamStatus::Open) {
-        return Err(ApiError::Conflict("this message is not an open stream".into()));
+        return Err(ApiError::Conflict(
+            "this message is not an open stream".into(),
+        ));
     }
     Ok(message)
 }
@@ -495,7 +525,10 @@ pub async fn append_delta(
 ) -> ApiResult<Json<Message>> {
     let message = own_stream(&state, &caller, id).await?;
     if req.text.is_empty() {
-        return Err(ApiError::bad_request("invalid_text", "a delta must not be empty"));
+        return Err(ApiError::bad_request(
+            "invalid_text",
+            "a delta must not be empty",
+        ));
     }
     if message.text.chars().count() + req.text.chars().count() > MAX_MESSAGE_CHARS {
         return Err(ApiError::bad_request(
@@ -535,11 +568,19 @@ pub async fn finish_stream(
         .transpose()?
         .map(|t| t.to_string());
     if text.is_none() && message.text.trim().is_empty() {
-        return Err(ApiError::bad_request("invalid_text", "a finished message needs some text"));
+        return Err(ApiError::bad_request(
+            "invalid_text",
+            "a finished message needs some text",
+        ));
     }
     let (message, event) = state
         .store
-        .finish_stream(&message.id, &caller.principal.id, text, StreamStatus::Finished)
+        .finish_stream(
+            &message.id,
+            &caller.principal.id,
+            text,
+            StreamStatus::Finished,
+        )
         .await?;
     state.publish([event]).await;
     Ok(Json(message))
@@ -549,7 +590,8 @@ pub async fn finish_stream(
 /// interrupted instead of "typing" forever. Runs until the server stops.
 pub async fn sweep_idle_streams(state: AppState) {
     let idle = chrono::Duration::seconds(state.config.agents.stream_idle_secs as i64);
-    let every = std::time::Duration::from_secs((state.config.agents.stream_idle_secs / 4).clamp(1, 15));
+    let every =
+        std::time::Duration::from_secs((state.config.agents.stream_idle_secs / 4).clamp(1, 15));
     loop {
         tokio::time::sleep(every).await;
         let before = now() - idle;
@@ -569,7 +611,9 @@ pub async fn sweep_idle_streams(state: AppState) {
                 Ok((_, event)) => state.publish([event]).await,
                 // Finished by its author in the meantime.
                 Err(octo_store::StoreError::Conflict(_)) => {}
-                Err(e) => tracing::warn!(error = %e, message = %m.id, "could not close an idle stream"),
+                Err(e) => {
+                    tracing::warn!(error = %e, message = %m.id, "could not close an idle stream")
+                }
             }
         }
     }

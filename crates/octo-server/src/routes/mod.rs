@@ -31,16 +31,30 @@ pub fn api(state: AppState) -> Router {
             "/orgs/{org}/members",
             get(orgs::list_members).post(orgs::add_member),
         )
-        .route("/orgs/{org}/agents", get(agents::list_agents).post(agents::create_agent))
-        .route("/agents/{id}", get(agents::get_agent).patch(agents::update_agent))
+        .route(
+            "/orgs/{org}/agents",
+            get(agents::list_agents).post(agents::create_agent),
+        )
+        .route(
+            "/agents/{id}",
+            get(agents::get_agent).patch(agents::update_agent),
+        )
         .route("/channels/{id}/status", put(agents::set_status))
         .route("/channels/{id}/context", get(context::get_context))
         .route(
             "/agents/{id}/webhook",
-            get(agents::get_webhook).put(agents::put_webhook).delete(agents::delete_webhook),
+            get(agents::get_webhook)
+                .put(agents::put_webhook)
+                .delete(agents::delete_webhook),
         )
-        .route("/agents/{id}/webhook/deliveries", get(agents::list_deliveries))
-        .route("/agents/{id}/webhook/deliveries/{delivery_id}/replay", post(agents::replay_delivery))
+        .route(
+            "/agents/{id}/webhook/deliveries",
+            get(agents::list_deliveries),
+        )
+        .route(
+            "/agents/{id}/webhook/deliveries/{delivery_id}/replay",
+            post(agents::replay_delivery),
+        )
         .route("/orgs/{org}/tree", get(orgs::tree))
         .route("/orgs/{org}/dms", post(orgs::open_dm))
         .route("/orgs/{org}/spaces", post(spaces::create_space))
@@ -126,7 +140,10 @@ async fn method_not_allowed() -> ApiError {
 /// A new channel's first events (its members joining) go out like any others,
 /// so its members' sessions pick it up; a public channel is news to everyone
 /// who can see its space.
-pub async fn announce_new_channel(state: &AppState, channel: &octo_core::model::Channel) -> crate::error::ApiResult<()> {
+pub async fn announce_new_channel(
+    state: &AppState,
+    channel: &octo_core::model::Channel,
+) -> crate::error::ApiResult<()> {
     let events = state.store.list_events(&channel.id, 0, 500).await?;
     state.publish(events).await;
     if !channel.private {

@@ -1,12 +1,12 @@
 //! The org: its members (humans and agents), its tree, and its DMs.
 
 use crate::access::authorize_org;
-use crate::visibility::Snapshot;
 use crate::caller::Caller;
 use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::extract::ApiJson;
 use crate::password::hash_password;
 use crate::state::AppState;
+use crate::visibility::Snapshot;
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
@@ -164,7 +164,11 @@ pub async fn tree(
 ) -> ApiResult<Json<Tree>> {
     let org_id = OrgId::from_string(org);
     authorize_org(&caller, &org_id, Action::Read)?;
-    let org = state.store.get_org(&org_id).await?.ok_or(ApiError::NotFound("org"))?;
+    let org = state
+        .store
+        .get_org(&org_id)
+        .await?
+        .ok_or(ApiError::NotFound("org"))?;
     let snapshot = Snapshot::load(&state, &caller).await?;
     let mut spaces = Vec::new();
     for space in snapshot.spaces.iter().filter(|s| snapshot.can_see_space(s)) {
@@ -277,7 +281,7 @@ pub async fn open_dm(
             dm_key: Some(dm_key),
         })
         .await?;
-        let status = if created.created {
+    let status = if created.created {
         super::announce_new_channel(&state, &created.value).await?;
         StatusCode::CREATED
     } else {

@@ -129,7 +129,10 @@ pub async fn add_space_member(
     if role == Role::Admin {
         authorize_space(&state, &caller, &space.id, Action::ManageChannel).await?;
     }
-        let member = state.store.put_space_member(&space.id, &principal.id, role).await?;
+    let member = state
+        .store
+        .put_space_member(&space.id, &principal.id, role)
+        .await?;
     state.access_changed(Some(principal.id)).await;
     Ok(Json(member))
 }
@@ -149,7 +152,11 @@ pub async fn remove_space_member(
         Action::ManageMembers
     };
     let space = authorize_space(&state, &caller, &SpaceId::from_string(id), action).await?;
-        if state.store.remove_space_member(&space.id, &principal_id).await? {
+    if state
+        .store
+        .remove_space_member(&space.id, &principal_id)
+        .await?
+    {
         state.access_changed(Some(principal_id)).await;
         Ok(StatusCode::NO_CONTENT)
     } else {
@@ -333,7 +340,10 @@ pub async fn put_overrides(
     }
     let mut overrides = req.overrides;
     overrides.dedup();
-        state.store.set_overrides(&target, overrides.clone()).await?;
+    state
+        .store
+        .set_overrides(&target, overrides.clone())
+        .await?;
     state.access_changed(None).await;
     Ok(Json(OverrideList { overrides }))
 }

@@ -43,7 +43,11 @@ async fn start(dir: TempDir, config: ServerConfig) -> TestApp {
         .expect("bind");
     let addr = listener.local_addr().expect("addr");
     let (stop, stopped) = oneshot::channel::<()>();
-    let state = AppState::new(store.clone(), Arc::new(MemoryBroker::default()), config.clone());
+    let state = AppState::new(
+        store.clone(),
+        Arc::new(MemoryBroker::default()),
+        config.clone(),
+    );
     let task = tokio::spawn(async move {
         let shutdown = async {
             let _ = stopped.await;
@@ -289,14 +293,22 @@ fn uuid_suffix() -> String {
 /// Adds a principal to a channel.
 pub async fn join(app: &TestApp, org: &Org, channel: &str, principal: &str) {
     let status = app
-        .post(&format!("/channels/{channel}/members"), &org.owner_token, json!({"principal_id": principal}))
+        .post(
+            &format!("/channels/{channel}/members"),
+            &org.owner_token,
+            json!({"principal_id": principal}),
+        )
         .await
         .status;
     assert!(status.is_success(), "join: {status}");
 }
 
 pub async fn say(app: &TestApp, channel: &str, token: &str, text: &str) -> Value {
-    app.post(&format!("/channels/{channel}/messages"), token, json!({"text": text}))
-        .await
-        .expect(201)
+    app.post(
+        &format!("/channels/{channel}/messages"),
+        token,
+        json!({"text": text}),
+    )
+    .await
+    .expect(201)
 }

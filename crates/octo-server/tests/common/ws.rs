@@ -7,7 +7,8 @@ use std::time::Duration;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::protocol::CloseFrame;
 
-pub type Socket = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+pub type Socket =
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
 
 pub struct Ws {
     pub socket: Socket,
@@ -32,7 +33,11 @@ impl Ws {
     }
 
     /// Connects and says hello; returns the socket and the `ready` frame.
-    pub async fn hello(addr: std::net::SocketAddr, token: &str, cursors: Option<Value>) -> (Ws, Value) {
+    pub async fn hello(
+        addr: std::net::SocketAddr,
+        token: &str,
+        cursors: Option<Value>,
+    ) -> (Ws, Value) {
         let mut ws = Ws::connect(addr).await;
         let mut hello = json!({"type": "hello", "token": token});
         if let Some(c) = cursors {
@@ -45,7 +50,10 @@ impl Ws {
     }
 
     pub async fn send(&mut self, v: Value) {
-        self.socket.send(Message::Text(v.to_string().into())).await.expect("send");
+        self.socket
+            .send(Message::Text(v.to_string().into()))
+            .await
+            .expect("send");
     }
 
     pub async fn send_raw(&mut self, m: Message) {
@@ -65,7 +73,9 @@ impl Ws {
                     return Ok(serde_json::from_str(&t).expect("server frames are JSON"));
                 }
                 Ok(Some(Ok(Message::Close(frame)))) => {
-                    return Err(Ended::Closed(frame.map(|f: CloseFrame| (u16::from(f.code), f.reason.to_string()))));
+                    return Err(Ended::Closed(
+                        frame.map(|f: CloseFrame| (u16::from(f.code), f.reason.to_string())),
+                    ));
                 }
                 Ok(Some(Ok(_))) => continue,
             }

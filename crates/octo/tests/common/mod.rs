@@ -27,13 +27,19 @@ pub fn start(data: &Path, port: u16) -> Server {
         .expect("start octo serve");
     let stdout = child.stdout.take().expect("stdout");
     let mut line = String::new();
-    BufReader::new(stdout).read_line(&mut line).expect("read the listening line");
+    BufReader::new(stdout)
+        .read_line(&mut line)
+        .expect("read the listening line");
     let url = line
         .trim()
         .strip_prefix("octo listening on ")
         .unwrap_or_else(|| panic!("unexpected first line: {line:?}"))
         .to_owned();
-    let port = url.rsplit(':').next().and_then(|p| p.parse().ok()).expect("port in url");
+    let port = url
+        .rsplit(':')
+        .next()
+        .and_then(|p| p.parse().ok())
+        .expect("port in url");
     Server { child, url, port }
 }
 
