@@ -10,6 +10,7 @@ pub mod mention;
 pub mod model;
 pub mod names;
 pub mod perm;
+pub mod search;
 pub mod trigger;
 
 pub use event::{Event, EventKind};

@@ -176,6 +176,8 @@ pub struct Message {
     pub deleted: bool,
     /// Set for messages written as a stream of deltas.
     pub stream: Option<StreamStatus>,
+    /// Files attached when it was sent.
+    pub attachments: Vec<Attachment>,
     pub reactions: Vec<Reaction>,
     /// For a thread root: how many replies it has.
     pub reply_count: u32,
@@ -193,4 +195,40 @@ pub struct TokenInfo {
     pub expires_at: Option<DateTime<Utc>>,
     pub last_used_at: Option<DateTime<Utc>>,
     pub revoked_at: Option<DateTime<Utc>>,
+}
+
+/// An uploaded file, as messages and listings show it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct Attachment {
+    pub id: String,
+    pub channel_id: ChannelId,
+    pub uploader_id: PrincipalId,
+    /// The name it was uploaded under (display only; never a path on disk).
+    pub name: String,
+    /// Detected from the content, not taken from the uploader.
+    pub content_type: String,
+    pub size: u64,
+    /// Hex SHA-256 of the bytes.
+    pub sha256: String,
+    /// The message it is attached to, once sent.
+    pub message_id: Option<MessageId>,
+    pub created_at: DateTime<Utc>,
+}
+
+/// One administrative change in an org, for its audit log.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct AuditEntry {
+    pub id: String,
+    pub org_id: OrgId,
+    pub actor_id: PrincipalId,
+    /// What was done, e.g. `member.role_changed`, `overrides.replaced`.
+    pub action: String,
+    /// What it was done to: `principal`, `space`, `category`, `channel`, `token`, `agent`…
+    pub target_kind: String,
+    pub target_id: String,
+    #[schema(value_type = Option<Object>)]
+    pub before: Option<serde_json::Value>,
+    #[schema(value_type = Option<Object>)]
+    pub after: Option<serde_json::Value>,
+    pub at: DateTime<Utc>,
 }

@@ -125,6 +125,7 @@ mod tests {
             edited_at: None,
             deleted: false,
             stream: None,
+            attachments: vec![],
             reactions: vec![],
             reply_count: 0,
             last_reply_at: None,

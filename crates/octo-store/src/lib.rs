@@ -51,6 +51,8 @@ pub trait Store: Send + Sync + 'static {
     ) -> Result<Vec<Principal>>;
     async fn list_principals(&self, org: &OrgId) -> Result<Vec<Principal>>;
     async fn update_profile(&self, id: &PrincipalId, patch: ProfilePatch) -> Result<Principal>;
+    /// Changes a principal's org role. NotFound if missing.
+    async fn set_role(&self, id: &PrincipalId, role: Role) -> Result<Principal>;
 
     // ---- tokens ------------------------------------------------------------
 
@@ -165,6 +167,8 @@ pub trait Store: Send + Sync + 'static {
 
     /// Appends a message. If the author already sent one with the same
     /// `client_msg_id`, returns that message and no event (an idempotent retry).
+    /// Attachments must be files the author uploaded into this channel that no
+    /// message has yet (else Conflict); they become the message's.
     /// `hop` is computed here, inside the transaction, from the previous message
     /// of the same thread (or top level): see [`next_hop`].
     async fn post_message(&self, m: NewMessage) -> Result<Posted>;
@@ -260,6 +264,25 @@ pub trait Store: Send + Sync + 'static {
     /// Makes one of the agent's dead (or delivered) deliveries pending again,
     /// due now, with its attempts reset. NotFound if it isn't the agent's.
     async fn replay_delivery(&self, agent: &PrincipalId, id: &str) -> Result<Delivery>;
+
+    // ---- search, files, audit ---------------------------------------------
+
+    /// Messages matching every term, in the request's channels only; deleted
+    /// messages never match. Best matches first.
+    async fn search(&self, request: SearchRequest) -> Result<Vec<SearchHit>>;
+
+    /// Records an uploaded file (its bytes are already in the object store).
+    async fn create_file(&self, file: Attachment) -> Result<Attachment>;
+    async fn get_file(&self, id: &str) -> Result<Option<Attachment>>;
+    /// A channel's files, newest first (files of deleted messages are gone).
+    async fn list_files(&self, channel: &ChannelId, limit: u32) -> Result<Vec<Attachment>>;
+    /// Forgets the files of a deleted message; returns them so their bytes can
+    /// be removed too.
+    async fn delete_files_of(&self, message: &MessageId) -> Result<Vec<Attachment>>;
+
+    async fn append_audit(&self, entry: AuditEntry) -> Result<()>;
+    /// An org's audit entries, newest first.
+    async fn list_audit(&self, org: &OrgId, filter: AuditFilter) -> Result<Vec<AuditEntry>>;
 
     /// A random secret of this deployment (created on first use, then stable),
     /// shared by every node: it signs short-lived turn tokens.

@@ -159,6 +159,8 @@ pub struct NewMessage {
     pub client_msg_id: Option<String>,
     /// Opens the message as a stream that deltas will extend.
     pub stream: bool,
+    /// Files uploaded into this channel by the author and not yet attached.
+    pub attachments: Vec<String>,
     pub created_at: Timestamp,
 }
 
@@ -271,6 +273,44 @@ pub enum Attempt {
     Delivered { at: Timestamp },
     Retry { at: Timestamp, error: String },
     Dead { error: String },
+}
+
+/// What to search for, and where: the server passes exactly the channels the
+/// caller can see, so a backend can never return anything else.
+#[derive(Debug, Clone)]
+pub struct SearchRequest {
+    pub channels: Vec<ChannelId>,
+    pub terms: Vec<octo_core::search::SearchTerm>,
+    pub author: Option<PrincipalId>,
+    /// Only this thread (its root and replies).
+    pub thread: Option<MessageId>,
+    pub has_attachment: Option<bool>,
+    pub before: Option<Timestamp>,
+    pub after: Option<Timestamp>,
+    pub limit: u32,
+    pub offset: u32,
+}
+
+/// A found message, with the part that matched.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, utoipa::ToSchema)]
+pub struct SearchHit {
+    pub message: Message,
+    /// A short excerpt of the text around the matches.
+    pub snippet: String,
+    /// `[start, end)` character offsets of the matches within `snippet`.
+    pub highlights: Vec<(u32, u32)>,
+    /// Higher is better; only the order is meaningful.
+    pub score: f64,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct AuditFilter {
+    pub actor: Option<PrincipalId>,
+    pub action: Option<String>,
+    pub target_id: Option<String>,
+    pub before: Option<Timestamp>,
+    pub after: Option<Timestamp>,
+    pub limit: u32,
 }
 
 /// The loop guard's counter: agent-written messages since the last human one.
