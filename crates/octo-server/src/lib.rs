@@ -6,6 +6,7 @@
 #![forbid(unsafe_code)]
 
 pub mod access;
+pub mod audit;
 pub mod caller;
 pub mod error;
 pub mod extract;
@@ -21,7 +22,7 @@ pub mod visibility;
 pub mod webhooks;
 
 pub use ratelimit::RateLimit;
-pub use state::{AgentsConfig, AppState, RealtimeConfig, ServerConfig};
+pub use state::{AgentsConfig, AppState, FilesConfig, RealtimeConfig, ServerConfig};
 
 use axum::Router;
 use axum::routing::get;

@@ -23,6 +23,7 @@ use utoipa::OpenApi;
         context::get_context,
         messages::get_message, messages::edit_message, messages::delete_message,
         messages::add_reaction, messages::remove_reaction, messages::append_delta, messages::finish_stream,
+        search::search, files::upload, files::download, files::list, audit::list, audit::set_role,
         realtime::ws::upgrade, realtime::longpoll::poll, realtime::longpoll::ack,
         realtime::longpoll::presence, realtime::longpoll::typing,
     ),

@@ -6,6 +6,7 @@ use crate::triggers::TriggerGate;
 use crate::turn::TurnKeys;
 use octo_broker::{Broker, Signal};
 use octo_core::{Event, PrincipalId};
+use object_store::ObjectStore;
 use octo_store::Store;
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
@@ -25,6 +26,23 @@ pub struct ServerConfig {
     pub login_token_days: u32,
     pub realtime: RealtimeConfig,
     pub agents: AgentsConfig,
+    pub files: FilesConfig,
+}
+
+/// Attachments.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct FilesConfig {
+    /// Largest upload, in bytes.
+    pub max_upload_bytes: usize,
+}
+
+impl Default for FilesConfig {
+    fn default() -> Self {
+        Self {
+            max_upload_bytes: 25 * 1024 * 1024,
+        }
+    }
 }
 
 /// Agent-facing timings.
@@ -70,6 +88,7 @@ impl Default for ServerConfig {
             login_token_days: 30,
             realtime: RealtimeConfig::default(),
             agents: AgentsConfig::default(),
+            files: FilesConfig::default(),
         }
     }
 }
@@ -113,6 +132,8 @@ impl Default for RealtimeConfig {
 pub struct AppState {
     pub store: Arc<dyn Store>,
     pub broker: Arc<dyn Broker>,
+    /// Where attachments' bytes live.
+    pub files: Arc<dyn ObjectStore>,
     pub hub: Arc<Hub>,
     pub config: Arc<ServerConfig>,
     pub limiter: Arc<RateLimiter>,
@@ -129,11 +150,12 @@ pub struct AppState {
 }
 
 impl AppState {
-    pub fn new(store: Arc<dyn Store>, broker: Arc<dyn Broker>, config: ServerConfig) -> Self {
+    pub fn new(store: Arc<dyn Store>, broker: Arc<dyn Broker>, files: Arc<dyn ObjectStore>, config: ServerConfig) -> Self {
         let (shutdown, shutting_down) = watch::channel(false);
         Self {
             store,
             broker,
+            files,
             hub: Arc::new(Hub::new(uuid_like_node_id())),
             limiter: Arc::new(RateLimiter::new(config.rate_limit)),
             login_limiter: Arc::new(RateLimiter::new(config.login_rate_limit)),

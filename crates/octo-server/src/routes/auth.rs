@@ -274,6 +274,7 @@ pub async fn create_my_token(
     ApiJson(req): ApiJson<NewTokenRequest>,
 ) -> ApiResult<(StatusCode, Json<NewTokenResponse>)> {
     let created = create_token_for(&state, &caller.principal.id, req).await?;
+    crate::audit::record(&state, &caller, "token.created", "token", &created.info.id, None, Some(serde_json::json!({"label": created.info.label, "principal_id": caller.principal.id}))).await;
     Ok((StatusCode::CREATED, Json(created)))
 }
 
@@ -284,11 +285,13 @@ pub async fn revoke_my_token(
     caller: Caller,
     Path(id): Path<String>,
 ) -> ApiResult<StatusCode> {
+    let token = TokenId::from_string(id);
     if state
         .store
-        .revoke_token(&caller.principal.id, &TokenId::from_string(id))
+        .revoke_token(&caller.principal.id, &token)
         .await?
     {
+        crate::audit::record(&state, &caller, "token.revoked", "token", &token, None, None).await;
         Ok(StatusCode::NO_CONTENT)
     } else {
         Err(ApiError::NotFound("token"))

@@ -100,11 +100,19 @@ pub async fn update_channel(
             "send at least one field to change",
         ));
     }
+    let before = serde_json::json!({
+        "name": view.channel.name,
+        "topic": view.channel.topic,
+        "agent_hop_limit": view.channel.agent_hop_limit,
+        "agent_triggers_per_minute": view.channel.agent_triggers_per_minute,
+    });
     let (channel, event) = state
         .store
         .update_channel(&view.channel.id, &caller.principal.id, patch)
         .await?;
+    let after = event.payload.clone();
     state.publish([event]).await;
+    crate::audit::record(&state, &caller, "channel.updated", "channel", &channel.id, Some(before), Some(after)).await;
     Ok(Json(channel))
 }
 

@@ -31,7 +31,8 @@ pub struct PostMessageRequest {
     /// Structured data for programs (at most 16 KiB as JSON).
     #[schema(value_type = Option<Object>)]
     pub data: Option<serde_json::Value>,
-    /// File ids (available once uploads exist).
+    /// Ids of files the sender uploaded into this channel
+    /// (`POST /channels/{id}/files`), at most 10.
     pub attachments: Option<Vec<String>>,
     /// Open the message as a stream: `text` may be empty, deltas follow
     /// (`POST /messages/{id}/deltas`) until `POST /messages/{id}/finish`.
@@ -123,12 +124,8 @@ pub async fn post(
             format!("data must be at most {MAX_MESSAGE_DATA_BYTES} bytes of JSON"),
         ));
     }
-    if let Some(first) = req.attachments.as_ref().and_then(|a| a.first()) {
-        return Err(ApiError::bad_request(
-            "unknown_attachment",
-            format!("no uploaded file {first}"),
-        ));
-    }
+    let attachments = req.attachments.clone().unwrap_or_default();
+    check_attachments(state, caller, &view.channel.id, &attachments).await?;
     let thread_id = match req.thread_id {
         Some(tid) => {
             view.check(caller, Action::CreateThread)?;
@@ -158,6 +155,7 @@ pub async fn post(
             mentions,
             client_msg_id: client_msg_id.map(|c| c.to_string()),
             stream: req.stream,
+            attachments,
             created_at: now(),
         })
         .await?;
@@ -167,6 +165,32 @@ pub async fn post(
     crate::triggers::on_message(state, &view.channel, &posted.message, posted.event.as_ref())
         .await?;
     Ok(posted)
+}
+
+/// Most files on one message.
+const MAX_ATTACHMENTS: usize = 10;
+
+/// Each attachment must be the sender's own upload into this channel, not yet
+/// sent. The store checks again atomically; this gives the clear error.
+async fn check_attachments(state: &AppState, caller: &Caller, channel: &ChannelId, ids: &[String]) -> ApiResult<()> {
+    if ids.len() > MAX_ATTACHMENTS {
+        return Err(ApiError::bad_request(
+            "invalid_attachments",
+            format!("at most {MAX_ATTACHMENTS} files per message"),
+        ));
+    }
+    for id in ids {
+        let usable = state.store.get_file(id).await?.is_some_and(|f| {
+            &f.channel_id == channel && f.uploader_id == caller.principal.id && f.message_id.is_none()
+        });
+        if !usable {
+            return Err(ApiError::bad_request(
+                "unknown_attachment",
+                format!("{id} is not a file you uploaded here and have not sent yet"),
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// Posts as an agent acting within one channel (a webhook's reply), with the
@@ -423,6 +447,7 @@ pub async fn delete_message(
         .delete_message(&message.id, &caller.principal.id)
         .await?;
     state.publish([event]).await;
+    super::files::delete_files_of(&state, &message.id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

@@ -1,6 +1,9 @@
 //! The REST routes of `/api/v1`, in one table.
 
 pub mod agents;
+pub mod audit;
+pub mod files;
+pub mod search;
 pub mod auth;
 pub mod channels;
 pub mod context;
@@ -17,6 +20,7 @@ use axum::routing::{delete, get, post, put};
 
 pub fn api(state: AppState) -> Router {
     let max_body = state.config.max_body_bytes;
+    let max_upload = state.config.files.max_upload_bytes;
     Router::new()
         .route("/setup", post(auth::setup))
         .route("/auth/login", post(auth::login))
@@ -122,6 +126,16 @@ pub fn api(state: AppState) -> Router {
         .route("/events/ack", post(realtime::longpoll::ack))
         .route("/orgs/{org}/presence", get(realtime::longpoll::presence))
         .route("/channels/{id}/typing", post(realtime::longpoll::typing))
+        .route("/search", get(search::search))
+        .route("/orgs/{org}/audit", get(audit::list))
+        .route("/orgs/{org}/members/{id}", axum::routing::patch(audit::set_role))
+        .route("/files/{id}", get(files::download))
+        .route(
+            "/channels/{id}/files",
+            get(files::list)
+                .post(files::upload)
+                .layer(DefaultBodyLimit::max(max_upload)),
+        )
         .route("/openapi.json", get(crate::openapi::serve))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
