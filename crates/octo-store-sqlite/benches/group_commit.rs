@@ -110,6 +110,7 @@ async fn run(
                         mentions: Mentions::default(),
                         client_msg_id: None,
                         stream: false,
+                        attachments: Vec::new(),
                         created_at: now(),
                     };
                     let sent = Instant::now();

@@ -7,10 +7,12 @@
 //! threads and see every acknowledged write.
 #![forbid(unsafe_code)]
 
+mod audit;
 mod channels;
 mod deliveries;
 mod error;
 mod events;
+mod files;
 mod members;
 mod messages;
 mod migrate;
@@ -20,6 +22,7 @@ mod principals;
 mod reactions;
 mod read_pool;
 mod rows;
+mod search;
 mod secrets;
 mod spaces;
 mod store;

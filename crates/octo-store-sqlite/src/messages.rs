@@ -3,6 +3,7 @@
 
 use crate::error::Res;
 use crate::events;
+use crate::files;
 use crate::reactions;
 use crate::rows::{self, MESSAGE_COLS, ms, seq_param};
 use octo_core::model::*;
@@ -13,7 +14,7 @@ use octo_store::{
 use rusqlite::types::Value;
 use rusqlite::{Connection, OptionalExtension, params, params_from_iter};
 
-/// The message row without reactions, deleted or not.
+/// The message row without reactions and attachments, deleted or not.
 pub(crate) fn get_bare(conn: &Connection, id: &MessageId) -> Res<Option<Message>> {
     let sql = format!("SELECT {MESSAGE_COLS} FROM messages WHERE id = ?1");
     Ok(conn
@@ -30,14 +31,20 @@ pub(crate) fn live(conn: &Connection, id: &MessageId) -> Res<Message> {
     }
 }
 
-pub(crate) fn with_reactions(conn: &Connection, mut m: Message) -> Res<Message> {
+/// Fills in what lives in other tables: reactions and attachments. A deleted
+/// message shows neither (its files are gone, or about to be).
+pub(crate) fn with_details(conn: &Connection, mut m: Message) -> Res<Message> {
+    if m.deleted {
+        return Ok(m);
+    }
     m.reactions = reactions::load(conn, &m.id)?;
+    m.attachments = files::of_message(conn, &m.id)?;
     Ok(m)
 }
 
 pub(crate) fn get(conn: &Connection, id: &MessageId) -> Res<Option<Message>> {
     get_bare(conn, id)?
-        .map(|m| with_reactions(conn, m))
+        .map(|m| with_details(conn, m))
         .transpose()
 }
 
@@ -84,12 +91,14 @@ pub(crate) fn post(conn: &Connection, m: NewMessage) -> Res<Posted> {
             .optional()?;
         if let Some(earlier) = earlier {
             return Ok(Posted {
-                message: with_reactions(conn, earlier)?,
+                message: with_details(conn, earlier)?,
                 event: None,
             });
         }
     }
     let hop = next_hop(m.author_kind, previous_hop(conn, &m)?);
+    // Refused attachments stop the post before anything is written.
+    files::check_attachable(conn, &m.attachments, &m.channel_id, &m.author_id)?;
     let seq = events::next_seq(conn, &m.channel_id)?;
     let stream = m.stream.then_some(StreamStatus::Open);
     conn.prepare_cached(
@@ -111,12 +120,14 @@ pub(crate) fn post(conn: &Connection, m: NewMessage) -> Res<Posted> {
         stream.map(StreamStatus::as_str),
         stream.map(|_| ms(m.created_at)),
     ])?;
+    files::attach(conn, &m.attachments, &m.id)?;
     if let Some(root) = &m.thread_id {
         conn.prepare_cached(
             "UPDATE messages SET reply_count = reply_count + 1, last_reply_at = ?2, last_reply_seq = ?3 WHERE id = ?1",
         )?
         .execute(params![root.as_str(), ms(m.created_at), seq_param(seq)])?;
     }
+    let attachments = files::of_message(conn, &m.id)?;
     let message = Message {
         id: m.id,
         channel_id: m.channel_id,
@@ -132,6 +143,7 @@ pub(crate) fn post(conn: &Connection, m: NewMessage) -> Res<Posted> {
         edited_at: None,
         deleted: false,
         stream,
+        attachments,
         reactions: Vec::new(),
         reply_count: 0,
         last_reply_at: None,
@@ -177,7 +189,7 @@ pub(crate) fn edit(
         actor,
         payload::message_edited(&m),
     )?;
-    Ok((with_reactions(conn, m)?, event))
+    Ok((with_details(conn, m)?, event))
 }
 
 /// Tombstones the message. The row stays so its seq and thread links hold; a
@@ -207,6 +219,7 @@ pub(crate) fn delete(
     m.mentions = Mentions::default();
     m.deleted = true;
     m.reactions = Vec::new();
+    m.attachments = Vec::new();
     let event = events::append(
         conn,
         &m.channel_id,
@@ -219,12 +232,13 @@ pub(crate) fn delete(
 
 /// A deleted message's words leave the log too, not just the read model: the
 /// events that carried them (created, edited, deltas, finished) keep their
-/// place and seq but lose the content, so a replay shows a deleted message.
+/// place and seq but lose the content (and the created event its attachments,
+/// whose files are about to go), so a replay shows a deleted message.
 fn redact_log(conn: &Connection, m: &Message) -> Res<()> {
     let no_mentions = serde_json::to_string(&Mentions::default())?;
     conn.prepare_cached(
         "UPDATE events SET payload = json_set(payload, '$.message.text', '', '$.message.data', json('null'), \
-         '$.message.mentions', json(?3), '$.message.deleted', json('true')) \
+         '$.message.mentions', json(?3), '$.message.deleted', json('true'), '$.message.attachments', json('[]')) \
          WHERE channel_id = ?1 AND seq = ?2",
     )?
     .execute(params![m.channel_id.as_str(), seq_param(m.seq), no_mentions])?;
@@ -244,7 +258,7 @@ pub(crate) fn query_messages(conn: &Connection, sql: &str, args: Vec<Value>) -> 
     let mut stmt = conn.prepare_cached(sql)?;
     let rows = stmt.query_map(params_from_iter(args), rows::message)?;
     let bare: Vec<Message> = rows.collect::<Result<_, _>>()?;
-    bare.into_iter().map(|m| with_reactions(conn, m)).collect()
+    bare.into_iter().map(|m| with_details(conn, m)).collect()
 }
 
 pub(crate) fn list(conn: &Connection, channel: &ChannelId, page: MessagePage) -> Res<Vec<Message>> {

@@ -10,6 +10,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0002_acked_seq.sql"),
     include_str!("../migrations/0003_agents.sql"),
     include_str!("../migrations/0004_webhooks.sql"),
+    include_str!("../migrations/0005_search_files_audit.sql"),
 ];
 
 pub(crate) fn migrate(conn: &mut Connection) -> Res<()> {
@@ -38,7 +39,7 @@ mod tests {
     use crate::rows;
 
     /// A database written before the agents migration reads back with its
-    /// defaults filled in.
+    /// defaults filled in, and its messages are indexed for search.
     #[test]
     fn old_rows_get_the_agent_defaults() {
         let dir = tempfile::tempdir().unwrap();
@@ -90,6 +91,16 @@ mod tests {
             )
             .unwrap();
         assert_eq!(m.stream, None);
+        // Messages written before search existed are found by it.
+        let found: String = conn
+            .query_row(
+                "SELECT m.id FROM message_search JOIN messages m ON m.rowid = message_search.rowid \
+                 WHERE message_search MATCH '\"hi\"'",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(found, "m");
         // Migrating again is a no-op.
         migrate(&mut conn).unwrap();
     }

@@ -147,3 +147,14 @@ pub(crate) fn update_profile(
     )?;
     Ok(p)
 }
+
+/// Changes the principal's org role; NotFound if there is no such principal.
+pub(crate) fn set_role(conn: &Connection, id: &PrincipalId, role: Role) -> Res<Principal> {
+    let changed = conn
+        .prepare_cached("UPDATE principals SET role = ?2 WHERE id = ?1")?
+        .execute(params![id.as_str(), role.as_str()])?;
+    if changed == 0 {
+        return Err(StoreError::NotFound.into());
+    }
+    get(conn, id)?.ok_or_else(|| StoreError::NotFound.into())
+}

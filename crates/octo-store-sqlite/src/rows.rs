@@ -244,7 +244,7 @@ pub(crate) fn override_at(r: &Row, base: usize) -> rusqlite::Result<Override> {
 pub(crate) const MESSAGE_COLS: &str = "id, channel_id, seq, thread_id, author_id, text, data, mentions, \
      client_msg_id, hop, created_at, edited_at, deleted, reply_count, last_reply_at, stream";
 
-/// A message without its reactions (see `messages::with_reactions`).
+/// A message without its reactions and attachments (see `messages::with_details`).
 pub(crate) fn message(r: &Row) -> rusqlite::Result<Message> {
     Ok(Message {
         id: id_at!(MessageId, r, 0),
@@ -260,6 +260,7 @@ pub(crate) fn message(r: &Row) -> rusqlite::Result<Message> {
         created_at: time(r, 10)?,
         edited_at: opt_time(r, 11)?,
         deleted: r.get(12)?,
+        attachments: Vec::new(),
         reactions: Vec::new(),
         reply_count: u32_at(r, 13)?,
         last_reply_at: opt_time(r, 14)?,
@@ -319,5 +320,39 @@ pub(crate) fn delivery(r: &Row) -> rusqlite::Result<Delivery> {
         next_attempt_at: opt_time(r, 7)?,
         created_at: time(r, 8)?,
         delivered_at: opt_time(r, 9)?,
+    })
+}
+
+pub(crate) const FILE_COLS: &str =
+    "id, channel_id, uploader_id, name, content_type, size, sha256, message_id, created_at";
+
+pub(crate) fn file(r: &Row) -> rusqlite::Result<Attachment> {
+    Ok(Attachment {
+        id: r.get(0)?,
+        channel_id: id_at!(ChannelId, r, 1),
+        uploader_id: id_at!(PrincipalId, r, 2),
+        name: r.get(3)?,
+        content_type: r.get(4)?,
+        size: u64_at(r, 5)?,
+        sha256: r.get(6)?,
+        message_id: opt_id_at!(MessageId, r, 7),
+        created_at: time(r, 8)?,
+    })
+}
+
+pub(crate) const AUDIT_COLS: &str =
+    "id, org_id, actor_id, action, target_kind, target_id, before, after, at";
+
+pub(crate) fn audit(r: &Row) -> rusqlite::Result<AuditEntry> {
+    Ok(AuditEntry {
+        id: r.get(0)?,
+        org_id: id_at!(OrgId, r, 1),
+        actor_id: id_at!(PrincipalId, r, 2),
+        action: r.get(3)?,
+        target_kind: r.get(4)?,
+        target_id: r.get(5)?,
+        before: opt_json(r, 6)?,
+        after: opt_json(r, 7)?,
+        at: time(r, 8)?,
     })
 }

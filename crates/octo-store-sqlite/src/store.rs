@@ -2,8 +2,8 @@
 //! only moves its arguments into a closure; the SQL lives in the area modules.
 
 use crate::{
-    SqliteStore, channels, deliveries, events, members, messages, orgs, overrides, principals,
-    reactions, secrets, spaces, streams, tokens, triggers, webhooks,
+    SqliteStore, audit, channels, deliveries, events, files, members, messages, orgs, overrides,
+    principals, reactions, search, secrets, spaces, streams, tokens, triggers, webhooks,
 };
 use async_trait::async_trait;
 use octo_core::model::*;
@@ -58,6 +58,12 @@ impl Store for SqliteStore {
     async fn update_profile(&self, id: &PrincipalId, patch: ProfilePatch) -> Result<Principal> {
         let id = id.clone();
         self.write(move |c| principals::update_profile(c, &id, patch))
+            .await
+    }
+
+    async fn set_role(&self, id: &PrincipalId, role: Role) -> Result<Principal> {
+        let id = id.clone();
+        self.write(move |c| principals::set_role(c, &id, role))
             .await
     }
 
@@ -419,6 +425,41 @@ impl Store for SqliteStore {
         let (agent, id) = (agent.clone(), id.to_owned());
         self.write(move |c| deliveries::replay(c, &agent, &id))
             .await
+    }
+
+    async fn search(&self, request: SearchRequest) -> Result<Vec<SearchHit>> {
+        if request.channels.is_empty() {
+            return Ok(Vec::new());
+        }
+        self.read(move |c| search::search(c, request)).await
+    }
+
+    async fn create_file(&self, file: Attachment) -> Result<Attachment> {
+        self.write(move |c| files::create(c, file)).await
+    }
+
+    async fn get_file(&self, id: &str) -> Result<Option<Attachment>> {
+        let id = id.to_owned();
+        self.read(move |c| files::get(c, &id)).await
+    }
+
+    async fn list_files(&self, channel: &ChannelId, limit: u32) -> Result<Vec<Attachment>> {
+        let channel = channel.clone();
+        self.read(move |c| files::list(c, &channel, limit)).await
+    }
+
+    async fn delete_files_of(&self, message: &MessageId) -> Result<Vec<Attachment>> {
+        let message = message.clone();
+        self.write(move |c| files::delete_of(c, &message)).await
+    }
+
+    async fn append_audit(&self, entry: AuditEntry) -> Result<()> {
+        self.write(move |c| audit::append(c, entry)).await
+    }
+
+    async fn list_audit(&self, org: &OrgId, filter: AuditFilter) -> Result<Vec<AuditEntry>> {
+        let org = org.clone();
+        self.read(move |c| audit::list(c, &org, filter)).await
     }
 
     async fn deployment_secret(&self) -> Result<Vec<u8>> {

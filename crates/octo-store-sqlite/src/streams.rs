@@ -44,7 +44,7 @@ pub(crate) fn append_delta(
         actor,
         payload::message_delta(&m, delta),
     )?;
-    Ok((messages::with_reactions(conn, m)?, event))
+    Ok((messages::with_details(conn, m)?, event))
 }
 
 pub(crate) fn finish(
@@ -76,7 +76,7 @@ pub(crate) fn finish(
         actor,
         payload::message_finished(&m),
     )?;
-    Ok((messages::with_reactions(conn, m)?, event))
+    Ok((messages::with_details(conn, m)?, event))
 }
 
 pub(crate) fn idle(conn: &Connection, before: Timestamp, limit: u32) -> Res<Vec<Message>> {

@@ -73,6 +73,7 @@ fn msg(s: &Setup, text: &str) -> NewMessage {
         mentions: Mentions::default(),
         client_msg_id: None,
         stream: false,
+        attachments: Vec::new(),
         created_at: now(),
     }
 }
@@ -273,4 +274,104 @@ async fn the_deployment_secret_survives_a_reopen() {
     let other = open(elsewhere.path(), 512).await;
     assert_ne!(other.deployment_secret().await.expect("secret"), secret);
     other.close().await;
+}
+
+fn searching(s: &Setup, query: &str) -> SearchRequest {
+    SearchRequest {
+        channels: vec![s.channel.id.clone()],
+        terms: octo_core::search::parse_query(query).expect("query"),
+        author: None,
+        thread: None,
+        has_attachment: None,
+        before: None,
+        after: None,
+        limit: 20,
+        offset: 0,
+    }
+}
+
+async fn found(store: &SqliteStore, s: &Setup, query: &str) -> Vec<MessageId> {
+    let hits = store.search(searching(s, query)).await.expect("search");
+    hits.into_iter().map(|h| h.message.id).collect()
+}
+
+/// The index holds exactly the live messages' words after every kind of
+/// change (FTS5 checks itself against the messages table), and survives a
+/// reopen; accents are folded and English words stemmed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_search_index_follows_every_write() {
+    let dir = tempfile::tempdir().expect("dir");
+    let store = open(dir.path(), 512).await;
+    let s = set_up(&store).await;
+    let cafe = store
+        .post_message(msg(&s, "Meet at the Café, deployed later"))
+        .await
+        .expect("post")
+        .message;
+    let edited = store
+        .post_message(msg(&s, "first words"))
+        .await
+        .expect("post")
+        .message;
+    let edit = MessageEdit {
+        text: "second words".into(),
+        mentions: Mentions::default(),
+        edited_at: now(),
+    };
+    store
+        .edit_message(&edited.id, &s.owner.id, edit)
+        .await
+        .expect("edit");
+    let streamed = store
+        .post_message(NewMessage {
+            stream: true,
+            ..msg(&s, "")
+        })
+        .await
+        .expect("post")
+        .message;
+    for delta in ["streamed ", "words ", "here"] {
+        store
+            .append_delta(&streamed.id, &s.owner.id, delta)
+            .await
+            .expect("delta");
+    }
+    let gone = store
+        .post_message(msg(&s, "doomed words"))
+        .await
+        .expect("post")
+        .message;
+    store
+        .delete_message(&gone.id, &s.owner.id)
+        .await
+        .expect("delete");
+
+    assert_eq!(found(&store, &s, "cafe").await, vec![cafe.id.clone()]);
+    assert_eq!(found(&store, &s, "deploying").await, vec![cafe.id.clone()]);
+    assert_eq!(found(&store, &s, "words").await.len(), 2);
+    assert!(found(&store, &s, "first").await.is_empty());
+    assert!(found(&store, &s, "doomed").await.is_empty());
+    // A stray marker character in a message never breaks its snippet.
+    let odd = store
+        .post_message(msg(&s, "odd \u{2}marker\u{3} text"))
+        .await
+        .expect("post")
+        .message;
+    let hits = store.search(searching(&s, "marker")).await.expect("search");
+    assert_eq!(hits[0].message.id, odd.id);
+    assert_eq!(hits[0].snippet, "odd marker text");
+    assert!(hits[0].highlights.is_empty());
+    store.close().await;
+    drop(store);
+
+    let conn = rusqlite::Connection::open(dir.path().join(octo_store_sqlite::DB_FILE)).expect("db");
+    conn.execute(
+        "INSERT INTO message_search (message_search, rank) VALUES ('integrity-check', 1)",
+        [],
+    )
+    .expect("the index matches the messages");
+    drop(conn);
+    let store = open(dir.path(), 512).await;
+    assert_eq!(found(&store, &s, "cafe").await, vec![cafe.id]);
+    store.close().await;
 }

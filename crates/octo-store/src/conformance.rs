@@ -95,6 +95,18 @@ macro_rules! conformance_tests {
             replaying_a_dead_delivery_makes_it_due_again,
             replaying_another_agents_delivery_is_not_found,
             concurrent_enqueues_of_one_event_leave_one_row,
+            search_matches_words_prefixes_and_phrases,
+            search_keeps_to_the_given_channels,
+            search_ranks_better_matches_first,
+            search_filters_by_author_thread_attachment_and_time,
+            search_follows_edits_deletes_and_streams,
+            search_highlights_the_matches_in_the_snippet,
+            search_pages_with_limit_and_offset,
+            files_are_recorded_and_attached_on_post,
+            attaching_refuses_files_that_are_not_the_authors_to_give,
+            files_of_deleted_messages_go,
+            set_role_changes_the_org_role,
+            audit_entries_are_listed_newest_first_with_filters,
         );
     };
 }
@@ -248,6 +260,7 @@ fn msg(channel: &ChannelId, author: &Principal, text: &str) -> NewMessage {
         mentions: Mentions::default(),
         client_msg_id: None,
         stream: false,
+        attachments: Vec::new(),
         created_at: now(),
     }
 }
@@ -2745,4 +2758,821 @@ pub async fn concurrent_enqueues_of_one_event_leave_one_row(store: Arc<dyn Store
     assert_eq!(only.event_id, "same");
     assert_eq!(only.attempts, 0);
     assert_eq!(store.due_deliveries(now(), 10).await.unwrap(), vec![only]);
+}
+
+// ---- search -----------------------------------------------------------------
+
+/// A search of `query` (parsed as people type it) in `channels`, first page.
+fn searching(channels: &[&Channel], query: &str) -> SearchRequest {
+    SearchRequest {
+        channels: channels.iter().map(|c| c.id.clone()).collect(),
+        terms: octo_core::search::parse_query(query).unwrap(),
+        author: None,
+        thread: None,
+        has_attachment: None,
+        before: None,
+        after: None,
+        limit: 20,
+        offset: 0,
+    }
+}
+
+async fn found(store: &dyn Store, request: SearchRequest) -> Vec<MessageId> {
+    let hits = store.search(request).await.unwrap();
+    hits.into_iter().map(|h| h.message.id).collect()
+}
+
+/// Found ids in any order (for results whose ranks may tie).
+async fn found_set(store: &dyn Store, request: SearchRequest) -> HashSet<MessageId> {
+    found(store, request).await.into_iter().collect()
+}
+
+fn set(messages: &[&Message]) -> HashSet<MessageId> {
+    messages.iter().map(|m| m.id.clone()).collect()
+}
+
+/// The highlighted parts of a hit's snippet, lower-cased.
+fn highlighted(hit: &SearchHit) -> Vec<String> {
+    let chars: Vec<char> = hit.snippet.chars().collect();
+    hit.highlights
+        .iter()
+        .map(|&(start, end)| {
+            assert!(start < end && end as usize <= chars.len(), "{hit:?}");
+            chars[start as usize..end as usize]
+                .iter()
+                .collect::<String>()
+                .to_lowercase()
+        })
+        .collect()
+}
+
+pub async fn search_matches_words_prefixes_and_phrases(store: Arc<dyn Store>) {
+    let w = world(&*store).await;
+    let c = channel(&*store, &w, "general").await;
+    let noon = post(
+        &*store,
+        msg(&c.id, &w.alice, "The release train leaves at noon"),
+    )
+    .await;
+    let team = post(&*store, msg(&c.id, &w.owner, "train the release team")).await;
+    let staging = post(&*store, msg(&c.id, &w.bot, "Rolling out to staging now")).await;
+    let s = &*store;
+
+    assert_eq!(
+        found(s, searching(&[&c], "noon")).await,
+        vec![noon.id.clone()]
+    );
+    assert_eq!(
+        found(s, searching(&[&c], "NOON")).await,
+        vec![noon.id.clone()],
+        "case is folded"
+    );
+    assert_eq!(
+        found_set(s, searching(&[&c], "release")).await,
+        set(&[&noon, &team])
+    );
+    // Every term is required.
+    assert_eq!(
+        found(s, searching(&[&c], "release noon")).await,
+        vec![noon.id.clone()]
+    );
+    assert!(
+        found(s, searching(&[&c], "release staging"))
+            .await
+            .is_empty()
+    );
+    // A word matches whole words; a prefix matches their starts.
+    assert!(found(s, searching(&[&c], "rel")).await.is_empty());
+    assert!(found(s, searching(&[&c], "stag")).await.is_empty());
+    assert_eq!(
+        found_set(s, searching(&[&c], "rel*")).await,
+        set(&[&noon, &team])
+    );
+    assert_eq!(
+        found(s, searching(&[&c], "stag*")).await,
+        vec![staging.id.clone()]
+    );
+    assert_eq!(
+        found(s, searching(&[&c], "tea* trai*")).await,
+        vec![team.id.clone()]
+    );
+    // A phrase needs its words adjacent and in order.
+    assert_eq!(
+        found(s, searching(&[&c], "\"release train\"")).await,
+        vec![noon.id.clone()]
+    );
+    assert_eq!(
+        found(s, searching(&[&c], "\"train the release\"")).await,
+        vec![team.id.clone()]
+    );
+    assert!(
+        found(s, searching(&[&c], "\"train release\""))
+            .await
+            .is_empty()
+    );
+    assert!(
+        found(s, searching(&[&c], "\"release noon\""))
+            .await
+            .is_empty()
+    );
+    // What would be query syntax in any backend is just separators.
+    assert_eq!(
+        found(s, searching(&[&c], "noon) OR (team")).await,
+        Vec::<MessageId>::new()
+    );
+    assert!(found(s, searching(&[&c], "nothing-here")).await.is_empty());
+
+    // Hits carry the whole message, as reads show it.
+    let hits = store.search(searching(&[&c], "noon")).await.unwrap();
+    assert_eq!(hits.len(), 1);
+    assert_eq!(
+        Some(hits[0].message.clone()),
+        store.get_message(&noon.id).await.unwrap()
+    );
+}
+
+pub async fn search_keeps_to_the_given_channels(store: Arc<dyn Store>) {
+    let w = world(&*store).await;
+    let mine = channel(&*store, &w, "mine").await;
+    let other = channel(&*store, &w, "other").await;
+    let here = post(
+        &*store,
+        msg(&mine.id, &w.alice, "a zebra crossing at the corner"),
+    )
+    .await;
+    // The best match of all, in a channel the caller may not see.
+    let hidden = post(&*store, msg(&other.id, &w.owner, "zebra zebra zebra")).await;
+    post(&*store, msg(&mine.id, &w.alice, "nothing to see")).await;
+    let s = &*store;
+
+    assert_eq!(
+        found(s, searching(&[&mine], "zebra")).await,
+        vec![here.id.clone()]
+    );
+    assert_eq!(
+        found(s, searching(&[&other], "zebra")).await,
+        vec![hidden.id.clone()]
+    );
+    assert_eq!(
+        found_set(s, searching(&[&mine, &other], "zebra")).await,
+        set(&[&here, &hidden])
+    );
+    assert!(found(s, searching(&[], "zebra")).await.is_empty());
+    let mut unknown = searching(&[&mine], "zebra");
+    unknown.channels = vec![ChannelId::generate()];
+    assert!(found(s, unknown).await.is_empty());
+}
+
+pub async fn search_ranks_better_matches_first(store: Arc<dyn Store>) {
+    let w = world(&*store).await;
+    let c = channel(&*store, &w, "general").await;
+    for filler in ["lunch plans", "the build is green", "who has the keys"] {
+        post(&*store, msg(&c.id, &w.owner, filler)).await;
+    }
+    // The better match is the older one, so ranking (not recency) decides.
+    let strong = post(&*store, msg(&c.id, &w.bot, "kiwi kiwi kiwi")).await;
+    let weak = post(
+        &*store,
+        msg(
+            &c.id,
+            &w.alice,
+            "a long message about many unrelated things that mentions kiwi only once in passing",
+        ),
+    )
+    .await;
+    let hits = store.search(searching(&[&c], "kiwi")).await.unwrap();
+    assert_eq!(
+        hits.iter()
+            .map(|h| h.message.id.clone())
+            .collect::<Vec<_>>(),
+        vec![strong.id.clone(), weak.id.clone()]
+    );
+    assert!(hits[0].score > hits[1].score, "{hits:?}");
+}
+
+pub async fn search_filters_by_author_thread_attachment_and_time(store: Arc<dyn Store>) {
+    let w = world(&*store).await;
+    let c = channel(&*store, &w, "general").await;
+    let root = post(
+        &*store,
+        NewMessage {
+            created_at: ago(100),
+            ..msg(&c.id, &w.alice, "orange roadmap")
+        },
+    )
+    .await;
+    let answer = post(
+        &*store,
+        NewMessage {
+            created_at: ago(200),
+            ..reply(&c.id, &root.id, &w.bot, "orange answer")
+        },
+    )
+    .await;
+    let elsewhere = post(
+        &*store,
+        NewMessage {
+            created_at: ago(250),
+            ..msg(&c.id, &w.bot, "orange elsewhere")
+        },
+    )
+    .await;
+    let file = store
+        .create_file(upload(&c.id, &w.owner, "orange.png", ago(290)))
+        .await
+        .unwrap();
+    let with_file = post(
+        &*store,
+        NewMessage {
+            created_at: ago(300),
+            attachments: vec![file.id.clone()],
+            ..msg(&c.id, &w.owner, "orange picture")
+        },
+    )
+    .await;
+    let s = &*store;
+    let all = || searching(&[&c], "orange");
+    assert_eq!(
+        found_set(s, all()).await,
+        set(&[&root, &answer, &elsewhere, &with_file])
+    );
+
+    let by_bot = SearchRequest {
+        author: Some(w.bot.id.clone()),
+        ..all()
+    };
+    assert_eq!(found_set(s, by_bot).await, set(&[&answer, &elsewhere]));
+    let in_thread = SearchRequest {
+        thread: Some(root.id.clone()),
+        ..all()
+    };
+    assert_eq!(found_set(s, in_thread).await, set(&[&root, &answer]));
+    let bot_in_thread = SearchRequest {
+        thread: Some(root.id.clone()),
+        author: Some(w.bot.id.clone()),
+        ..all()
+    };
+    assert_eq!(found(s, bot_in_thread).await, vec![answer.id.clone()]);
+    let with = SearchRequest {
+        has_attachment: Some(true),
+        ..all()
+    };
+    assert_eq!(found(s, with).await, vec![with_file.id.clone()]);
+    let without = SearchRequest {
+        has_attachment: Some(false),
+        ..all()
+    };
+    assert_eq!(
+        found_set(s, without).await,
+        set(&[&root, &answer, &elsewhere])
+    );
+    let before = SearchRequest {
+        before: Some(ago(225)),
+        ..all()
+    };
+    assert_eq!(found_set(s, before).await, set(&[&root, &answer]));
+    let after = SearchRequest {
+        after: Some(ago(225)),
+        ..all()
+    };
+    assert_eq!(found_set(s, after).await, set(&[&elsewhere, &with_file]));
+    let between = SearchRequest {
+        after: Some(ago(150)),
+        before: Some(ago(275)),
+        ..all()
+    };
+    assert_eq!(found_set(s, between).await, set(&[&answer, &elsewhere]));
+    let nobody = SearchRequest {
+        author: Some(w.bot2.id.clone()),
+        ..all()
+    };
+    assert!(found(s, nobody).await.is_empty());
+}
+
+pub async fn search_follows_edits_deletes_and_streams(store: Arc<dyn Store>) {
+    let w = world(&*store).await;
+    let c = channel(&*store, &w, "general").await;
+    let s = &*store;
+    let m = post(s, msg(&c.id, &w.alice, "apple pie for dessert")).await;
+    assert_eq!(
+        found(s, searching(&[&c], "apple")).await,
+        vec![m.id.clone()]
+    );
+
+    let edit = MessageEdit {
+        text: "cherry pie for dessert".into(),
+        mentions: Mentions::default(),
+        edited_at: now(),
+    };
+    let (edited, _) = store.edit_message(&m.id, &w.alice.id, edit).await.unwrap();
+    assert!(found(s, searching(&[&c], "apple")).await.is_empty());
+    let hits = store.search(searching(&[&c], "cherry")).await.unwrap();
+    assert_eq!(hits.len(), 1);
+    assert_eq!(hits[0].message, edited);
+    assert!(hits[0].snippet.contains("cherry"), "{hits:?}");
+
+    // Stream text is searchable as it grows and once it is finished.
+    let streamed = post(s, stream(&c.id, &w.bot, "")).await;
+    store
+        .append_delta(&streamed.id, &w.bot.id, "thinking about ")
+        .await
+        .unwrap();
+    store
+        .append_delta(&streamed.id, &w.bot.id, "pie recipes")
+        .await
+        .unwrap();
+    assert_eq!(
+        found(s, searching(&[&c], "recipes")).await,
+        vec![streamed.id.clone()]
+    );
+    assert_eq!(
+        found_set(s, searching(&[&c], "pie")).await,
+        set(&[&edited, &streamed])
+    );
+    store
+        .finish_stream(
+            &streamed.id,
+            &w.bot.id,
+            Some("final answer: crumble".into()),
+            StreamStatus::Finished,
+        )
+        .await
+        .unwrap();
+    assert!(found(s, searching(&[&c], "recipes")).await.is_empty());
+    assert_eq!(
+        found(s, searching(&[&c], "crumble")).await,
+        vec![streamed.id.clone()]
+    );
+
+    // Deleted messages never match.
+    store.delete_message(&m.id, &w.alice.id).await.unwrap();
+    store.delete_message(&streamed.id, &w.bot.id).await.unwrap();
+    for query in ["cherry", "pie", "crumble", "dessert"] {
+        assert!(
+            found(s, searching(&[&c], query)).await.is_empty(),
+            "{query}"
+        );
+    }
+    let again = post(s, msg(&c.id, &w.alice, "pie again")).await;
+    assert_eq!(found(s, searching(&[&c], "pie")).await, vec![again.id]);
+}
+
+pub async fn search_highlights_the_matches_in_the_snippet(store: Arc<dyn Store>) {
+    let w = world(&*store).await;
+    let c = channel(&*store, &w, "general").await;
+    post(
+        &*store,
+        msg(
+            &c.id,
+            &w.alice,
+            "We shipped the new search feature today, and search is fast",
+        ),
+    )
+    .await;
+    let hits = store.search(searching(&[&c], "search")).await.unwrap();
+    assert_eq!(hits.len(), 1);
+    let marked = highlighted(&hits[0]);
+    assert_eq!(marked, vec!["search", "search"], "{:?}", hits[0]);
+    assert!(
+        hits[0].snippet.contains("new search feature"),
+        "{:?}",
+        hits[0]
+    );
+
+    let hits = store.search(searching(&[&c], "ship* today")).await.unwrap();
+    let marked = highlighted(&hits[0]);
+    assert!(marked.contains(&"shipped".to_owned()), "{marked:?}");
+    assert!(marked.contains(&"today".to_owned()), "{marked:?}");
+
+    // A phrase is highlighted as its words (together or one by one).
+    let hits = store
+        .search(searching(&[&c], "\"new search\""))
+        .await
+        .unwrap();
+    let marked = highlighted(&hits[0]);
+    let words: Vec<&str> = marked.iter().flat_map(|h| h.split_whitespace()).collect();
+    assert!(
+        words.contains(&"new") && words.contains(&"search"),
+        "{marked:?}"
+    );
+    assert!(
+        words.iter().all(|w| ["new", "search"].contains(w)),
+        "{marked:?}"
+    );
+}
+
+pub async fn search_pages_with_limit_and_offset(store: Arc<dyn Store>) {
+    let w = world(&*store).await;
+    let c = channel(&*store, &w, "general").await;
+    let mut posted = HashSet::new();
+    for i in 0..7 {
+        let text = format!("standup notes {}", "notes ".repeat(i));
+        posted.insert(post(&*store, msg(&c.id, &w.alice, &text)).await.id);
+    }
+    post(&*store, msg(&c.id, &w.alice, "something else")).await;
+    let all = found(&*store, searching(&[&c], "notes")).await;
+    assert_eq!(all.len(), 7);
+    assert_eq!(all.iter().cloned().collect::<HashSet<_>>(), posted);
+    let mut paged = Vec::new();
+    for offset in [0, 3, 6, 9] {
+        let page = found(
+            &*store,
+            SearchRequest {
+                limit: 3,
+                offset,
+                ..searching(&[&c], "notes")
+            },
+        )
+        .await;
+        assert!(page.len() <= 3);
+        paged.extend(page);
+    }
+    assert_eq!(paged, all, "pages follow one order");
+    let none = SearchRequest {
+        limit: 0,
+        ..searching(&[&c], "notes")
+    };
+    assert!(found(&*store, none).await.is_empty());
+}
+
+// ---- files ------------------------------------------------------------------
+
+fn upload(channel: &ChannelId, uploader: &Principal, name: &str, at: Timestamp) -> Attachment {
+    Attachment {
+        id: MessageId::generate().to_string(),
+        channel_id: channel.clone(),
+        uploader_id: uploader.id.clone(),
+        name: name.into(),
+        content_type: "image/png".into(),
+        size: 1234,
+        sha256: "ab".repeat(32),
+        message_id: None,
+        created_at: at,
+    }
+}
+
+fn attached(file: &Attachment, message: &Message) -> Attachment {
+    Attachment {
+        message_id: Some(message.id.clone()),
+        ..file.clone()
+    }
+}
+
+fn file_ids(files: &[Attachment]) -> Vec<String> {
+    files.iter().map(|f| f.id.clone()).collect()
+}
+
+pub async fn files_are_recorded_and_attached_on_post(store: Arc<dyn Store>) {
+    let w = world(&*store).await;
+    let c = channel(&*store, &w, "general").await;
+    let s = &*store;
+    let mut files = Vec::new();
+    for (i, name) in ["b.png", "a.png", "c.png"].into_iter().enumerate() {
+        let f = upload(&c.id, &w.alice, name, ago(i as i64));
+        assert_eq!(s.create_file(f.clone()).await.unwrap(), f);
+        files.push(f);
+    }
+    assert_eq!(
+        s.get_file(&files[0].id).await.unwrap(),
+        Some(files[0].clone())
+    );
+    assert_eq!(s.get_file("no-such-file").await.unwrap(), None);
+    assert_eq!(
+        file_ids(&s.list_files(&c.id, 10).await.unwrap()),
+        vec![
+            files[2].id.clone(),
+            files[1].id.clone(),
+            files[0].id.clone()
+        ],
+        "newest first"
+    );
+    assert_eq!(s.list_files(&c.id, 2).await.unwrap().len(), 2);
+    assert_not_found(
+        s.create_file(upload(&ChannelId::generate(), &w.alice, "x.png", now()))
+            .await,
+    );
+
+    // Listed out of upload order, attached in upload order.
+    let new = NewMessage {
+        attachments: vec![files[1].id.clone(), files[0].id.clone()],
+        client_msg_id: Some("with-files".into()),
+        ..msg(&c.id, &w.alice, "two pictures")
+    };
+    let posted = s.post_message(new.clone()).await.unwrap();
+    let m = posted.message;
+    assert_eq!(
+        m.attachments,
+        vec![attached(&files[0], &m), attached(&files[1], &m)]
+    );
+    let event = posted.event.unwrap();
+    assert_eq!(event.payload, payload::message_created(&m));
+    assert_eq!(
+        event.payload["message"]["attachments"][0]["id"],
+        json!(files[0].id)
+    );
+    assert_eq!(s.get_message(&m.id).await.unwrap(), Some(m.clone()));
+    assert_eq!(
+        s.get_file(&files[0].id).await.unwrap(),
+        Some(attached(&files[0], &m))
+    );
+    let listed = s
+        .list_messages(&c.id, page(ThreadFilter::TopLevel, None, None, 10))
+        .await
+        .unwrap();
+    assert_eq!(listed, vec![m.clone()]);
+    let hits = s.search(searching(&[&c], "pictures")).await.unwrap();
+    assert_eq!(hits[0].message, m);
+    // Attached files of a live message are still the channel's.
+    assert_eq!(s.list_files(&c.id, 10).await.unwrap().len(), 3);
+
+    // A retry returns the first message as it is, whatever it lists.
+    let retry = NewMessage {
+        id: MessageId::generate(),
+        attachments: vec![files[0].id.clone(), "no-such-file".into()],
+        ..new
+    };
+    let again = s.post_message(retry).await.unwrap();
+    assert!(again.event.is_none());
+    assert_eq!(again.message, m);
+
+    // Replies and thread listings show their files too.
+    let r = post(
+        s,
+        NewMessage {
+            attachments: vec![files[2].id.clone()],
+            ..reply(&c.id, &m.id, &w.alice, "and one more")
+        },
+    )
+    .await;
+    assert_eq!(r.attachments, vec![attached(&files[2], &r)]);
+    let threads = s.list_threads(&c.id, 10).await.unwrap();
+    assert_eq!(threads[0].attachments, m.attachments);
+    let thread = s
+        .list_messages(
+            &c.id,
+            page(ThreadFilter::Thread(m.id.clone()), None, None, 10),
+        )
+        .await
+        .unwrap();
+    assert_eq!(thread[1], r);
+}
+
+pub async fn attaching_refuses_files_that_are_not_the_authors_to_give(store: Arc<dyn Store>) {
+    let w = world(&*store).await;
+    let c = channel(&*store, &w, "general").await;
+    let other = channel(&*store, &w, "other").await;
+    let s = &*store;
+    let mine = upload(&c.id, &w.alice, "mine.png", ago(0));
+    let owners = upload(&c.id, &w.owner, "owners.png", ago(1));
+    let elsewhere = upload(&other.id, &w.alice, "elsewhere.png", ago(2));
+    let taken = upload(&c.id, &w.alice, "taken.png", ago(3));
+    for f in [&mine, &owners, &elsewhere, &taken] {
+        s.create_file(f.clone()).await.unwrap();
+    }
+    let holder = post(
+        s,
+        NewMessage {
+            attachments: vec![taken.id.clone()],
+            ..msg(&c.id, &w.alice, "first")
+        },
+    )
+    .await;
+    let last_seq = s.get_channel(&c.id).await.unwrap().unwrap().last_seq;
+
+    for bad in [
+        owners.id.clone(),
+        elsewhere.id.clone(),
+        taken.id.clone(),
+        "no-such-file".to_owned(),
+    ] {
+        let new = NewMessage {
+            attachments: vec![mine.id.clone(), bad.clone()],
+            client_msg_id: Some(format!("try-{bad}")),
+            ..msg(&c.id, &w.alice, "refused")
+        };
+        assert_conflict(s.post_message(new.clone()).await);
+        assert_eq!(s.get_message(&new.id).await.unwrap(), None, "{bad}");
+        assert_eq!(
+            s.get_file(&mine.id).await.unwrap(),
+            Some(mine.clone()),
+            "nothing was attached ({bad})"
+        );
+    }
+    assert_eq!(
+        s.get_file(&taken.id).await.unwrap(),
+        Some(attached(&taken, &holder))
+    );
+    assert_eq!(
+        s.get_channel(&c.id).await.unwrap().unwrap().last_seq,
+        last_seq,
+        "refusals appended nothing"
+    );
+    // The owner's file is the owner's to send.
+    let theirs = post(
+        s,
+        NewMessage {
+            attachments: vec![owners.id.clone()],
+            ..msg(&c.id, &w.owner, "mine after all")
+        },
+    )
+    .await;
+    assert_eq!(theirs.attachments, vec![attached(&owners, &theirs)]);
+}
+
+pub async fn files_of_deleted_messages_go(store: Arc<dyn Store>) {
+    let w = world(&*store).await;
+    let c = channel(&*store, &w, "general").await;
+    let s = &*store;
+    let kept = upload(&c.id, &w.alice, "kept.png", ago(0));
+    let gone = upload(&c.id, &w.alice, "gone.png", ago(1));
+    let loose = upload(&c.id, &w.alice, "loose.png", ago(2));
+    for f in [&kept, &gone, &loose] {
+        s.create_file(f.clone()).await.unwrap();
+    }
+    let keeper = post(
+        s,
+        NewMessage {
+            attachments: vec![kept.id.clone()],
+            ..msg(&c.id, &w.alice, "keeper")
+        },
+    )
+    .await;
+    let m = post(
+        s,
+        NewMessage {
+            attachments: vec![gone.id.clone()],
+            ..msg(&c.id, &w.alice, "to delete")
+        },
+    )
+    .await;
+    let (tombstone, _) = s.delete_message(&m.id, &w.alice.id).await.unwrap();
+    assert!(tombstone.attachments.is_empty());
+    assert_eq!(s.get_message(&m.id).await.unwrap(), Some(tombstone));
+    // The row stays until its bytes are dealt with, but is no longer listed.
+    assert_eq!(
+        s.get_file(&gone.id).await.unwrap(),
+        Some(attached(&gone, &m))
+    );
+    assert_eq!(
+        file_ids(&s.list_files(&c.id, 10).await.unwrap()),
+        vec![loose.id.clone(), kept.id.clone()]
+    );
+    assert_eq!(
+        s.delete_files_of(&m.id).await.unwrap(),
+        vec![attached(&gone, &m)]
+    );
+    assert_eq!(s.get_file(&gone.id).await.unwrap(), None);
+    assert!(s.delete_files_of(&m.id).await.unwrap().is_empty());
+    assert_eq!(
+        s.get_message(&keeper.id)
+            .await
+            .unwrap()
+            .unwrap()
+            .attachments,
+        vec![attached(&kept, &keeper)]
+    );
+}
+
+// ---- roles and the audit log ------------------------------------------------
+
+pub async fn set_role_changes_the_org_role(store: Arc<dyn Store>) {
+    let w = world(&*store).await;
+    let admin = store.set_role(&w.alice.id, Role::Admin).await.unwrap();
+    assert_eq!(
+        admin,
+        Principal {
+            role: Role::Admin,
+            ..w.alice.clone()
+        }
+    );
+    assert_eq!(store.get_principal(&w.alice.id).await.unwrap(), Some(admin));
+    assert_not_found(store.set_role(&PrincipalId::generate(), Role::Admin).await);
+}
+
+fn audit_entry(
+    w: &World,
+    actor: &Principal,
+    action: &str,
+    target: &str,
+    at: Timestamp,
+) -> AuditEntry {
+    AuditEntry {
+        id: MessageId::generate().to_string(),
+        org_id: w.org.id.clone(),
+        actor_id: actor.id.clone(),
+        action: action.into(),
+        target_kind: "principal".into(),
+        target_id: target.into(),
+        before: Some(json!({ "role": "member" })),
+        after: None,
+        at,
+    }
+}
+
+pub async fn audit_entries_are_listed_newest_first_with_filters(store: Arc<dyn Store>) {
+    let w = world(&*store).await;
+    let s = &*store;
+    let alice = w.alice.id.to_string();
+    let bot = w.bot.id.to_string();
+    let entries = [
+        audit_entry(&w, &w.owner, "member.role_changed", &alice, ago(10)),
+        audit_entry(&w, &w.alice, "token.revoked", &bot, ago(20)),
+        audit_entry(&w, &w.owner, "agent.created", &bot, ago(30)),
+        AuditEntry {
+            target_kind: "channel".into(),
+            before: None,
+            after: Some(json!({ "private": true, "list": [1, 2] })),
+            ..audit_entry(&w, &w.owner, "overrides.replaced", "chan-1", ago(40))
+        },
+    ];
+    for e in &entries {
+        s.append_audit(e.clone()).await.unwrap();
+    }
+    let org = &w.org.id;
+    let list = |filter: AuditFilter| async move {
+        let got = s.list_audit(org, filter).await.unwrap();
+        got.into_iter().map(|e| e.id).collect::<Vec<_>>()
+    };
+    let all = AuditFilter {
+        limit: 10,
+        ..AuditFilter::default()
+    };
+    let newest_first: Vec<AuditEntry> = entries.iter().rev().cloned().collect();
+    assert_eq!(
+        s.list_audit(&w.org.id, all.clone()).await.unwrap(),
+        newest_first
+    );
+    let id = |i: usize| entries[i].id.clone();
+    assert_eq!(
+        list(AuditFilter {
+            limit: 2,
+            ..all.clone()
+        })
+        .await,
+        vec![id(3), id(2)]
+    );
+    assert_eq!(
+        list(AuditFilter {
+            actor: Some(w.owner.id.clone()),
+            ..all.clone()
+        })
+        .await,
+        vec![id(3), id(2), id(0)]
+    );
+    assert_eq!(
+        list(AuditFilter {
+            action: Some("token.revoked".into()),
+            ..all.clone()
+        })
+        .await,
+        vec![id(1)]
+    );
+    assert_eq!(
+        list(AuditFilter {
+            target_id: Some(bot.clone()),
+            ..all.clone()
+        })
+        .await,
+        vec![id(2), id(1)]
+    );
+    assert_eq!(
+        list(AuditFilter {
+            before: Some(ago(25)),
+            ..all.clone()
+        })
+        .await,
+        vec![id(1), id(0)]
+    );
+    assert_eq!(
+        list(AuditFilter {
+            after: Some(ago(25)),
+            ..all.clone()
+        })
+        .await,
+        vec![id(3), id(2)]
+    );
+    assert_eq!(
+        list(AuditFilter {
+            after: Some(ago(15)),
+            before: Some(ago(35)),
+            actor: Some(w.owner.id.clone()),
+            ..all.clone()
+        })
+        .await,
+        vec![id(2)]
+    );
+    assert!(
+        list(AuditFilter {
+            action: Some("nothing.happened".into()),
+            ..all.clone()
+        })
+        .await
+        .is_empty()
+    );
+    assert!(
+        s.list_audit(&OrgId::generate(), all)
+            .await
+            .unwrap()
+            .is_empty()
+    );
 }
