@@ -41,6 +41,21 @@ pub const DRAIN: Duration = Duration::from_secs(10);
 /// How long one HTTP request or one WebSocket handshake may take.
 pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
 
+/// How often the server's VmRSS is read during a run, for its peak.
+pub const PEAK_SAMPLE_EVERY: Duration = Duration::from_millis(50);
+
+/// Appends one formatted line to a `String`.
+macro_rules! emit {
+    ($out:expr, $($arg:tt)*) => {{
+        $out.push_str(&format!($($arg)*));
+        $out.push('\n');
+    }};
+}
+
+pub mod cli;
+pub mod compare;
+pub mod jetstream;
+
 /// The load to generate.
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -150,8 +165,12 @@ pub struct Report {
     pub delivery_elapsed: Duration,
     /// The server once everything is connected, before the first send.
     pub server_idle: ProcSample,
-    /// The server after the last delivery (its `hwm` is the run's peak).
+    /// The server after the last delivery (its `hwm` is the peak since it
+    /// started, setup included).
     pub server_end: ProcSample,
+    /// The highest VmRSS read every [`PEAK_SAMPLE_EVERY`] from the first send
+    /// to the end of the drain.
+    pub server_peak_rss: u64,
     /// CPU the bench itself used from the first send to the last delivery (it
     /// shares the machine with the server).
     pub bench_cpu: Duration,
@@ -172,8 +191,15 @@ impl Report {
 
     /// Prints the report for people.
     pub fn print(&self) {
+        print!("{}", self.render());
+    }
+
+    /// The report for people, one figure per line.
+    pub fn render(&self) -> String {
+        let mut out = String::new();
         let c = &self.config;
-        println!(
+        emit!(
+            out,
             "load: {} senders, {} channels x {} WebSocket members ({} connections), {} B text, {:.0} s, rate {}",
             c.senders,
             c.channels,
@@ -187,7 +213,8 @@ impl Report {
                 "unlimited (closed loop, one request in flight per sender)".into()
             }
         );
-        println!(
+        emit!(
+            out,
             "send->ack:        {} msgs in {:.2} s = {:.0} msgs/s; p50 {}, p99 {}, max {}; errors {}",
             self.sent,
             self.send_elapsed.as_secs_f64(),
@@ -198,9 +225,10 @@ impl Report {
             self.send_errors
         );
         if let Some(e) = &self.first_error {
-            println!("  first send error: {e}");
+            emit!(out, "  first send error: {e}");
         }
-        println!(
+        emit!(
+            out,
             "send->delivered:  {} of {} deliveries ({} duplicate, {} member sockets lost); p50 {}, p99 {}, p999 {}, max {}",
             self.delivered,
             self.expected_deliveries,
@@ -211,26 +239,31 @@ impl Report {
             fmt_dur(self.delivery.p999),
             fmt_dur(self.delivery.max)
         );
-        println!(
+        emit!(
+            out,
             "deliveries/s:     {:.0} (first send to last delivery, {:.2} s)",
             self.delivery_rate(),
             self.delivery_elapsed.as_secs_f64()
         );
-        println!(
-            "server memory:    RSS at idle after setup {}, at end {}, peak (VmHWM) {}; {} threads",
+        emit!(
+            out,
+            "server memory:    RSS at idle after setup {}, at end {}, peak sampled during the run {}, peak (VmHWM, since start) {}; {} threads",
             fmt_bytes(self.server_idle.rss),
             fmt_bytes(self.server_end.rss),
+            fmt_bytes(self.server_peak_rss),
             fmt_bytes(self.server_end.hwm),
             self.server_end.threads
         );
         let wall = self.delivery_elapsed.as_secs_f64().max(1e-9);
-        println!(
+        emit!(
+            out,
             "server CPU:       {:.2} s during the run ({:.0}% of one core); bench itself {:.2} s ({:.0}%)",
             self.server_cpu().as_secs_f64(),
             100.0 * self.server_cpu().as_secs_f64() / wall,
             self.bench_cpu.as_secs_f64(),
             100.0 * self.bench_cpu.as_secs_f64() / wall
         );
+        out
     }
 }
 
@@ -277,7 +310,7 @@ impl IdleReport {
     }
 }
 
-fn per_second(n: u64, d: Duration) -> f64 {
+pub(crate) fn per_second(n: u64, d: Duration) -> f64 {
     if d.is_zero() {
         0.0
     } else {
@@ -338,6 +371,39 @@ pub fn sample(pid: u32) -> Result<ProcSample> {
         cpu: cpu_of_stat(&stat)?,
         threads: kib("Threads:"),
     })
+}
+
+/// Reads VmRSS of `pid` every [`PEAK_SAMPLE_EVERY`] until stopped; keeps the
+/// highest.
+pub struct PeakSampler {
+    stop: Arc<AtomicBool>,
+    task: tokio::task::JoinHandle<u64>,
+}
+
+impl PeakSampler {
+    pub fn start(pid: u32) -> Self {
+        let stop = Arc::new(AtomicBool::new(false));
+        let flag = stop.clone();
+        let task = tokio::spawn(async move {
+            let mut peak = 0;
+            // Bounded: the caller stops it; a vanished process ends it too.
+            while !flag.load(Ordering::Relaxed) {
+                match sample(pid) {
+                    Ok(s) => peak = peak.max(s.rss),
+                    Err(_) => break,
+                }
+                tokio::time::sleep(PEAK_SAMPLE_EVERY).await;
+            }
+            peak
+        });
+        Self { stop, task }
+    }
+
+    /// Stops sampling; the highest VmRSS seen (0 if none was read).
+    pub async fn stop(self) -> u64 {
+        self.stop.store(true, Ordering::Relaxed);
+        self.task.await.unwrap_or(0)
+    }
 }
 
 /// CPU time used by this process.
@@ -625,11 +691,11 @@ struct BenchData {
 
 /// What one member saw.
 #[derive(Default)]
-struct MemberResult {
-    latencies: Vec<u64>,
-    duplicates: u64,
-    lost: bool,
-    last_at: u64,
+pub(crate) struct MemberResult {
+    pub(crate) latencies: Vec<u64>,
+    pub(crate) duplicates: u64,
+    pub(crate) lost: bool,
+    pub(crate) last_at: u64,
 }
 
 /// Reads frames until `stop`, timing every bench message.
@@ -708,10 +774,10 @@ async fn member(
 // Senders
 
 #[derive(Default)]
-struct SenderResult {
-    latencies: Vec<u64>,
-    errors: u64,
-    first_error: Option<String>,
+pub(crate) struct SenderResult {
+    pub(crate) latencies: Vec<u64>,
+    pub(crate) errors: u64,
+    pub(crate) first_error: Option<String>,
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -850,6 +916,7 @@ async fn round(config: &Config, server: &Server) -> Result<Report> {
     let server_idle = server.sample()?;
     let bench_cpu_before = own_cpu()?;
 
+    let peak = PeakSampler::start(server.pid);
     let clock = Instant::now();
     let send_end = clock + config.duration;
     let member_deadline = send_end + DRAIN;
@@ -932,6 +999,7 @@ async fn round(config: &Config, server: &Server) -> Result<Report> {
         last_at = last_at.max(r.last_at);
     }
     let server_end = server.sample()?;
+    let server_peak_rss = peak.stop().await.max(server_end.rss);
     let bench_cpu = own_cpu()?.saturating_sub(bench_cpu_before);
     drop(members);
 
@@ -951,6 +1019,7 @@ async fn round(config: &Config, server: &Server) -> Result<Report> {
         delivery_elapsed: Duration::from_nanos(last_at).max(send_elapsed),
         server_idle,
         server_end,
+        server_peak_rss,
         bench_cpu,
     })
 }
@@ -1020,7 +1089,7 @@ async fn idle_round(
     })
 }
 
-fn rand_u16() -> u16 {
+pub(crate) fn rand_u16() -> u16 {
     let nanos = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.subsec_nanos());

@@ -57,6 +57,9 @@ enum Command {
         #[command(subcommand)]
         command: AgentCommand,
     },
+    /// Load benchmarks against a server started from this binary
+    /// (`octo bench compare`: the same workload through NATS JetStream).
+    Bench(octo_bench::cli::BenchArgs),
 }
 
 #[derive(Subcommand)]
@@ -80,7 +83,8 @@ async fn main() -> anyhow::Result<()> {
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_env("OCTO_LOG")
-                .unwrap_or_else(|_| "info".into()),
+                // async-nats logs every connection at info (octo bench).
+                .unwrap_or_else(|_| "info,async_nats=warn".into()),
         )
         .with_writer(std::io::stderr)
         .init();
@@ -106,5 +110,6 @@ async fn main() -> anyhow::Result<()> {
         Command::Agent {
             command: AgentCommand::Create { name, description },
         } => cli::create_agent(&name, description.as_deref()).await,
+        Command::Bench(args) => octo_bench::cli::run(args, Some(std::env::current_exe()?)).await,
     }
 }

@@ -1,0 +1,202 @@
+//! The command line, shared by the `octo-bench` binary and `octo bench`.
+
+use crate::jetstream::DEFAULT_NATS_URL;
+use crate::{Config, DEFAULT_SEND_QUEUE, DRAIN, config_text, raise_fd_limit};
+use anyhow::{Context, Result, anyhow};
+use clap::{Args, Subcommand};
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// Starts `octo serve` on 127.0.0.1:0 with a temporary data directory, sets up an
+/// org over the API, connects `members × channels` WebSockets (each its own
+/// principal) and has `senders` principals post messages for `duration` seconds;
+/// prints send→ack and send→delivered latency, throughput, and the server's
+/// memory and CPU. With `--idle-connections C` it instead opens C idle
+/// authenticated WebSockets and prints what they cost the server in memory.
+/// `compare` runs the same workload through Octo and through NATS JetStream.
+#[derive(Args, Debug)]
+#[command(args_conflicts_with_subcommands = true)]
+pub struct BenchArgs {
+    #[command(subcommand)]
+    pub command: Option<BenchCommand>,
+    #[command(flatten)]
+    pub load: LoadArgs,
+    /// Instead of the load run: open this many idle authenticated WebSockets
+    /// (one principal) and measure the server's RSS before and after
+    /// (e.g. 2000; capped by the open-file limit).
+    #[arg(long)]
+    pub idle_connections: Option<usize>,
+    /// Seconds to wait before each RSS reading in the idle-connections mode.
+    #[arg(long, default_value_t = 2.0)]
+    pub settle: f64,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum BenchCommand {
+    /// The same workload through Octo (a fresh `octo serve`, embedded SQLite)
+    /// and through NATS JetStream, one after the other, side by side.
+    ///
+    /// JetStream side (async-nats): a stream of its own per run
+    /// (`OCTO_BENCH_<run>`, file storage, 1 replica, subjects
+    /// `octobench.<run>.<k>` for the K channels), deleted at the end; senders
+    /// publish with ack (one publish awaiting its PubAck at a time, like Octo's
+    /// one request at a time); one ordered push consumer per member (ephemeral,
+    /// ack none, deliver all, flow control), each member on its own NATS
+    /// connection, filtered to its channel's subject. nats-server is not
+    /// started: it must run at --nats (loopback only). Prints both systems'
+    /// figures and, last, `ratios octo/jetstream: throughput=R p99=R
+    /// deliveries=R rss=R`.
+    Compare(CompareArgs),
+}
+
+/// The workload, shared by the load run and `compare`.
+#[derive(Args, Debug, Clone)]
+pub struct LoadArgs {
+    /// The octo binary to run (default: `octo` next to this executable, or
+    /// this executable itself under `octo bench`).
+    #[arg(long)]
+    pub octo: Option<PathBuf>,
+    /// Principals posting messages, each one request at a time.
+    #[arg(long, default_value_t = 4)]
+    pub senders: usize,
+    /// Members per channel (each a distinct principal and connection).
+    #[arg(long, default_value_t = 10)]
+    pub members: usize,
+    /// Channels (JetStream: subjects); each sender posts to all of them in turn.
+    #[arg(long, default_value_t = 1)]
+    pub channels: usize,
+    /// Bytes of message text (JetStream: of payload, at least 8) (1 to 16000).
+    #[arg(long, default_value_t = 200)]
+    pub payload: usize,
+    /// Seconds of sending.
+    #[arg(long, default_value_t = 10.0)]
+    pub duration: f64,
+    /// Target messages per second over all senders; 0: as fast as possible.
+    #[arg(long, default_value_t = 0.0)]
+    pub rate: f64,
+    /// Seconds allowed to start the server, set up and connect.
+    #[arg(long, default_value_t = 60.0)]
+    pub setup_timeout: f64,
+    /// The server's `[limits.realtime] send_queue`: frames a connection may
+    /// have queued before it is cut off as a slow consumer (server default 1024).
+    #[arg(long, default_value_t = DEFAULT_SEND_QUEUE)]
+    pub send_queue: usize,
+}
+
+#[derive(Args, Debug)]
+pub struct CompareArgs {
+    #[command(flatten)]
+    pub load: LoadArgs,
+    /// NATS with JetStream to compare with (loopback only).
+    #[arg(long, env = "OCTO_BENCH_NATS", default_value = DEFAULT_NATS_URL)]
+    pub nats: String,
+}
+
+fn seconds(name: &str, s: f64, max: f64) -> Result<Duration> {
+    if !(s.is_finite() && s > 0.0 && s <= max) {
+        return Err(anyhow!(
+            "--{name} must be more than 0 and at most {max} seconds"
+        ));
+    }
+    Ok(Duration::from_secs_f64(s))
+}
+
+impl LoadArgs {
+    pub fn config(&self) -> Result<Config> {
+        if self.rate < 0.0 || !self.rate.is_finite() {
+            return Err(anyhow!("--rate must be 0 (unlimited) or a positive number"));
+        }
+        Ok(Config {
+            senders: self.senders,
+            members: self.members,
+            channels: self.channels,
+            payload: self.payload,
+            duration: seconds("duration", self.duration, 3600.0)?,
+            rate: self.rate,
+            setup_timeout: seconds("setup-timeout", self.setup_timeout, 3600.0)?,
+            send_queue: self.send_queue.max(1),
+        })
+    }
+
+    fn octo(&self, default_octo: Option<PathBuf>) -> Result<PathBuf> {
+        self.octo.clone().or(default_octo).context(
+            "no octo binary next to octo-bench: build it (cargo build --release -p octo) or pass --octo PATH",
+        )
+    }
+}
+
+fn print_server(octo: &std::path::Path, send_queue: usize) {
+    println!(
+        "server: {} serve (127.0.0.1:0, temporary data directory)",
+        octo.display()
+    );
+    println!(
+        "server config (raises the per-principal rate limit, default burst 200 / 50 per s, and the WebSocket send queue, default 1024):"
+    );
+    for line in config_text(send_queue)
+        .lines()
+        .filter(|l| !l.starts_with('#') && !l.is_empty())
+    {
+        println!("    {line}");
+    }
+}
+
+/// Runs what `args` asks for; `default_octo` is the octo binary to start when
+/// `--octo` is not given.
+pub async fn run(args: BenchArgs, default_octo: Option<PathBuf>) -> Result<()> {
+    let fd_limit = raise_fd_limit();
+    if let Some(BenchCommand::Compare(c)) = args.command {
+        let octo = c.load.octo(default_octo)?;
+        let config = c.load.config()?;
+        check_fds(&config, fd_limit)?;
+        print_server(&octo, config.send_queue);
+        println!(
+            "bounded: per system setup {:.0} s + send {:.0} s + drain {:.0} s + stop/clean-up 10 s at most",
+            config.setup_timeout.as_secs_f64(),
+            config.duration.as_secs_f64(),
+            DRAIN.as_secs_f64()
+        );
+        let report = crate::compare::compare(&config, &octo, &c.nats).await?;
+        report.print();
+        return Ok(());
+    }
+
+    let octo = args.load.octo(default_octo)?;
+    print_server(&octo, args.load.send_queue);
+    if let Some(c) = args.idle_connections {
+        let settle = seconds("settle", args.settle, 60.0)?;
+        if (c as u64) + 256 > fd_limit {
+            println!(
+                "open-file limit (ulimit -n) is {fd_limit}: capping at {} connections",
+                fd_limit.saturating_sub(256)
+            );
+        }
+        let report = crate::run_idle(c, settle, args.load.send_queue, &octo).await?;
+        report.print();
+        return Ok(());
+    }
+
+    let config = args.load.config()?;
+    check_fds(&config, fd_limit)?;
+    println!(
+        "bounded: setup {:.0} s + send {:.0} s + drain {:.0} s + stop 10 s at most",
+        config.setup_timeout.as_secs_f64(),
+        config.duration.as_secs_f64(),
+        DRAIN.as_secs_f64()
+    );
+    let report = crate::run(&config, &octo).await?;
+    report.print();
+    Ok(())
+}
+
+/// The bench holds one descriptor per member connection (and the server,
+/// which inherits the limit, one more).
+fn check_fds(config: &Config, fd_limit: u64) -> Result<()> {
+    let connections = (config.members * config.channels) as u64;
+    if connections + 256 > fd_limit {
+        return Err(anyhow!(
+            "{connections} connections need more open files than the limit (ulimit -n {fd_limit}) allows"
+        ));
+    }
+    Ok(())
+}
