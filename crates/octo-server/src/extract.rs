@@ -75,3 +75,14 @@ where
             .map_err(|e: QueryRejection| ApiError::bad_request("invalid_query", e.body_text()))
     }
 }
+
+/// A raw body (uploads), with the same `body_too_large` answer as JSON bodies.
+pub struct ApiBytes(pub Bytes);
+
+impl<S: Send + Sync> FromRequest<S> for ApiBytes {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        Bytes::from_request(req, state).await.map(ApiBytes).map_err(bytes_rejection)
+    }
+}

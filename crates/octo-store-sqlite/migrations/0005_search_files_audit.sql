@@ -8,7 +8,7 @@ CREATE VIRTUAL TABLE message_search USING fts5(
     text,
     content = 'messages',
     content_rowid = 'rowid',
-    tokenize = 'porter unicode61 remove_diacritics 2'
+    tokenize = 'unicode61 remove_diacritics 2'
 );
 
 -- Kept in sync by triggers, so every write path (post, edit, delete, stream

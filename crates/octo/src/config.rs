@@ -12,6 +12,19 @@ pub struct FileConfig {
     pub listen: Option<SocketAddr>,
     pub data: Option<PathBuf>,
     pub limits: ServerConfig,
+    pub files: FilesStorage,
+}
+
+/// Where attachments' bytes go: `<data>/files` unless an S3-compatible bucket
+/// is named (credentials from the usual `AWS_ACCESS_KEY_ID` /
+/// `AWS_SECRET_ACCESS_KEY` environment variables).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct FilesStorage {
+    pub s3_bucket: Option<String>,
+    /// For S3-compatible stores (MinIO, R2, …): their endpoint URL.
+    pub s3_endpoint: Option<String>,
+    pub s3_region: Option<String>,
 }
 
 impl FileConfig {
@@ -37,6 +50,13 @@ listen = "127.0.0.1:8080"
 # Directory for the embedded database (SQLite) and later uploads.
 data = "./octo-data"
 
+# Attachments are kept in <data>/files unless an S3-compatible bucket is named
+# (credentials from AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY).
+[files]
+# s3_bucket = "octo-files"
+# s3_endpoint = "https://s3.example.com"
+# s3_region = "us-east-1"
+
 [limits]
 # Largest request body, in bytes.
 max_body_bytes = 1048576
@@ -54,6 +74,10 @@ per_second = 50.0
 [limits.login_rate_limit]
 burst = 20
 per_second = 0.5
+
+[limits.files]
+# Largest upload, in bytes.
+max_upload_bytes = 26214400
 "#;
 
 #[cfg(test)]
@@ -70,6 +94,10 @@ mod tests {
         assert_eq!(parsed.limits.login_rate_limit, defaults.login_rate_limit);
         assert_eq!(parsed.limits.max_body_bytes, defaults.max_body_bytes);
         assert_eq!(parsed.limits.login_token_days, defaults.login_token_days);
+        assert_eq!(
+            parsed.limits.files.max_upload_bytes,
+            defaults.files.max_upload_bytes
+        );
     }
 
     #[test]

@@ -1,7 +1,10 @@
 //! `octo serve`: the embedded default (SQLite in the data directory).
 
-use crate::config::{DEFAULT_DATA, DEFAULT_LISTEN, FileConfig};
+use crate::config::{DEFAULT_DATA, DEFAULT_LISTEN, FileConfig, FilesStorage};
 use anyhow::Context;
+use object_store::ObjectStore;
+use object_store::aws::AmazonS3Builder;
+use object_store::local::LocalFileSystem;
 use octo_broker::MemoryBroker;
 use octo_server::AppState;
 use octo_store_sqlite::{SqliteOptions, SqliteStore};
@@ -52,9 +55,11 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     println!("octo listening on http://{addr}");
     tracing::info!(%addr, data = %data.display(), "serving");
 
+    let files = object_store_for(&file.files, &data)?;
     let state = AppState::new(
         store.clone(),
         Arc::new(MemoryBroker::default()),
+        files,
         file.limits,
     );
     octo_server::serve(listener, state, shutdown_signal()).await?;
@@ -62,6 +67,31 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     store.close().await;
     tracing::info!("stopped");
     Ok(())
+}
+
+fn object_store_for(
+    config: &FilesStorage,
+    data: &std::path::Path,
+) -> anyhow::Result<Arc<dyn ObjectStore>> {
+    if let Some(bucket) = &config.s3_bucket {
+        let mut s3 = AmazonS3Builder::from_env().with_bucket_name(bucket);
+        if let Some(endpoint) = &config.s3_endpoint {
+            s3 = s3
+                .with_endpoint(endpoint)
+                .with_allow_http(endpoint.starts_with("http://"));
+        }
+        if let Some(region) = &config.s3_region {
+            s3 = s3.with_region(region);
+        }
+        return Ok(Arc::new(
+            s3.build().context("configuring the S3 file store")?,
+        ));
+    }
+    let dir = data.join("files");
+    std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
+    Ok(Arc::new(
+        LocalFileSystem::new_with_prefix(&dir).context("opening the file store")?,
+    ))
 }
 
 /// Resolves on SIGINT or SIGTERM.

@@ -6,10 +6,10 @@
 use crate::access::authorize_channel;
 use crate::caller::Caller;
 use crate::error::{ApiError, ApiResult, ErrorBody};
-use crate::extract::ApiQuery;
+use crate::extract::{ApiBytes, ApiQuery};
 use crate::state::AppState;
 use axum::Json;
-use axum::body::{Body, Bytes};
+use axum::body::Body;
 use axum::extract::{Path, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::Response;
@@ -44,11 +44,13 @@ fn clean_name(raw: &str) -> ApiResult<String> {
 }
 
 /// The type from the bytes themselves; an uploader's claim is not trusted.
+/// Markup a browser would run (HTML, SVG, XML) is served as plain text.
 fn detect_type(bytes: &[u8]) -> String {
+    let active = |mime: &str| mime.contains("html") || mime.contains("xml") || mime.contains("javascript");
     match infer::get(bytes) {
-        Some(kind) => kind.mime_type().to_owned(),
-        None if std::str::from_utf8(bytes).is_ok() => "text/plain; charset=utf-8".into(),
-        None => "application/octet-stream".into(),
+        Some(kind) if !active(kind.mime_type()) => kind.mime_type().to_owned(),
+        _ if std::str::from_utf8(bytes).is_ok() => "text/plain; charset=utf-8".into(),
+        _ => "application/octet-stream".into(),
     }
 }
 
@@ -67,7 +69,7 @@ pub async fn upload(
     caller: Caller,
     Path(id): Path<String>,
     ApiQuery(q): ApiQuery<UploadQuery>,
-    body: Bytes,
+    ApiBytes(body): ApiBytes,
 ) -> ApiResult<(StatusCode, Json<Attachment>)> {
     let view = authorize_channel(&state, &caller, &ChannelId::from_string(id), Action::Upload).await?;
     let name = clean_name(&q.name)?;
@@ -183,5 +185,6 @@ mod tests {
         assert_eq!(detect_type(b"plain words"), "text/plain; charset=utf-8");
         assert_eq!(detect_type(&[0xff, 0xfe, 0x00, 0x01]), "application/octet-stream");
         assert!(!is_inline_image("image/svg+xml"));
+        assert_eq!(detect_type(b"<html><script>alert(1)</script></html>"), "text/plain; charset=utf-8");
     }
 }
