@@ -130,6 +130,21 @@ pub struct Page<T> {
 }
 
 /// Options of a send beyond the text.
+/// A search result.
+#[derive(Debug, Clone, Deserialize)]
+pub struct SearchHit {
+    pub message: Message,
+    pub snippet: String,
+    pub highlights: Vec<(u32, u32)>,
+    pub score: f64,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct SearchResults {
+    pub items: Vec<SearchHit>,
+    pub next: Option<u32>,
+}
+
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct SendOptions {
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -374,4 +389,26 @@ impl Client {
         )
         .await
     }
+}
+
+impl Client {
+    /// Full-text search over what this client's principal can see.
+    pub async fn search(&self, query: &str, channel: Option<&ChannelId>, limit: u32) -> Result<SearchResults> {
+        let mut url = format!("/search?q={}&limit={limit}", encode(query));
+        if let Some(c) = channel {
+            url.push_str(&format!("&channel_id={}", encode(c.as_str())));
+        }
+        self.call(Method::GET, &url, None).await
+    }
+}
+
+/// Percent-encodes a query value.
+fn encode(value: &str) -> String {
+    value
+        .bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
 }

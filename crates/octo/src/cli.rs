@@ -145,6 +145,23 @@ pub async fn send(channel: &str, text: &str, thread: Option<String>) -> anyhow::
     Ok(())
 }
 
+pub async fn search(query: &str, channel: Option<&str>, limit: u32) -> anyhow::Result<()> {
+    let client = client()?;
+    let channel = match channel {
+        Some(c) => Some(resolve_channel(&client, c).await?),
+        None => None,
+    };
+    let hits = client.search(query, channel.as_ref(), limit).await?;
+    if hits.items.is_empty() {
+        println!("no messages found");
+    }
+    for hit in hits.items {
+        let m = &hit.message;
+        println!("{}  [{} #{}] {}", m.created_at.format("%Y-%m-%d %H:%M"), m.channel_id, m.seq, hit.snippet.replace('\n', " "));
+    }
+    Ok(())
+}
+
 pub async fn channels() -> anyhow::Result<()> {
     let client = client()?;
     let me = client.me().await?;

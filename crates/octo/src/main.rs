@@ -52,6 +52,15 @@ enum Command {
     },
     /// List the channels you can see.
     Channels,
+    /// Search messages you can see: words, "phrases", prefix*.
+    Search {
+        query: String,
+        /// Only this channel (id, name, or space/name).
+        #[arg(long)]
+        channel: Option<String>,
+        #[arg(long, default_value_t = 20)]
+        limit: u32,
+    },
     /// Manage agents.
     Agent {
         #[command(subcommand)]
@@ -107,6 +116,7 @@ async fn main() -> anyhow::Result<()> {
             from_start,
         } => cli::tail(&channel, from_start).await,
         Command::Channels => cli::channels().await,
+        Command::Search { query, channel, limit } => cli::search(&query, channel.as_deref(), limit).await,
         Command::Agent {
             command: AgentCommand::Create { name, description },
         } => cli::create_agent(&name, description.as_deref()).await,
