@@ -393,7 +393,12 @@ impl Client {
 
 impl Client {
     /// Full-text search over what this client's principal can see.
-    pub async fn search(&self, query: &str, channel: Option<&ChannelId>, limit: u32) -> Result<SearchResults> {
+    pub async fn search(
+        &self,
+        query: &str,
+        channel: Option<&ChannelId>,
+        limit: u32,
+    ) -> Result<SearchResults> {
         let mut url = format!("/search?q={}&limit={limit}", encode(query));
         if let Some(c) = channel {
             url.push_str(&format!("&channel_id={}", encode(c.as_str())));
@@ -407,7 +412,9 @@ fn encode(value: &str) -> String {
     value
         .bytes()
         .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => (b as char).to_string(),
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                (b as char).to_string()
+            }
             _ => format!("%{b:02X}"),
         })
         .collect()

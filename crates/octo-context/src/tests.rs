@@ -48,6 +48,7 @@ impl World {
             edited_at: None,
             deleted: false,
             stream: None,
+            attachments: vec![],
             reactions: vec![],
             reply_count: 0,
             last_reply_at: None,

@@ -31,7 +31,12 @@ pub enum QueryError {
 fn words(text: &str) -> Vec<String> {
     text.split(|c: char| !c.is_alphanumeric())
         .filter(|w| !w.is_empty())
-        .map(|w| w.chars().take(MAX_WORD_CHARS).collect::<String>().to_lowercase())
+        .map(|w| {
+            w.chars()
+                .take(MAX_WORD_CHARS)
+                .collect::<String>()
+                .to_lowercase()
+        })
         .collect()
 }
 
@@ -71,7 +76,11 @@ fn push_loose(text: &str, terms: &mut Vec<SearchTerm>) {
         let last = ws.pop();
         terms.extend(ws.into_iter().map(SearchTerm::Word));
         if let Some(last) = last {
-            terms.push(if prefix { SearchTerm::Prefix(last) } else { SearchTerm::Word(last) });
+            terms.push(if prefix {
+                SearchTerm::Prefix(last)
+            } else {
+                SearchTerm::Word(last)
+            });
         }
     }
 }
@@ -97,9 +106,18 @@ mod tests {
     fn syntax_of_any_backend_is_just_separators() {
         assert_eq!(
             parse_query("a OR b) NEAR(c: -d ^e"),
-            Ok(["a", "or", "b", "near", "c", "d", "e"].map(|w| Word(w.into())).to_vec())
+            Ok(["a", "or", "b", "near", "c", "d", "e"]
+                .map(|w| Word(w.into()))
+                .to_vec())
         );
-        assert_eq!(parse_query(r#""unclosed phrase here"#), Ok(vec![Phrase(vec!["unclosed".into(), "phrase".into(), "here".into()])]));
+        assert_eq!(
+            parse_query(r#""unclosed phrase here"#),
+            Ok(vec![Phrase(vec![
+                "unclosed".into(),
+                "phrase".into(),
+                "here".into()
+            ])])
+        );
         assert_eq!(parse_query(r#"" " *** ()"#), Err(QueryError::Empty));
         assert_eq!(parse_query(&"w ".repeat(17)), Err(QueryError::TooManyTerms));
     }

@@ -4,9 +4,9 @@ use crate::ratelimit::{RateLimit, RateLimiter};
 use crate::realtime::hub::Hub;
 use crate::triggers::TriggerGate;
 use crate::turn::TurnKeys;
+use object_store::ObjectStore;
 use octo_broker::{Broker, Signal};
 use octo_core::{Event, PrincipalId};
-use object_store::ObjectStore;
 use octo_store::Store;
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
@@ -150,7 +150,12 @@ pub struct AppState {
 }
 
 impl AppState {
-    pub fn new(store: Arc<dyn Store>, broker: Arc<dyn Broker>, files: Arc<dyn ObjectStore>, config: ServerConfig) -> Self {
+    pub fn new(
+        store: Arc<dyn Store>,
+        broker: Arc<dyn Broker>,
+        files: Arc<dyn ObjectStore>,
+        config: ServerConfig,
+    ) -> Self {
         let (shutdown, shutting_down) = watch::channel(false);
         Self {
             store,

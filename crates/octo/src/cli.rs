@@ -157,7 +157,13 @@ pub async fn search(query: &str, channel: Option<&str>, limit: u32) -> anyhow::R
     }
     for hit in hits.items {
         let m = &hit.message;
-        println!("{}  [{} #{}] {}", m.created_at.format("%Y-%m-%d %H:%M"), m.channel_id, m.seq, hit.snippet.replace('\n', " "));
+        println!(
+            "{}  [{} #{}] {}",
+            m.created_at.format("%Y-%m-%d %H:%M"),
+            m.channel_id,
+            m.seq,
+            hit.snippet.replace('\n', " ")
+        );
     }
     Ok(())
 }

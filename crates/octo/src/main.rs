@@ -116,7 +116,11 @@ async fn main() -> anyhow::Result<()> {
             from_start,
         } => cli::tail(&channel, from_start).await,
         Command::Channels => cli::channels().await,
-        Command::Search { query, channel, limit } => cli::search(&query, channel.as_deref(), limit).await,
+        Command::Search {
+            query,
+            channel,
+            limit,
+        } => cli::search(&query, channel.as_deref(), limit).await,
         Command::Agent {
             command: AgentCommand::Create { name, description },
         } => cli::create_agent(&name, description.as_deref()).await,

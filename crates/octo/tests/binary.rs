@@ -102,9 +102,19 @@ async fn serve_setup_cli_sigterm_and_restart() {
     let texts: Vec<_> = page.items.iter().map(|m| m.text.as_str()).collect();
     assert_eq!(texts, ["hello @scout", "hello, human"]);
     let last_seq = page.items.last().map(|m| m.seq).expect("seq");
-    let found = cli(&server.url, &setup.token, config_dir.path(), &["search", "human", "--channel", "Eng/general"]);
+    let found = cli(
+        &server.url,
+        &setup.token,
+        config_dir.path(),
+        &["search", "human", "--channel", "Eng/general"],
+    );
     assert!(found.contains("hello, human"), "{found}");
-    let none = cli(&server.url, &setup.token, config_dir.path(), &["search", "zebra"]);
+    let none = cli(
+        &server.url,
+        &setup.token,
+        config_dir.path(),
+        &["search", "zebra"],
+    );
     assert!(none.contains("no messages found"), "{none}");
 
     server.stop();

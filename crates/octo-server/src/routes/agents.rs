@@ -123,7 +123,16 @@ pub async fn create_agent(
         },
     )
     .await?;
-    crate::audit::record(&state, &caller, "agent.created", "principal", &principal.id, None, Some(serde_json::json!({"name": principal.name, "owner_id": principal.owner_id}))).await;
+    crate::audit::record(
+        &state,
+        &caller,
+        "agent.created",
+        "principal",
+        &principal.id,
+        None,
+        Some(serde_json::json!({"name": principal.name, "owner_id": principal.owner_id})),
+    )
+    .await;
     Ok((
         StatusCode::CREATED,
         Json(NewAgentResponse {
@@ -169,7 +178,16 @@ pub async fn create_agent_token(
 ) -> ApiResult<(StatusCode, Json<NewTokenResponse>)> {
     let agent = managed_agent(&state, &caller, &id).await?;
     let created = create_token_for(&state, &agent.id, req).await?;
-    crate::audit::record(&state, &caller, "token.created", "token", &created.info.id, None, Some(serde_json::json!({"label": created.info.label, "principal_id": agent.id}))).await;
+    crate::audit::record(
+        &state,
+        &caller,
+        "token.created",
+        "token",
+        &created.info.id,
+        None,
+        Some(serde_json::json!({"label": created.info.label, "principal_id": agent.id})),
+    )
+    .await;
     Ok((StatusCode::CREATED, Json(created)))
 }
 
@@ -183,7 +201,16 @@ pub async fn revoke_agent_token(
     let agent = managed_agent(&state, &caller, &id).await?;
     let token = TokenId::from_string(token_id);
     if state.store.revoke_token(&agent.id, &token).await? {
-        crate::audit::record(&state, &caller, "token.revoked", "token", &token, Some(serde_json::json!({"principal_id": agent.id})), None).await;
+        crate::audit::record(
+            &state,
+            &caller,
+            "token.revoked",
+            "token",
+            &token,
+            Some(serde_json::json!({"principal_id": agent.id})),
+            None,
+        )
+        .await;
         Ok(StatusCode::NO_CONTENT)
     } else {
         Err(ApiError::NotFound("token"))
@@ -263,7 +290,16 @@ pub async fn update_agent(
     };
     let updated = state.store.update_profile(&agent.id, patch).await?;
     let profile = |p: &Principal| serde_json::json!({"display_name": p.display_name, "description": p.description, "skills": p.skills, "avatar_url": p.avatar_url});
-    crate::audit::record(&state, &caller, "agent.updated", "principal", &agent.id, Some(profile(&agent)), Some(profile(&updated))).await;
+    crate::audit::record(
+        &state,
+        &caller,
+        "agent.updated",
+        "principal",
+        &agent.id,
+        Some(profile(&agent)),
+        Some(profile(&updated)),
+    )
+    .await;
     Ok(Json(updated))
 }
 
@@ -351,7 +387,11 @@ pub async fn put_webhook(
         crate::password::new_token_secret().trim_start_matches(crate::password::TOKEN_PREFIX)
     );
     let created_at = now();
-    let before = state.store.get_webhook(&agent.id).await?.map(|w| serde_json::json!({"url": w.url}));
+    let before = state
+        .store
+        .get_webhook(&agent.id)
+        .await?
+        .map(|w| serde_json::json!({"url": w.url}));
     state
         .store
         .set_webhook(
@@ -364,7 +404,16 @@ pub async fn put_webhook(
             }),
         )
         .await?;
-    crate::audit::record(&state, &caller, "webhook.set", "principal", &agent.id, before, Some(serde_json::json!({"url": url}))).await;
+    crate::audit::record(
+        &state,
+        &caller,
+        "webhook.set",
+        "principal",
+        &agent.id,
+        before,
+        Some(serde_json::json!({"url": url})),
+    )
+    .await;
     Ok(Json(WebhookInfo {
         url,
         secret: Some(secret),
@@ -399,9 +448,22 @@ pub async fn delete_webhook(
     Path(id): Path<String>,
 ) -> ApiResult<StatusCode> {
     let agent = managed_agent(&state, &caller, &id).await?;
-    let before = state.store.get_webhook(&agent.id).await?.map(|w| serde_json::json!({"url": w.url}));
+    let before = state
+        .store
+        .get_webhook(&agent.id)
+        .await?
+        .map(|w| serde_json::json!({"url": w.url}));
     state.store.set_webhook(&agent.id, None).await?;
-    crate::audit::record(&state, &caller, "webhook.removed", "principal", &agent.id, before, None).await;
+    crate::audit::record(
+        &state,
+        &caller,
+        "webhook.removed",
+        "principal",
+        &agent.id,
+        before,
+        None,
+    )
+    .await;
     Ok(StatusCode::NO_CONTENT)
 }
 

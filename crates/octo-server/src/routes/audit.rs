@@ -82,10 +82,16 @@ pub async fn set_role(
         .filter(|p| p.org_id == org)
         .ok_or(ApiError::NotFound("member"))?;
     if target.kind == PrincipalKind::Agent || matches!(req.role, Role::Owner | Role::Agent) {
-        return Err(ApiError::bad_request("invalid_role", "a human's role is admin, member or guest"));
+        return Err(ApiError::bad_request(
+            "invalid_role",
+            "a human's role is admin, member or guest",
+        ));
     }
     if target.role == Role::Owner {
-        return Err(ApiError::bad_request("invalid_role", "the owner's role does not change"));
+        return Err(ApiError::bad_request(
+            "invalid_role",
+            "the owner's role does not change",
+        ));
     }
     let touches_admin = target.role == Role::Admin || req.role == Role::Admin;
     if touches_admin && caller.principal.role != Role::Owner {

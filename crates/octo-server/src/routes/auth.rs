@@ -274,7 +274,16 @@ pub async fn create_my_token(
     ApiJson(req): ApiJson<NewTokenRequest>,
 ) -> ApiResult<(StatusCode, Json<NewTokenResponse>)> {
     let created = create_token_for(&state, &caller.principal.id, req).await?;
-    crate::audit::record(&state, &caller, "token.created", "token", &created.info.id, None, Some(serde_json::json!({"label": created.info.label, "principal_id": caller.principal.id}))).await;
+    crate::audit::record(
+        &state,
+        &caller,
+        "token.created",
+        "token",
+        &created.info.id,
+        None,
+        Some(serde_json::json!({"label": created.info.label, "principal_id": caller.principal.id})),
+    )
+    .await;
     Ok((StatusCode::CREATED, Json(created)))
 }
 
@@ -291,7 +300,16 @@ pub async fn revoke_my_token(
         .revoke_token(&caller.principal.id, &token)
         .await?
     {
-        crate::audit::record(&state, &caller, "token.revoked", "token", &token, None, None).await;
+        crate::audit::record(
+            &state,
+            &caller,
+            "token.revoked",
+            "token",
+            &token,
+            None,
+            None,
+        )
+        .await;
         Ok(StatusCode::NO_CONTENT)
     } else {
         Err(ApiError::NotFound("token"))

@@ -112,7 +112,16 @@ pub async fn update_channel(
         .await?;
     let after = event.payload.clone();
     state.publish([event]).await;
-    crate::audit::record(&state, &caller, "channel.updated", "channel", &channel.id, Some(before), Some(after)).await;
+    crate::audit::record(
+        &state,
+        &caller,
+        "channel.updated",
+        "channel",
+        &channel.id,
+        Some(before),
+        Some(after),
+    )
+    .await;
     Ok(Json(channel))
 }
 

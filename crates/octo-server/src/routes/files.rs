@@ -38,7 +38,10 @@ fn clean_name(raw: &str) -> ApiResult<String> {
     let cleaned: String = last.chars().filter(|c| !c.is_control()).collect();
     let cleaned = cleaned.trim().trim_start_matches('.').to_owned();
     if cleaned.is_empty() || cleaned.chars().count() > 255 {
-        return Err(ApiError::bad_request("invalid_name", "a file needs a name of 1 to 255 characters"));
+        return Err(ApiError::bad_request(
+            "invalid_name",
+            "a file needs a name of 1 to 255 characters",
+        ));
     }
     Ok(cleaned)
 }
@@ -46,7 +49,8 @@ fn clean_name(raw: &str) -> ApiResult<String> {
 /// The type from the bytes themselves; an uploader's claim is not trusted.
 /// Markup a browser would run (HTML, SVG, XML) is served as plain text.
 fn detect_type(bytes: &[u8]) -> String {
-    let active = |mime: &str| mime.contains("html") || mime.contains("xml") || mime.contains("javascript");
+    let active =
+        |mime: &str| mime.contains("html") || mime.contains("xml") || mime.contains("javascript");
     match infer::get(bytes) {
         Some(kind) if !active(kind.mime_type()) => kind.mime_type().to_owned(),
         _ if std::str::from_utf8(bytes).is_ok() => "text/plain; charset=utf-8".into(),
@@ -56,7 +60,10 @@ fn detect_type(bytes: &[u8]) -> String {
 
 /// Images safe to show inline (SVG is not: it can carry script).
 fn is_inline_image(content_type: &str) -> bool {
-    matches!(content_type, "image/png" | "image/jpeg" | "image/gif" | "image/webp")
+    matches!(
+        content_type,
+        "image/png" | "image/jpeg" | "image/gif" | "image/webp"
+    )
 }
 
 /// Uploads a file into a channel; attach it by sending a message with its id in
@@ -71,7 +78,8 @@ pub async fn upload(
     ApiQuery(q): ApiQuery<UploadQuery>,
     ApiBytes(body): ApiBytes,
 ) -> ApiResult<(StatusCode, Json<Attachment>)> {
-    let view = authorize_channel(&state, &caller, &ChannelId::from_string(id), Action::Upload).await?;
+    let view =
+        authorize_channel(&state, &caller, &ChannelId::from_string(id), Action::Upload).await?;
     let name = clean_name(&q.name)?;
     if body.is_empty() {
         return Err(ApiError::bad_request("empty_file", "the file is empty"));
@@ -99,8 +107,16 @@ pub async fn upload(
 /// The file's bytes, for whoever can read its channel.
 #[utoipa::path(get, path = "/api/v1/files/{id}", tag = "files",
     responses((status = 200, description = "the bytes"), (status = 404, body = ErrorBody)))]
-pub async fn download(State(state): State<AppState>, caller: Caller, Path(id): Path<String>) -> ApiResult<Response> {
-    let file = state.store.get_file(&id).await?.ok_or(ApiError::NotFound("file"))?;
+pub async fn download(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> ApiResult<Response> {
+    let file = state
+        .store
+        .get_file(&id)
+        .await?
+        .ok_or(ApiError::NotFound("file"))?;
     authorize_channel(&state, &caller, &file.channel_id, Action::Read)
         .await
         .map_err(|_| ApiError::NotFound("file"))?;
@@ -115,7 +131,11 @@ pub async fn download(State(state): State<AppState>, caller: Caller, Path(id): P
         .bytes()
         .await
         .map_err(|e| ApiError::Internal(format!("reading a file: {e}")))?;
-    let disposition = if is_inline_image(&file.content_type) { "inline" } else { "attachment" };
+    let disposition = if is_inline_image(&file.content_type) {
+        "inline"
+    } else {
+        "attachment"
+    };
     let encoded: String = file
         .name
         .bytes()
@@ -126,12 +146,25 @@ pub async fn download(State(state): State<AppState>, caller: Caller, Path(id): P
         .collect();
     let mut response = Response::new(Body::from(bytes));
     let headers = response.headers_mut();
-    let value = |s: &str| HeaderValue::from_str(s).map_err(|_| ApiError::Internal("bad header".into()));
+    let value =
+        |s: &str| HeaderValue::from_str(s).map_err(|_| ApiError::Internal("bad header".into()));
     headers.insert(header::CONTENT_TYPE, value(&file.content_type)?);
-    headers.insert(header::CONTENT_DISPOSITION, value(&format!("{disposition}; filename*=UTF-8''{encoded}"))?);
-    headers.insert("x-content-type-options", HeaderValue::from_static("nosniff"));
-    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("private, max-age=3600"));
-    headers.insert("content-security-policy", HeaderValue::from_static("default-src 'none'; sandbox"));
+    headers.insert(
+        header::CONTENT_DISPOSITION,
+        value(&format!("{disposition}; filename*=UTF-8''{encoded}"))?,
+    );
+    headers.insert(
+        "x-content-type-options",
+        HeaderValue::from_static("nosniff"),
+    );
+    headers.insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("private, max-age=3600"),
+    );
+    headers.insert(
+        "content-security-policy",
+        HeaderValue::from_static("default-src 'none'; sandbox"),
+    );
     Ok(response)
 }
 
@@ -155,7 +188,8 @@ pub async fn list(
     Path(id): Path<String>,
     ApiQuery(q): ApiQuery<FilesQuery>,
 ) -> ApiResult<Json<FileList>> {
-    let view = authorize_channel(&state, &caller, &ChannelId::from_string(id), Action::Read).await?;
+    let view =
+        authorize_channel(&state, &caller, &ChannelId::from_string(id), Action::Read).await?;
     let limit = super::messages::page_limit(q.limit)?;
     let items = state.store.list_files(&view.channel.id, limit).await?;
     Ok(Json(FileList { items, next: None }))
@@ -177,14 +211,26 @@ mod tests {
 
     #[test]
     fn names_lose_their_paths_and_types_come_from_content() {
-        assert_eq!(clean_name("../../etc/passwd").ok().as_deref(), Some("passwd"));
-        assert_eq!(clean_name("C:\\\\x\\\\report.pdf").ok().as_deref(), Some("report.pdf"));
+        assert_eq!(
+            clean_name("../../etc/passwd").ok().as_deref(),
+            Some("passwd")
+        );
+        assert_eq!(
+            clean_name("C:\\\\x\\\\report.pdf").ok().as_deref(),
+            Some("report.pdf")
+        );
         assert!(clean_name("../").is_err());
         assert!(clean_name(".").is_err());
         assert_eq!(detect_type(b"\x89PNG\r\n\x1a\n0000"), "image/png");
         assert_eq!(detect_type(b"plain words"), "text/plain; charset=utf-8");
-        assert_eq!(detect_type(&[0xff, 0xfe, 0x00, 0x01]), "application/octet-stream");
+        assert_eq!(
+            detect_type(&[0xff, 0xfe, 0x00, 0x01]),
+            "application/octet-stream"
+        );
         assert!(!is_inline_image("image/svg+xml"));
-        assert_eq!(detect_type(b"<html><script>alert(1)</script></html>"), "text/plain; charset=utf-8");
+        assert_eq!(
+            detect_type(b"<html><script>alert(1)</script></html>"),
+            "text/plain; charset=utf-8"
+        );
     }
 }

@@ -172,7 +172,12 @@ const MAX_ATTACHMENTS: usize = 10;
 
 /// Each attachment must be the sender's own upload into this channel, not yet
 /// sent. The store checks again atomically; this gives the clear error.
-async fn check_attachments(state: &AppState, caller: &Caller, channel: &ChannelId, ids: &[String]) -> ApiResult<()> {
+async fn check_attachments(
+    state: &AppState,
+    caller: &Caller,
+    channel: &ChannelId,
+    ids: &[String],
+) -> ApiResult<()> {
     if ids.len() > MAX_ATTACHMENTS {
         return Err(ApiError::bad_request(
             "invalid_attachments",
@@ -181,7 +186,9 @@ async fn check_attachments(state: &AppState, caller: &Caller, channel: &ChannelI
     }
     for id in ids {
         let usable = state.store.get_file(id).await?.is_some_and(|f| {
-            &f.channel_id == channel && f.uploader_id == caller.principal.id && f.message_id.is_none()
+            &f.channel_id == channel
+                && f.uploader_id == caller.principal.id
+                && f.message_id.is_none()
         });
         if !usable {
             return Err(ApiError::bad_request(

@@ -2,13 +2,13 @@
 
 pub mod agents;
 pub mod audit;
-pub mod files;
-pub mod search;
 pub mod auth;
 pub mod channels;
 pub mod context;
+pub mod files;
 pub mod messages;
 pub mod orgs;
+pub mod search;
 pub mod spaces;
 
 use crate::error::ApiError;
@@ -128,7 +128,10 @@ pub fn api(state: AppState) -> Router {
         .route("/channels/{id}/typing", post(realtime::longpoll::typing))
         .route("/search", get(search::search))
         .route("/orgs/{org}/audit", get(audit::list))
-        .route("/orgs/{org}/members/{id}", axum::routing::patch(audit::set_role))
+        .route(
+            "/orgs/{org}/members/{id}",
+            axum::routing::patch(audit::set_role),
+        )
         .route("/files/{id}", get(files::download))
         .route(
             "/channels/{id}/files",

@@ -117,7 +117,16 @@ pub async fn add_member(
             created_at: now(),
         })
         .await?;
-    crate::audit::record(&state, &caller, "member.added", "principal", &principal.id, None, Some(serde_json::json!({"name": principal.name, "role": principal.role}))).await;
+    crate::audit::record(
+        &state,
+        &caller,
+        "member.added",
+        "principal",
+        &principal.id,
+        None,
+        Some(serde_json::json!({"name": principal.name, "role": principal.role})),
+    )
+    .await;
     Ok((StatusCode::CREATED, Json(principal)))
 }
 

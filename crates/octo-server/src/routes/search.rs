@@ -42,19 +42,35 @@ pub struct SearchResults {
 
 #[utoipa::path(get, path = "/api/v1/search", tag = "search", params(SearchQuery),
     responses((status = 200, body = SearchResults)))]
-pub async fn search(State(state): State<AppState>, caller: Caller, ApiQuery(q): ApiQuery<SearchQuery>) -> ApiResult<Json<SearchResults>> {
+pub async fn search(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiQuery(q): ApiQuery<SearchQuery>,
+) -> ApiResult<Json<SearchResults>> {
     let terms = parse_query(&q.q).map_err(|e| ApiError::bad_request("invalid_q", e.to_string()))?;
     let limit = match q.limit {
         None => 20,
         Some(l) if (1..=100).contains(&l) => l,
-        Some(_) => return Err(ApiError::bad_request("invalid_limit", "limit must be between 1 and 100")),
+        Some(_) => {
+            return Err(ApiError::bad_request(
+                "invalid_limit",
+                "limit must be between 1 and 100",
+            ));
+        }
     };
     let offset = q.offset.unwrap_or(0);
     if offset > 10_000 {
-        return Err(ApiError::bad_request("invalid_offset", "offset must be at most 10000"));
+        return Err(ApiError::bad_request(
+            "invalid_offset",
+            "offset must be at most 10000",
+        ));
     }
     let snapshot = Snapshot::load(&state, &caller).await?;
-    let mut channels: Vec<ChannelId> = snapshot.visible_channels().into_iter().map(|v| v.channel.id).collect();
+    let mut channels: Vec<ChannelId> = snapshot
+        .visible_channels()
+        .into_iter()
+        .map(|v| v.channel.id)
+        .collect();
     if let Some(only) = &q.channel_id {
         // An invisible channel looks exactly like an unknown one.
         if !channels.contains(only) {

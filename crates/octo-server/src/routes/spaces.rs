@@ -47,7 +47,16 @@ pub async fn create_space(
             created_at: now(),
         })
         .await?;
-    crate::audit::record(&state, &caller, "space.created", "space", &space.id, None, Some(serde_json::json!({"name": space.name, "visibility": space.visibility}))).await;
+    crate::audit::record(
+        &state,
+        &caller,
+        "space.created",
+        "space",
+        &space.id,
+        None,
+        Some(serde_json::json!({"name": space.name, "visibility": space.visibility})),
+    )
+    .await;
     Ok((StatusCode::CREATED, Json(space)))
 }
 
@@ -130,12 +139,24 @@ pub async fn add_space_member(
     if role == Role::Admin {
         authorize_space(&state, &caller, &space.id, Action::ManageChannel).await?;
     }
-    let before = state.store.space_member_role(&space.id, &principal.id).await?;
+    let before = state
+        .store
+        .space_member_role(&space.id, &principal.id)
+        .await?;
     let member = state
         .store
         .put_space_member(&space.id, &principal.id, role)
         .await?;
-    crate::audit::record(&state, &caller, "space.member_set", "space", &space.id, Some(serde_json::json!({"principal_id": principal.id, "role": before})), Some(serde_json::json!({"principal_id": principal.id, "role": role}))).await;
+    crate::audit::record(
+        &state,
+        &caller,
+        "space.member_set",
+        "space",
+        &space.id,
+        Some(serde_json::json!({"principal_id": principal.id, "role": before})),
+        Some(serde_json::json!({"principal_id": principal.id, "role": role})),
+    )
+    .await;
     state.access_changed(Some(principal.id)).await;
     Ok(Json(member))
 }
@@ -160,7 +181,16 @@ pub async fn remove_space_member(
         .remove_space_member(&space.id, &principal_id)
         .await?
     {
-        crate::audit::record(&state, &caller, "space.member_removed", "space", &space.id, Some(serde_json::json!({"principal_id": principal_id})), None).await;
+        crate::audit::record(
+            &state,
+            &caller,
+            "space.member_removed",
+            "space",
+            &space.id,
+            Some(serde_json::json!({"principal_id": principal_id})),
+            None,
+        )
+        .await;
         state.access_changed(Some(principal_id)).await;
         Ok(StatusCode::NO_CONTENT)
     } else {
@@ -349,7 +379,16 @@ pub async fn put_overrides(
         .store
         .set_overrides(&target, overrides.clone())
         .await?;
-    crate::audit::record(&state, &caller, "overrides.replaced", target.kind(), target.id(), Some(serde_json::json!(before)), Some(serde_json::json!(overrides))).await;
+    crate::audit::record(
+        &state,
+        &caller,
+        "overrides.replaced",
+        target.kind(),
+        target.id(),
+        Some(serde_json::json!(before)),
+        Some(serde_json::json!(overrides)),
+    )
+    .await;
     state.access_changed(None).await;
     Ok(Json(OverrideList { overrides }))
 }

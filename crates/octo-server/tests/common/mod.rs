@@ -43,7 +43,8 @@ async fn start(dir: TempDir, config: ServerConfig) -> TestApp {
         .expect("bind");
     let addr = listener.local_addr().expect("addr");
     let (stop, stopped) = oneshot::channel::<()>();
-    let files = object_store::local::LocalFileSystem::new_with_prefix(dir.path()).expect("files dir");
+    let files =
+        object_store::local::LocalFileSystem::new_with_prefix(dir.path()).expect("files dir");
     let state = AppState::new(
         store.clone(),
         Arc::new(MemoryBroker::default()),
