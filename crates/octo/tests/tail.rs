@@ -2,95 +2,20 @@
 //! subscription sees what others send, resumes across a server restart without
 //! losing or repeating anything, and `octo tail` prints a channel live.
 
+mod common;
+
+use common::{OCTO, lines_of, start};
 use octo_client::{
     Client, ClientError, Frame, PresenceStatus, SendOptions, SubscribeOptions, Subscription,
 };
 use octo_core::model::{Channel, Visibility};
 use octo_core::perm::Role;
 use octo_core::{ChannelId, Event, EventKind};
-use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
 use std::time::Duration;
 
-const OCTO: &str = env!("CARGO_BIN_EXE_octo");
 const WAIT: Duration = Duration::from_secs(10);
-
-struct Server {
-    child: Child,
-    url: String,
-    port: u16,
-}
-
-/// Starts `octo serve` on `port` (0: any free port) and waits until it listens.
-fn start(data: &std::path::Path, port: u16) -> Server {
-    let mut child = Command::new(OCTO)
-        .args(["serve", "--listen", &format!("127.0.0.1:{port}"), "--data"])
-        .arg(data)
-        .env("OCTO_LOG", "warn")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .expect("start octo serve");
-    let stdout = child.stdout.take().expect("stdout");
-    let lines = lines_of(stdout);
-    let line = lines
-        .recv_timeout(WAIT)
-        .expect("octo serve prints where it listens");
-    let url = line
-        .trim()
-        .strip_prefix("octo listening on ")
-        .unwrap_or_else(|| panic!("unexpected first line: {line:?}"))
-        .to_owned();
-    let port = url
-        .rsplit(':')
-        .next()
-        .and_then(|p| p.parse().ok())
-        .unwrap_or_else(|| panic!("no port in {url}"));
-    Server { child, url, port }
-}
-
-impl Server {
-    /// SIGTERM, then wait for a clean exit.
-    fn stop(mut self) {
-        let status = Command::new("kill")
-            .args(["-TERM", &self.child.id().to_string()])
-            .status()
-            .expect("kill");
-        assert!(status.success());
-        for _ in 0..200 {
-            if let Some(exit) = self.child.try_wait().expect("wait") {
-                assert!(exit.success(), "octo exits cleanly on SIGTERM: {exit}");
-                return;
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        let _ = self.child.kill();
-        panic!("octo did not stop within 10 s of SIGTERM");
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        // A failed test must not leave a server behind.
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-/// The lines a child writes, read on a thread so every wait can time out.
-fn lines_of(out: impl std::io::Read + Send + 'static) -> mpsc::Receiver<String> {
-    let (tx, rx) = mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(out).lines() {
-            let Ok(line) = line else { break };
-            if tx.send(line).is_err() {
-                break;
-            }
-        }
-    });
-    rx
-}
 
 /// An org with an owner (olivia) and a member (bob), both in Eng/general.
 struct World {

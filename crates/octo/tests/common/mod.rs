@@ -4,9 +4,11 @@
 use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
 use std::time::Duration;
 
 pub const OCTO: &str = env!("CARGO_BIN_EXE_octo");
+const WAIT: Duration = Duration::from_secs(10);
 
 pub struct Server {
     pub child: Child,
@@ -15,7 +17,7 @@ pub struct Server {
 }
 
 /// Starts `octo serve` on `port` (0: any free port) with `data` as its data
-/// directory, and waits for its "listening" line.
+/// directory, and waits (bounded) for its "listening" line.
 pub fn start(data: &Path, port: u16) -> Server {
     let mut child = Command::new(OCTO)
         .args(["serve", "--listen", &format!("127.0.0.1:{port}"), "--data"])
@@ -26,10 +28,9 @@ pub fn start(data: &Path, port: u16) -> Server {
         .spawn()
         .expect("start octo serve");
     let stdout = child.stdout.take().expect("stdout");
-    let mut line = String::new();
-    BufReader::new(stdout)
-        .read_line(&mut line)
-        .expect("read the listening line");
+    let line = lines_of(stdout)
+        .recv_timeout(WAIT)
+        .expect("octo serve prints where it listens");
     let url = line
         .trim()
         .strip_prefix("octo listening on ")
@@ -39,7 +40,7 @@ pub fn start(data: &Path, port: u16) -> Server {
         .rsplit(':')
         .next()
         .and_then(|p| p.parse().ok())
-        .expect("port in url");
+        .unwrap_or_else(|| panic!("no port in {url}"));
     Server { child, url, port }
 }
 
@@ -58,7 +59,6 @@ impl Server {
             }
             std::thread::sleep(Duration::from_millis(50));
         }
-        let _ = self.child.kill();
         panic!("octo did not stop within 10 s of SIGTERM");
     }
 
@@ -67,4 +67,26 @@ impl Server {
         self.child.kill().expect("SIGKILL");
         self.child.wait().expect("reap");
     }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        // A failed test must not leave a server behind.
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// The lines a child writes, read on a thread so every wait can time out.
+pub fn lines_of(out: impl std::io::Read + Send + 'static) -> mpsc::Receiver<String> {
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(out).lines() {
+            let Ok(line) = line else { break };
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    rx
 }
