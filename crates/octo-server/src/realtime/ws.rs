@@ -28,6 +28,9 @@ use std::time::{Duration, Instant};
 /// The web app's session cookie.
 pub const SESSION_COOKIE: &str = "octo_session";
 
+/// Mailbox items handled per wake-up; their frames go out in one write.
+const BATCH: usize = 64;
+
 /// Bytes read from a socket at a time (larger frames still arrive whole).
 const READ_BUFFER: usize = 8 * 1024;
 
@@ -167,18 +170,40 @@ async fn hello(
     }
 }
 
-/// Sends one frame, unless the hub kicked us or the client stopped reading.
+/// Queues one frame for the socket (written at the next flush, or sooner when
+/// the write buffer fills), unless the hub kicked us or the client stopped
+/// reading.
 async fn send(
     state: &AppState,
     sink: &mut Sink,
     kicked: &mut tokio::sync::oneshot::Receiver<&'static str>,
     msg: Message,
 ) -> Result<(), End> {
+    guarded(state, kicked, sink.feed(msg)).await
+}
+
+/// Writes everything queued: one syscall for a burst of frames instead of one
+/// per frame.
+async fn flush(
+    state: &AppState,
+    sink: &mut Sink,
+    kicked: &mut tokio::sync::oneshot::Receiver<&'static str>,
+) -> Result<(), End> {
+    guarded(state, kicked, SinkExt::<Message>::flush(sink)).await
+}
+
+/// A socket write that gives up when the hub kicks the connection or the
+/// write takes longer than the send timeout.
+async fn guarded(
+    state: &AppState,
+    kicked: &mut tokio::sync::oneshot::Receiver<&'static str>,
+    write: impl std::future::Future<Output = Result<(), axum::Error>>,
+) -> Result<(), End> {
     let timeout = Duration::from_millis(state.config.realtime.send_timeout_ms);
     tokio::select! {
         biased;
         reason = kicked => Err(End::Close(close::SLOW_CONSUMER, reason.unwrap_or("closed").to_owned())),
-        sent = tokio::time::timeout(timeout, sink.send(msg)) => match sent {
+        sent = tokio::time::timeout(timeout, write) => match sent {
             Ok(Ok(())) => Ok(()),
             Ok(Err(_)) => Err(End::Gone),
             Err(_) => Err(End::Close(
@@ -198,7 +223,7 @@ async fn send_all(
     for frame in frames {
         send(state, sink, kicked, Message::Text(frame.into())).await?;
     }
-    Ok(())
+    flush(state, sink, kicked).await
 }
 
 async fn serve(
@@ -283,6 +308,7 @@ async fn stream_session_inner(
     let mut last_typing: HashMap<ChannelId, Instant> = HashMap::new();
     let shutting_down = super::shutting_down(state.shutting_down.clone());
     tokio::pin!(shutting_down);
+    let mut batch = Vec::with_capacity(BATCH);
     loop {
         tokio::select! {
             biased;
@@ -292,10 +318,11 @@ async fn stream_session_inner(
             () = &mut shutting_down => {
                 return Err(End::Close(close::GOING_AWAY, "server shutting down; reconnect to resume".into()));
             }
-            out = mailbox.recv() => {
-                let Some(out) = out else {
+            received = mailbox.recv_many(&mut batch, BATCH) => {
+                if received == 0 {
                     return Err(End::Close(close::SLOW_CONSUMER, super::hub::KICK_SLOW.to_owned()));
-                };
+                }
+                for out in batch.drain(..) {
                 match out {
                     Outbound::Event { event, frame } => {
                         let delivery = session.on_event(&event).await?;
@@ -345,6 +372,8 @@ async fn stream_session_inner(
                         }
                     }
                 }
+                }
+                flush(&state, sink, &mut kicked).await?;
             }
             incoming = stream.next() => {
                 let msg = match incoming {
@@ -369,12 +398,14 @@ async fn stream_session_inner(
                 for reply in replies {
                     send(&state, sink, &mut kicked, Message::Text(reply)).await?;
                 }
+                flush(&state, sink, &mut kicked).await?;
             }
             _ = ping.tick() => {
                 if last_heard.elapsed() > idle_timeout {
                     return Err(End::Close(close::IDLE_TIMEOUT, "idle_timeout: nothing heard from the client".into()));
                 }
                 send(&state, sink, &mut kicked, Message::Ping(Default::default())).await?;
+                flush(&state, sink, &mut kicked).await?;
             }
         }
     }
