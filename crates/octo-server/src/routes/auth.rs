@@ -45,6 +45,50 @@ fn login_throttle(state: &AppState, addr: SocketAddr) -> ApiResult<()> {
         })
 }
 
+/// A new human's details, parsed; hashing the password comes last (it is the
+/// slow part) in [`NewHuman::into_principal`].
+pub struct NewHuman {
+    name: Handle,
+    email: Email,
+    password: Password,
+    display_name: Option<String>,
+}
+
+impl NewHuman {
+    pub fn parse(
+        name: &str,
+        email: &str,
+        password: &str,
+        display_name: Option<&str>,
+    ) -> ApiResult<Self> {
+        Ok(Self {
+            name: Handle::parse("name", name)?,
+            email: Email::parse(email)?,
+            password: Password::parse(password)?,
+            display_name: parse_optional_text("display_name", display_name, MAX_DESCRIPTION_CHARS)?,
+        })
+    }
+
+    pub async fn into_principal(self, org_id: OrgId, role: Role) -> ApiResult<NewPrincipal> {
+        let hash = hash_password(self.password.expose().to_owned()).await?;
+        Ok(NewPrincipal {
+            id: PrincipalId::generate(),
+            org_id,
+            kind: PrincipalKind::Human,
+            name: self.name.to_string(),
+            display_name: self.display_name,
+            email: Some(self.email.to_string()),
+            password_hash: Some(hash),
+            role,
+            owner_id: None,
+            description: None,
+            skills: vec![],
+            avatar_url: None,
+            created_at: now(),
+        })
+    }
+}
+
 /// Issues a token for `principal` and returns its secret (shown once).
 pub async fn issue_token(
     state: &AppState,
@@ -77,45 +121,23 @@ pub async fn setup(
 ) -> ApiResult<(StatusCode, Json<SetupResponse>)> {
     login_throttle(&state, addr)?;
     let org_name = ResourceName::parse("org_name", &req.org_name)?;
-    let name = Handle::parse("name", &req.name)?;
-    let email = Email::parse(&req.email)?;
-    let password = Password::parse(&req.password)?;
-    let display_name = parse_optional_text(
-        "display_name",
+    let owner = NewHuman::parse(
+        &req.name,
+        &req.email,
+        &req.password,
         req.display_name.as_deref(),
-        MAX_DESCRIPTION_CHARS,
     )?;
     if state.store.is_set_up().await? {
         return Err(ApiError::Conflict("this server is already set up".into()));
     }
-    let hash = hash_password(password.expose().to_owned()).await?;
-    let at = now();
     let org_id = OrgId::generate();
-    let (org, principal) = state
-        .store
-        .setup(
-            NewOrg {
-                id: org_id.clone(),
-                name: org_name.to_string(),
-                created_at: at,
-            },
-            NewPrincipal {
-                id: PrincipalId::generate(),
-                org_id,
-                kind: PrincipalKind::Human,
-                name: name.to_string(),
-                display_name,
-                email: Some(email.to_string()),
-                password_hash: Some(hash),
-                role: Role::Owner,
-                owner_id: None,
-                description: None,
-                skills: vec![],
-                avatar_url: None,
-                created_at: at,
-            },
-        )
-        .await?;
+    let owner = owner.into_principal(org_id.clone(), Role::Owner).await?;
+    let org = NewOrg {
+        id: org_id,
+        name: org_name.to_string(),
+        created_at: owner.created_at,
+    };
+    let (org, principal) = state.store.setup(org, owner).await?;
     let expires = now() + Duration::days(i64::from(state.config.login_token_days));
     let (token, _) = issue_token(&state, &principal.id, "setup", Some(expires)).await?;
     Ok((

@@ -1,10 +1,10 @@
 //! The org: its members (humans and agents), its tree, and its DMs.
 
+use super::auth::NewHuman;
 use crate::access::authorize_org;
 use crate::caller::Caller;
 use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::extract::ApiJson;
-use crate::password::hash_password;
 use crate::state::AppState;
 use crate::visibility::Snapshot;
 use axum::Json;
@@ -12,9 +12,8 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use octo_core::limits::*;
 use octo_core::model::*;
-use octo_core::names::*;
 use octo_core::*;
-use octo_store::{NewChannel, NewPrincipal, now};
+use octo_store::{NewChannel, now};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeSet;
 use utoipa::ToSchema;
@@ -90,32 +89,15 @@ pub async fn add_member(
         }
         _ => {}
     }
-    let name = Handle::parse("name", &req.name)?;
-    let email = Email::parse(&req.email)?;
-    let password = Password::parse(&req.password)?;
-    let display_name = parse_optional_text(
-        "display_name",
+    let human = NewHuman::parse(
+        &req.name,
+        &req.email,
+        &req.password,
         req.display_name.as_deref(),
-        MAX_DESCRIPTION_CHARS,
     )?;
-    let hash = hash_password(password.expose().to_owned()).await?;
     let principal = state
         .store
-        .create_principal(NewPrincipal {
-            id: PrincipalId::generate(),
-            org_id: org,
-            kind: PrincipalKind::Human,
-            name: name.to_string(),
-            display_name,
-            email: Some(email.to_string()),
-            password_hash: Some(hash),
-            role,
-            owner_id: None,
-            description: None,
-            skills: vec![],
-            avatar_url: None,
-            created_at: now(),
-        })
+        .create_principal(human.into_principal(org, role).await?)
         .await?;
     crate::audit::record(
         &state,
