@@ -19,6 +19,7 @@ pub mod state;
 pub mod triggers;
 pub mod turn;
 pub mod visibility;
+pub mod web;
 pub mod webhooks;
 
 pub use ratelimit::RateLimit;
@@ -36,7 +37,7 @@ pub fn app(state: AppState) -> Router {
         .route("/healthz", get(healthz))
         .with_state(state.clone())
         .nest("/api/v1", routes::api(state))
-        .fallback(routes::not_found)
+        .fallback(web::fallback)
 }
 
 async fn healthz(

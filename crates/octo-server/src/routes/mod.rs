@@ -3,6 +3,7 @@
 pub mod agents;
 pub mod audit;
 pub mod auth;
+pub mod capabilities;
 pub mod channels;
 pub mod context;
 pub mod files;
@@ -23,6 +24,7 @@ pub fn api(state: AppState) -> Router {
     let max_upload = state.config.files.max_upload_bytes;
     Router::new()
         .route("/setup", post(auth::setup))
+        .route("/capabilities", get(capabilities::capabilities))
         .route("/auth/login", post(auth::login))
         .route("/auth/logout", post(auth::logout))
         .route("/me", get(auth::me))

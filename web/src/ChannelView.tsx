@@ -1,0 +1,209 @@
+// One channel: history (paged back on scroll), live events, the agent status
+// line, typing, jump to first unread, the thread and members side panels.
+
+import { useCallback, useEffect, useLayoutEffect, useRef, useState } from "react";
+import { get } from "./api";
+import type { Session } from "./Chat";
+import { applyEvent } from "./events";
+import { MessageItem } from "./MessageItem";
+import { Composer } from "./Composer";
+import { MembersPanel } from "./MembersPanel";
+import type { Message, OctoEvent, TreeChannel } from "./types";
+
+const PAGE = 50;
+
+interface Props {
+  session: Session;
+  entry: TreeChannel;
+  title: string;
+  typing: Record<string, number>;
+  subscribe: (l: (ev: OctoEvent) => void) => () => void;
+  markRead: (channelId: string, seq: number) => void;
+}
+
+export function ChannelView({ session, entry, title, typing, subscribe, markRead }: Props) {
+  const channel = entry.channel;
+  const [messages, setMessages] = useState<Message[]>([]);
+  const [before, setBefore] = useState<number | null>(null);
+  const [loaded, setLoaded] = useState(false);
+  const [thread, setThread] = useState<Message[] | null>(null);
+  const [threadId, setThreadId] = useState<string | null>(null);
+  const [side, setSide] = useState<"thread" | "members" | null>(null);
+  const [status, setStatus] = useState<Record<string, string>>({});
+  const [lastSeq, setLastSeq] = useState(channel.last_seq);
+  // Everything after this seq was unread when the channel was opened.
+  const [readSeq] = useState(channel.last_seq - entry.unread);
+  const list = useRef<HTMLDivElement>(null);
+  const stick = useRef(true);
+  const keepFromBottom = useRef<number | null>(null);
+  const threadRef = useRef(threadId);
+  threadRef.current = threadId;
+
+  useEffect(() => {
+    let stop = false;
+    get<{ items: Message[]; next: number | null }>(`/channels/${channel.id}/messages?limit=${PAGE}`).then((page) => {
+      if (stop) return;
+      setMessages((live) => {
+        const known = new Set(page.items.map((m) => m.id));
+        return [...page.items, ...live.filter((m) => !known.has(m.id))];
+      });
+      setBefore(page.next);
+      setLoaded(true);
+    });
+    return () => {
+      stop = true;
+    };
+  }, [channel.id]);
+
+  useEffect(
+    () =>
+      subscribe((ev) => {
+        if (ev.channel_id !== channel.id) return;
+        setLastSeq((s) => Math.max(s, ev.seq));
+        setMessages((list) => applyEvent(list, ev, null));
+        const open = threadRef.current;
+        if (open) setThread((t) => (t ? applyEvent(t, ev, open) : t));
+        if (ev.kind === "agent.status") {
+          const p = ev.payload as { principal_id: string; text: string };
+          setStatus((s) => ({ ...s, [p.principal_id]: p.text }));
+        }
+        if (ev.kind === "message.finished" || ev.kind === "message.created") {
+          // An agent that answered is done with its status line.
+          setStatus((s) => (s[ev.actor] ? { ...s, [ev.actor]: "" } : s));
+        }
+      }),
+    [channel.id, subscribe],
+  );
+
+  useEffect(() => {
+    if (document.visibilityState === "visible" && lastSeq > 0) markRead(channel.id, lastSeq);
+  }, [channel.id, lastSeq, markRead]);
+
+  // Follow new messages while at the bottom; keep the view still when older
+  // pages are put above.
+  useLayoutEffect(() => {
+    const el = list.current;
+    if (!el) return;
+    if (keepFromBottom.current !== null) {
+      el.scrollTop = el.scrollHeight - keepFromBottom.current;
+      keepFromBottom.current = null;
+    } else if (stick.current) {
+      el.scrollTop = el.scrollHeight;
+    }
+  }, [messages]);
+
+  const loadOlder = useCallback(async () => {
+    if (before === null) return;
+    const page = await get<{ items: Message[]; next: number | null }>(
+      `/channels/${channel.id}/messages?limit=${PAGE}&before=${before}`,
+    );
+    const el = list.current;
+    if (el) keepFromBottom.current = el.scrollHeight - el.scrollTop;
+    setMessages((list) => [...page.items.filter((m) => !list.some((x) => x.id === m.id)), ...list]);
+    setBefore(page.next);
+  }, [before, channel.id]);
+
+  const onScroll = () => {
+    const el = list.current;
+    if (!el) return;
+    stick.current = el.scrollHeight - el.scrollTop - el.clientHeight < 40;
+    if (el.scrollTop < 80 && before !== null && loaded) void loadOlder();
+  };
+
+  const openThread = useCallback(
+    async (root: Message) => {
+      setThreadId(root.id);
+      setSide("thread");
+      setThread(null);
+      const page = await get<{ items: Message[] }>(`/channels/${channel.id}/threads/${root.id}/messages?limit=500`);
+      setThread(page.items);
+    },
+    [channel.id],
+  );
+
+  const jumpToUnread = async () => {
+    // Page back until the first unread message is loaded, then show it.
+    let guard = 20;
+    let oldest = messages[0]?.seq ?? 0;
+    let cursor = before;
+    while (oldest > readSeq + 1 && cursor !== null && guard-- > 0) {
+      const page = await get<{ items: Message[]; next: number | null }>(
+        `/channels/${channel.id}/messages?limit=${PAGE}&before=${cursor}`,
+      );
+      setMessages((list) => [...page.items.filter((m) => !list.some((x) => x.id === m.id)), ...list]);
+      cursor = page.next;
+      oldest = page.items[0]?.seq ?? oldest;
+    }
+    setBefore(cursor);
+    stick.current = false;
+    requestAnimationFrame(() => document.querySelector(".unread-divider")?.scrollIntoView({ block: "center" }));
+  };
+
+  const firstUnread = messages.find((m) => m.seq > readSeq && m.author_id !== session.me.id);
+  const typingNames = Object.keys(typing)
+    .map((id) => session.people.get(id)?.name)
+    .filter(Boolean);
+  const statusLines = Object.entries(status).filter(([, text]) => text);
+  const threadRoot = messages.find((m) => m.id === threadId);
+
+  return (
+    <div className="channel-area">
+      <main className="channel-view" aria-label={title}>
+        <header className="channel-header">
+          <h2>{title}</h2>
+          {channel.topic && <span className="topic">{channel.topic}</span>}
+          <span className="spacer" />
+          {entry.unread > 0 && <button onClick={jumpToUnread}>Jump to first unread</button>}
+          <button aria-pressed={side === "members"} onClick={() => setSide(side === "members" ? null : "members")}>
+            Members
+          </button>
+        </header>
+        <div className="messages" ref={list} onScroll={onScroll} data-testid="messages">
+          {before !== null && loaded && (
+            <button className="link older" onClick={loadOlder}>
+              Load older messages
+            </button>
+          )}
+          {before === null && loaded && <p className="start">This is the start of {title}.</p>}
+          {messages.map((m) => (
+            <div key={m.id}>
+              {m === firstUnread && <div className="unread-divider">New</div>}
+              <MessageItem session={session} message={m} onThread={() => openThread(m)} />
+            </div>
+          ))}
+        </div>
+        <div className="status-lines" aria-live="polite">
+          {statusLines.map(([id, text]) => (
+            <div key={id} className="agent-status">
+              <strong>{session.people.get(id)?.name ?? "agent"}</strong> {text}
+            </div>
+          ))}
+          {typingNames.length > 0 && (
+            <div className="typing">
+              {typingNames.join(", ")} {typingNames.length === 1 ? "is" : "are"} typing…
+            </div>
+          )}
+        </div>
+        <Composer session={session} channelId={channel.id} threadId={null} placeholder={`Message ${title}`} />
+      </main>
+      {side === "thread" && threadId && (
+        <aside className="side thread-panel" aria-label="Thread">
+          <header>
+            <h3>Thread</h3>
+            <button aria-label="Close thread" onClick={() => setSide(null)}>
+              ✕
+            </button>
+          </header>
+          <div className="messages">
+            {thread === null && <p>Loading…</p>}
+            {(thread ?? (threadRoot ? [threadRoot] : [])).map((m) => (
+              <MessageItem key={m.id} session={session} message={m} />
+            ))}
+          </div>
+          <Composer session={session} channelId={channel.id} threadId={threadId} placeholder="Reply in thread" />
+        </aside>
+      )}
+      {side === "members" && <MembersPanel session={session} channelId={channel.id} onClose={() => setSide(null)} />}
+    </div>
+  );
+}
