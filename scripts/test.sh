@@ -16,9 +16,23 @@ fi
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$PWD/target}"
 export CARGO_TERM_COLOR="${CARGO_TERM_COLOR:-never}"
 
+echo "== web app: npm ci + vite build (embedded into the binary)"
+if ! command -v npm >/dev/null 2>&1; then
+  echo "the web tests need Node.js 20.19+ with npm" >&2
+  exit 1
+fi
+(cd web && npm ci --no-audit --no-fund && npm run build)
+if [ ! -x /usr/bin/chromium ]; then
+  echo "installing Debian's chromium for the browser tests…"
+  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium
+fi
+
 echo "== cargo fmt --check"
 cargo fmt --all -- --check
 echo "== cargo clippy -D warnings"
 cargo clippy --locked --workspace --all-targets --all-features -- -D warnings
 echo "== tests"
 cargo nextest run --locked --workspace --all-features --no-fail-fast
+echo "== web end-to-end (Chromium against a real octo serve)"
+cargo build --locked -p octo
+(cd web && OCTO_BIN="$CARGO_TARGET_DIR/debug/octo" npm run e2e)

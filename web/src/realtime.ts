@@ -35,7 +35,14 @@ export class Realtime {
   stop() {
     this.closed = true;
     window.clearTimeout(this.timer);
-    this.socket?.close(1000);
+    const socket = this.socket;
+    if (!socket) return;
+    socket.onmessage = null;
+    socket.onclose = null;
+    // Closing before the handshake ends is logged by browsers as an error;
+    // let it open, then close it.
+    if (socket.readyState === WebSocket.CONNECTING) socket.onopen = () => socket.close(1000);
+    else socket.close(1000);
   }
 
   send(frame: object) {
