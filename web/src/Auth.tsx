@@ -36,7 +36,7 @@ export function Auth({ setUp, onDone }: { setUp: boolean; onDone: () => void }) 
               Organisation <input name="org_name" required maxLength={80} autoFocus />
             </label>
             <label>
-              Your handle <input name="name" required pattern="[A-Za-z0-9._-]{1,40}" />
+              Your handle <input name="name" required pattern="[A-Za-z0-9._\-]{1,40}" />
             </label>
           </>
         )}

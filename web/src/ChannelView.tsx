@@ -18,7 +18,7 @@ interface Props {
   title: string;
   typing: Record<string, number>;
   subscribe: (l: (ev: OctoEvent) => void) => () => void;
-  markRead: (channelId: string, seq: number) => void;
+  markRead: (channelId: string, seq: number, member: boolean) => void;
 }
 
 export function ChannelView({ session, entry, title, typing, subscribe, markRead }: Props) {
@@ -75,9 +75,10 @@ export function ChannelView({ session, entry, title, typing, subscribe, markRead
     [channel.id, subscribe],
   );
 
+  // Only members keep a read cursor; a visitor of a public channel has none.
   useEffect(() => {
-    if (document.visibilityState === "visible" && lastSeq > 0) markRead(channel.id, lastSeq);
-  }, [channel.id, lastSeq, markRead]);
+    if (document.visibilityState === "visible" && lastSeq > 0) markRead(channel.id, lastSeq, entry.is_member);
+  }, [channel.id, lastSeq, markRead, entry.is_member]);
 
   // Follow new messages while at the bottom; keep the view still when older
   // pages are put above.

@@ -4,7 +4,7 @@
 import { useCallback, useEffect, useMemo, useRef, useState } from "react";
 import { get, post, put, saveToken } from "./api";
 import { Realtime, type Frame } from "./realtime";
-import type { Capabilities, Org, OctoEvent, Presence, Principal, Tree, TreeChannel } from "./types";
+import { treeFromServer, type Capabilities, type Org, type OctoEvent, type Presence, type Principal, type Tree, type TreeChannel } from "./types";
 import { Sidebar } from "./Sidebar";
 import { ChannelView } from "./ChannelView";
 import { Admin } from "./Admin";
@@ -63,7 +63,7 @@ export function Chat({ caps, onLogout }: { caps: Capabilities; onLogout: () => v
   meRef.current = me;
 
   const loadTree = useCallback(async (orgId: string) => {
-    const t = await get<Tree>(`/orgs/${orgId}/tree`);
+    const t = treeFromServer(await get<unknown>(`/orgs/${orgId}/tree`));
     setTree(t);
     setUnread(Object.fromEntries(allChannels(t).map((c) => [c.channel.id, c.unread])));
     for (const dm of t.dms) {
@@ -222,10 +222,10 @@ export function Chat({ caps, onLogout }: { caps: Capabilities; onLogout: () => v
     return () => window.removeEventListener("keydown", onKey);
   }, [channels, open]);
 
-  const markRead = useCallback((channelId: string, seq: number) => {
+  const markRead = useCallback((channelId: string, seq: number, member: boolean) => {
     setUnread((u) => (u[channelId] ? { ...u, [channelId]: 0 } : u));
     setMentions((m) => (m[channelId] ? { ...m, [channelId]: 0 } : m));
-    void put(`/channels/${channelId}/cursor`, { seq }).catch(() => undefined);
+    if (member) void put(`/channels/${channelId}/cursor`, { seq }).catch(() => undefined);
   }, []);
 
   const subscribe = useCallback((l: Listener) => {

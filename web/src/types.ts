@@ -94,3 +94,31 @@ export interface Capabilities {
 }
 
 export type Presence = "online" | "away" | "offline";
+
+/// The server flattens each level (`{...space, categories, channels}`); the app
+/// keeps the record and its children apart.
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+type Raw = any;
+
+export function treeFromServer(raw: Raw): Tree {
+  const entry = (c: Raw): TreeChannel => {
+    const { is_member, unread, ...channel } = c;
+    return { channel: channel as Channel, is_member, unread };
+  };
+  return {
+    org: raw.org,
+    spaces: raw.spaces.map((s: Raw) => {
+      const { role, categories, channels, ...space } = s;
+      return {
+        space,
+        role,
+        categories: categories.map((c: Raw) => {
+          const { channels: inner, ...category } = c;
+          return { category, channels: inner.map(entry) };
+        }),
+        channels: channels.map(entry),
+      };
+    }),
+    dms: raw.dms.map(entry),
+  };
+}
