@@ -33,6 +33,7 @@ export function ChannelView({ session, entry, title, typing, subscribe, markRead
   const [lastSeq, setLastSeq] = useState(channel.last_seq);
   // Everything after this seq was unread when the channel was opened.
   const [readSeq] = useState(channel.last_seq - entry.unread);
+  const [openSeq] = useState(channel.last_seq);
   const list = useRef<HTMLDivElement>(null);
   const stick = useRef(true);
   const keepFromBottom = useRef<number | null>(null);
@@ -140,7 +141,8 @@ export function ChannelView({ session, entry, title, typing, subscribe, markRead
     requestAnimationFrame(() => document.querySelector(".unread-divider")?.scrollIntoView({ block: "center" }));
   };
 
-  const firstUnread = messages.find((m) => m.seq > readSeq && m.author_id !== session.me.id);
+  // The divider marks what was unread on arrival, not what came in since.
+  const firstUnread = messages.find((m) => m.seq > readSeq && m.seq <= openSeq && m.author_id !== session.me.id);
   const typingNames = Object.keys(typing)
     .map((id) => session.people.get(id)?.name)
     .filter(Boolean);
@@ -154,7 +156,7 @@ export function ChannelView({ session, entry, title, typing, subscribe, markRead
           <h2>{title}</h2>
           {channel.topic && <span className="topic">{channel.topic}</span>}
           <span className="spacer" />
-          {entry.unread > 0 && <button onClick={jumpToUnread}>Jump to first unread</button>}
+          {readSeq < openSeq && <button onClick={jumpToUnread}>Jump to first unread</button>}
           <button aria-pressed={side === "members"} onClick={() => setSide(side === "members" ? null : "members")}>
             Members
           </button>

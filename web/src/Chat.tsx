@@ -61,6 +61,8 @@ export function Chat({ caps, onLogout }: { caps: Capabilities; onLogout: () => v
   activeRef.current = active;
   const meRef = useRef<Principal | null>(null);
   meRef.current = me;
+  const peopleRef = useRef(people);
+  peopleRef.current = people;
 
   const loadTree = useCallback(async (orgId: string) => {
     const t = treeFromServer(await get<unknown>(`/orgs/${orgId}/tree`));
@@ -118,6 +120,8 @@ export function Chat({ caps, onLogout }: { caps: Capabilities; onLogout: () => v
       switch (frame.type) {
         case "event": {
           listeners.current.forEach((l) => l(frame));
+          // Someone who joined the org after we loaded it.
+          if (!peopleRef.current.has(frame.actor)) refreshSoon();
           const mine = meRef.current;
           if (frame.kind === "message.created" && mine && frame.actor !== mine.id) {
             const m = (frame.payload as { message: { mentions: { principal_ids: string[]; all: boolean } } }).message;
