@@ -1,0 +1,47 @@
+// Time to first render in Chromium: a fresh browser context (cold cache)
+// opens a channel with 50 messages; reports first contentful paint and the
+// time until the messages are on screen, median of RUNS. `npm run measure`.
+
+import { call, launch, openPage, startServer } from "./harness.mjs";
+
+const RUNS = Number(process.env.RUNS ?? 7);
+const server = await startServer();
+const browser = await launch();
+try {
+  const setup = await call(server.url, "POST", "/setup", null, {
+    org_name: "Bench",
+    name: "olivia",
+    email: "olivia@bench.test",
+    password: "bench-pass-1",
+  });
+  const token = setup.token;
+  const space = await call(server.url, "POST", `/orgs/${setup.org.id}/spaces`, token, { name: "Eng", visibility: "open" });
+  const channel = await call(server.url, "POST", `/spaces/${space.id}/channels`, token, { name: "general" });
+  for (let i = 0; i < 50; i++) {
+    await call(server.url, "POST", `/channels/${channel.id}/messages`, token, { text: `message **${i}** with a [link](https://example.invalid)` });
+  }
+  const fcp = [];
+  const ready = [];
+  for (let i = 0; i < RUNS; i++) {
+    const errors = [];
+    const page = await openPage(browser, server.url, errors);
+    await page.context().addInitScript((t) => localStorage.setItem("octo.token", t), token);
+    await page.goto(`/c/${channel.id}`);
+    await page.locator("article.message", { hasText: "message 49" }).waitFor();
+    const t = await page.evaluate(() => ({
+      fcp: performance.getEntriesByName("first-contentful-paint")[0]?.startTime ?? NaN,
+      ready: performance.now(),
+    }));
+    fcp.push(t.fcp);
+    ready.push(t.ready);
+    if (errors.length) throw new Error(errors.join("\n"));
+    await page.context().close();
+  }
+  const median = (xs) => xs.slice().sort((a, b) => a - b)[Math.floor(xs.length / 2)].toFixed(0);
+  console.log(`runs: ${RUNS}`);
+  console.log(`first contentful paint: median ${median(fcp)} ms`);
+  console.log(`50 messages on screen: median ${median(ready)} ms (upper bound: measured after the wait returns)`);
+} finally {
+  await browser.close();
+  await server.stop();
+}
