@@ -164,6 +164,14 @@ test("an agent answers a mention with a reply that renders as it streams", async
   await s.alice.waitForFunction((id) => !document.querySelector(`article[data-id="${id}"]`)?.classList.contains("streaming"), opened.id);
   assert.equal(await answer.locator(".agent-tag").count(), 1, "the agent is marked as one");
   await message(s.bob, "Three things shipped today.").waitFor();
+
+  // The members panel lists the agent as one.
+  await s.alice.getByRole("button", { name: "Members" }).click();
+  const panel = s.alice.getByRole("complementary", { name: "Members" });
+  await panel.locator("li", { hasText: "scout" }).locator(".agent-tag").waitFor();
+  await shot(s.alice, "04b-members");
+  await s.alice.keyboard.press("Escape");
+  await panel.waitFor({ state: "detached" });
 });
 
 test("reactions, edit and delete of your own message reach the other person", async () => {

@@ -29,6 +29,15 @@ export function ChannelView({ session, entry, title, typing, subscribe, markRead
   const [thread, setThread] = useState<Message[] | null>(null);
   const [threadId, setThreadId] = useState<string | null>(null);
   const [side, setSide] = useState<"thread" | "members" | null>(null);
+
+  // Esc closes the side panel.
+  useEffect(() => {
+    const onKey = (e: KeyboardEvent) => {
+      if (e.key === "Escape" && !document.querySelector("[role=dialog]")) setSide(null);
+    };
+    window.addEventListener("keydown", onKey);
+    return () => window.removeEventListener("keydown", onKey);
+  }, []);
   const [status, setStatus] = useState<Record<string, string>>({});
   const [lastSeq, setLastSeq] = useState(channel.last_seq);
   // Everything after this seq was unread when the channel was opened.
@@ -157,6 +166,12 @@ export function ChannelView({ session, entry, title, typing, subscribe, markRead
           {channel.topic && <span className="topic">{channel.topic}</span>}
           <span className="spacer" />
           {readSeq < openSeq && <button onClick={jumpToUnread}>Jump to first unread</button>}
+          {session.caps.features.group_md && (
+            // The group.md panel arrives with that feature; the hook is here.
+            <a className="button" href={`/c/${encodeURIComponent(channel.id)}/group.md`}>
+              group.md
+            </a>
+          )}
           <button aria-pressed={side === "members"} onClick={() => setSide(side === "members" ? null : "members")}>
             Members
           </button>

@@ -173,6 +173,14 @@ export function Chat({ caps, onLogout }: { caps: Capabilities; onLogout: () => v
     return () => rt.stop();
   }, [me, onFrame]);
 
+  // Presence follows whether the tab is being looked at.
+  useEffect(() => {
+    const onVisibility = () =>
+      realtime.current?.send({ type: "presence", status: document.visibilityState === "visible" ? "online" : "away" });
+    document.addEventListener("visibilitychange", onVisibility);
+    return () => document.removeEventListener("visibilitychange", onVisibility);
+  }, []);
+
   // Typing indicators fade on their own.
   useEffect(() => {
     const timer = window.setInterval(() => {
@@ -181,7 +189,9 @@ export function Chat({ caps, onLogout }: { caps: Capabilities; onLogout: () => v
         let changed = false;
         const next: typeof t = {};
         for (const [ch, who] of Object.entries(t)) {
-          next[ch] = Object.fromEntries(Object.entries(who).filter(([, until]) => until > now || !(changed = true)));
+          const live = Object.entries(who).filter(([, until]) => until > now);
+          if (live.length !== Object.keys(who).length) changed = true;
+          next[ch] = Object.fromEntries(live);
         }
         return changed ? next : t;
       });
