@@ -241,6 +241,7 @@ test("admin pages, dark theme and phone width render", async () => {
   await shot(s.alice, "06-admin-audit");
   await s.alice.getByLabel("Toggle theme").click();
   await s.alice.goBack();
+  await message(s.alice, "for my eyes only").waitFor();
   await shot(s.alice, "07-dark");
 
   const phone = await openPage(browser, server.url, errors, { width: 390, height: 844 });
