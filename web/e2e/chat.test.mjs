@@ -236,6 +236,14 @@ test("unread counts and mention badges in the sidebar", async () => {
 
 test("admin pages, dark theme and phone width render", async () => {
   await s.alice.getByTitle("Admin").click();
+  await s.alice.getByRole("button", { name: "Overrides" }).click();
+  await s.alice.getByLabel("Overrides of").selectOption({ label: "Eng / #general" });
+  await s.alice.getByLabel("Overrides JSON").fill("not json");
+  await s.alice.getByRole("button", { name: "Save overrides" }).click();
+  await s.alice.getByRole("status").filter({ hasText: /JSON/ }).waitFor();
+  await s.alice.getByLabel("Overrides JSON").fill("[]");
+  await s.alice.getByRole("button", { name: "Save overrides" }).click();
+  await s.alice.getByRole("status").filter({ hasText: "saved" }).waitFor();
   await s.alice.getByRole("button", { name: "Audit log" }).click();
   await s.alice.locator(".admin td", { hasText: "agent" }).first().waitFor();
   await shot(s.alice, "06-admin-audit");

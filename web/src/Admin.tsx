@@ -4,6 +4,7 @@ import { useCallback, useEffect, useState } from "react";
 import { get, patch, post } from "./api";
 import type { Session } from "./Chat";
 import type { Principal } from "./types";
+import { OverridesEditor } from "./OverridesEditor";
 
 interface AuditEntry {
   id: string;
@@ -15,7 +16,7 @@ interface AuditEntry {
 }
 
 export function Admin({ session }: { session: Session }) {
-  const [tab, setTab] = useState<"members" | "agents" | "audit">("members");
+  const [tab, setTab] = useState<"members" | "agents" | "overrides" | "audit">("members");
   const [people, setPeople] = useState<Principal[]>([]);
   const [audit, setAudit] = useState<AuditEntry[]>([]);
   const [secret, setSecret] = useState<string | null>(null);
@@ -49,9 +50,16 @@ export function Admin({ session }: { session: Session }) {
     <main className="admin" aria-label="Admin">
       <header className="channel-header">
         <h2>Admin</h2>
-        {(["members", "agents", "audit"] as const).map((t) => (
+        {(
+          [
+            ["members", "Members & roles"],
+            ["agents", "Agents & tokens"],
+            ["overrides", "Overrides"],
+            ["audit", "Audit log"],
+          ] as const
+        ).map(([t, label]) => (
           <button key={t} aria-pressed={tab === t} onClick={() => setTab(t)}>
-            {t === "members" ? "Members & roles" : t === "agents" ? "Agents & tokens" : "Audit log"}
+            {label}
           </button>
         ))}
       </header>
@@ -134,6 +142,7 @@ export function Admin({ session }: { session: Session }) {
           </table>
         </>
       )}
+      {tab === "overrides" && <OverridesEditor orgId={org} />}
       {tab === "audit" && (
         <table>
           <tbody>
