@@ -234,6 +234,40 @@ test("unread counts and mention badges in the sidebar", async () => {
   await entry.getByLabel("unread").waitFor({ state: "detached" });
 });
 
+test("history pages back on scroll instead of loading everything", async () => {
+  const tree = await call(server.url, "GET", `/orgs/${s.org}/tree`, s.aliceToken);
+  const history = await call(server.url, "POST", `/spaces/${tree.spaces[0].id}/channels`, s.aliceToken, { name: "history" });
+  for (let i = 0; i < 120; i++) {
+    await call(server.url, "POST", `/channels/${history.id}/messages`, s.aliceToken, { text: `old message ${i}.` });
+  }
+  await sidebarChannel(s.alice, "history").click();
+  await message(s.alice, "old message 119.").waitFor();
+  const loaded = () => s.alice.locator(".channel-view article.message").count();
+  assert.equal(await loaded(), 50, "one page at first");
+  assert.equal(await message(s.alice, "old message 0.").count(), 0);
+  for (let i = 0; i < 10 && (await message(s.alice, "old message 0.").count()) === 0; i++) {
+    await s.alice.locator(".channel-view .messages").evaluate((el) => (el.scrollTop = 0));
+    await s.alice.waitForTimeout(200);
+  }
+  await message(s.alice, "old message 0.").waitFor();
+  assert.equal(await loaded(), 120);
+  await s.alice.getByText("This is the start of #history.").waitFor();
+});
+
+test("a file attached in the composer reaches the other person", async () => {
+  await sidebarChannel(s.alice, "general").click();
+  await sidebarChannel(s.bob, "general").click();
+  await s.alice.locator(".composer input[type=file]").first().setInputFiles({
+    name: "notes.txt",
+    mimeType: "text/plain",
+    buffer: Buffer.from("meeting notes"),
+  });
+  await s.alice.locator(".pending-files", { hasText: "notes.txt" }).waitFor();
+  await s.alice.getByLabel("Message #general").fill("see the notes");
+  await s.alice.getByLabel("Message #general").press("Enter");
+  await message(s.bob, "see the notes").locator(".attachments", { hasText: "notes.txt" }).waitFor();
+});
+
 test("admin pages, dark theme and phone width render", async () => {
   await s.alice.getByTitle("Admin").click();
   await s.alice.getByRole("button", { name: "Overrides" }).click();
@@ -249,7 +283,7 @@ test("admin pages, dark theme and phone width render", async () => {
   await shot(s.alice, "06-admin-audit");
   await s.alice.getByLabel("Toggle theme").click();
   await s.alice.goBack();
-  await message(s.alice, "for my eyes only").waitFor();
+  await message(s.alice, "see the notes").waitFor();
   await shot(s.alice, "07-dark");
 
   const phone = await openPage(browser, server.url, errors, { width: 390, height: 844 });
