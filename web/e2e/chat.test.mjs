@@ -242,6 +242,8 @@ test("history pages back on scroll instead of loading everything", async () => {
   }
   await sidebarChannel(s.alice, "history").click();
   await message(s.alice, "old message 119.").waitFor();
+  // Live events may show the newest before the first page lands.
+  await s.alice.locator(".channel-view .older").waitFor();
   const loaded = () => s.alice.locator(".channel-view article.message").count();
   assert.equal(await loaded(), 50, "one page at first");
   assert.equal(await message(s.alice, "old message 0.").count(), 0);
@@ -268,6 +270,20 @@ test("a file attached in the composer reaches the other person", async () => {
   await message(s.bob, "see the notes").locator(".attachments", { hasText: "notes.txt" }).waitFor();
 });
 
+test("a direct message from the sidebar reaches the other person", async () => {
+  await s.alice.getByRole("button", { name: "New direct message" }).click();
+  await s.alice.getByRole("dialog").getByLabel(/With/).fill("@bob");
+  await s.alice.getByRole("button", { name: "Create" }).click();
+  await s.alice.getByRole("heading", { name: "bob" }).waitFor();
+  await s.alice.getByLabel("Message bob").fill("just between us");
+  await s.alice.getByLabel("Message bob").press("Enter");
+  const dm = s.bob.locator(".sidebar .channel", { hasText: "alice" });
+  await dm.click();
+  await message(s.bob, "just between us").waitFor();
+  // Presence: bob sees alice online next to the DM.
+  await dm.locator(".dot.online").waitFor();
+});
+
 test("admin pages, dark theme and phone width render", async () => {
   await s.alice.getByTitle("Admin").click();
   await s.alice.getByRole("button", { name: "Overrides" }).click();
@@ -283,7 +299,7 @@ test("admin pages, dark theme and phone width render", async () => {
   await shot(s.alice, "06-admin-audit");
   await s.alice.getByLabel("Toggle theme").click();
   await s.alice.goBack();
-  await message(s.alice, "see the notes").waitFor();
+  await s.alice.locator(".channel-view article.message").first().waitFor();
   await shot(s.alice, "07-dark");
 
   const phone = await openPage(browser, server.url, errors, { width: 390, height: 844 });

@@ -8,7 +8,8 @@ import { treeFromServer, type Tree } from "./types";
 export function OverridesEditor({ orgId }: { orgId: string }) {
   const [tree, setTree] = useState<Tree | null>(null);
   const [target, setTarget] = useState("");
-  const [text, setText] = useState("");
+  // Null while the current overrides load; the editor shows only after.
+  const [text, setText] = useState<string | null>(null);
   const [note, setNote] = useState<string | null>(null);
 
   useEffect(() => {
@@ -16,6 +17,7 @@ export function OverridesEditor({ orgId }: { orgId: string }) {
   }, [orgId]);
 
   useEffect(() => {
+    setText(null);
     if (!target) return;
     setNote(null);
     get<{ overrides: unknown[] }>(`/${target}/overrides`).then(
@@ -26,7 +28,7 @@ export function OverridesEditor({ orgId }: { orgId: string }) {
 
   const save = async () => {
     try {
-      const overrides = JSON.parse(text);
+      const overrides = JSON.parse(text ?? "");
       await put(`/${target}/overrides`, { overrides });
       setNote("saved");
     } catch (e) {
@@ -54,7 +56,7 @@ export function OverridesEditor({ orgId }: { orgId: string }) {
           </option>
         ))}
       </select>
-      {target && (
+      {target && text !== null && (
         <>
           <textarea value={text} onChange={(e) => setText(e.target.value)} rows={12} aria-label="Overrides JSON" />
           <button onClick={save}>Save overrides</button>
