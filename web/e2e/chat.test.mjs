@@ -254,6 +254,15 @@ test("history pages back on scroll instead of loading everything", async () => {
   await message(s.alice, "old message 0.").waitFor();
   assert.equal(await loaded(), 120);
   await s.alice.getByText("This is the start of #history.").waitFor();
+
+  // Having looked at the channel, nothing in it is unread after a reload.
+  let unread;
+  for (let i = 0; i < 30 && unread !== 0; i++) {
+    const t = await call(server.url, "GET", `/orgs/${s.org}/tree`, s.aliceToken);
+    unread = t.spaces[0].channels.find((c) => c.id === history.id).unread;
+    if (unread !== 0) await new Promise((r) => setTimeout(r, 100));
+  }
+  assert.equal(unread, 0);
 });
 
 test("a file attached in the composer reaches the other person", async () => {

@@ -17,11 +17,13 @@ interface Props {
   entry: TreeChannel;
   title: string;
   typing: Record<string, number>;
+  /** The newest seq the session has seen in this channel. */
+  knownSeq: number;
   subscribe: (l: (ev: OctoEvent) => void) => () => void;
   markRead: (channelId: string, seq: number, member: boolean) => void;
 }
 
-export function ChannelView({ session, entry, title, typing, subscribe, markRead }: Props) {
+export function ChannelView({ session, entry, title, typing, knownSeq, subscribe, markRead }: Props) {
   const channel = entry.channel;
   const [messages, setMessages] = useState<Message[]>([]);
   const [before, setBefore] = useState<number | null>(null);
@@ -39,7 +41,7 @@ export function ChannelView({ session, entry, title, typing, subscribe, markRead
     return () => window.removeEventListener("keydown", onKey);
   }, []);
   const [status, setStatus] = useState<Record<string, string>>({});
-  const [lastSeq, setLastSeq] = useState(channel.last_seq);
+  const [lastSeq, setLastSeq] = useState(knownSeq);
   // Everything after this seq was unread when the channel was opened.
   const [readSeq] = useState(channel.last_seq - entry.unread);
   const [openSeq] = useState(channel.last_seq);

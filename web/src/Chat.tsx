@@ -61,6 +61,8 @@ export function Chat({ caps, onLogout }: { caps: Capabilities; onLogout: () => v
   activeRef.current = active;
   const meRef = useRef<Principal | null>(null);
   meRef.current = me;
+  // The newest seq seen per channel, open or not: what "read up to here" means.
+  const latestSeq = useRef(new Map<string, number>());
   const peopleRef = useRef(people);
   peopleRef.current = people;
 
@@ -119,6 +121,7 @@ export function Chat({ caps, onLogout }: { caps: Capabilities; onLogout: () => v
     (frame: Frame) => {
       switch (frame.type) {
         case "event": {
+          latestSeq.current.set(frame.channel_id, Math.max(latestSeq.current.get(frame.channel_id) ?? 0, frame.seq));
           listeners.current.forEach((l) => l(frame));
           // Someone who joined the org after we loaded it.
           if (!peopleRef.current.has(frame.actor)) refreshSoon();
@@ -236,10 +239,26 @@ export function Chat({ caps, onLogout }: { caps: Capabilities; onLogout: () => v
     return () => window.removeEventListener("keydown", onKey);
   }, [channels, open]);
 
+  // The server lets a read cursor move back (to mark unread), so cursor writes
+  // go one at a time per channel, only forward, and a burst sends only its last.
+  const cursors = useRef(new Map<string, { sent: number; want: number; busy: boolean }>());
   const markRead = useCallback((channelId: string, seq: number, member: boolean) => {
     setUnread((u) => (u[channelId] ? { ...u, [channelId]: 0 } : u));
     setMentions((m) => (m[channelId] ? { ...m, [channelId]: 0 } : m));
-    if (member) void put(`/channels/${channelId}/cursor`, { seq }).catch(() => undefined);
+    if (!member) return;
+    const state = cursors.current.get(channelId) ?? { sent: 0, want: 0, busy: false };
+    cursors.current.set(channelId, state);
+    state.want = Math.max(state.want, seq);
+    const flush = async () => {
+      if (state.busy || state.want <= state.sent) return;
+      state.busy = true;
+      const target = state.want;
+      await put(`/channels/${channelId}/cursor`, { seq: target }).catch(() => undefined);
+      state.sent = target;
+      state.busy = false;
+      void flush();
+    };
+    void flush();
   }, []);
 
   const subscribe = useCallback((l: Listener) => {
@@ -345,6 +364,7 @@ export function Chat({ caps, onLogout }: { caps: Capabilities; onLogout: () => v
           entry={current}
           title={channelTitle(current.channel, people, me.id, dmMembers[current.channel.id])}
           typing={typing[current.channel.id] ?? {}}
+          knownSeq={Math.max(current.channel.last_seq, latestSeq.current.get(current.channel.id) ?? 0)}
           subscribe={subscribe}
           markRead={markRead}
         />
