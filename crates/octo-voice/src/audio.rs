@@ -33,7 +33,7 @@ pub enum AudioError {
 }
 
 /// Decoded audio, ready for an engine.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Audio {
     /// Mono samples at [`TARGET_RATE`].
     pub samples: Vec<i16>,
@@ -140,7 +140,7 @@ pub fn decode_wav(bytes: &[u8]) -> Result<Audio, AudioError> {
     let resampled = resample(&mono, format.rate, TARGET_RATE);
     let samples = resampled
         .iter()
-        .map(|s| (s * 32767.0).round().clamp(-32768.0, 32767.0) as i16)
+        .map(|s| (s * 32768.0).round().clamp(-32768.0, 32767.0) as i16)
         .collect();
     Ok(Audio { samples })
 }
@@ -347,7 +347,7 @@ mod tests {
         let tone = sine(48_000, 12_000.0, 0.5);
         let data: Vec<u8> = tone
             .iter()
-            .flat_map(|v| ((*v as f32).to_le_bytes()))
+            .flat_map(|v| (*v as f32).to_le_bytes())
             .collect();
         let audio = decode_wav(&wav(3, 1, 48_000, 32, &data)).unwrap();
         assert!(rms(&audio.samples[200..7_800]) < 0.02);
