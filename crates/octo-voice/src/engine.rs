@@ -20,6 +20,13 @@ pub trait Engine: Send + Sync {
     /// Reported in every transcript (`pocketsphinx`, `openai`).
     fn name(&self) -> &'static str;
 
+    /// Whether biasing pulls ordinary words toward the channel's (a mixed
+    /// language model does; a text prompt barely), so the corrector should
+    /// also hear the unbiased hypothesis and merge the two.
+    fn biasing_drifts(&self) -> bool {
+        false
+    }
+
     /// Words heard in `audio`; with a context, biased toward its vocabulary.
     async fn transcribe(
         &self,

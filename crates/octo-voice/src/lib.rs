@@ -10,6 +10,7 @@ pub mod context;
 pub mod correct;
 pub mod engine;
 pub mod lm;
+pub mod merge;
 pub mod openai;
 pub mod phones;
 pub mod pocketsphinx;
@@ -101,7 +102,13 @@ impl Voice {
             }
             None => None,
         };
-        let raw = self.engine.transcribe(&audio, context.as_ref()).await?;
+        let mut raw = self.engine.transcribe(&audio, context.as_ref()).await?;
+        if let Some(c) = &context
+            && self.engine.biasing_drifts()
+        {
+            let general = self.engine.transcribe(&audio, None).await?;
+            raw = merge::merge(&general, &raw, c);
+        }
         let corrected = match &context {
             Some(c) => correct(&raw, c, &self.pronouncer),
             None => Corrected {

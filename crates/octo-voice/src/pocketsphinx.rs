@@ -203,6 +203,10 @@ impl Engine for PocketsphinxEngine {
         "pocketsphinx"
     }
 
+    fn biasing_drifts(&self) -> bool {
+        true
+    }
+
     async fn transcribe(
         &self,
         audio: &Audio,
