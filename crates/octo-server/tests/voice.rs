@@ -55,7 +55,7 @@ async fn transcriptions(State(fake): State<Fake>, body: Bytes) -> axum::Json<Val
             .get(24..28)
             .map_or(0, |b| u32::from_le_bytes([b[0], b[1], b[2], b[3]])),
     };
-    fake.seen.lock().unwrap().push(seen);
+    fake.seen.lock().expect("seen lock").push(seen);
     axum::Json(json!({"text": fake.reply}))
 }
 
@@ -69,8 +69,10 @@ async fn fake_whisper(reply: &str) -> (String, Arc<Mutex<Vec<Seen>>>) {
     let app = Router::new()
         .route("/v1/audio/transcriptions", post(transcriptions))
         .with_state(fake);
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let addr = listener.local_addr().expect("addr");
     tokio::spawn(async move {
         let _ = axum::serve(listener, app).await;
     });

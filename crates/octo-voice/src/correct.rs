@@ -177,7 +177,7 @@ fn sound_alikes(words: &mut Vec<Word>, context: &ChannelContext, pronouncer: &Pr
         chosen.push(c);
     }
     // Apply from the right so earlier indexes stay valid.
-    chosen.sort_by(|a, b| b.start.cmp(&a.start));
+    chosen.sort_by_key(|c| std::cmp::Reverse(c.start));
     for c in chosen {
         let term = &context.terms[c.term];
         let before: Vec<String> = words[c.start..c.start + c.len]

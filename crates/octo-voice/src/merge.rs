@@ -1,7 +1,8 @@
 //! Biasing a recogniser toward a channel's words also pulls ordinary speech
 //! toward them ("let's aim" heard as "but same"). So the biased hypothesis is
 //! aligned with the general one, and where they differ the biased words are
-//! kept only when they bring in one of the channel's own terms.
+//! kept only when they bring in one of the channel's own terms or are all
+//! words the channel has written.
 
 use crate::context::ChannelContext;
 
@@ -19,9 +20,7 @@ fn align(a: &[String], b: &[String]) -> Vec<(Op, usize, usize)> {
     for (i, row) in d.iter_mut().enumerate() {
         row[0] = i;
     }
-    for j in 0..=m {
-        d[0][j] = j;
-    }
+    d[0] = (0..=m).collect();
     for i in 1..=n {
         for j in 1..=m {
             let sub = d[i - 1][j - 1] + usize::from(a[i - 1] != b[j - 1]);
@@ -65,7 +64,12 @@ pub fn merge(general: &str, biased: &str, context: &ChannelContext) -> String {
     let (mut prev_i, mut prev_j) = (0usize, 0usize);
     let flush = |out: &mut Vec<String>, ra: &mut Vec<String>, rb: &mut Vec<String>| {
         let brings_term = rb.iter().any(|w| context.term(&w.to_lowercase()).is_some());
-        if brings_term {
+        // Words the channel itself has written are its phrases coming back.
+        let channel_words = !rb.is_empty()
+            && rb
+                .iter()
+                .all(|w| context.lm.count(&w.to_lowercase()) >= 1.0);
+        if brings_term || channel_words {
             out.append(rb);
             ra.clear();
         } else {
