@@ -26,6 +26,7 @@ use utoipa::OpenApi;
         search::search, files::upload, files::download, files::list, audit::list, audit::set_role,
         realtime::ws::upgrade, realtime::longpoll::poll, realtime::longpoll::ack,
         realtime::longpoll::presence, realtime::longpoll::typing,
+        voice::transcribe,
     ),
     modifiers(&BearerAuth)
 )]
