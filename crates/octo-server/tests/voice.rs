@@ -389,3 +389,20 @@ async fn pocketsphinx_hears_the_channel_words_or_says_it_is_unavailable() {
     assert!(raw.split_whitespace().count() >= 3, "heard {raw:?}");
     assert!(body["audio_seconds"].as_f64().unwrap() > 1.0);
 }
+
+#[tokio::test]
+async fn the_route_is_in_the_openapi_document() {
+    let app = spawn_app().await;
+    let doc: Value = app
+        .http
+        .get(app.url("/api/v1/openapi.json"))
+        .send()
+        .await
+        .expect("openapi")
+        .json()
+        .await
+        .expect("json");
+    let route = &doc["paths"]["/api/v1/channels/{id}/transcribe"]["post"];
+    assert!(route.is_object(), "missing: {route}");
+    assert!(route["responses"]["503"].is_object());
+}
