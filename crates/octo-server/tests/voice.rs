@@ -406,3 +406,20 @@ async fn the_route_is_in_the_openapi_document() {
     assert!(route.is_object(), "missing: {route}");
     assert!(route["responses"]["503"].is_object());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_channel_without_messages_still_transcribes() {
+    let app = spawn_app().await;
+    let org = setup(&app).await;
+    let (_, channel) = space_and_channel(&app, &org, false).await;
+    let Some(speech) = flite_wav("please check the dashboard", app.dir.path()) else {
+        return;
+    };
+    let answer = send_audio(&app, &channel, &org.owner_token, "", speech).await;
+    if answer.status == 503 {
+        answer.expect_error(503, "engine_unavailable");
+        return;
+    }
+    let body = answer.expect(200);
+    assert!(!body["raw"].as_str().unwrap().is_empty());
+}
