@@ -17,7 +17,7 @@ fi
 # and flite speaks the test sentences; without them those tests check the
 # "engine unavailable" answer instead, so a failed install is not fatal.
 if ! { [[ -e /usr/share/pocketsphinx/model/en-us/en-us.lm.bin ]] && command -v flite >/dev/null 2>&1 \
-    && ldconfig -p 2>/dev/null | grep -q libpocketsphinx.so.3; }; then
+    && ldconfig -p 2>/dev/null | grep libpocketsphinx.so.3 >/dev/null; }; then
   if command -v apt-get >/dev/null 2>&1 && [[ $(id -u) == 0 ]]; then
     echo "installing pocketsphinx and flite…"
     { apt-get update -qq && apt-get install -y -qq libpocketsphinx3 libsphinxbase3 pocketsphinx-en-us flite >/dev/null; } \
