@@ -13,6 +13,18 @@ if ! cargo nextest --version >/dev/null 2>&1; then
   cargo install --locked cargo-nextest
 fi
 
+# Voice (crates/octo-voice): pocketsphinx and its model are loaded at run time
+# and flite speaks the test sentences; without them those tests check the
+# "engine unavailable" answer instead, so a failed install is not fatal.
+if ! { [[ -e /usr/share/pocketsphinx/model/en-us/en-us.lm.bin ]] && command -v flite >/dev/null 2>&1 \
+    && ldconfig -p 2>/dev/null | grep libpocketsphinx.so.3 >/dev/null; }; then
+  if command -v apt-get >/dev/null 2>&1 && [[ $(id -u) == 0 ]]; then
+    echo "installing pocketsphinx and flite…"
+    { apt-get update -qq && apt-get install -y -qq libpocketsphinx3 libsphinxbase3 pocketsphinx-en-us flite >/dev/null; } \
+      || echo "could not install pocketsphinx/flite; the voice tests will check 'engine unavailable'" >&2
+  fi
+fi
+
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$PWD/target}"
 export CARGO_TERM_COLOR="${CARGO_TERM_COLOR:-never}"
 

@@ -226,6 +226,37 @@ impl Client {
         serde_json::from_slice(bytes).map_err(|e| ClientError::Decode(e.to_string()))
     }
 
+    /// `POST /channels/{id}/transcribe`: a WAV in, `{raw, text, corrections,
+    /// mentions, engine, ms}` out; with `post`, the text is also sent.
+    pub async fn transcribe(&self, channel: &ChannelId, wav: Vec<u8>, post: bool) -> Result<Value> {
+        let mut req = self
+            .http
+            .post(format!(
+                "{}/api/v1/channels/{channel}/transcribe?post={post}",
+                self.base
+            ))
+            .header(reqwest::header::CONTENT_TYPE, "audio/wav")
+            .body(wav);
+        if let Some(token) = &self.token {
+            req = req.bearer_auth(token);
+        }
+        let resp = req.send().await?;
+        let status = resp.status();
+        let body: Value = resp
+            .json()
+            .await
+            .map_err(|e| ClientError::Decode(e.to_string()))?;
+        if !status.is_success() {
+            let field = |k: &str| body["error"][k].as_str().unwrap_or("unknown").to_owned();
+            return Err(ClientError::Api {
+                status,
+                code: field("code"),
+                message: field("message"),
+            });
+        }
+        Ok(body)
+    }
+
     pub async fn setup(
         &self,
         org_name: &str,

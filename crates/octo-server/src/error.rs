@@ -33,6 +33,10 @@ pub enum ApiError {
     RateLimited { retry_after_secs: u64 },
     #[error("{0}")]
     Unavailable(String),
+    /// A dependency that is down or missing here, with its own code
+    /// (`engine_unavailable`).
+    #[error("{message}")]
+    ServiceUnavailable { code: &'static str, message: String },
     /// A bug or a failed dependency. The detail is logged, never sent.
     #[error("internal error")]
     Internal(String),
@@ -67,6 +71,9 @@ impl ApiError {
             ApiError::TooLarge { code, .. } => (StatusCode::PAYLOAD_TOO_LARGE, (*code).into()),
             ApiError::RateLimited { .. } => (StatusCode::TOO_MANY_REQUESTS, "rate_limited".into()),
             ApiError::Unavailable(_) => (StatusCode::SERVICE_UNAVAILABLE, "unavailable".into()),
+            ApiError::ServiceUnavailable { code, .. } => {
+                (StatusCode::SERVICE_UNAVAILABLE, (*code).into())
+            }
             ApiError::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal".into()),
         }
     }

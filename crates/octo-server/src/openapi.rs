@@ -27,6 +27,7 @@ use utoipa::OpenApi;
         realtime::ws::upgrade, realtime::longpoll::poll, realtime::longpoll::ack,
         realtime::longpoll::presence, realtime::longpoll::typing,
         capabilities::capabilities,
+        voice::transcribe,
     ),
     modifiers(&BearerAuth)
 )]

@@ -147,6 +147,9 @@ pub struct AppState {
     turn_keys: Arc<OnceCell<TurnKeys>>,
     /// Wakes the webhook worker when something is queued.
     pub webhook_wake: Arc<Notify>,
+    /// The speech engine and corrector; pocketsphinx unless [`AppState::with_voice`]
+    /// set another. Made on first use (loading the dictionary takes a moment).
+    voice: Arc<OnceCell<octo_voice::Voice>>,
 }
 
 impl AppState {
@@ -170,7 +173,26 @@ impl AppState {
             triggers: Arc::new(TriggerGate::default()),
             turn_keys: Arc::new(OnceCell::new()),
             webhook_wake: Arc::new(Notify::new()),
+            voice: Arc::new(OnceCell::new()),
         }
+    }
+
+    /// Uses this speech engine instead of the embedded pocketsphinx.
+    pub fn with_voice(self, voice: octo_voice::Voice) -> Self {
+        let _ = self.voice.set(voice);
+        self
+    }
+
+    /// The speech engine, made on first use.
+    pub async fn voice(&self) -> &octo_voice::Voice {
+        self.voice
+            .get_or_init(|| async {
+                match tokio::task::spawn_blocking(octo_voice::Voice::pocketsphinx).await {
+                    Ok(voice) => voice,
+                    Err(_) => octo_voice::Voice::pocketsphinx(),
+                }
+            })
+            .await
     }
 
     /// The keys turn tokens are signed with (loaded from the store once).

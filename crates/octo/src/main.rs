@@ -4,6 +4,7 @@
 mod cli;
 mod config;
 mod serve;
+mod voice;
 
 use clap::{Parser, Subcommand};
 
@@ -69,6 +70,35 @@ enum Command {
     /// Load benchmarks against a server started from this binary
     /// (`octo bench compare`: the same workload through NATS JetStream).
     Bench(octo_bench::cli::BenchArgs),
+    /// Transcribe a WAV file with a channel's words as context.
+    Transcribe {
+        file: std::path::PathBuf,
+        /// The channel's id.
+        #[arg(long)]
+        channel: String,
+        /// Also post the text as your message.
+        #[arg(long)]
+        post: bool,
+    },
+    /// Offline evaluations.
+    Eval {
+        #[command(subcommand)]
+        command: EvalCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum EvalCommand {
+    /// Voice: writes `{"id", "raw", "text"}` per case (raw: no context).
+    Voice {
+        #[arg(long)]
+        cases: std::path::PathBuf,
+        /// Holds `<id>.wav` for every case.
+        #[arg(long)]
+        audio: std::path::PathBuf,
+        #[arg(long)]
+        out: std::path::PathBuf,
+    },
 }
 
 #[derive(Subcommand)]
@@ -125,5 +155,13 @@ async fn main() -> anyhow::Result<()> {
             command: AgentCommand::Create { name, description },
         } => cli::create_agent(&name, description.as_deref()).await,
         Command::Bench(args) => octo_bench::cli::run(args, Some(std::env::current_exe()?)).await,
+        Command::Transcribe {
+            file,
+            channel,
+            post,
+        } => voice::transcribe(&file, &channel, post).await,
+        Command::Eval {
+            command: EvalCommand::Voice { cases, audio, out },
+        } => voice::eval(&cases, &audio, &out).await,
     }
 }

@@ -11,6 +11,7 @@ pub mod messages;
 pub mod orgs;
 pub mod search;
 pub mod spaces;
+pub mod voice;
 
 use crate::error::ApiError;
 use crate::realtime;
@@ -140,6 +141,10 @@ pub fn api(state: AppState) -> Router {
             get(files::list)
                 .post(files::upload)
                 .layer(DefaultBodyLimit::max(max_upload)),
+        )
+        .route(
+            "/channels/{id}/transcribe",
+            post(voice::transcribe).layer(DefaultBodyLimit::max(voice::MAX_AUDIO_BYTES)),
         )
         .route("/openapi.json", get(crate::openapi::serve))
         .fallback(not_found)

@@ -32,7 +32,22 @@ pub async fn spawn_app_with(config: ServerConfig) -> TestApp {
     start(dir, config).await
 }
 
+/// A server whose voice route uses this engine (e.g. a local
+/// OpenAI-compatible transcription server) instead of pocketsphinx.
+pub async fn spawn_app_with_voice(voice: octo_voice::Voice) -> TestApp {
+    let dir = tempfile::tempdir().expect("temp dir");
+    start_with(dir, ServerConfig::default(), Some(voice)).await
+}
+
 async fn start(dir: TempDir, config: ServerConfig) -> TestApp {
+    start_with(dir, config, None).await
+}
+
+async fn start_with(
+    dir: TempDir,
+    config: ServerConfig,
+    voice: Option<octo_voice::Voice>,
+) -> TestApp {
     let store = Arc::new(
         SqliteStore::open(dir.path(), SqliteOptions::default())
             .await
@@ -45,12 +60,15 @@ async fn start(dir: TempDir, config: ServerConfig) -> TestApp {
     let (stop, stopped) = oneshot::channel::<()>();
     let files =
         object_store::local::LocalFileSystem::new_with_prefix(dir.path()).expect("files dir");
-    let state = AppState::new(
+    let mut state = AppState::new(
         store.clone(),
         Arc::new(MemoryBroker::default()),
         Arc::new(files),
         config.clone(),
     );
+    if let Some(voice) = voice {
+        state = state.with_voice(voice);
+    }
     let task = tokio::spawn(async move {
         let shutdown = async {
             let _ = stopped.await;
