@@ -1,0 +1,22 @@
+//! The bridge behind `octo agent run`: brings existing agents into Octo
+//! channels unchanged.
+//!
+//! The bridge speaks to Octo only through the public API, like any client, via
+//! the [`Platform`] trait ([`OctoPlatform`] is Octo's). Connectors turn a
+//! [`Turn`] into a reply: [`CommandConnector`] runs a program per turn.
+#![forbid(unsafe_code)]
+
+pub mod acks;
+pub mod bridge;
+pub mod command;
+pub mod config;
+pub mod connector;
+pub mod octo;
+pub mod platform;
+
+pub use bridge::{BridgeError, run};
+pub use command::CommandConnector;
+pub use config::{BridgeConfig, ConfigError};
+pub use connector::{Connector, ConnectorError};
+pub use octo::OctoPlatform;
+pub use platform::{ContextFormat, Opened, Platform, PlatformError, Turn};
