@@ -5,6 +5,7 @@ use crate::command::CommandConnector;
 use crate::config::{AgentConfig, BridgeConfig, ConnectorConfig};
 use crate::connector::Connector;
 use crate::octo::OctoPlatform;
+use crate::openai::OpenAiConnector;
 use crate::platform::{Platform, PlatformError, Turn};
 use std::future::Future;
 use std::sync::Arc;
@@ -33,6 +34,10 @@ pub fn connector_for(agent: &AgentConfig) -> Result<Arc<dyn Connector>, BridgeEr
             c.clone(),
             agent.context_tokens,
         ))),
+        ConnectorConfig::OpenAi(c) => Ok(Arc::new(OpenAiConnector::new(
+            c.clone(),
+            agent.context_tokens,
+        ))),
         other => Err(BridgeError::Unsupported {
             agent: agent.name.clone(),
             message: format!("the {} connector is not available yet", other.kind()),
@@ -57,7 +62,12 @@ pub async fn run(
                 source,
             })?;
         tracing::info!(agent = %agent.name, connector = agent.connector.kind(), "connected");
-        agents.push((agent.concurrency, platform as Arc<dyn Platform>, turns, connector));
+        agents.push((
+            agent.concurrency,
+            platform as Arc<dyn Platform>,
+            turns,
+            connector,
+        ));
     }
     let (stop_tx, stop_rx) = watch::channel(false);
     let mut runners = JoinSet::new();

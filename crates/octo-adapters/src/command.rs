@@ -47,13 +47,18 @@ impl CommandConnector {
                 let ctx = platform
                     .context(turn, ContextFormat::Text, self.context_tokens)
                     .await?;
-                ctx["context"].as_str().unwrap_or_default().as_bytes().to_vec()
+                ctx["context"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .as_bytes()
+                    .to_vec()
             }
             InputFormat::Json => {
                 let ctx = platform
                     .context(turn, ContextFormat::OpenAi, self.context_tokens)
                     .await?;
-                let input = json!({"trigger": turn, "context": ctx["context"], "groupmd": ctx["groupmd"]});
+                let input =
+                    json!({"trigger": turn, "context": ctx["context"], "groupmd": ctx["groupmd"]});
                 serde_json::to_vec(&input).unwrap_or_default()
             }
         })
@@ -114,8 +119,7 @@ fn take_utf8(buf: &mut Vec<u8>) -> String {
         }
     };
     let rest = buf.split_off(valid);
-    let text = String::from_utf8(std::mem::replace(buf, rest)).unwrap_or_default();
-    text
+    String::from_utf8(std::mem::replace(buf, rest)).unwrap_or_default()
 }
 
 #[async_trait]
@@ -152,13 +156,11 @@ impl Connector for CommandConnector {
                 () = tokio::time::sleep_until(deadline) => break Outcome::TimedOut,
             };
             let n = match read {
-                Ok(0) | Err(_) => {
-                    match tokio::time::timeout_at(deadline, child.wait()).await {
-                        Ok(Ok(status)) => break Outcome::Exited(status),
-                        Ok(Err(e)) => return Err(ConnectorError::Failed(e.to_string())),
-                        Err(_) => break Outcome::TimedOut,
-                    }
-                }
+                Ok(0) | Err(_) => match tokio::time::timeout_at(deadline, child.wait()).await {
+                    Ok(Ok(status)) => break Outcome::Exited(status),
+                    Ok(Err(e)) => return Err(ConnectorError::Failed(e.to_string())),
+                    Err(_) => break Outcome::TimedOut,
+                },
                 Ok(n) => n,
             };
             let room = max.saturating_sub(output.len() + pending.len());

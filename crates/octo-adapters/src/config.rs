@@ -12,7 +12,7 @@ use std::time::Duration;
 /// Defaults and bounds of the `command` connector (documented in README).
 pub const DEFAULT_TIMEOUT_SECS: u64 = 300;
 pub const MAX_TIMEOUT_SECS: u64 = 24 * 3600;
-pub const DEFAULT_MAX_OUTPUT_BYTES: usize = 64 * 1024;
+pub const DEFAULT_MAX_OUTPUT_BYTES: usize = 64_000;
 /// A reply is one message: 16,000 characters of at most 4 bytes.
 pub const MAX_OUTPUT_BYTES: usize = 64_000;
 pub const DEFAULT_CONCURRENCY: usize = 1;
@@ -163,8 +163,7 @@ impl BridgeConfig {
 
     /// Parses the file; `env` looks up `token_env` and `api_key_env`.
     pub fn parse(text: &str, env: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
-        let raw: RawFile =
-            toml::from_str(text).map_err(|e| ConfigError::Syntax(e.to_string()))?;
+        let raw: RawFile = toml::from_str(text).map_err(|e| ConfigError::Syntax(e.to_string()))?;
         let url = raw.url.trim_end_matches('/').to_owned();
         if !(url.starts_with("http://") || url.starts_with("https://")) {
             return Err(ConfigError::Invalid(format!(
@@ -202,9 +201,11 @@ fn agent(a: RawAgent, env: &impl Fn(&str) -> Option<String>) -> Result<AgentConf
     let token = match (&a.token, &a.token_env) {
         (Some(_), Some(_)) => return Err(bad("set token or token_env, not both".into())),
         (Some(t), None) => t.clone(),
-        (None, Some(var)) => env(var)
-            .filter(|t| !t.is_empty())
-            .ok_or_else(|| bad(format!("the environment variable {var} (token_env) is not set")))?,
+        (None, Some(var)) => env(var).filter(|t| !t.is_empty()).ok_or_else(|| {
+            bad(format!(
+                "the environment variable {var} (token_env) is not set"
+            ))
+        })?,
         (None, None) => return Err(bad("needs token_env (or token)".into())),
     };
     let concurrency = a.concurrency.unwrap_or(DEFAULT_CONCURRENCY);
@@ -222,10 +223,7 @@ fn agent(a: RawAgent, env: &impl Fn(&str) -> Option<String>) -> Result<AgentConf
     let timeout = Duration::from_secs(timeout_secs);
     // Keys that belong to another connector are mistakes, not silence.
     let used = |keys: &[(&str, bool)], allowed: &[&str]| -> Result<(), ConfigError> {
-        match keys
-            .iter()
-            .find(|(k, set)| *set && !allowed.contains(k))
-        {
+        match keys.iter().find(|(k, set)| *set && !allowed.contains(k)) {
             Some((k, _)) => Err(bad(format!(
                 "`{k}` does not apply to connector {:?}",
                 a.connector
@@ -256,7 +254,9 @@ fn agent(a: RawAgent, env: &impl Fn(&str) -> Option<String>) -> Result<AgentConf
                 .ok_or_else(|| bad("connector command needs command = [\"program\", …]".into()))?;
             let max_output_bytes = a.max_output_bytes.unwrap_or(DEFAULT_MAX_OUTPUT_BYTES);
             if !(1..=MAX_OUTPUT_BYTES).contains(&max_output_bytes) {
-                return Err(bad(format!("max_output_bytes must be 1 to {MAX_OUTPUT_BYTES}")));
+                return Err(bad(format!(
+                    "max_output_bytes must be 1 to {MAX_OUTPUT_BYTES}"
+                )));
             }
             ConnectorConfig::Command(CommandConfig {
                 argv,
@@ -285,7 +285,9 @@ fn agent(a: RawAgent, env: &impl Fn(&str) -> Option<String>) -> Result<AgentConf
                 .ok_or_else(|| bad("connector openai needs model".into()))?;
             let api_key = match a.api_key_env {
                 Some(var) => Some(env(&var).ok_or_else(|| {
-                    bad(format!("the environment variable {var} (api_key_env) is not set"))
+                    bad(format!(
+                        "the environment variable {var} (api_key_env) is not set"
+                    ))
                 })?),
                 None => None,
             };
@@ -388,16 +390,22 @@ command = ["sh", "-c", "cat"]
         let head = "url = \"http://h\"\n[[agents]]\nname = \"scout\"\n";
         assert!(err(&format!("{head}connector = \"command\"\n")).contains("token_env"));
         assert!(
-            err(&format!("{head}token_env = \"NOPE\"\nconnector = \"command\"\ncommand=[\"x\"]\n"))
-                .contains("NOPE")
+            err(&format!(
+                "{head}token_env = \"NOPE\"\nconnector = \"command\"\ncommand=[\"x\"]\n"
+            ))
+            .contains("NOPE")
         );
         let e = err(&format!(
             "{head}token = \"t\"\nconnector = \"command\"\ncommand = [\"x\"]\nmodel = \"m\"\n"
         ));
         assert!(e.contains("scout") && e.contains("`model`"), "{e}");
-        let e = err(&format!("{head}token = \"t\"\nconnector = \"carrier-pigeon\"\n"));
+        let e = err(&format!(
+            "{head}token = \"t\"\nconnector = \"carrier-pigeon\"\n"
+        ));
         assert!(e.contains("unknown connector"), "{e}");
-        let e = err(&format!("{head}token = \"t\"\nconnector = \"command\"\ncomand = [\"x\"]\n"));
+        let e = err(&format!(
+            "{head}token = \"t\"\nconnector = \"command\"\ncomand = [\"x\"]\n"
+        ));
         assert!(e.contains("comand"), "{e}");
         let e = err(&format!(
             "{head}token = \"t\"\nconnector = \"command\"\ncommand = [\"x\"]\ntimeout_secs = 0\n"

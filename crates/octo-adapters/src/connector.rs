@@ -15,7 +15,10 @@ pub enum ConnectorError {
 impl ConnectorError {
     /// Worth trying again later (after a restart): the platform was away.
     pub fn is_transient(&self) -> bool {
-        matches!(self, ConnectorError::Platform(PlatformError::Unavailable(_)))
+        matches!(
+            self,
+            ConnectorError::Platform(PlatformError::Unavailable(_))
+        )
     }
 }
 

@@ -3,7 +3,8 @@
 //!
 //! The bridge speaks to Octo only through the public API, like any client, via
 //! the [`Platform`] trait ([`OctoPlatform`] is Octo's). Connectors turn a
-//! [`Turn`] into a reply: [`CommandConnector`] runs a program per turn.
+//! [`Turn`] into a reply: [`CommandConnector`] runs a program per turn,
+//! [`OpenAiConnector`] asks a chat-completions endpoint.
 #![forbid(unsafe_code)]
 
 pub mod acks;
@@ -12,11 +13,14 @@ pub mod command;
 pub mod config;
 pub mod connector;
 pub mod octo;
+pub mod openai;
 pub mod platform;
+pub mod sse;
 
 pub use bridge::{BridgeError, run};
 pub use command::CommandConnector;
 pub use config::{BridgeConfig, ConfigError};
 pub use connector::{Connector, ConnectorError};
 pub use octo::OctoPlatform;
+pub use openai::OpenAiConnector;
 pub use platform::{ContextFormat, Opened, Platform, PlatformError, Turn};

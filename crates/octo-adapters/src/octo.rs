@@ -56,7 +56,15 @@ impl OctoPlatform {
         tokio::spawn(async move {
             // Texts of recent messages, so a trigger can carry what woke it.
             let mut texts: HashMap<String, String> = HashMap::new();
-            while let Some(frame) = sub.next().await {
+            loop {
+                // The runner gone (stopped or crashed): so is the subscription.
+                let frame = tokio::select! {
+                    frame = sub.next() => match frame {
+                        Some(frame) => frame,
+                        None => return,
+                    },
+                    () = tx.closed() => return,
+                };
                 match frame {
                     Ok(Frame::Event(event)) if event.kind == EventKind::MessageCreated => {
                         let m = &event.payload["message"];
@@ -182,7 +190,9 @@ impl Platform for OctoPlatform {
         let body = json!({"text": "", "stream": true, "thread_id": turn.thread_id,
             "client_msg_id": key(turn, "reply")});
         let path = format!("/channels/{}/messages", turn.channel_id);
-        let (headers, message) = self.call(turn, Method::POST, &path, Some(body), None).await?;
+        let (headers, message) = self
+            .call(turn, Method::POST, &path, Some(body), None)
+            .await?;
         let id = message["id"].as_str().unwrap_or_default().to_owned();
         let replayed = headers.contains_key("idempotent-replayed");
         Ok(match (replayed, message["stream"].as_str()) {
@@ -199,8 +209,14 @@ impl Platform for OctoPlatform {
         delta: &str,
     ) -> Result<(), PlatformError> {
         let path = format!("/messages/{reply}/deltas");
-        self.call(turn, Method::POST, &path, Some(json!({"text": delta})), None)
-            .await?;
+        self.call(
+            turn,
+            Method::POST,
+            &path,
+            Some(json!({"text": delta})),
+            None,
+        )
+        .await?;
         Ok(())
     }
 
@@ -233,12 +249,7 @@ impl Platform for OctoPlatform {
         Ok(())
     }
 
-    async fn react(
-        &self,
-        turn: &Turn,
-        message_id: &str,
-        emoji: &str,
-    ) -> Result<(), PlatformError> {
+    async fn react(&self, turn: &Turn, message_id: &str, emoji: &str) -> Result<(), PlatformError> {
         let path = format!("/messages/{message_id}/reactions/{}", encode(emoji));
         self.call(turn, Method::PUT, &path, None, None).await?;
         Ok(())
@@ -279,7 +290,8 @@ impl Platform for OctoPlatform {
     async fn done(&self, turn: &Turn) {
         let upto = self.lock_acks().finished(&turn.channel_id, turn.seq);
         if let Some(seq) = upto {
-            let cursors = HashMap::from([(octo_core::ChannelId::from_string(&turn.channel_id), seq)]);
+            let cursors =
+                HashMap::from([(octo_core::ChannelId::from_string(&turn.channel_id), seq)]);
             // Fails only once the subscription is gone; the turn then comes
             // again after a restart and its keyed writes make that harmless.
             let _ = self.handle.ack(cursors);

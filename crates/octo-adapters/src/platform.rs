@@ -98,8 +98,7 @@ pub trait Platform: Send + Sync {
         key: &str,
     ) -> Result<(), PlatformError>;
 
-    async fn react(&self, turn: &Turn, message_id: &str, emoji: &str)
-    -> Result<(), PlatformError>;
+    async fn react(&self, turn: &Turn, message_id: &str, emoji: &str) -> Result<(), PlatformError>;
 
     /// Messages matching `query` that the turn may see.
     async fn search(&self, turn: &Turn, query: &str) -> Result<Value, PlatformError>;
