@@ -232,7 +232,9 @@ pub struct Bridge {
 }
 
 pub async fn start_bridge(config_toml: &str) -> Bridge {
-    let config = BridgeConfig::parse(config_toml, |_| None).expect("config");
+    // The one variable tests name in `api_key_env`.
+    let env = |k: &str| (k == "TEST_MODEL_KEY").then(|| "sk-test".to_owned());
+    let config = BridgeConfig::parse(config_toml, env).expect("config");
     let (stop, stopped) = oneshot::channel::<()>();
     let task = tokio::spawn(octo_adapters::run(config, async {
         let _ = stopped.await;
