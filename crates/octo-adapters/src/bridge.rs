@@ -1,6 +1,7 @@
 //! The long-running bridge: for each agent of the config, turns from its
 //! platform go to its connector, at most `concurrency` at a time.
 
+use crate::a2a::A2aConnector;
 use crate::command::CommandConnector;
 use crate::config::{AgentConfig, BridgeConfig, ConnectorConfig};
 use crate::connector::Connector;
@@ -23,8 +24,6 @@ pub enum BridgeError {
         agent: String,
         source: PlatformError,
     },
-    #[error("agent {agent:?}: {message}")]
-    Unsupported { agent: String, message: String },
 }
 
 /// The connector an agent's config names.
@@ -38,10 +37,7 @@ pub fn connector_for(agent: &AgentConfig) -> Result<Arc<dyn Connector>, BridgeEr
             c.clone(),
             agent.context_tokens,
         ))),
-        other => Err(BridgeError::Unsupported {
-            agent: agent.name.clone(),
-            message: format!("the {} connector is not available yet", other.kind()),
-        }),
+        ConnectorConfig::A2a(c) => Ok(Arc::new(A2aConnector::new(c.clone(), agent.context_tokens))),
     }
 }
 
