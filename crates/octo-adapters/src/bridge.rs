@@ -24,6 +24,8 @@ pub enum BridgeError {
         agent: String,
         source: PlatformError,
     },
+    #[error("every agent's connection to Octo ended (see the log for why)")]
+    Ended,
 }
 
 /// The connector an agent's config names.
@@ -76,7 +78,15 @@ pub async fn run(
             stop_rx.clone(),
         ));
     }
-    shutdown.await;
+    // Every runner ending by itself means every subscription was refused
+    // (e.g. revoked tokens): nothing is left to do, and the caller should know.
+    let ended = tokio::select! {
+        () = shutdown => false,
+        () = async { while runners.join_next().await.is_some() {} } => true,
+    };
+    if ended {
+        return Err(BridgeError::Ended);
+    }
     let _ = stop_tx.send(true);
     while runners.join_next().await.is_some() {}
     Ok(())
