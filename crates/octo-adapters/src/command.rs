@@ -91,6 +91,63 @@ impl CommandConnector {
     }
 }
 
+/// Deltas go out at most this often: a program printing word by word must
+/// not spend the agent's request budget (burst 200, then 50/s).
+const FLUSH_EVERY: Duration = Duration::from_millis(100);
+
+/// The reply as it streams: opened at the first flush.
+struct Streamed {
+    id: Option<String>,
+    /// Opened by an earlier run: written whole at finish, no deltas.
+    replayed: bool,
+    unsent: String,
+    last: tokio::time::Instant,
+}
+
+impl Streamed {
+    fn new() -> Self {
+        let now = tokio::time::Instant::now();
+        Self {
+            id: None,
+            replayed: false,
+            unsent: String::new(),
+            // The first words go out at once.
+            last: now.checked_sub(FLUSH_EVERY).unwrap_or(now),
+        }
+    }
+
+    fn due(&self) -> tokio::time::Instant {
+        self.last + FLUSH_EVERY
+    }
+
+    /// Sends what is buffered; `false` if the turn was already answered.
+    async fn flush(
+        &mut self,
+        platform: &dyn Platform,
+        turn: &Turn,
+    ) -> Result<bool, ConnectorError> {
+        if self.unsent.is_empty() {
+            return Ok(true);
+        }
+        if self.id.is_none() {
+            match platform.open_reply(turn).await? {
+                Opened::AlreadyAnswered => return Ok(false),
+                Opened::Stream(id) => self.id = Some(id),
+                Opened::Reopened(id) => {
+                    self.replayed = true;
+                    self.id = Some(id);
+                }
+            }
+        }
+        let text = std::mem::take(&mut self.unsent);
+        if let (Some(id), false) = (&self.id, self.replayed) {
+            platform.append_reply(turn, id, &text).await?;
+        }
+        self.last = tokio::time::Instant::now();
+        Ok(true)
+    }
+}
+
 /// Kills the child's whole process group (the child leads it). `kill(1)`
 /// rather than a syscall binding: the workspace forbids `unsafe`.
 async fn kill_group(child: &mut Child) {
@@ -143,8 +200,7 @@ impl Connector for CommandConnector {
             tail
         });
 
-        let mut reply: Option<String> = None;
-        let mut replayed = false;
+        let mut reply = Streamed::new();
         let mut output = String::new();
         let mut pending = Vec::new();
         let mut chunk = vec![0u8; 8192];
@@ -153,6 +209,13 @@ impl Connector for CommandConnector {
         let outcome = loop {
             let read = tokio::select! {
                 r = stdout.read(&mut chunk) => r,
+                () = tokio::time::sleep_until(reply.due()), if !reply.unsent.is_empty() => {
+                    if !reply.flush(platform, turn).await? {
+                        kill_group(&mut child).await;
+                        return Ok(());
+                    }
+                    continue;
+                }
                 () = tokio::time::sleep_until(deadline) => break Outcome::TimedOut,
             };
             let n = match read {
@@ -167,29 +230,22 @@ impl Connector for CommandConnector {
             let overflow = n > room;
             pending.extend_from_slice(&chunk[..n.min(room)]);
             let delta = take_utf8(&mut pending);
-            if !delta.is_empty() {
-                output.push_str(&delta);
-                if reply.is_none() {
-                    match platform.open_reply(turn).await? {
-                        Opened::AlreadyAnswered => {
-                            kill_group(&mut child).await;
-                            return Ok(());
-                        }
-                        Opened::Stream(id) => reply = Some(id),
-                        Opened::Reopened(id) => {
-                            replayed = true;
-                            reply = Some(id);
-                        }
-                    }
-                }
-                if let (Some(id), false) = (&reply, replayed) {
-                    platform.append_reply(turn, id, &delta).await?;
-                }
+            output.push_str(&delta);
+            reply.unsent.push_str(&delta);
+            if tokio::time::Instant::now() >= reply.due() && !reply.flush(platform, turn).await? {
+                kill_group(&mut child).await;
+                return Ok(());
             }
             if overflow {
                 break Outcome::TooMuchOutput;
             }
         };
+        if !reply.flush(platform, turn).await? {
+            kill_group(&mut child).await;
+            return Ok(());
+        }
+        let replayed = reply.replayed;
+        let reply = reply.id;
         if !matches!(outcome, Outcome::Exited(_)) {
             kill_group(&mut child).await;
         }
