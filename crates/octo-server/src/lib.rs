@@ -10,6 +10,7 @@ pub mod audit;
 pub mod caller;
 pub mod error;
 pub mod extract;
+pub mod mcp;
 pub mod openapi;
 pub mod password;
 pub mod ratelimit;
@@ -58,14 +59,18 @@ pub async fn serve(
     let dispatcher = tokio::spawn(realtime::run_dispatcher(state.clone()));
     let sweeper = tokio::spawn(routes::messages::sweep_idle_streams(state.clone()));
     let webhooks = tokio::spawn(webhooks::run(state.clone()));
+    let (mcp, mcp_stop) = mcp::router(state.clone(), listener.local_addr()?);
     let stopping = state.clone();
     let shutdown = async move {
         shutdown.await;
         stopping.begin_shutdown();
+        mcp_stop.stop();
     };
     let served = axum::serve(
         listener,
-        app(state).into_make_service_with_connect_info::<SocketAddr>(),
+        app(state)
+            .merge(mcp)
+            .into_make_service_with_connect_info::<SocketAddr>(),
     )
     .with_graceful_shutdown(shutdown)
     .await;

@@ -1,8 +1,10 @@
 //! `octo`: the server and its command-line client in one binary.
 #![forbid(unsafe_code)]
 
+mod agent_run;
 mod cli;
 mod config;
+mod mcp_stdio;
 mod serve;
 mod voice;
 
@@ -67,6 +69,9 @@ enum Command {
         #[command(subcommand)]
         command: AgentCommand,
     },
+    /// Serve MCP over stdin/stdout as the principal of OCTO_TOKEN (for
+    /// Claude Code, Cursor, any MCP client).
+    Mcp,
     /// Load benchmarks against a server started from this binary
     /// (`octo bench compare`: the same workload through NATS JetStream).
     Bench(octo_bench::cli::BenchArgs),
@@ -115,6 +120,13 @@ enum AgentCommand {
         #[arg(long)]
         description: Option<String>,
     },
+    /// Bridge existing agents into Octo (command, openai, a2a connectors)
+    /// until Ctrl-C or SIGTERM.
+    Run {
+        /// The bridge's agents.toml.
+        #[arg(long, env = "OCTO_AGENTS_CONFIG")]
+        config: std::path::PathBuf,
+    },
 }
 
 #[tokio::main]
@@ -154,6 +166,10 @@ async fn main() -> anyhow::Result<()> {
         Command::Agent {
             command: AgentCommand::Create { name, description },
         } => cli::create_agent(&name, description.as_deref()).await,
+        Command::Agent {
+            command: AgentCommand::Run { config },
+        } => agent_run::run(&config).await,
+        Command::Mcp => mcp_stdio::run().await,
         Command::Bench(args) => octo_bench::cli::run(args, Some(std::env::current_exe()?)).await,
         Command::Transcribe {
             file,
