@@ -8,7 +8,7 @@
 
 mod memory;
 
-pub use memory::MemoryBroker;
+pub use memory::{DEFAULT_CAPACITY, MemoryBroker};
 
 use async_trait::async_trait;
 use octo_core::trigger::Trigger;
@@ -44,6 +44,10 @@ pub enum Signal {
     /// space memberships): connections of `principal_id` (or everyone, when
     /// `None`) must re-check what they may see.
     AccessChanged { principal_id: Option<PrincipalId> },
+    /// Signals may have been lost on the way to this node (a broker
+    /// reconnect, a slow subscription): every receiver re-reads the log.
+    /// Raised by a broker for its own node; never sent between nodes.
+    Resync,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]

@@ -17,6 +17,16 @@ use tokio::sync::broadcast::error::RecvError;
 /// Feeds this node's hub from the broker until the broker closes.
 pub async fn run_dispatcher(state: AppState) {
     let mut signals = state.broker.subscribe();
+    // The broker learns which channels this node has subscribers for, so a
+    // clustered broker can receive only those.
+    if let Some(mut changes) = state.hub.take_interest_changes() {
+        let broker = state.broker.clone();
+        tokio::spawn(async move {
+            while let Some((channel, wanted)) = changes.recv().await {
+                broker.interest(&channel, wanted).await;
+            }
+        });
+    }
     loop {
         let next = tokio::time::timeout(hub::HOLD, signals.recv()).await;
         state.hub.release_held();
