@@ -6,7 +6,10 @@
 use crate::error::{Res, corrupt};
 
 /// Every migration, in order; migration `i` brings the schema to version `i + 1`.
-const MIGRATIONS: &[&str] = &[include_str!("../migrations/0001_init.sql")];
+const MIGRATIONS: &[&str] = &[
+    include_str!("../migrations/0001_init.sql"),
+    include_str!("../migrations/0002_leases.sql"),
+];
 
 pub(crate) async fn migrate(
     client: &mut deadpool_postgres::Client,

@@ -4,8 +4,8 @@
 
 use crate::error::Error;
 use crate::{
-    PgStore, audit, channels, deliveries, events, files, members, messages, orgs, overrides,
-    principals, reactions, search, secrets, spaces, streams, tokens, triggers, webhooks,
+    PgStore, audit, channels, deliveries, events, files, leases, members, messages, orgs,
+    overrides, principals, reactions, search, secrets, spaces, streams, tokens, triggers, webhooks,
 };
 use async_trait::async_trait;
 use octo_core::model::*;
@@ -465,6 +465,19 @@ impl Store for PgStore {
     async fn list_audit(&self, org: &OrgId, filter: AuditFilter) -> Result<Vec<AuditEntry>> {
         let org = org.clone();
         on_conn!(self, |c| audit::list(c, &org, filter))
+    }
+
+    async fn claim_lease(
+        &self,
+        name: &str,
+        holder: &str,
+        ttl: std::time::Duration,
+    ) -> Result<bool> {
+        on_conn!(self, |c| leases::claim(c, name, holder, ttl))
+    }
+
+    async fn release_lease(&self, name: &str, holder: &str) -> Result<()> {
+        on_conn!(self, |c| leases::release(c, name, holder))
     }
 
     async fn deployment_secret(&self) -> Result<Vec<u8>> {

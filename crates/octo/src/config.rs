@@ -127,6 +127,9 @@ turn_token_secs = 900
 webhook_timeout_ms = 10000
 webhook_retry_base_ms = 1000
 webhook_max_attempts = 9
+# In a cluster one node sends webhooks: the holder of a lease in the database,
+# renewed every third of this; another node takes a dead holder's over after it.
+webhook_lease_ms = 30000
 "#;
 
 #[cfg(test)]

@@ -123,6 +123,11 @@ impl Hub {
         }
     }
 
+    /// This node's name (in presence signals and leases).
+    pub fn node(&self) -> &str {
+        &self.node
+    }
+
     /// The channels this node gains or loses its first or last subscriber in,
     /// in order; the first caller gets them all, later callers `None`.
     pub fn take_interest_changes(&self) -> Option<mpsc::UnboundedReceiver<(ChannelId, bool)>> {
