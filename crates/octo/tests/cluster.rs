@@ -10,6 +10,10 @@
 
 mod common;
 
+use axum::Router;
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode};
+use axum::routing::post;
 use common::{OCTO, lines_of};
 use octo_client::{Client, SendOptions, SetupResponse};
 use octo_client::{Frame, SubscribeOptions, Subscription};
@@ -18,6 +22,8 @@ use octo_core::{ChannelId, EventKind, Role};
 use octo_store_postgres::testing::{TempSchema, test_url};
 use std::collections::HashSet;
 use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 const WAIT: Duration = Duration::from_secs(20);
@@ -50,54 +56,76 @@ impl Drop for Node {
 struct Cluster {
     nodes: Vec<Node>,
     _schema: TempSchema,
+    prefix: String,
+    config: Option<tempfile::NamedTempFile>,
 }
 
 /// Starts `n` nodes at once (so they race to migrate) and waits for each to
 /// listen.
 fn start_cluster(n: usize) -> Cluster {
-    let schema = TempSchema::new();
-    let prefix = format!("octotest-{:016x}", rand_u64());
-    let mut started = Vec::new();
-    for _ in 0..n {
+    let mut cluster = Cluster {
+        nodes: Vec::new(),
+        _schema: TempSchema::new(),
+        prefix: format!("octotest-{:016x}", rand_u64()),
+        config: None,
+    };
+    let started: Vec<_> = (0..n).map(|_| cluster.spawn()).collect();
+    for s in started {
+        cluster.nodes.push(listening(s));
+    }
+    cluster
+}
+
+impl Cluster {
+    /// Spawns one more node of this cluster (not yet listening).
+    fn spawn(&self) -> Spawned {
         let data = tempfile::tempdir().expect("tempdir");
-        let mut child = Command::new(OCTO)
-            .args(["serve", "--listen", "127.0.0.1:0", "--data"])
+        let mut cmd = Command::new(OCTO);
+        cmd.args(["serve", "--listen", "127.0.0.1:0", "--data"])
             .arg(data.path())
-            .args(["--database", &test_url(), "--database-schema", &schema.name])
-            .args(["--broker", &nats_url(), "--broker-prefix", &prefix])
+            .args([
+                "--database",
+                &test_url(),
+                "--database-schema",
+                &self._schema.name,
+            ])
+            .args(["--broker", &nats_url(), "--broker-prefix", &self.prefix])
             .env("OCTO_LOG", "warn")
             .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .expect("start octo serve");
+            .stderr(Stdio::inherit());
+        if let Some(config) = &self.config {
+            cmd.arg("--config").arg(config.path());
+        }
+        let mut child = cmd.spawn().expect("start octo serve");
         let lines = lines_of(child.stdout.take().expect("stdout"));
-        started.push((child, data, lines));
+        Spawned { child, data, lines }
     }
-    let nodes = started
-        .into_iter()
-        .map(|(child, data, lines)| {
-            let line = lines.recv_timeout(WAIT).unwrap_or_else(|_| {
-                panic!(
-                    "a node did not start: PostgreSQL ({}) and NATS ({}) must be reachable",
-                    test_url(),
-                    nats_url()
-                )
-            });
-            let url = line
-                .trim()
-                .strip_prefix("octo listening on ")
-                .unwrap_or_else(|| panic!("unexpected first line: {line:?}"))
-                .to_owned();
-            Node {
-                child,
-                url,
-                _data: data,
-            }
-        })
-        .collect();
-    Cluster {
-        nodes,
-        _schema: schema,
+}
+
+struct Spawned {
+    child: Child,
+    data: tempfile::TempDir,
+    lines: std::sync::mpsc::Receiver<String>,
+}
+
+/// Waits (bounded) for a spawned node's "listening" line.
+fn listening(s: Spawned) -> Node {
+    let line = s.lines.recv_timeout(WAIT).unwrap_or_else(|_| {
+        panic!(
+            "a node did not start: PostgreSQL ({}) and NATS ({}) must be reachable",
+            test_url(),
+            nats_url()
+        )
+    });
+    let url = line
+        .trim()
+        .strip_prefix("octo listening on ")
+        .unwrap_or_else(|| panic!("unexpected first line: {line:?}"))
+        .to_owned();
+    Node {
+        child: s.child,
+        url,
+        _data: s.data,
     }
 }
 
@@ -323,4 +351,154 @@ async fn members_of_a_killed_node_resume_on_another_with_nothing_lost_or_doubled
     let unique: HashSet<u64> = seen.iter().copied().collect();
     assert_eq!(unique.len(), seen.len(), "nothing doubled: {seen:?}");
     assert_eq!(seen, sent, "nothing lost, in order");
+}
+
+/// What the webhook receiver saw: (event id, status answered).
+#[derive(Clone, Default)]
+struct Hooks {
+    seen: Arc<Mutex<Vec<(String, u16)>>>,
+    accept: Arc<AtomicBool>,
+}
+
+async fn hook(State(h): State<Hooks>, headers: HeaderMap) -> StatusCode {
+    let id = headers
+        .get("x-octo-event-id")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_owned();
+    let status = if h.accept.load(Ordering::SeqCst) {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
+    h.seen.lock().expect("lock").push((id, status.as_u16()));
+    status
+}
+
+/// Polls (bounded) until `done` holds for what the receiver saw.
+async fn until_seen(h: &Hooks, what: &str, done: impl Fn(&[(String, u16)]) -> bool) {
+    let deadline = tokio::time::Instant::now() + WAIT;
+    loop {
+        if done(&h.seen.lock().expect("lock")) {
+            return;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "timed out waiting for {what}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn webhooks_of_a_killed_sender_are_completed_by_another_node_once_per_event() {
+    let mut config = tempfile::NamedTempFile::new().expect("config file");
+    std::io::Write::write_all(
+        &mut config,
+        b"[limits.agents]\nwebhook_lease_ms = 1000\nwebhook_retry_base_ms = 100\n",
+    )
+    .expect("write config");
+    let mut cluster = Cluster {
+        nodes: Vec::new(),
+        _schema: TempSchema::new(),
+        prefix: format!("octotest-{:016x}", rand_u64()),
+        config: Some(config),
+    };
+    // Node 0 starts alone, so it is the one that takes the sender's lease.
+    let first = cluster.spawn();
+    cluster.nodes.push(listening(first));
+    let (db, conn) = tokio_postgres::connect(&test_url(), tokio_postgres::NoTls)
+        .await
+        .expect("PostgreSQL for the test's own checks");
+    tokio::spawn(conn);
+    let holder_sql = format!(
+        "SELECT holder FROM {}.leases WHERE name = 'webhook-sender'",
+        cluster._schema.name
+    );
+    let deadline = tokio::time::Instant::now() + WAIT;
+    while db
+        .query_opt(&holder_sql, &[])
+        .await
+        .ok()
+        .flatten()
+        .is_none()
+    {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "node 0 never took the lease"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let more: Vec<_> = (0..2).map(|_| cluster.spawn()).collect();
+    for s in more {
+        cluster.nodes.push(listening(s));
+    }
+
+    let hooks = Hooks::default();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let hook_url = format!("http://{}/hook", listener.local_addr().expect("addr"));
+    let app = Router::new()
+        .route("/hook", post(hook))
+        .with_state(hooks.clone());
+    tokio::spawn(async move { axum::serve(listener, app).await });
+
+    let w = world(&cluster, 0).await;
+    let owner = Client::new(&cluster.nodes[1].url, Some(w.setup.token.clone()));
+    let agent = owner
+        .create_agent(&w.setup.org.id, "hooky", None)
+        .await
+        .expect("agent");
+    owner
+        .add_channel_member(&w.channel, &agent.principal.id)
+        .await
+        .expect("agent joins");
+    let put = reqwest::Client::new()
+        .put(format!(
+            "{}/api/v1/agents/{}/webhook",
+            cluster.nodes[1].url, agent.principal.id
+        ))
+        .bearer_auth(&w.setup.token)
+        .json(&serde_json::json!({ "url": hook_url }))
+        .send()
+        .await
+        .expect("set webhook");
+    assert!(put.status().is_success(), "{}", put.status());
+
+    for i in 0..3 {
+        send(&owner, &w.channel, &format!("@hooky job {i}")).await;
+    }
+    // Node 0 is trying them (and failing, for now).
+    until_seen(&hooks, "attempts of 3 events", |seen| {
+        seen.iter().map(|(id, _)| id).collect::<HashSet<_>>().len() == 3
+    })
+    .await;
+    cluster.nodes[0].crash();
+    hooks.accept.store(true, Ordering::SeqCst);
+    // Another node takes the lease over and completes every delivery.
+    until_seen(&hooks, "3 delivered events", |seen| {
+        seen.iter()
+            .filter(|(_, status)| *status == 200)
+            .map(|(id, _)| id)
+            .collect::<HashSet<_>>()
+            .len()
+            == 3
+    })
+    .await;
+    // Give a doubled send the time to show (a retry is due every 100 ms).
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let seen = hooks.seen.lock().expect("lock").clone();
+    let delivered: Vec<&String> = seen
+        .iter()
+        .filter(|(_, status)| *status == 200)
+        .map(|(id, _)| id)
+        .collect();
+    assert_eq!(delivered.len(), 3, "each event delivered once: {seen:?}");
+    let holder: String = db
+        .query_one(&holder_sql, &[])
+        .await
+        .expect("lease row")
+        .get(0);
+    assert!(!holder.is_empty());
 }
