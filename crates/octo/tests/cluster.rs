@@ -58,6 +58,7 @@ struct Cluster {
     _schema: TempSchema,
     prefix: String,
     config: Option<tempfile::NamedTempFile>,
+    broker: String,
 }
 
 /// Starts `n` nodes at once (so they race to migrate) and waits for each to
@@ -68,6 +69,7 @@ fn start_cluster(n: usize) -> Cluster {
         _schema: TempSchema::new(),
         prefix: format!("octotest-{:016x}", rand_u64()),
         config: None,
+        broker: nats_url(),
     };
     let started: Vec<_> = (0..n).map(|_| cluster.spawn()).collect();
     for s in started {
@@ -89,7 +91,7 @@ impl Cluster {
                 "--database-schema",
                 &self._schema.name,
             ])
-            .args(["--broker", &nats_url(), "--broker-prefix", &self.prefix])
+            .args(["--broker", &self.broker, "--broker-prefix", &self.prefix])
             .env("OCTO_LOG", "warn")
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit());
@@ -403,6 +405,7 @@ async fn webhooks_of_a_killed_sender_are_completed_by_another_node_once_per_even
         _schema: TempSchema::new(),
         prefix: format!("octotest-{:016x}", rand_u64()),
         config: Some(config),
+        broker: nats_url(),
     };
     // Node 0 starts alone, so it is the one that takes the sender's lease.
     let first = cluster.spawn();
@@ -501,4 +504,96 @@ async fn webhooks_of_a_killed_sender_are_completed_by_another_node_once_per_even
         .expect("lease row")
         .get(0);
     assert!(!holder.is_empty());
+}
+
+/// A private NATS server on a free port, killed with its test.
+struct PrivateNats {
+    child: Child,
+    port: u16,
+    _dir: tempfile::TempDir,
+}
+
+impl PrivateNats {
+    fn start(port: u16) -> PrivateNats {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let child = Command::new("/usr/sbin/nats-server")
+            .args(["-a", "127.0.0.1", "-p", &port.to_string(), "-js", "-sd"])
+            .arg(dir.path())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("/usr/sbin/nats-server runs");
+        // Bounded wait until it accepts connections.
+        for _ in 0..100 {
+            if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        PrivateNats {
+            child,
+            port,
+            _dir: dir,
+        }
+    }
+
+    fn stop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for PrivateNats {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_nats_restart_during_traffic_loses_nothing() {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free port");
+    let mut nats = PrivateNats::start(port);
+    let mut cluster = Cluster {
+        nodes: Vec::new(),
+        _schema: TempSchema::new(),
+        prefix: format!("octotest-{:016x}", rand_u64()),
+        config: None,
+        broker: format!("nats://127.0.0.1:{port}"),
+    };
+    let started: Vec<_> = (0..2).map(|_| cluster.spawn()).collect();
+    for s in started {
+        cluster.nodes.push(listening(s));
+    }
+    let w = world(&cluster, 2).await;
+    let ann = Client::new(&cluster.nodes[0].url, Some(w.tokens[0].clone()));
+    let bob = Client::new(&cluster.nodes[1].url, Some(w.tokens[1].clone()));
+    let mut bob_sub = bob
+        .subscribe(SubscribeOptions::default())
+        .await
+        .expect("bob subscribes");
+
+    let total = 40;
+    let sender = {
+        let channel = w.channel.clone();
+        tokio::spawn(async move {
+            let mut seqs = Vec::new();
+            for i in 0..total {
+                seqs.push(send(&ann, &channel, &format!("ann {i}")).await);
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+            seqs
+        })
+    };
+    // Bob (on the other node) hears some, then NATS dies mid-traffic and
+    // comes back.
+    let mut seen = message_seqs(&mut bob_sub, &w.channel, 5).await;
+    nats.stop();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let _nats = PrivateNats::start(nats.port);
+    let sent = sender.await.expect("sender");
+    seen.extend(message_seqs(&mut bob_sub, &w.channel, total - seen.len()).await);
+    assert_eq!(seen, sent, "a delay, not a gap: everything, once, in order");
 }
