@@ -183,6 +183,12 @@ async fn subscribe_forward(
         .subscribe(subject.clone())
         .await
         .map_err(|e| BrokerError::Unavailable(format!("NATS subscribe {subject}: {e}")))?;
+    // A round trip to the server: when it returns, the server has the
+    // subscription, so nothing published from now on misses this node.
+    client
+        .flush()
+        .await
+        .map_err(|e| BrokerError::Unavailable(format!("NATS flush after subscribing: {e}")))?;
     Ok(tokio::spawn(async move {
         while let Some(msg) = sub.next().await {
             match serde_json::from_slice::<Signal>(&msg.payload) {

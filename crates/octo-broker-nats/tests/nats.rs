@@ -68,6 +68,24 @@ async fn next_signal(sub: &mut Subscription) -> Signal {
     }
 }
 
+/// Publishes `probe` until the receiver gets it back (NATS applies a
+/// subscription asynchronously), then drains what is still on the way.
+async fn barrier(sender: &NatsBroker, sub: &mut Subscription, probe: Signal) {
+    let mut through = false;
+    for _ in 0..50 {
+        sender.publish(probe.clone()).await.expect("publish");
+        if let Ok(Ok(got)) = tokio::time::timeout(Duration::from_millis(200), sub.recv()).await
+            && got == probe
+        {
+            through = true;
+            break;
+        }
+    }
+    assert!(through, "signals never got through");
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    while sub.try_recv().is_ok() {}
+}
+
 fn seq_of(signal: &Signal) -> u64 {
     match signal {
         Signal::Event(e) => e.seq,
@@ -133,10 +151,7 @@ async fn one_channels_events_arrive_in_publish_order() {
     let channel = ChannelId::generate();
     receiver.interest(&channel, true).await;
     let mut sub = receiver.subscribe();
-    // The cluster-wide subject is live from connect: use it as the barrier.
-    sender.publish(presence()).await.expect("publish");
-    assert_eq!(next_signal(&mut sub).await, presence());
-    // The channel subscription was made before that round trip ended.
+    barrier(&sender, &mut sub, event(&channel, 0)).await;
     for seq in 1..=200 {
         sender.publish(event(&channel, seq)).await.expect("publish");
     }
@@ -219,10 +234,7 @@ async fn a_nats_restart_makes_the_node_reread_the_log_and_delivery_resumes() {
     let receiver = connect_when_up(&url, &prefix).await;
     let mut sub = receiver.subscribe();
     // Signals flow, and the resync of the first connect is behind us.
-    sender.publish(presence()).await.expect("publish");
-    assert_eq!(next_signal(&mut sub).await, presence());
-    tokio::time::sleep(Duration::from_millis(300)).await;
-    while sub.try_recv().is_ok() {}
+    barrier(&sender, &mut sub, presence()).await;
 
     let server = server.restart();
     // Both reconnect on their own; the receiver tells its sessions that
