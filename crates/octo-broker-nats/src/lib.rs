@@ -221,6 +221,10 @@ impl Broker for NatsBroker {
         self.local.subscribe()
     }
 
+    fn narrows_by_interest(&self) -> bool {
+        true
+    }
+
     async fn interest(&self, channel: &ChannelId, wanted: bool) {
         if wanted {
             if let Some(interest) = self.channels().get_mut(channel) {

@@ -80,4 +80,11 @@ pub trait Broker: Send + Sync + 'static {
     /// A hint that this node now has (or no longer has) someone to deliver a
     /// channel's events to; a broker may use it to narrow what it receives.
     async fn interest(&self, _channel: &ChannelId, _wanted: bool) {}
+
+    /// Whether this broker brings only the channels of [`Broker::interest`]:
+    /// then events committed before a channel's interest took effect never
+    /// came here, and its sessions re-read the log once it has.
+    fn narrows_by_interest(&self) -> bool {
+        false
+    }
 }

@@ -506,6 +506,19 @@ impl Hub {
         Self::deliver(&mut inner, &targets, |_| Outbound::Frame(frame.clone()));
     }
 
+    /// The connections subscribed to any of `channels` must re-read the log.
+    pub fn resync_channels(&self, channels: &[ChannelId]) {
+        let mut inner = self.lock();
+        let targets: HashSet<ConnId> = channels
+            .iter()
+            .filter_map(|c| inner.by_channel.get(c))
+            .flatten()
+            .copied()
+            .collect();
+        let targets: Vec<ConnId> = targets.into_iter().collect();
+        Self::deliver(&mut inner, &targets, |_| Outbound::Resync);
+    }
+
     /// Every connection must re-read the log (signals were lost).
     pub fn resync_all(&self) {
         let mut inner = self.lock();

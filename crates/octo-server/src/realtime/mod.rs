@@ -20,10 +20,26 @@ pub async fn run_dispatcher(state: AppState) {
     // The broker learns which channels this node has subscribers for, so a
     // clustered broker can receive only those.
     if let Some(mut changes) = state.hub.take_interest_changes() {
-        let broker = state.broker.clone();
+        let (broker, hub) = (state.broker.clone(), state.hub.clone());
         tokio::spawn(async move {
-            while let Some((channel, wanted)) = changes.recv().await {
-                broker.interest(&channel, wanted).await;
+            while let Some(first) = changes.recv().await {
+                // A burst (a session subscribing to many channels) is one batch.
+                let mut batch = vec![first];
+                while let Ok(more) = changes.try_recv() {
+                    batch.push(more);
+                }
+                let mut gained = Vec::new();
+                for (channel, wanted) in batch {
+                    broker.interest(&channel, wanted).await;
+                    if wanted {
+                        gained.push(channel);
+                    }
+                }
+                // What was committed between the sessions' first read of the
+                // log and the broker's subscription never reached this node.
+                if broker.narrows_by_interest() && !gained.is_empty() {
+                    hub.resync_channels(&gained);
+                }
             }
         });
     }
