@@ -8,7 +8,7 @@
 
 mod memory;
 
-pub use memory::MemoryBroker;
+pub use memory::{DEFAULT_CAPACITY, MemoryBroker};
 
 use async_trait::async_trait;
 use octo_core::trigger::Trigger;
@@ -44,6 +44,10 @@ pub enum Signal {
     /// space memberships): connections of `principal_id` (or everyone, when
     /// `None`) must re-check what they may see.
     AccessChanged { principal_id: Option<PrincipalId> },
+    /// Signals may have been lost on the way to this node (a broker
+    /// reconnect, a slow subscription): every receiver re-reads the log.
+    /// Raised by a broker for its own node; never sent between nodes.
+    Resync,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -76,4 +80,11 @@ pub trait Broker: Send + Sync + 'static {
     /// A hint that this node now has (or no longer has) someone to deliver a
     /// channel's events to; a broker may use it to narrow what it receives.
     async fn interest(&self, _channel: &ChannelId, _wanted: bool) {}
+
+    /// Whether this broker brings only the channels of [`Broker::interest`]:
+    /// then events committed before a channel's interest took effect never
+    /// came here, and its sessions re-read the log once it has.
+    fn narrows_by_interest(&self) -> bool {
+        false
+    }
 }

@@ -59,6 +59,10 @@ pub struct AgentsConfig {
     pub webhook_retry_base_ms: u64,
     /// Attempts before a delivery is dead-lettered.
     pub webhook_max_attempts: u32,
+    /// One node of a cluster sends webhooks at a time: the holder of the
+    /// sender's lease, renewed every third of this. A dead holder's work is
+    /// taken over this long after its last renewal.
+    pub webhook_lease_ms: u64,
 }
 
 impl Default for AgentsConfig {
@@ -69,6 +73,7 @@ impl Default for AgentsConfig {
             webhook_timeout_ms: 10_000,
             webhook_retry_base_ms: 1_000,
             webhook_max_attempts: 9,
+            webhook_lease_ms: 30_000,
         }
     }
 }

@@ -8,6 +8,11 @@
 //! HMAC-SHA256 of `"{timestamp}.{body}"` under the webhook's secret. Receivers
 //! should refuse a timestamp more than 5 minutes off. A 2xx answer is success;
 //! if its body is `{"text": …}`, that text is posted as the agent's reply.
+//!
+//! In a cluster only the node holding the [`SENDER_LEASE`] sends, so a
+//! delivery is not attempted by two nodes at once; when the holder dies its
+//! lease expires and another node carries on with the pending rows (a POST
+//! the dead node had in flight may be repeated: receivers dedupe by event id).
 
 use crate::state::AppState;
 use crate::turn::TurnKeys;
@@ -67,6 +72,40 @@ pub async fn enqueue(
     Ok(())
 }
 
+/// The lease whose holder sends the cluster's webhooks.
+pub const SENDER_LEASE: &str = "webhook-sender";
+
+/// Whether this node holds the sender's lease, claiming or renewing it when
+/// due (`renew_at`: when the current hold next needs renewing).
+async fn hold_sender_lease(state: &AppState, renew_at: &mut Option<std::time::Instant>) -> bool {
+    let ttl = Duration::from_millis(state.config.agents.webhook_lease_ms.max(1));
+    if renew_at.is_some_and(|at| std::time::Instant::now() < at) {
+        return true;
+    }
+    match state
+        .store
+        .claim_lease(SENDER_LEASE, state.hub.node(), ttl)
+        .await
+    {
+        Ok(true) => {
+            if renew_at.is_none() {
+                tracing::info!("this node now sends the webhooks");
+            }
+            *renew_at = Some(std::time::Instant::now() + ttl / 3);
+            true
+        }
+        Ok(false) => {
+            *renew_at = None;
+            false
+        }
+        Err(e) => {
+            tracing::warn!(error = %e, "could not claim the webhook sender's lease");
+            *renew_at = None;
+            false
+        }
+    }
+}
+
 /// Delivers due webhooks until the server stops.
 pub async fn run(state: AppState) {
     let http = match reqwest::Client::builder()
@@ -82,7 +121,14 @@ pub async fn run(state: AppState) {
             return;
         }
     };
+    let mut renew_at = None;
     loop {
+        if !hold_sender_lease(&state, &mut renew_at).await {
+            // Another node sends; check again well within its lease.
+            let wait = Duration::from_millis(state.config.agents.webhook_lease_ms / 10);
+            tokio::time::sleep(wait.clamp(Duration::from_millis(50), Duration::from_secs(2))).await;
+            continue;
+        }
         let due = match state.store.due_deliveries(now(), 16).await {
             Ok(due) => due,
             Err(e) => {

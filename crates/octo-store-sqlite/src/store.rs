@@ -2,8 +2,8 @@
 //! only moves its arguments into a closure; the SQL lives in the area modules.
 
 use crate::{
-    SqliteStore, audit, channels, deliveries, events, files, members, messages, orgs, overrides,
-    principals, reactions, search, secrets, spaces, streams, tokens, triggers, webhooks,
+    SqliteStore, audit, channels, deliveries, events, files, leases, members, messages, orgs,
+    overrides, principals, reactions, search, secrets, spaces, streams, tokens, triggers, webhooks,
 };
 use async_trait::async_trait;
 use octo_core::model::*;
@@ -460,6 +460,23 @@ impl Store for SqliteStore {
     async fn list_audit(&self, org: &OrgId, filter: AuditFilter) -> Result<Vec<AuditEntry>> {
         let org = org.clone();
         self.read(move |c| audit::list(c, &org, filter)).await
+    }
+
+    async fn claim_lease(
+        &self,
+        name: &str,
+        holder: &str,
+        ttl: std::time::Duration,
+    ) -> Result<bool> {
+        let (name, holder) = (name.to_owned(), holder.to_owned());
+        self.write(move |c| leases::claim(c, &name, &holder, ttl))
+            .await
+    }
+
+    async fn release_lease(&self, name: &str, holder: &str) -> Result<()> {
+        let (name, holder) = (name.to_owned(), holder.to_owned());
+        self.write(move |c| leases::release(c, &name, &holder))
+            .await
     }
 
     async fn deployment_secret(&self) -> Result<Vec<u8>> {

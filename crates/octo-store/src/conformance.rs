@@ -107,6 +107,9 @@ macro_rules! conformance_tests {
             files_of_deleted_messages_go,
             set_role_changes_the_org_role,
             audit_entries_are_listed_newest_first_with_filters,
+            a_lease_has_one_holder_until_released,
+            an_expired_lease_is_taken_over,
+            concurrent_claims_have_one_winner,
         );
     };
 }
@@ -3575,4 +3578,97 @@ pub async fn audit_entries_are_listed_newest_first_with_filters(store: Arc<dyn S
             .unwrap()
             .is_empty()
     );
+}
+
+// ---- leases -------------------------------------------------------------------
+
+const LEASE_TTL: std::time::Duration = std::time::Duration::from_secs(60);
+
+pub async fn a_lease_has_one_holder_until_released(store: Arc<dyn Store>) {
+    assert!(
+        store
+            .claim_lease("sender", "node-1", LEASE_TTL)
+            .await
+            .unwrap()
+    );
+    assert!(
+        !store
+            .claim_lease("sender", "node-2", LEASE_TTL)
+            .await
+            .unwrap(),
+        "a live lease is not taken"
+    );
+    assert!(
+        store
+            .claim_lease("sender", "node-1", LEASE_TTL)
+            .await
+            .unwrap(),
+        "the holder renews"
+    );
+    // Leases are independent by name.
+    assert!(
+        store
+            .claim_lease("other", "node-2", LEASE_TTL)
+            .await
+            .unwrap()
+    );
+    // Releasing someone else's lease does nothing.
+    store.release_lease("sender", "node-2").await.unwrap();
+    assert!(
+        !store
+            .claim_lease("sender", "node-2", LEASE_TTL)
+            .await
+            .unwrap()
+    );
+    store.release_lease("sender", "node-1").await.unwrap();
+    assert!(
+        store
+            .claim_lease("sender", "node-2", LEASE_TTL)
+            .await
+            .unwrap()
+    );
+    assert!(
+        !store
+            .claim_lease("sender", "node-1", LEASE_TTL)
+            .await
+            .unwrap()
+    );
+}
+
+pub async fn an_expired_lease_is_taken_over(store: Arc<dyn Store>) {
+    // A ttl of zero expires at once: the holder died right after claiming.
+    assert!(
+        store
+            .claim_lease("sender", "dead-node", std::time::Duration::ZERO)
+            .await
+            .unwrap()
+    );
+    assert!(
+        store
+            .claim_lease("sender", "node-2", LEASE_TTL)
+            .await
+            .unwrap(),
+        "an expired lease is taken over"
+    );
+    assert!(
+        !store
+            .claim_lease("sender", "dead-node", LEASE_TTL)
+            .await
+            .unwrap(),
+        "and is no longer the dead holder's"
+    );
+}
+
+pub async fn concurrent_claims_have_one_winner(store: Arc<dyn Store>) {
+    let claims = (0..8).map(|n| {
+        let store = store.clone();
+        async move {
+            store
+                .claim_lease("sender", &format!("node-{n}"), LEASE_TTL)
+                .await
+                .unwrap()
+        }
+    });
+    let won = futures::future::join_all(claims).await;
+    assert_eq!(won.iter().filter(|w| **w).count(), 1, "{won:?}");
 }

@@ -284,6 +284,19 @@ pub trait Store: Send + Sync + 'static {
     /// An org's audit entries, newest first.
     async fn list_audit(&self, org: &OrgId, filter: AuditFilter) -> Result<Vec<AuditEntry>>;
 
+    // ---- leases: work done once per cluster ------------------------------
+
+    /// Claims the lease `name` for `holder` for `ttl` from now, if it is free,
+    /// expired, or already `holder`'s (then this renews it). Returns whether
+    /// `holder` holds it now. Whoever holds a lease does its work (the
+    /// webhook sender, …); a dead holder's lease expires and another takes
+    /// over. Expiry is judged by the database's clock where there is one.
+    async fn claim_lease(&self, name: &str, holder: &str, ttl: std::time::Duration)
+    -> Result<bool>;
+    /// Gives the lease up if `holder` holds it (a clean shutdown hands the
+    /// work over at once instead of after the ttl).
+    async fn release_lease(&self, name: &str, holder: &str) -> Result<()>;
+
     /// A random secret of this deployment (created on first use, then stable),
     /// shared by every node: it signs short-lived turn tokens.
     async fn deployment_secret(&self) -> Result<Vec<u8>>;

@@ -11,6 +11,17 @@ use std::path::{Path, PathBuf};
 pub struct FileConfig {
     pub listen: Option<SocketAddr>,
     pub data: Option<PathBuf>,
+    /// `postgres://…`: keep the logs and state in PostgreSQL, shared by every
+    /// node. Absent: the embedded SQLite database in `data`.
+    pub database: Option<String>,
+    /// The PostgreSQL schema Octo's tables live in (created if missing);
+    /// absent: `public`.
+    pub database_schema: Option<String>,
+    /// `nats://…`: fan events out between nodes over NATS. Absent: in-process
+    /// (one node).
+    pub broker: Option<String>,
+    /// NATS subject prefix: clusters sharing one NATS keep apart by it.
+    pub broker_prefix: Option<String>,
     pub limits: ServerConfig,
     pub files: FilesStorage,
 }
@@ -49,6 +60,15 @@ listen = "127.0.0.1:8080"
 
 # Directory for the embedded database (SQLite) and later uploads.
 data = "./octo-data"
+
+# Scale-out (several identical nodes behind a load balancer): keep the logs
+# and state in PostgreSQL and fan events out over NATS. Both unset (the
+# default): SQLite in <data> and in-process fan-out, one node.
+# OCTO_DATABASE / OCTO_BROKER and --database / --broker override these.
+# database = "postgres://octo@127.0.0.1:5432/octo"
+# database_schema = "public"
+# broker = "nats://127.0.0.1:4222"
+# broker_prefix = "octo"
 
 # Attachments are kept in <data>/files unless an S3-compatible bucket is named
 # (credentials from AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY).
@@ -107,6 +127,9 @@ turn_token_secs = 900
 webhook_timeout_ms = 10000
 webhook_retry_base_ms = 1000
 webhook_max_attempts = 9
+# In a cluster one node sends webhooks: the holder of a lease in the database,
+# renewed every third of this; another node takes a dead holder's over after it.
+webhook_lease_ms = 30000
 "#;
 
 #[cfg(test)]
@@ -118,6 +141,12 @@ mod tests {
         let parsed: FileConfig = toml::from_str(EXAMPLE).expect("example parses");
         assert_eq!(parsed.listen, DEFAULT_LISTEN.parse().ok());
         assert_eq!(parsed.data.as_deref(), Some(Path::new(DEFAULT_DATA)));
+        // The embedded default: no database URL, no broker.
+        assert_eq!(parsed.database, None);
+        assert_eq!(parsed.broker, None);
+        for key in ["# database = \"postgres://", "# broker = \"nats://"] {
+            assert!(EXAMPLE.contains(key), "the example states {key}");
+        }
         let defaults = ServerConfig::default();
         let json = |v: &ServerConfig| serde_json::to_value(v).expect("serializes");
         assert_eq!(

@@ -1,15 +1,19 @@
-//! `octo serve`: the embedded default (SQLite in the data directory).
+//! `octo serve`: the embedded default (SQLite in the data directory, one
+//! node), or a node of a cluster (PostgreSQL and NATS).
 
 use crate::config::{DEFAULT_DATA, DEFAULT_LISTEN, FileConfig, FilesStorage};
 use anyhow::Context;
 use object_store::ObjectStore;
 use object_store::aws::AmazonS3Builder;
 use object_store::local::LocalFileSystem;
-use octo_broker::MemoryBroker;
+use octo_broker::{Broker, MemoryBroker};
+use octo_broker_nats::{NatsBroker, NatsOptions};
 use octo_server::AppState;
+use octo_store::Store;
+use octo_store_postgres::{PgOptions, PgStore};
 use octo_store_sqlite::{SqliteOptions, SqliteStore};
 use std::net::SocketAddr;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use tokio::net::TcpListener;
 
@@ -24,6 +28,20 @@ pub struct ServeArgs {
     /// TOML config file (see `octo config example`).
     #[arg(long, env = "OCTO_CONFIG")]
     pub config: Option<PathBuf>,
+    /// PostgreSQL URL (postgres://user@host:port/db) shared by every node;
+    /// default: SQLite in the data directory.
+    #[arg(long, env = "OCTO_DATABASE")]
+    pub database: Option<String>,
+    /// PostgreSQL schema for Octo's tables (default: public).
+    #[arg(long, env = "OCTO_DATABASE_SCHEMA")]
+    pub database_schema: Option<String>,
+    /// NATS URL (nats://host:port) for fan-out between nodes; default:
+    /// in-process.
+    #[arg(long, env = "OCTO_BROKER")]
+    pub broker: Option<String>,
+    /// NATS subject prefix (default: octo).
+    #[arg(long, env = "OCTO_BROKER_PREFIX")]
+    pub broker_prefix: Option<String>,
 }
 
 pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
@@ -42,11 +60,17 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     std::fs::create_dir_all(&data)
         .with_context(|| format!("creating data directory {}", data.display()))?;
 
-    let store = Arc::new(
-        SqliteStore::open(&data, SqliteOptions::default())
-            .await
-            .with_context(|| format!("opening the database in {}", data.display()))?,
-    );
+    let store = open_store(
+        args.database.or(file.database).as_deref(),
+        args.database_schema.or(file.database_schema),
+        &data,
+    )
+    .await?;
+    let broker = open_broker(
+        args.broker.or(file.broker).as_deref(),
+        args.broker_prefix.or(file.broker_prefix),
+    )
+    .await?;
     let listener = TcpListener::bind(listen)
         .await
         .with_context(|| format!("binding {listen}"))?;
@@ -56,17 +80,78 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     tracing::info!(%addr, data = %data.display(), "serving");
 
     let files = object_store_for(&file.files, &data)?;
-    let state = AppState::new(
-        store.clone(),
-        Arc::new(MemoryBroker::default()),
-        files,
-        file.limits,
-    );
+    let state = AppState::new(store.clone(), broker, files, file.limits);
     octo_server::serve(listener, state, shutdown_signal()).await?;
     tracing::info!("no more requests; finishing writes");
     store.close().await;
     tracing::info!("stopped");
     Ok(())
+}
+
+async fn open_store(
+    database: Option<&str>,
+    schema: Option<String>,
+    data: &Path,
+) -> anyhow::Result<Arc<dyn Store>> {
+    match database {
+        Some(url) if url.starts_with("postgres://") || url.starts_with("postgresql://") => {
+            let options = PgOptions {
+                schema,
+                ..PgOptions::default()
+            };
+            let store = PgStore::open(url, options)
+                .await
+                .with_context(|| format!("opening PostgreSQL at {}", redacted(url)))?;
+            tracing::info!(database = %redacted(url), "storing in PostgreSQL");
+            Ok(Arc::new(store))
+        }
+        Some(other) => anyhow::bail!(
+            "unsupported database {:?}: expected a postgres:// URL (or none, for SQLite)",
+            redacted(other)
+        ),
+        None => Ok(Arc::new(
+            SqliteStore::open(data, SqliteOptions::default())
+                .await
+                .with_context(|| format!("opening the database in {}", data.display()))?,
+        )),
+    }
+}
+
+async fn open_broker(
+    broker: Option<&str>,
+    prefix: Option<String>,
+) -> anyhow::Result<Arc<dyn Broker>> {
+    match broker {
+        Some(url) if url.starts_with("nats://") => {
+            let mut options = NatsOptions::default();
+            if let Some(prefix) = prefix {
+                options.prefix = prefix;
+            }
+            let broker = NatsBroker::connect(url, options)
+                .await
+                .with_context(|| format!("connecting to NATS at {url}"))?;
+            tracing::info!(broker = %url, "fan-out over NATS");
+            Ok(Arc::new(broker))
+        }
+        Some(other) => anyhow::bail!(
+            "unsupported broker {other:?}: expected a nats:// URL (or none, for in-process)"
+        ),
+        None => Ok(Arc::new(MemoryBroker::default())),
+    }
+}
+
+/// The URL without its password, for messages and logs.
+fn redacted(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme), Some(at)) if at > scheme => {
+            let userinfo = &url[scheme + 3..at];
+            match userinfo.split_once(':') {
+                Some((user, _)) => format!("{}{user}:***{}", &url[..scheme + 3], &url[at..]),
+                None => url.to_owned(),
+            }
+        }
+        _ => url.to_owned(),
+    }
 }
 
 fn object_store_for(
@@ -119,5 +204,22 @@ pub(crate) async fn shutdown_signal() {
     tokio::select! {
         () = ctrl_c => {},
         () = term => {},
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::redacted;
+
+    #[test]
+    fn passwords_stay_out_of_messages() {
+        assert_eq!(
+            redacted("postgres://octo:hunter2@db:5432/octo"),
+            "postgres://octo:***@db:5432/octo"
+        );
+        assert_eq!(
+            redacted("postgres://postgres@127.0.0.1/test"),
+            "postgres://postgres@127.0.0.1/test"
+        );
     }
 }

@@ -70,6 +70,17 @@ struct Inner {
     /// What every node says of each principal (this node included, through the
     /// broker like everyone else).
     presence: HashMap<PrincipalId, (OrgId, HashMap<String, Presence>)>,
+    /// Channels this node starts (true) or stops (false) having subscribers
+    /// for, in order: the broker's interest hint (see `run_dispatcher`).
+    interest: Option<mpsc::UnboundedSender<(ChannelId, bool)>>,
+}
+
+impl Inner {
+    fn interest(&self, channel: &ChannelId, wanted: bool) {
+        if let Some(tx) = &self.interest {
+            let _ = tx.send((channel.clone(), wanted));
+        }
+    }
 }
 
 /// A registered connection's receiving ends.
@@ -82,6 +93,7 @@ pub struct Registration {
 pub struct Hub {
     node: String,
     inner: Mutex<Inner>,
+    interest_changes: Mutex<Option<mpsc::UnboundedReceiver<(ChannelId, bool)>>>,
 }
 
 /// A presence change this node must tell the cluster about.
@@ -100,10 +112,29 @@ fn combined(statuses: impl IntoIterator<Item = Presence>) -> Presence {
 
 impl Hub {
     pub fn new(node: impl Into<String>) -> Self {
+        let (interest, changes) = mpsc::unbounded_channel();
         Self {
             node: node.into(),
-            inner: Mutex::new(Inner::default()),
+            inner: Mutex::new(Inner {
+                interest: Some(interest),
+                ..Inner::default()
+            }),
+            interest_changes: Mutex::new(Some(changes)),
         }
+    }
+
+    /// This node's name (in presence signals and leases).
+    pub fn node(&self) -> &str {
+        &self.node
+    }
+
+    /// The channels this node gains or loses its first or last subscriber in,
+    /// in order; the first caller gets them all, later callers `None`.
+    pub fn take_interest_changes(&self) -> Option<mpsc::UnboundedReceiver<(ChannelId, bool)>> {
+        self.interest_changes
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .take()
     }
 
     fn lock(&self) -> MutexGuard<'_, Inner> {
@@ -188,6 +219,7 @@ impl Hub {
                 set.remove(&id);
                 if set.is_empty() {
                     inner.by_channel.remove(ch);
+                    inner.interest(ch, false);
                 }
             }
         }
@@ -206,11 +238,12 @@ impl Hub {
             return;
         };
         if conn.channels.insert(channel.clone()) {
-            inner
-                .by_channel
-                .entry(channel.clone())
-                .or_default()
-                .insert(id);
+            let subscribers = inner.by_channel.entry(channel.clone()).or_default();
+            let first = subscribers.is_empty();
+            subscribers.insert(id);
+            if first {
+                inner.interest(channel, true);
+            }
         }
     }
 
@@ -225,6 +258,7 @@ impl Hub {
             set.remove(&id);
             if set.is_empty() {
                 inner.by_channel.remove(channel);
+                inner.interest(channel, false);
             }
         }
     }
@@ -321,6 +355,7 @@ impl Hub {
                 };
                 Self::deliver(&mut inner, &targets, |_| Outbound::AccessChanged);
             }
+            Signal::Resync => self.resync_all(),
         }
     }
 
@@ -471,6 +506,19 @@ impl Hub {
         Self::deliver(&mut inner, &targets, |_| Outbound::Frame(frame.clone()));
     }
 
+    /// The connections subscribed to any of `channels` must re-read the log.
+    pub fn resync_channels(&self, channels: &[ChannelId]) {
+        let mut inner = self.lock();
+        let targets: HashSet<ConnId> = channels
+            .iter()
+            .filter_map(|c| inner.by_channel.get(c))
+            .flatten()
+            .copied()
+            .collect();
+        let targets: Vec<ConnId> = targets.into_iter().collect();
+        Self::deliver(&mut inner, &targets, |_| Outbound::Resync);
+    }
+
     /// Every connection must re-read the log (signals were lost).
     pub fn resync_all(&self) {
         let mut inner = self.lock();
@@ -577,6 +625,27 @@ mod tests {
             status: Presence::Offline,
         });
         assert!(hub.presence(&org).is_empty());
+    }
+
+    /// The broker hears of a channel when its first subscriber on this node
+    /// arrives and when its last one leaves (unsubscribing or disconnecting).
+    #[test]
+    fn the_first_and_last_subscriber_of_a_channel_change_interest() {
+        let hub = Hub::new("n1");
+        let mut changes = hub.take_interest_changes().expect("first take");
+        assert!(hub.take_interest_changes().is_none());
+        let (org, p) = (OrgId::from_string("o"), PrincipalId::from_string("p"));
+        let ch = ChannelId::from_string("c");
+        let (a, _) = hub.register(&p, &org, 8);
+        let (b, _) = hub.register(&p, &org, 8);
+        hub.subscribe(a.id, &ch);
+        hub.subscribe(b.id, &ch);
+        hub.unsubscribe(a.id, &ch);
+        assert_eq!(changes.try_recv().ok(), Some((ch.clone(), true)));
+        assert!(changes.try_recv().is_err(), "b still wants it");
+        hub.unregister(b.id);
+        assert_eq!(changes.try_recv().ok(), Some((ch.clone(), false)));
+        assert!(changes.try_recv().is_err());
     }
 
     fn seqs_received(reg: &mut Registration) -> Vec<u64> {

@@ -120,12 +120,15 @@ pub async fn poll(
         return Ok(Json(PollAnswer { items, next: None }));
     }
     let me = caller.principal.id.clone();
+    // A clustered broker brings this node only the channels someone here
+    // wants: while waiting, this poll is someone.
+    let _interest = PollInterest::hold(&state, &channels).await;
     let woke = async {
         loop {
             match signals.recv().await {
                 Ok(Signal::Event(e)) if channels.contains(&e.channel_id) => return,
                 Ok(Signal::Trigger { trigger, .. }) if trigger.agent_id == me => return,
-                Ok(Signal::AccessChanged { .. }) | Err(_) => return,
+                Ok(Signal::AccessChanged { .. } | Signal::Resync) | Err(_) => return,
                 Ok(_) => {}
             }
         }
@@ -256,4 +259,38 @@ pub async fn typing(
         tracing::debug!(error = %e, "typing not published");
     }
     Ok(axum::http::StatusCode::NO_CONTENT)
+}
+
+/// The broker interest of one waiting poll, let go when the poll ends (also
+/// when its client goes away mid-wait and the handler is dropped).
+struct PollInterest {
+    broker: std::sync::Arc<dyn octo_broker::Broker>,
+    channels: Vec<ChannelId>,
+}
+
+impl PollInterest {
+    async fn hold(state: &AppState, channels: &HashSet<ChannelId>) -> PollInterest {
+        let channels: Vec<ChannelId> = channels.iter().cloned().collect();
+        for channel in &channels {
+            state.broker.interest(channel, true).await;
+        }
+        PollInterest {
+            broker: state.broker.clone(),
+            channels,
+        }
+    }
+}
+
+impl Drop for PollInterest {
+    fn drop(&mut self) {
+        let (broker, channels) = (self.broker.clone(), std::mem::take(&mut self.channels));
+        if channels.is_empty() {
+            return;
+        }
+        tokio::spawn(async move {
+            for channel in &channels {
+                broker.interest(channel, false).await;
+            }
+        });
+    }
 }

@@ -17,6 +17,32 @@ use tokio::sync::broadcast::error::RecvError;
 /// Feeds this node's hub from the broker until the broker closes.
 pub async fn run_dispatcher(state: AppState) {
     let mut signals = state.broker.subscribe();
+    // The broker learns which channels this node has subscribers for, so a
+    // clustered broker can receive only those.
+    if let Some(mut changes) = state.hub.take_interest_changes() {
+        let (broker, hub) = (state.broker.clone(), state.hub.clone());
+        tokio::spawn(async move {
+            while let Some(first) = changes.recv().await {
+                // A burst (a session subscribing to many channels) is one batch.
+                let mut batch = vec![first];
+                while let Ok(more) = changes.try_recv() {
+                    batch.push(more);
+                }
+                let mut gained = Vec::new();
+                for (channel, wanted) in batch {
+                    broker.interest(&channel, wanted).await;
+                    if wanted {
+                        gained.push(channel);
+                    }
+                }
+                // What was committed between the sessions' first read of the
+                // log and the broker's subscription never reached this node.
+                if broker.narrows_by_interest() && !gained.is_empty() {
+                    hub.resync_channels(&gained);
+                }
+            }
+        });
+    }
     loop {
         let next = tokio::time::timeout(hub::HOLD, signals.recv()).await;
         state.hub.release_held();

@@ -1,0 +1,381 @@
+//! Messages: posting (idempotent, hop-counted, thread-aware), editing,
+//! tombstoning, and the paged views of a channel's history.
+//!
+//! Every change to an existing message first locks its channel row, then
+//! re-reads the message: concurrent changes
+//! to one channel's messages take turns, always locking the channel before any
+//! message row, so they cannot deadlock.
+
+use crate::db::{self, Db};
+use crate::error::Res;
+use crate::events;
+use crate::files;
+use crate::reactions;
+use crate::rows::{self, MESSAGE_COLS, ms, seq_param};
+use octo_core::model::*;
+use octo_core::*;
+use octo_store::{
+    MessageEdit, MessagePage, NewMessage, Posted, StoreError, ThreadFilter, next_hop, now, payload,
+};
+use tokio_postgres::types::ToSql;
+
+/// The message row without reactions and attachments, deleted or not.
+pub(crate) async fn get_bare(c: &impl Db, id: &MessageId) -> Res<Option<Message>> {
+    let sql = format!("SELECT {MESSAGE_COLS} FROM messages WHERE id = $1");
+    db::query_opt_map(c, &sql, &[&id.as_str()], rows::message).await
+}
+
+/// Locks the message's channel row, then reads the message as it is now that
+/// no one else can change it (deleted or not); NotFound if missing.
+pub(crate) async fn lock_bare(c: &impl Db, id: &MessageId) -> Res<Message> {
+    db::query_opt(
+        c,
+        "SELECT 1 FROM channels WHERE id = (SELECT channel_id FROM messages WHERE id = $1) FOR UPDATE",
+        &[&id.as_str()],
+    )
+    .await?
+    .ok_or(StoreError::NotFound)?;
+    get_bare(c, id)
+        .await?
+        .ok_or_else(|| StoreError::NotFound.into())
+}
+
+/// [`lock_bare`], for a message that can still be changed.
+pub(crate) async fn lock_live(c: &impl Db, id: &MessageId) -> Res<Message> {
+    match lock_bare(c, id).await? {
+        m if !m.deleted => Ok(m),
+        _ => Err(StoreError::NotFound.into()),
+    }
+}
+
+/// Fills in what lives in other tables: reactions and attachments. A deleted
+/// message shows neither (its files are gone, or about to be).
+pub(crate) async fn with_details(c: &impl Db, mut m: Message) -> Res<Message> {
+    if m.deleted {
+        return Ok(m);
+    }
+    m.reactions = reactions::load(c, &m.id).await?;
+    m.attachments = files::of_message(c, &m.id).await?;
+    Ok(m)
+}
+
+pub(crate) async fn get(c: &impl Db, id: &MessageId) -> Res<Option<Message>> {
+    match get_bare(c, id).await? {
+        Some(m) => Ok(Some(with_details(c, m).await?)),
+        None => Ok(None),
+    }
+}
+
+async fn hop_of_newest(c: &impl Db, sql: &str, key: &str) -> Res<Option<u32>> {
+    let row = db::query_opt(c, sql, &[&key]).await?;
+    let hop = row.map(|r| r.try_get::<_, i64>(0)).transpose()?;
+    Ok(hop.map(|h| u32::try_from(h).unwrap_or(u32::MAX)))
+}
+
+/// The hop of the message a new one follows: the newest reply of its thread
+/// (else the root itself), or for a top-level message the newest top-level one.
+async fn previous_hop(c: &impl Db, m: &NewMessage) -> Res<Option<u32>> {
+    match &m.thread_id {
+        Some(root_id) => {
+            // Replies hang off a top-level message of the same channel.
+            let root = get_bare(c, root_id)
+                .await?
+                .filter(|r| r.channel_id == m.channel_id && r.thread_id.is_none())
+                .ok_or(StoreError::NotFound)?;
+            let newest_reply = hop_of_newest(
+                c,
+                "SELECT hop FROM messages WHERE thread_id = $1 ORDER BY seq DESC LIMIT 1",
+                root_id.as_str(),
+            )
+            .await?;
+            Ok(Some(newest_reply.unwrap_or(root.hop)))
+        }
+        None => {
+            hop_of_newest(
+                c,
+                "SELECT hop FROM messages WHERE channel_id = $1 AND thread_id IS NULL ORDER BY seq DESC LIMIT 1",
+                m.channel_id.as_str(),
+            )
+            .await
+        }
+    }
+}
+
+async fn earlier_post(
+    c: &impl Db,
+    author: &PrincipalId,
+    client_msg_id: &str,
+) -> Res<Option<Message>> {
+    let sql =
+        format!("SELECT {MESSAGE_COLS} FROM messages WHERE author_id = $1 AND client_msg_id = $2");
+    db::query_opt_map(c, &sql, &[&author.as_str(), &client_msg_id], rows::message).await
+}
+
+pub(crate) async fn post(c: &impl Db, m: NewMessage) -> Res<Posted> {
+    if let Some(client_msg_id) = &m.client_msg_id {
+        // Concurrent retries of one post (through any node) take turns here;
+        // the later ones find the first's message.
+        db::lock(
+            c,
+            &format!("octo-post:{}:{client_msg_id}", m.author_id.as_str()),
+        )
+        .await?;
+        if let Some(earlier) = earlier_post(c, &m.author_id, client_msg_id).await? {
+            return Ok(Posted {
+                message: with_details(c, earlier).await?,
+                event: None,
+            });
+        }
+    }
+    // The seq first: with the channel locked, the previous message is settled.
+    let seq = events::next_seq(c, &m.channel_id).await?;
+    let hop = next_hop(m.author_kind, previous_hop(c, &m).await?);
+    files::check_attachable(c, &m.attachments, &m.channel_id, &m.author_id).await?;
+    let stream = m.stream.then_some(StreamStatus::Open);
+    db::execute(
+        c,
+        "INSERT INTO messages (id, channel_id, seq, thread_id, author_id, text, data, mentions, client_msg_id, \
+         hop, created_at, stream, stream_updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
+        &[
+            &m.id.as_str(),
+            &m.channel_id.as_str(),
+            &seq_param(seq),
+            &m.thread_id.as_ref().map(|t| t.as_str()),
+            &m.author_id.as_str(),
+            &m.text,
+            &m.data.as_ref().map(serde_json::to_string).transpose()?,
+            &serde_json::to_string(&m.mentions)?,
+            &m.client_msg_id,
+            &i64::from(hop),
+            &ms(m.created_at),
+            &stream.map(StreamStatus::as_str),
+            &stream.map(|_| ms(m.created_at)),
+        ],
+    )
+    .await?;
+    files::attach(c, &m.attachments, &m.id).await?;
+    if let Some(root) = &m.thread_id {
+        db::execute(
+            c,
+            "UPDATE messages SET reply_count = reply_count + 1, last_reply_at = $2, last_reply_seq = $3 WHERE id = $1",
+            &[&root.as_str(), &ms(m.created_at), &seq_param(seq)],
+        )
+        .await?;
+    }
+    let attachments = files::of_message(c, &m.id).await?;
+    let message = Message {
+        id: m.id,
+        channel_id: m.channel_id,
+        seq,
+        thread_id: m.thread_id,
+        author_id: m.author_id,
+        text: m.text,
+        data: m.data,
+        mentions: m.mentions,
+        client_msg_id: m.client_msg_id,
+        hop,
+        created_at: m.created_at,
+        edited_at: None,
+        deleted: false,
+        stream,
+        attachments,
+        reactions: Vec::new(),
+        reply_count: 0,
+        last_reply_at: None,
+    };
+    let event = events::build(
+        &message.channel_id,
+        seq,
+        EventKind::MessageCreated,
+        &message.author_id,
+        now(),
+        payload::message_created(&message),
+    );
+    events::insert(c, &event).await?;
+    Ok(Posted {
+        message,
+        event: Some(event),
+    })
+}
+
+pub(crate) async fn edit(
+    c: &impl Db,
+    id: &MessageId,
+    actor: &PrincipalId,
+    edit: MessageEdit,
+) -> Res<(Message, Event)> {
+    let mut m = lock_live(c, id).await?;
+    db::execute(
+        c,
+        "UPDATE messages SET text = $2, mentions = $3, edited_at = $4 WHERE id = $1",
+        &[
+            &id.as_str(),
+            &edit.text,
+            &serde_json::to_string(&edit.mentions)?,
+            &ms(edit.edited_at),
+        ],
+    )
+    .await?;
+    m.text = edit.text;
+    m.mentions = edit.mentions;
+    m.edited_at = Some(edit.edited_at);
+    let event = events::append(
+        c,
+        &m.channel_id,
+        EventKind::MessageEdited,
+        actor,
+        payload::message_edited(&m),
+    )
+    .await?;
+    Ok((with_details(c, m).await?, event))
+}
+
+/// Tombstones the message. The row stays so its seq and thread links hold; a
+/// root's reply_count is left as is when a reply is deleted. An open stream is
+/// closed as interrupted: nothing can finish it any more.
+pub(crate) async fn delete(
+    c: &impl Db,
+    id: &MessageId,
+    actor: &PrincipalId,
+) -> Res<(Message, Event)> {
+    let mut m = lock_live(c, id).await?;
+    if m.stream == Some(StreamStatus::Open) {
+        m.stream = Some(StreamStatus::Interrupted);
+    }
+    db::execute(
+        c,
+        "UPDATE messages SET text = '', data = NULL, mentions = $2, deleted = TRUE, stream = $3 WHERE id = $1",
+        &[
+            &id.as_str(),
+            &serde_json::to_string(&Mentions::default())?,
+            &m.stream.map(StreamStatus::as_str),
+        ],
+    )
+    .await?;
+    db::execute(
+        c,
+        "DELETE FROM reactions WHERE message_id = $1",
+        &[&id.as_str()],
+    )
+    .await?;
+    redact_log(c, &m).await?;
+    m.text = String::new();
+    m.data = None;
+    m.mentions = Mentions::default();
+    m.deleted = true;
+    m.reactions = Vec::new();
+    m.attachments = Vec::new();
+    let event = events::append(
+        c,
+        &m.channel_id,
+        EventKind::MessageDeleted,
+        actor,
+        payload::message_deleted(&m),
+    )
+    .await?;
+    Ok((m, event))
+}
+
+/// A deleted message's words leave the log too, not just the read model: the
+/// events that carried them (created, edited, deltas, finished) keep their
+/// place and seq but lose the content (and the created event its attachments,
+/// whose files are about to go), so a replay shows a deleted message.
+async fn redact_log(c: &impl Db, m: &Message) -> Res<()> {
+    let no_mentions = serde_json::to_string(&Mentions::default())?;
+    db::execute(
+        c,
+        "UPDATE events SET payload = jsonb_set(jsonb_set(jsonb_set(jsonb_set(jsonb_set(payload::jsonb, \
+           '{message,text}', '\"\"'), '{message,data}', 'null'), '{message,mentions}', $3::text::jsonb), \
+           '{message,deleted}', 'true'), '{message,attachments}', '[]')::text \
+         WHERE channel_id = $1 AND seq = $2",
+        &[&m.channel_id.as_str(), &seq_param(m.seq), &no_mentions],
+    )
+    .await?;
+    db::execute(
+        c,
+        "UPDATE events SET payload = (CASE kind \
+           WHEN 'message.delta' THEN jsonb_set(payload::jsonb, '{delta}', '\"\"') \
+           WHEN 'message.finished' THEN jsonb_set(payload::jsonb, '{text}', '\"\"') \
+           ELSE jsonb_set(jsonb_set(payload::jsonb, '{text}', '\"\"'), '{mentions}', $3::text::jsonb) END)::text \
+         WHERE channel_id = $1 AND kind IN ('message.edited', 'message.delta', 'message.finished') \
+           AND payload::jsonb ->> 'message_id' = $2",
+        &[&m.channel_id.as_str(), &m.id.as_str(), &no_mentions],
+    )
+    .await?;
+    Ok(())
+}
+
+pub(crate) async fn query_messages(
+    c: &impl Db,
+    sql: &str,
+    args: &[&(dyn ToSql + Sync)],
+) -> Res<Vec<Message>> {
+    let bare = db::query_map(c, sql, args, rows::message).await?;
+    let mut out = Vec::with_capacity(bare.len());
+    for m in bare {
+        out.push(with_details(c, m).await?);
+    }
+    Ok(out)
+}
+
+pub(crate) async fn list(c: &impl Db, channel: &ChannelId, page: MessagePage) -> Res<Vec<Message>> {
+    let root = match &page.filter {
+        ThreadFilter::TopLevel => None,
+        ThreadFilter::Thread(root) => Some(root.as_str().to_owned()),
+    };
+    let thread_clause = if root.is_some() {
+        "AND (id = $2 OR thread_id = $2)"
+    } else {
+        "AND thread_id IS NULL AND $2::text IS NULL"
+    };
+    // `after` pages forward from a point; otherwise the page is the newest
+    // `limit` (before a point, if given), flipped to oldest-first below.
+    let (bound, order, point, newest_first) = match (page.after, page.before) {
+        (Some(after), _) => ("AND seq > $3", "ASC", seq_param(after), false),
+        (None, Some(before)) => ("AND seq < $3", "DESC", seq_param(before), true),
+        (None, None) => ("AND $3::bigint IS NOT NULL", "DESC", 0, true),
+    };
+    let sql = format!(
+        "SELECT {MESSAGE_COLS} FROM messages WHERE channel_id = $1 {thread_clause} {bound} \
+         ORDER BY seq {order} LIMIT $4"
+    );
+    let mut messages = query_messages(
+        c,
+        &sql,
+        &[&channel.as_str(), &root, &point, &i64::from(page.limit)],
+    )
+    .await?;
+    if newest_first {
+        messages.reverse();
+    }
+    Ok(messages)
+}
+
+pub(crate) async fn list_threads(
+    c: &impl Db,
+    channel: &ChannelId,
+    limit: u32,
+) -> Res<Vec<Message>> {
+    let sql = format!(
+        "SELECT {MESSAGE_COLS} FROM messages WHERE channel_id = $1 AND thread_id IS NULL \
+         AND last_reply_seq IS NOT NULL ORDER BY last_reply_seq DESC LIMIT $2"
+    );
+    query_messages(c, &sql, &[&channel.as_str(), &i64::from(limit)]).await
+}
+
+/// Whether `principal` wrote the thread's root or any reply in it (deleted
+/// ones included: it took part all the same).
+pub(crate) async fn took_part_in_thread(
+    c: &impl Db,
+    principal: &PrincipalId,
+    root: &MessageId,
+) -> Res<bool> {
+    Ok(db::query_one(
+        c,
+        "SELECT EXISTS (SELECT 1 FROM messages WHERE id = $2 AND thread_id IS NULL AND author_id = $1) \
+         OR EXISTS (SELECT 1 FROM messages WHERE thread_id = $2 AND author_id = $1)",
+        &[&principal.as_str(), &root.as_str()],
+    )
+    .await?
+    .try_get(0)?)
+}
