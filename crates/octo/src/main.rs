@@ -3,6 +3,7 @@
 
 mod cli;
 mod config;
+mod groupmd;
 mod serve;
 
 use clap::{Parser, Subcommand};
@@ -69,6 +70,21 @@ enum Command {
     /// Load benchmarks against a server started from this binary
     /// (`octo bench compare`: the same workload through NATS JetStream).
     Bench(octo_bench::cli::BenchArgs),
+    /// group.md tools.
+    Groupmd {
+        #[command(subcommand)]
+        command: GroupmdCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum GroupmdCommand {
+    /// Print the deterministic maintainer's decisions, action items and open
+    /// questions for a conversation file as JSON.
+    Extract {
+        #[arg(long)]
+        input: std::path::PathBuf,
+    },
 }
 
 #[derive(Subcommand)]
@@ -125,5 +141,8 @@ async fn main() -> anyhow::Result<()> {
             command: AgentCommand::Create { name, description },
         } => cli::create_agent(&name, description.as_deref()).await,
         Command::Bench(args) => octo_bench::cli::run(args, Some(std::env::current_exe()?)).await,
+        Command::Groupmd {
+            command: GroupmdCommand::Extract { input },
+        } => groupmd::run_extract(&input),
     }
 }
