@@ -10,12 +10,14 @@
 //!
 //! Pure: no I/O, no clock.
 
+mod conversation;
 mod document;
 mod extract;
 mod merge;
 mod model;
 mod text;
 
+pub use conversation::{Conversation, Output, OutputAction};
 pub use document::{Document, DocumentError, ItemLine, MAX_BYTES, SectionKind, TEMPLATE};
 pub use extract::extract;
 pub use model::{ActionItem, Decision, Extraction, Member, Message, Question, Reaction};
