@@ -255,6 +255,24 @@ pub(crate) fn shorten(text: &str, max_words: usize) -> String {
         .to_owned()
 }
 
+/// Removes `(…)` asides.
+pub(crate) fn without_parentheses(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut depth = 0usize;
+    for c in text.chars() {
+        match c {
+            '(' => depth += 1,
+            ')' if depth > 0 => depth -= 1,
+            _ if depth == 0 => out.push(c),
+            _ => {}
+        }
+    }
+    out.split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+        .replace(" ,", ",")
+}
+
 /// Upper-cases the first letter.
 pub(crate) fn capitalise(text: &str) -> String {
     let mut chars = text.chars();

@@ -161,6 +161,7 @@ impl State<'_> {
                 clean: String::new(),
                 thread: r.thread.clone(),
                 author_is_agent: turn.author_is_agent,
+                context: String::new(),
             };
             self.add_action(&claim_turn, Some(author), r.text);
             if let Some(last) = self.actions.last_mut() {
@@ -213,12 +214,19 @@ impl State<'_> {
             if s.question {
                 continue;
             }
+            if self.assignment(turn, core, all) {
+                continue;
+            }
             if let Some(task) = self_commitment(&lower) {
                 let task = &core[core.len() - task.len()..];
-                if turn.author_is_agent && !outside_work(task) || points_back(task) {
+                let text = item_text(task);
+                if turn.author_is_agent && !outside_work(task) || points_back(&text) {
                     continue;
                 }
-                let text = item_text(task);
+                // Right after an unowned item, "I'll …" takes that item.
+                if self.take_unowned(turn) {
+                    continue;
+                }
                 // It answers an open request: that request is now taken.
                 self.requests.retain(|r| {
                     !(State::in_reach(turn, r.at, &r.thread) && similarity(&r.text, &text) > 0.2)
@@ -226,6 +234,58 @@ impl State<'_> {
                 self.add_action(turn, Some(turn.message.author.clone()), text);
             }
         }
+    }
+
+    /// An unowned item from the last two messages gets the author as owner.
+    fn take_unowned(&mut self, turn: &Turn<'_>) -> bool {
+        let author = turn.message.author.clone();
+        let near = self
+            .actions
+            .iter_mut()
+            .rev()
+            .find(|a| a.item.owner.is_none() && a.at < turn.index && turn.index - a.at <= 2);
+        match near {
+            Some(a) => {
+                a.item.owner = Some(author);
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// "Rosa owns the agenda", "you own the release notes": work assigned by name
+    /// (or to whoever spoke just before, for "you").
+    fn assignment(&mut self, turn: &Turn<'_>, core: &str, all: &[Message]) -> bool {
+        let lower = core.to_lowercase();
+        let Some(i) = crate::text::find_phrase(&lower, "owns")
+            .map(|i| (i, 4))
+            .or_else(|| crate::text::find_phrase(&lower, "own").map(|i| (i, 3)))
+            .map(|(i, n)| (i, i + n))
+        else {
+            return false;
+        };
+        let (start, end) = i;
+        let subject = lower[..start]
+            .trim()
+            .rsplit([' ', ','])
+            .next()
+            .unwrap_or("");
+        let owner = if subject == "you" && start > 0 {
+            all[..turn.index]
+                .iter()
+                .rev()
+                .find(|m| !m.author.eq_ignore_ascii_case(&turn.message.author))
+                .map(|m| m.author.clone())
+        } else {
+            self.member(subject).map(|m| m.name.clone())
+        };
+        let Some(owner) = owner else { return false };
+        let text = item_text(&core[end..]);
+        if content_words(&text).is_empty() {
+            return false;
+        }
+        self.add_action(turn, Some(owner), text);
+        true
     }
 
     /// `@x can you …`, `@x please …`, `x, could you …`: work given to a member.
@@ -350,6 +410,7 @@ impl State<'_> {
                 _ if (generic || verb_done || checked) && in_thread => 3 + shared,
                 _ if (generic || verb_done || checked) && owner_speaks && about_it => 2 + shared,
                 _ if agent_report => 2,
+                _ if checked && owner_speaks => 1,
                 _ if generic && owner_speaks && State::in_reach(turn, a.at, &a.thread) => 1,
                 _ if verb_done && shared >= 2 => 1 + shared,
                 _ => 0,
@@ -426,7 +487,7 @@ fn self_commitment(lower: &str) -> Option<&str> {
         {
             continue;
         }
-        if *opener == "let me" && !outside_work(task) {
+        if matches!(*opener, "let me" | "i can") && !outside_work(task) {
             continue;
         }
         if content_words(task).len() < 2 {

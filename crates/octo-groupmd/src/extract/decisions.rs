@@ -6,7 +6,7 @@ use super::{MAX_ITEM_WORDS, Proposal, State, Tracked, Turn, cues};
 use crate::model::Decision;
 use crate::text::{
     capitalise, find_phrase, has_phrase, sentences, shared_words, shorten, similarity,
-    strip_word_prefix, trim_filler,
+    strip_word_prefix, trim_filler, without_parentheses,
 };
 
 /// Rewrites a settled sentence as a short statement ("let's go with X" → "Use X").
@@ -73,9 +73,54 @@ fn finish(t: &str) -> String {
     capitalise(&shorten(t, MAX_ITEM_WORDS))
 }
 
+fn shorten_marked(text: &str) -> String {
+    let lower = text.to_lowercase();
+    let end = [" because ", " since ", " so that ", " which "]
+        .iter()
+        .filter_map(|c| lower.find(c))
+        .min()
+        .unwrap_or(text.len());
+    let words: Vec<&str> = text[..end]
+        .split_whitespace()
+        .take(MAX_ITEM_WORDS + 4)
+        .collect();
+    words
+        .join(" ")
+        .trim_end_matches([',', '.', ';', ':'])
+        .to_owned()
+}
+
+/// "6px it is", "Porto it is for the offsite": a short subject settled.
+fn it_is(lower: &str, core: &str) -> Option<String> {
+    let i = find_phrase(lower, "it is")?;
+    let before = core[..i].trim();
+    let n = before.split_whitespace().count();
+    if n == 0 || n > 4 {
+        return None;
+    }
+    let after = core[i + "it is".len()..].trim();
+    let after = if after.starts_with(|c: char| c.is_alphanumeric()) {
+        after
+    } else {
+        ""
+    };
+    Some(capitalise(format!("{before} {after}").trim()))
+}
+
+/// "ok, Lisbon then": a short choice settled after discussion.
+fn settled_then(sentence: &str) -> Option<String> {
+    let core = trim_filler(sentence);
+    if core.len() == sentence.trim().len() {
+        return None;
+    }
+    let choice = core.strip_suffix(" then")?;
+    let n = choice.split_whitespace().count();
+    (1..=4).contains(&n).then(|| capitalise(choice))
+}
+
 /// A sentence that is hedged, hypothetical or a question cannot decide anything.
 fn hedged(lower: &str) -> bool {
-    has_phrase(lower, cues::HEDGES) || lower.contains('?')
+    has_phrase(lower, cues::HEDGES) || has_phrase(lower, cues::DEFERRAL) || lower.contains('?')
 }
 
 /// `let's <verb>` where the verb commits to something.
@@ -89,6 +134,14 @@ fn committing_lets(lower: &str) -> bool {
             .any(|v| strip_word_prefix(rest, v).is_some()),
         None => false,
     }
+}
+
+/// Index of the first sentence that says something (not filler, not a question).
+fn first_statement(sents: &[crate::text::Sentence]) -> usize {
+    sents
+        .iter()
+        .position(|s| !s.question && trim_filler(&s.text).split_whitespace().count() >= 2)
+        .unwrap_or(usize::MAX)
 }
 
 /// Approvals on a message from someone other than its author.
@@ -115,7 +168,8 @@ impl State<'_> {
             .next()
             .map(|s| s.text)
             .unwrap_or_default();
-        let text = capitalise(&shorten(trim_filler(&first), MAX_ITEM_WORDS));
+        // A marker line is the author's own summary: keep it whole but for asides.
+        let text = capitalise(&shorten_marked(trim_filler(&without_parentheses(&first))));
         if text.is_empty() {
             return false;
         }
@@ -158,7 +212,20 @@ impl State<'_> {
                 }
                 continue;
             }
-            if opener || lets || approved_we {
+            if let Some(text) = it_is(&lower, core).or_else(|| settled_then(&s.text))
+                && !s.question
+            {
+                found.push((text, lower));
+                continue;
+            }
+            // Two or more approvals make a plain statement the team's decision
+            // (but not a status report or someone's own to-do).
+            let approved_statement = approvals(turn) >= 2
+                && found.is_empty()
+                && i == first_statement(&sents)
+                && !has_phrase(&lower, cues::COMPLETION)
+                && !has_phrase(&lower, cues::SELF_COMMIT);
+            if opener || lets || approved_we || approved_statement {
                 let mut text = decision_text(core);
                 // "let's go with Postgres then. Aurora, single writer" says more in the next sentence.
                 if text.split_whitespace().count() < 4
@@ -223,13 +290,14 @@ impl State<'_> {
                     clean: String::new(),
                     thread: p.thread.clone(),
                     author_is_agent: false,
+                    context: String::new(),
                 };
                 self.add_decision_from(&proposal_turn, p.text, &lower, p.source);
             }
         } else if disagrees && turn.index > 0 {
             // Pushback right after a decision nobody approved withdraws it.
             if let Some(last) = self.decisions.last()
-                && last.at + 1 == turn.index
+                && turn.index - last.at <= 2
                 && State::in_reach(turn, last.at, &last.thread)
                 && !lower.contains("decision")
             {
@@ -260,8 +328,8 @@ impl State<'_> {
         let mut best: Option<(usize, f64)> = None;
         for (i, d) in self.decisions.iter().enumerate() {
             let sim = similarity(&d.item.text, &text);
-            let shared = shared_words(&d.item.text, &format!("{text} {lower}"));
-            let replaces = sim >= 0.3 || (reverses && shared > 0);
+            let shared = shared_words(&d.item.text, &format!("{text} {lower} {}", turn.context));
+            let replaces = sim >= 0.25 || (reverses && shared > 0);
             if replaces && best.is_none_or(|(_, s)| sim >= s) {
                 best = Some((i, sim));
             }

@@ -78,6 +78,8 @@ struct Turn<'m> {
     /// The thread this message belongs to (its own id at top level).
     thread: String,
     author_is_agent: bool,
+    /// The thread root's text for a reply (what "switching to Porto" is about).
+    context: String,
 }
 
 impl<'a> State<'a> {
@@ -104,6 +106,12 @@ impl<'a> State<'a> {
                 .clone()
                 .unwrap_or_else(|| message.id.clone()),
             author_is_agent: self.is_agent(&message.author),
+            context: message
+                .thread_id
+                .as_ref()
+                .and_then(|root| all[..index].iter().find(|m| &m.id == root))
+                .map(|m| without_quotes(&m.text))
+                .unwrap_or_default(),
         };
         // Responses to what came before.
         self.complete_actions(&turn, all);
