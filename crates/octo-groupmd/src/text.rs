@@ -183,6 +183,12 @@ pub(crate) fn trim_filler(mut text: &str) -> &str {
         "ack",
         "noted",
         "sounds good",
+        "agree",
+        "agreed",
+        "ugh",
+        "oh",
+        "oh right",
+        "hmm",
     ];
     loop {
         let t = text.trim_start_matches(|c: char| c.is_whitespace() || ",.:;-!".contains(c));

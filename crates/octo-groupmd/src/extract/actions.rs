@@ -13,7 +13,18 @@ use crate::text::{
 const POINTERS: &[&str] = &["that", "it", "this", "those", "them", "these", "one"];
 
 fn item_text(task: &str) -> String {
-    let t = trim_filler(task);
+    let mut owned = trim_filler(task).to_owned();
+    // "fix the typo today": when is not what.
+    // (Only when lowercasing keeps byte offsets, so the cut stays on char boundaries.)
+    let same_offsets = owned.to_lowercase().len() == owned.len();
+    for when in cues::WHEN.iter().filter(|_| same_offsets) {
+        while let Some(i) =
+            crate::text::find_phrase(&owned.to_lowercase(), when.trim()).filter(|&i| i > 0)
+        {
+            owned.replace_range(i - 1..i + when.len() - 1, "");
+        }
+    }
+    let t = owned.as_str();
     let t = ["please ", "pls ", "plz ", "also ", "then "]
         .iter()
         .find_map(|p| strip_word_prefix(t, p.trim_end()))
@@ -23,7 +34,8 @@ fn item_text(task: &str) -> String {
 
 /// Whether a task says nothing of its own ("set that up", "do it").
 fn points_back(task: &str) -> bool {
-    let ws = words(task);
+    let head = task.split([',', ';']).next().unwrap_or(task);
+    let ws = words(head);
     ws.len() <= 4 && ws.iter().any(|w| POINTERS.contains(&w.as_str()))
 }
 
@@ -75,6 +87,9 @@ fn past_forms(verb: &str) -> Vec<String> {
 
 impl State<'_> {
     pub(super) fn marked_action(&mut self, turn: &Turn<'_>, rest: &str) -> bool {
+        if super::decisions::joking(&turn.clean) {
+            return false;
+        }
         let (owner, task) = self.owner_prefix(rest);
         if task.is_empty() {
             return false;

@@ -87,6 +87,13 @@ pub(super) const NONCOMMITTAL_LETS: &[&str] = &[
     "continue",
     "move on",
     "dig",
+    "not borrow",
+    "not overthink",
+    "not get ahead",
+    "keep that open",
+    "keep it open",
+    "keep this open",
+    "not decide",
 ];
 
 /// Words that make a sentence a proposal or hypothetical rather than a decision.
@@ -195,6 +202,14 @@ pub(super) const DISAGREEMENT: &[&str] = &[
     "let's not",
     "we can't",
     "can't",
+    "denied",
+    "vetoed",
+    "veto",
+    "rejected",
+    "overruled",
+    "absolutely not",
+    "\u{1f602}",
+    "\u{1f923}",
 ];
 
 /// Reactions that accept or approve a message.
@@ -389,6 +404,7 @@ pub(super) const SELF_COMMIT: &[&str] = &[
     "i'll pick up",
     "i can pick up",
     "i'll own",
+    "i can",
 ];
 
 /// `I'll <verb>` that is not work.
@@ -618,4 +634,53 @@ pub(super) const RHETORICAL: &[&str] = &[
     "curious",
     "remind me",
     "anyone else",
+];
+
+/// Emoji that mark a message as a joke.
+pub(super) const JOKE_EMOJI: &[&str] = &[
+    "\u{1f602}",
+    "\u{1f923}",
+    "\u{1f61c}",
+    "\u{1f61d}",
+    "\u{1f643}",
+    "\u{1f624}",
+    "\u{1f606}",
+    "\u{1f92a}",
+    "\u{1f648}",
+];
+
+/// Words that make a decision provisional.
+pub(super) const PROVISIONAL: &[&str] = &[
+    "tbd",
+    "to be decided",
+    "to be confirmed",
+    "tbc",
+    "for now",
+    "tentative",
+    "tentatively",
+    "provisionally",
+    "pending",
+];
+
+/// Time words that say when, not what (dropped from item texts).
+pub(super) const WHEN: &[&str] = &[
+    " today",
+    " tonight",
+    " tomorrow",
+    " this week",
+    " next week",
+    " this afternoon",
+    " this morning",
+    " asap",
+    " right now",
+    " now",
+    " later",
+    " soon",
+    " first thing",
+    " by eod",
+    " by end of day",
+    " before friday",
+    " by friday",
+    " by monday",
+    " anyway",
 ];

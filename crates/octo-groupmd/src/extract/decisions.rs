@@ -118,6 +118,11 @@ fn settled_then(sentence: &str) -> Option<String> {
     (1..=4).contains(&n).then(|| capitalise(choice))
 }
 
+/// Laughing or eye-rolling emoji: the message is not meant as a decision.
+pub(super) fn joking(text: &str) -> bool {
+    cues::JOKE_EMOJI.iter().any(|e| text.contains(e))
+}
+
 /// A sentence that is hedged, hypothetical or a question cannot decide anything.
 fn hedged(lower: &str) -> bool {
     has_phrase(lower, cues::HEDGES) || has_phrase(lower, cues::DEFERRAL) || lower.contains('?')
@@ -160,7 +165,10 @@ impl State<'_> {
     pub(super) fn marked_decision(&mut self, turn: &Turn<'_>, rest: &str) -> bool {
         let lower = rest.to_lowercase();
         // "Decision: maybe X?" is still a proposal.
-        if rest.is_empty() || has_phrase(&lower, &["what if", "maybe", "hypothetically", "jk"]) {
+        if rest.is_empty()
+            || has_phrase(&lower, &["what if", "maybe", "hypothetically", "jk"])
+            || joking(&turn.clean)
+        {
             return false;
         }
         let first = sentences(rest)
@@ -177,8 +185,16 @@ impl State<'_> {
         true
     }
 
+    /// A statement about an open action item ("checklist is in the wiki") is a
+    /// status report, not a decision.
+    fn reports_on_action(&self, sentence: &str) -> bool {
+        self.actions
+            .iter()
+            .any(|a| shared_words(&a.item.text, sentence) >= 2)
+    }
+
     pub(super) fn read_natural_decisions(&mut self, turn: &Turn<'_>) {
-        if turn.author_is_agent {
+        if turn.author_is_agent || joking(&turn.clean) {
             return;
         }
         let approved = approvals(turn) > 0;
@@ -212,7 +228,9 @@ impl State<'_> {
                 }
                 continue;
             }
-            if let Some(text) = it_is(&lower, core).or_else(|| settled_then(&s.text))
+            let settled = it_is(&lower, core)
+                .or_else(|| (!opener && !lets).then(|| settled_then(&s.text)).flatten());
+            if let Some(text) = settled
                 && !s.question
             {
                 found.push((text, lower));
@@ -224,7 +242,8 @@ impl State<'_> {
                 && found.is_empty()
                 && i == first_statement(&sents)
                 && !has_phrase(&lower, cues::COMPLETION)
-                && !has_phrase(&lower, cues::SELF_COMMIT);
+                && !has_phrase(&lower, cues::SELF_COMMIT)
+                && !self.reports_on_action(core);
             if opener || lets || approved_we || approved_statement {
                 let mut text = decision_text(core);
                 // "let's go with Postgres then. Aurora, single writer" says more in the next sentence.
@@ -329,7 +348,9 @@ impl State<'_> {
         for (i, d) in self.decisions.iter().enumerate() {
             let sim = similarity(&d.item.text, &text);
             let shared = shared_words(&d.item.text, &format!("{text} {lower} {}", turn.context));
-            let replaces = sim >= 0.25 || (reverses && shared > 0);
+            // A provisional decision ("dates TBD") gives way to any later one on its subject.
+            let provisional = has_phrase(&d.item.text.to_lowercase(), cues::PROVISIONAL);
+            let replaces = sim >= 0.25 || ((reverses || provisional) && shared > 0);
             if replaces && best.is_none_or(|(_, s)| sim >= s) {
                 best = Some((i, sim));
             }
