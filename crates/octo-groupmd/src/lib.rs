@@ -19,5 +19,5 @@ mod text;
 
 pub use conversation::{Conversation, Output, OutputAction};
 pub use document::{Document, DocumentError, ItemLine, MAX_BYTES, SectionKind, TEMPLATE};
-pub use extract::extract;
+pub use extract::{extract, extract_since};
 pub use model::{ActionItem, Decision, Extraction, Member, Message, Question, Reaction};

@@ -106,12 +106,8 @@ impl State<'_> {
             .split(|c: char| c.is_whitespace() || c == ',' || c == ':')
             .next()
             .unwrap_or("");
-        if let Some(member) = self.member(first)
-            && (first.starts_with('@') || {
-                let rest = t[first.len()..].trim_start();
-                rest.starts_with(':') || rest.starts_with("to ") || rest.starts_with("will ")
-            })
-        {
+        // After a marker, a leading member name is the owner ("Action: Bo order trays").
+        if let Some(member) = self.member(first) {
             let rest = t[first.len()..].trim_start_matches([' ', ',', ':']);
             let rest = ["to ", "will ", "can you ", "could you ", "please "]
                 .iter()
@@ -146,6 +142,7 @@ impl State<'_> {
             },
             at: turn.index,
             thread: turn.thread.clone(),
+            seeded: false,
         });
     }
 
@@ -402,7 +399,7 @@ impl State<'_> {
             .collect();
         let mut best: Option<(usize, usize)> = None;
         for (i, a) in self.actions.iter().enumerate() {
-            if a.item.done || a.at >= turn.index {
+            if a.item.done || (a.at >= turn.index && !a.seeded) {
                 continue;
             }
             let owner_speaks = a

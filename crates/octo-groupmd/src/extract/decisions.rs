@@ -363,6 +363,7 @@ impl State<'_> {
             item: Decision { text, source },
             at: turn.index,
             thread: turn.thread.clone(),
+            seeded: false,
         });
         // A decision settles the proposals it came from.
         let last = self.decisions.last().map(|d| d.item.text.clone());

@@ -11,6 +11,7 @@ mod cues;
 mod decisions;
 mod questions;
 
+use crate::document::{Document, SectionKind};
 use crate::model::{ActionItem, Decision, Extraction, Member, Message, Question};
 use crate::text::without_quotes;
 
@@ -21,7 +22,15 @@ const REPLY_WINDOW: usize = 4;
 
 /// Reads `messages` (channel order) and returns what group.md should hold.
 pub fn extract(members: &[Member], messages: &[Message]) -> Extraction {
+    extract_since(members, messages, &Document::parse(""))
+}
+
+/// Like [`extract`] for the messages since `doc`'s revision: the document's
+/// decisions, open action items and open questions are known up front, so a
+/// "done" or an answer in `messages` can close them.
+pub fn extract_since(members: &[Member], messages: &[Message], doc: &Document) -> Extraction {
     let mut state = State::new(members);
+    state.seed(doc);
     for (index, message) in messages.iter().enumerate() {
         state.read(index, message, messages);
     }
@@ -35,6 +44,8 @@ struct Tracked<T> {
     at: usize,
     /// Thread the item lives in (its root message id).
     thread: String,
+    /// Read from the document, not from these messages.
+    seeded: bool,
 }
 
 /// Work someone asked for with nobody named yet (`can someone …`).
@@ -93,6 +104,39 @@ impl<'a> State<'a> {
             answered: Vec::new(),
             requests: Vec::new(),
             proposals: Vec::new(),
+        }
+    }
+
+    fn seed(&mut self, doc: &Document) {
+        let tracked = |item| Tracked {
+            item,
+            at: 0,
+            thread: String::new(),
+            seeded: true,
+        };
+        for d in doc.items(SectionKind::Decisions) {
+            self.decisions.push(tracked_decision(d.text, d.source));
+        }
+        for a in doc.items(SectionKind::ActionItems) {
+            if a.done == Some(false) {
+                self.actions.push(tracked(ActionItem {
+                    owner: a.owner,
+                    text: a.text,
+                    done: false,
+                    source: a.source.unwrap_or_default(),
+                }));
+            }
+        }
+        for q in doc.items(SectionKind::OpenQuestions) {
+            self.questions.push(Tracked {
+                item: Question {
+                    text: q.text,
+                    source: q.source.unwrap_or_default(),
+                },
+                at: 0,
+                thread: String::new(),
+                seeded: true,
+            });
         }
     }
 
@@ -164,6 +208,18 @@ impl<'a> State<'a> {
             return true;
         }
         at < turn.index && turn.index - at <= REPLY_WINDOW
+    }
+}
+
+fn tracked_decision(text: String, source: Option<String>) -> Tracked<Decision> {
+    Tracked {
+        item: Decision {
+            text,
+            source: source.unwrap_or_default(),
+        },
+        at: 0,
+        thread: String::new(),
+        seeded: true,
     }
 }
 

@@ -28,6 +28,7 @@ impl State<'_> {
             },
             at: turn.index,
             thread: turn.thread.clone(),
+            seeded: false,
         });
         true
     }
@@ -51,7 +52,10 @@ impl State<'_> {
         }
         let mut closed = Vec::new();
         for (i, q) in self.questions.iter().enumerate() {
-            let asker = all.get(q.at).map(|m| m.author.as_str()).unwrap_or("");
+            let asker = (!q.seeded)
+                .then(|| all.get(q.at).map(|m| m.author.as_str()))
+                .flatten()
+                .unwrap_or("");
             if asker.eq_ignore_ascii_case(author) && !lower.contains("answer") {
                 continue;
             }
@@ -101,6 +105,7 @@ impl State<'_> {
             },
             at: i,
             thread: m.thread_id.clone().unwrap_or_else(|| m.id.clone()),
+            seeded: false,
         });
     }
 }
