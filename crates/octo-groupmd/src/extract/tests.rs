@@ -17,8 +17,11 @@ fn members() -> Vec<Member> {
         .collect()
 }
 
-/// `(author, text)` at top level, or `(author, text, root)` with `root` 1-based.
-fn convo(lines: &[(&str, &str, Option<usize>, &[(&str, &str)])]) -> Extraction {
+/// `(emoji, by)` pairs.
+type Reactions<'a> = &'a [(&'a str, &'a str)];
+
+/// `(author, text, thread root (1-based), reactions)`; ids are 1-based positions.
+fn convo(lines: &[(&str, &str, Option<usize>, Reactions<'_>)]) -> Extraction {
     let messages: Vec<Message> = lines
         .iter()
         .enumerate()
