@@ -25,11 +25,20 @@ fn item_text(task: &str) -> String {
         }
     }
     let t = owned.as_str();
-    let t = ["please ", "pls ", "plz ", "also ", "then "]
+    let t = ["please", "pls", "plz", "also", "then", "on", "for"]
         .iter()
-        .find_map(|p| strip_word_prefix(t, p.trim_end()))
+        .find_map(|p| strip_word_prefix(t, p))
         .unwrap_or(t);
-    capitalise(&shorten(t, MAX_ITEM_WORDS))
+    // A task ends at its first comma or purpose clause ("…, we need it anyway",
+    // "… so agents stop …", "… that computes …").
+    let lower = t.to_lowercase();
+    let end = [",", " so ", " that ", " so that "]
+        .iter()
+        .filter_map(|c| lower.find(c))
+        .filter(|&i| t[..i].split_whitespace().count() >= 3)
+        .min()
+        .unwrap_or(t.len());
+    capitalise(&shorten(&t[..end], MAX_ITEM_WORDS))
 }
 
 /// Whether a task says nothing of its own ("set that up", "do it").
@@ -218,6 +227,7 @@ impl State<'_> {
                         at: turn.index,
                         thread: turn.thread.clone(),
                         to: None,
+                        statement: !s.question,
                         source: turn.message.id.clone(),
                     });
                 }

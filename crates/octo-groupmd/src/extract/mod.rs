@@ -56,6 +56,8 @@ struct Request {
     thread: String,
     /// The member asked, when one was named.
     to: Option<String>,
+    /// Said as a statement ("someone should …"), not asked.
+    statement: bool,
     source: String,
 }
 
@@ -177,7 +179,25 @@ impl<'a> State<'a> {
         self.mark_done_by_reaction(&turn);
     }
 
-    fn finish(self) -> Extraction {
+    fn finish(mut self) -> Extraction {
+        // Work someone said must be done that nobody took stays, unowned; asking
+        // "can someone check …?" is a lookup, not work.
+        for r in std::mem::take(&mut self.requests) {
+            if r.statement && r.to.is_none() {
+                let turn_at = r.at;
+                self.actions.push(Tracked {
+                    item: ActionItem {
+                        owner: None,
+                        text: r.text,
+                        done: false,
+                        source: r.source,
+                    },
+                    at: turn_at,
+                    thread: r.thread,
+                    seeded: false,
+                });
+            }
+        }
         Extraction {
             decisions: self.decisions.into_iter().map(|t| t.item).collect(),
             action_items: self.actions.into_iter().map(|t| t.item).collect(),
