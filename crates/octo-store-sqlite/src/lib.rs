@@ -13,6 +13,7 @@ mod deliveries;
 mod error;
 mod events;
 mod files;
+mod groupmd;
 mod members;
 mod messages;
 mod migrate;

@@ -11,6 +11,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0003_agents.sql"),
     include_str!("../migrations/0004_webhooks.sql"),
     include_str!("../migrations/0005_search_files_audit.sql"),
+    include_str!("../migrations/0006_groupmd.sql"),
 ];
 
 pub(crate) fn migrate(conn: &mut Connection) -> Res<()> {
