@@ -11,6 +11,7 @@
 //! Pure: no I/O, no clock.
 
 mod conversation;
+mod diff;
 mod document;
 mod extract;
 mod merge;
@@ -18,6 +19,7 @@ mod model;
 mod text;
 
 pub use conversation::{Conversation, Output, OutputAction};
+pub use diff::line_diff;
 pub use document::{Document, DocumentError, ItemLine, MAX_BYTES, SectionKind, TEMPLATE};
 pub use extract::{extract, extract_since};
 pub use model::{ActionItem, Decision, Extraction, Member, Message, Question, Reaction};

@@ -268,9 +268,24 @@ fn a_vetoed_joke_decision_is_dropped() {
 #[test]
 fn work_nobody_took_stays_unowned_but_asking_for_a_lookup_is_not_work() {
     let e = convo(&[
-        ("Ana", "someone should refill the bird feeders before the frost", None, NONE),
-        ("Bo", "can someone check whether the pump still works?", None, NONE),
-        ("helper", "The pump drew 40 W at the last reading, so it works.", Some(2), NONE),
+        (
+            "Ana",
+            "someone should refill the bird feeders before the frost",
+            None,
+            NONE,
+        ),
+        (
+            "Bo",
+            "can someone check whether the pump still works?",
+            None,
+            NONE,
+        ),
+        (
+            "helper",
+            "The pump drew 40 W at the last reading, so it works.",
+            Some(2),
+            NONE,
+        ),
     ]);
     let items: Vec<_> = e
         .action_items
