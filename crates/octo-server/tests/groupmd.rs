@@ -173,3 +173,33 @@ async fn revisions_are_listed_viewed_with_diffs_and_restored() {
     assert_eq!(restored["revision"], 3);
     assert_eq!(restored["text"], "one\n");
 }
+
+#[tokio::test]
+async fn the_channels_groupmd_heads_the_context_window() {
+    let app = spawn_app().await;
+    let org = setup(&app).await;
+    let (_, ch) = space_and_channel(&app, &org, false).await;
+    let t = &org.owner_token;
+    say(&app, &ch, t, "hello there").await;
+    let empty = app
+        .get(&format!("/channels/{ch}/context"), t)
+        .await
+        .expect(200);
+    assert_eq!(
+        empty["groupmd"],
+        Value::Null,
+        "the empty template costs no tokens"
+    );
+
+    let text = "# group.md\n\n## Decisions\n- Water at dawn\n";
+    put_md(&app, &ch, t, Some("0"), text).await.expect(200);
+    let ctx = app
+        .get(&format!("/channels/{ch}/context"), t)
+        .await
+        .expect(200);
+    assert_eq!(ctx["groupmd"], text);
+    assert_eq!(
+        ctx["context"]["messages"][0],
+        json!({"role": "system", "content": text})
+    );
+}
