@@ -203,3 +203,39 @@ async fn the_channels_groupmd_heads_the_context_window() {
         json!({"role": "system", "content": text})
     );
 }
+
+#[tokio::test]
+async fn a_thread_has_its_own_groupmd() {
+    let app = spawn_app().await;
+    let org = setup(&app).await;
+    let (_, ch) = space_and_channel(&app, &org, false).await;
+    let t = &org.owner_token;
+    let root = id(&say(&app, &ch, t, "plan the open day").await);
+    let path = format!("/channels/{ch}/threads/{root}/groupmd");
+    let first = app.get(&path, t).await.expect(200);
+    assert_eq!(first["revision"], 0);
+    let body = Some(json!({"text": "thread notes\n"}));
+    let stored = write(
+        &app,
+        reqwest::Method::PUT,
+        &path,
+        t,
+        Some("0"),
+        body.clone(),
+    )
+    .await
+    .expect(200);
+    assert_eq!(stored["revision"], 1);
+    write(&app, reqwest::Method::PUT, &path, t, Some("0"), body)
+        .await
+        .expect_error(409, "stale_revision");
+    // The channel's own document is untouched.
+    let channel_doc = app
+        .get(&format!("/channels/{ch}/groupmd"), t)
+        .await
+        .expect(200);
+    assert_eq!(channel_doc["revision"], 0);
+    app.get(&format!("/channels/{ch}/threads/nope/groupmd"), t)
+        .await
+        .expect_error(404, "not_found");
+}

@@ -75,10 +75,10 @@ fn with_etag(status: StatusCode, view: GroupmdView) -> Response {
     response
 }
 
-async fn current(state: &AppState, channel: &ChannelId) -> ApiResult<GroupmdView> {
+async fn current(state: &AppState, scope: &GroupmdScope) -> ApiResult<GroupmdView> {
     Ok(state
         .store
-        .groupmd_revision(&scope(channel), None)
+        .groupmd_revision(scope, None)
         .await?
         .map_or_else(GroupmdView::template, |r| GroupmdView::of(r, false)))
 }
@@ -113,7 +113,7 @@ pub async fn get_groupmd(
         authorize_channel(&state, &caller, &ChannelId::from_string(id), Action::Read).await?;
     Ok(with_etag(
         StatusCode::OK,
-        current(&state, &view.channel.id).await?,
+        current(&state, &scope(&view.channel.id)).await?,
     ))
 }
 
@@ -132,14 +132,14 @@ pub async fn put_groupmd(
     )
     .await?;
     let base = if_match(&headers)?;
-    write(&state, &caller, &view.channel.id, base, req.text).await
+    write(&state, &caller, scope(&view.channel.id), base, req.text).await
 }
 
 /// Stores `text` on top of `base`; a stale base answers 409 with the current revision.
 async fn write(
     state: &AppState,
     caller: &Caller,
-    channel: &ChannelId,
+    target: GroupmdScope,
     base: u64,
     text: String,
 ) -> ApiResult<Response> {
@@ -149,12 +149,12 @@ async fn write(
             message: format!("group.md is {} bytes; the limit is {MAX_BYTES}", text.len()),
         });
     }
-    let before = current(state, channel).await?;
+    let before = current(state, &target).await?;
     let diff = line_diff(before.text.as_deref().unwrap_or(""), &text);
     let put = state
         .store
         .put_groupmd(NewGroupmdRevision {
-            scope: scope(channel),
+            scope: target.clone(),
             base_revision: base,
             author: caller.principal.id.clone(),
             text,
@@ -167,7 +167,7 @@ async fn write(
             Ok(with_etag(StatusCode::OK, GroupmdView::of(stored, true)))
         }
         Err(StoreError::Conflict(_)) => {
-            let now = current(state, channel).await?;
+            let now = current(state, &target).await?;
             let body = serde_json::json!({
                 "error": {
                     "code": "stale_revision",
@@ -258,5 +258,53 @@ pub async fn restore_revision(
     let base = if_match(&headers)?;
     let old = revision(&state, &view.channel.id, &n).await?;
     let text = old.text.unwrap_or_default();
-    write(&state, &caller, &view.channel.id, base, text).await
+    write(&state, &caller, scope(&view.channel.id), base, text).await
+}
+
+/// A thread's own group.md: `root` must be a root message of the channel.
+async fn thread_scope(
+    state: &AppState,
+    channel: &ChannelId,
+    root: String,
+) -> ApiResult<GroupmdScope> {
+    let root = state
+        .store
+        .get_message(&MessageId::from_string(root))
+        .await?
+        .filter(|m| m.channel_id == *channel && m.thread_id.is_none())
+        .ok_or(ApiError::NotFound("thread"))?;
+    Ok(GroupmdScope {
+        channel: channel.clone(),
+        thread: Some(root.id),
+    })
+}
+
+pub async fn get_thread_groupmd(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path((id, root)): Path<(String, String)>,
+) -> ApiResult<Response> {
+    let view =
+        authorize_channel(&state, &caller, &ChannelId::from_string(id), Action::Read).await?;
+    let target = thread_scope(&state, &view.channel.id, root).await?;
+    Ok(with_etag(StatusCode::OK, current(&state, &target).await?))
+}
+
+pub async fn put_thread_groupmd(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path((id, root)): Path<(String, String)>,
+    headers: HeaderMap,
+    ApiJson(req): ApiJson<PutGroupmd>,
+) -> ApiResult<Response> {
+    let view = authorize_channel(
+        &state,
+        &caller,
+        &ChannelId::from_string(id),
+        Action::EditGroupmd,
+    )
+    .await?;
+    let target = thread_scope(&state, &view.channel.id, root).await?;
+    let base = if_match(&headers)?;
+    write(&state, &caller, target, base, req.text).await
 }

@@ -51,6 +51,10 @@ pub fn api(state: AppState) -> Router {
             get(groupmd::get_groupmd).put(groupmd::put_groupmd),
         )
         .route(
+            "/channels/{id}/threads/{root}/groupmd",
+            get(groupmd::get_thread_groupmd).put(groupmd::put_thread_groupmd),
+        )
+        .route(
             "/channels/{id}/groupmd/revisions",
             get(groupmd::list_revisions),
         )
