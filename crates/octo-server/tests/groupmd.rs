@@ -239,3 +239,38 @@ async fn a_thread_has_its_own_groupmd() {
         .await
         .expect_error(404, "not_found");
 }
+
+#[tokio::test]
+async fn edit_groupmd_is_a_members_right_that_overrides_change() {
+    let app = spawn_app().await;
+    let org = setup(&app).await;
+    let (_, ch) = space_and_channel(&app, &org, false).await;
+    let (member_id, member) = add_human(&app, &org, "mia", "member").await;
+    join(&app, &org, &ch, &member_id).await;
+    let perms = app
+        .get(&format!("/channels/{ch}/permissions"), &member)
+        .await
+        .expect(200);
+    assert!(perms.to_string().contains("edit_groupmd"), "{perms}");
+    put_md(&app, &ch, &member, Some("0"), "mine\n")
+        .await
+        .expect(200);
+
+    app.put(
+        &format!("/channels/{ch}/overrides"),
+        &org.owner_token,
+        json!({"overrides": [{"target": {"kind": "role", "id": "member"},
+                              "action": "edit_groupmd", "effect": "deny"}]}),
+    )
+    .await
+    .expect(200);
+    put_md(&app, &ch, &member, Some("1"), "again\n")
+        .await
+        .expect_error(403, "forbidden");
+    // Reading stays allowed.
+    let now = app
+        .get(&format!("/channels/{ch}/groupmd"), &member)
+        .await
+        .expect(200);
+    assert_eq!(now["text"], "mine\n");
+}
