@@ -35,10 +35,13 @@ pub enum EventKind {
     /// The loop guard held agents back: a system note, visible to members.
     #[serde(rename = "agent.loop_guard")]
     AgentLoopGuard,
+    /// The channel's (or one of its threads') group.md has a new revision.
+    #[serde(rename = "groupmd.updated")]
+    GroupmdUpdated,
 }
 
 impl EventKind {
-    pub const ALL: [EventKind; 12] = [
+    pub const ALL: [EventKind; 13] = [
         EventKind::MessageCreated,
         EventKind::MessageEdited,
         EventKind::MessageDeleted,
@@ -51,6 +54,7 @@ impl EventKind {
         EventKind::MessageFinished,
         EventKind::AgentStatus,
         EventKind::AgentLoopGuard,
+        EventKind::GroupmdUpdated,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -67,6 +71,7 @@ impl EventKind {
             EventKind::MessageFinished => "message.finished",
             EventKind::AgentStatus => "agent.status",
             EventKind::AgentLoopGuard => "agent.loop_guard",
+            EventKind::GroupmdUpdated => "groupmd.updated",
         }
     }
 

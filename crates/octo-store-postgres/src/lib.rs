@@ -17,6 +17,7 @@ mod deliveries;
 mod error;
 mod events;
 mod files;
+mod groupmd;
 mod leases;
 mod members;
 mod messages;

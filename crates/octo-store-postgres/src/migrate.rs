@@ -9,6 +9,7 @@ use crate::error::{Res, corrupt};
 const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0001_init.sql"),
     include_str!("../migrations/0002_leases.sql"),
+    include_str!("../migrations/0003_groupmd.sql"),
 ];
 
 pub(crate) async fn migrate(

@@ -4,7 +4,7 @@
 
 use crate::error::Error;
 use crate::{
-    PgStore, audit, channels, deliveries, events, files, leases, members, messages, orgs,
+    PgStore, audit, channels, deliveries, events, files, groupmd, leases, members, messages, orgs,
     overrides, principals, reactions, search, secrets, spaces, streams, tokens, triggers, webhooks,
 };
 use async_trait::async_trait;
@@ -175,6 +175,24 @@ impl Store for PgStore {
     async fn list_categories(&self, space: &SpaceId) -> Result<Vec<Category>> {
         let space = space.clone();
         on_conn!(self, |c| spaces::list_categories(c, &space))
+    }
+
+    async fn put_groupmd(&self, r: NewGroupmdRevision) -> Result<(GroupmdRevision, Event)> {
+        in_tx!(self, |c| groupmd::put(c, r))
+    }
+
+    async fn groupmd_revision(
+        &self,
+        scope: &GroupmdScope,
+        revision: Option<u64>,
+    ) -> Result<Option<GroupmdRevision>> {
+        let scope = scope.clone();
+        on_conn!(self, |c| groupmd::get(c, &scope, revision))
+    }
+
+    async fn groupmd_revisions(&self, scope: &GroupmdScope) -> Result<Vec<GroupmdRevision>> {
+        let scope = scope.clone();
+        on_conn!(self, |c| groupmd::list(c, &scope))
     }
 
     async fn create_channel(&self, ch: NewChannel) -> Result<Created<Channel>> {

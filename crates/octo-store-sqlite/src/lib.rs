@@ -13,6 +13,7 @@ mod deliveries;
 mod error;
 mod events;
 mod files;
+mod groupmd;
 mod leases;
 mod members;
 mod messages;

@@ -11,7 +11,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0003_agents.sql"),
     include_str!("../migrations/0004_webhooks.sql"),
     include_str!("../migrations/0005_search_files_audit.sql"),
-    // 0006 is taken by another branch (group.md storage); it goes before this.
+    include_str!("../migrations/0006_groupmd.sql"),
     include_str!("../migrations/0007_leases.sql"),
 ];
 

@@ -2,8 +2,9 @@
 //! only moves its arguments into a closure; the SQL lives in the area modules.
 
 use crate::{
-    SqliteStore, audit, channels, deliveries, events, files, leases, members, messages, orgs,
-    overrides, principals, reactions, search, secrets, spaces, streams, tokens, triggers, webhooks,
+    SqliteStore, audit, channels, deliveries, events, files, groupmd, leases, members, messages,
+    orgs, overrides, principals, reactions, search, secrets, spaces, streams, tokens, triggers,
+    webhooks,
 };
 use async_trait::async_trait;
 use octo_core::model::*;
@@ -155,6 +156,24 @@ impl Store for SqliteStore {
     async fn list_categories(&self, space: &SpaceId) -> Result<Vec<Category>> {
         let space = space.clone();
         self.read(move |c| spaces::list_categories(c, &space)).await
+    }
+
+    async fn put_groupmd(&self, r: NewGroupmdRevision) -> Result<(GroupmdRevision, Event)> {
+        self.write(move |c| groupmd::put(c, r)).await
+    }
+
+    async fn groupmd_revision(
+        &self,
+        scope: &GroupmdScope,
+        revision: Option<u64>,
+    ) -> Result<Option<GroupmdRevision>> {
+        let scope = scope.clone();
+        self.read(move |c| groupmd::get(c, &scope, revision)).await
+    }
+
+    async fn groupmd_revisions(&self, scope: &GroupmdScope) -> Result<Vec<GroupmdRevision>> {
+        let scope = scope.clone();
+        self.read(move |c| groupmd::list(c, &scope)).await
     }
 
     async fn create_channel(&self, ch: NewChannel) -> Result<Created<Channel>> {

@@ -110,6 +110,9 @@ macro_rules! conformance_tests {
             a_lease_has_one_holder_until_released,
             an_expired_lease_is_taken_over,
             concurrent_claims_have_one_winner,
+            groupmd_revisions_chain_and_log_an_event,
+            groupmd_stale_writes_conflict_and_lose_nothing,
+            groupmd_of_a_thread_is_its_own,
         );
     };
 }
@@ -3671,4 +3674,151 @@ pub async fn concurrent_claims_have_one_winner(store: Arc<dyn Store>) {
     });
     let won = futures::future::join_all(claims).await;
     assert_eq!(won.iter().filter(|w| **w).count(), 1, "{won:?}");
+}
+
+// ---- group.md ------------------------------------------------------------------
+
+fn groupmd_write(
+    scope: &GroupmdScope,
+    base: u64,
+    author: &Principal,
+    text: &str,
+) -> NewGroupmdRevision {
+    NewGroupmdRevision {
+        scope: scope.clone(),
+        base_revision: base,
+        author: author.id.clone(),
+        text: text.into(),
+        diff: format!("+{text}"),
+    }
+}
+
+pub async fn groupmd_revisions_chain_and_log_an_event(store: Arc<dyn Store>) {
+    let w = world(&*store).await;
+    let c = channel(&*store, &w, "notes").await;
+    let scope = GroupmdScope {
+        channel: c.id.clone(),
+        thread: None,
+    };
+    // Revision 0 (the template) is implicit.
+    assert_eq!(store.groupmd_revision(&scope, None).await.unwrap(), None);
+    assert!(store.groupmd_revisions(&scope).await.unwrap().is_empty());
+
+    let (r1, event) = store
+        .put_groupmd(groupmd_write(&scope, 0, &w.alice, "# one\n"))
+        .await
+        .unwrap();
+    assert_eq!((r1.revision, r1.base_revision), (1, 0));
+    assert_eq!(event.kind, EventKind::GroupmdUpdated);
+    assert_eq!(event.payload["revision"], 1);
+    let log = store.list_events(&c.id, 0, 100).await.unwrap();
+    assert_eq!(
+        log.last().map(|e| e.seq),
+        Some(event.seq),
+        "the event is in the log"
+    );
+
+    let (r2, _) = store
+        .put_groupmd(groupmd_write(&scope, 1, &w.bot, "# two\n"))
+        .await
+        .unwrap();
+    assert_eq!((r2.revision, r2.base_revision), (2, 1));
+    assert_eq!(r2.author, w.bot.id);
+    let latest = store.groupmd_revision(&scope, None).await.unwrap().unwrap();
+    assert_eq!(latest.text, "# two\n");
+    let first = store
+        .groupmd_revision(&scope, Some(1))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (first.text.as_str(), first.diff.as_str()),
+        ("# one\n", "+# one\n")
+    );
+    assert_eq!(store.groupmd_revision(&scope, Some(9)).await.unwrap(), None);
+    let all = store.groupmd_revisions(&scope).await.unwrap();
+    assert_eq!(all.iter().map(|r| r.revision).collect::<Vec<_>>(), [1, 2]);
+
+    let missing = GroupmdScope {
+        channel: ChannelId::generate(),
+        thread: None,
+    };
+    assert_not_found(
+        store
+            .put_groupmd(groupmd_write(&missing, 0, &w.alice, "x"))
+            .await,
+    );
+}
+
+pub async fn groupmd_stale_writes_conflict_and_lose_nothing(store: Arc<dyn Store>) {
+    let w = world(&*store).await;
+    let c = channel(&*store, &w, "race").await;
+    let scope = GroupmdScope {
+        channel: c.id.clone(),
+        thread: None,
+    };
+    let (a, b) = tokio::join!(
+        store.put_groupmd(groupmd_write(&scope, 0, &w.alice, "alice's\n")),
+        store.put_groupmd(groupmd_write(&scope, 0, &w.owner, "owner's\n")),
+    );
+    let (winner, loser) = match (a, b) {
+        (Ok(won), lost) => (won.0, lost),
+        (lost, Ok(won)) => (won.0, lost),
+        (a, b) => panic!("one write must win: {a:?} {b:?}"),
+    };
+    assert_conflict(loser);
+    let all = store.groupmd_revisions(&scope).await.unwrap();
+    assert_eq!(all.len(), 1, "exactly the winner is stored");
+    assert_eq!(all[0], winner);
+    // The loser rebases on the winner and gets through.
+    let (r2, _) = store
+        .put_groupmd(groupmd_write(&scope, winner.revision, &w.alice, "merged\n"))
+        .await
+        .unwrap();
+    assert_eq!(r2.revision, 2);
+}
+
+pub async fn groupmd_of_a_thread_is_its_own(store: Arc<dyn Store>) {
+    let w = world(&*store).await;
+    let c = channel(&*store, &w, "threads").await;
+    let root = post(&*store, msg(&c.id, &w.alice, "root")).await;
+    let answer = post(&*store, reply(&c.id, &root.id, &w.owner, "a reply")).await;
+    let channel_scope = GroupmdScope {
+        channel: c.id.clone(),
+        thread: None,
+    };
+    let thread_scope = GroupmdScope {
+        channel: c.id.clone(),
+        thread: Some(root.id.clone()),
+    };
+    store
+        .put_groupmd(groupmd_write(&thread_scope, 0, &w.alice, "thread doc"))
+        .await
+        .unwrap();
+    assert_eq!(
+        store.groupmd_revision(&channel_scope, None).await.unwrap(),
+        None
+    );
+    let (r, event) = store
+        .put_groupmd(groupmd_write(&channel_scope, 0, &w.alice, "channel doc"))
+        .await
+        .unwrap();
+    assert_eq!(r.revision, 1, "each scope counts its own revisions");
+    assert_eq!(event.payload["thread_id"], serde_json::Value::Null);
+    let t = store
+        .groupmd_revision(&thread_scope, None)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(t.text, "thread doc");
+    // Only a root message of this channel has a thread document.
+    let not_root = GroupmdScope {
+        channel: c.id.clone(),
+        thread: Some(answer.id.clone()),
+    };
+    assert_not_found(
+        store
+            .put_groupmd(groupmd_write(&not_root, 0, &w.alice, "x"))
+            .await,
+    );
 }

@@ -94,6 +94,24 @@ pub trait Store: Send + Sync + 'static {
     async fn get_category(&self, id: &CategoryId) -> Result<Option<Category>>;
     async fn list_categories(&self, space: &SpaceId) -> Result<Vec<Category>>;
 
+    // ---- group.md ----------------------------------------------------------
+
+    /// Stores the next revision of a channel's or thread's group.md and appends
+    /// `groupmd.updated` to the channel's log, in one transaction. Conflict when
+    /// `base_revision` is not the latest (0 while none is stored): the caller
+    /// reads the current one and tells the writer. NotFound if the channel (or
+    /// the thread's root, in that channel) does not exist.
+    async fn put_groupmd(&self, r: NewGroupmdRevision) -> Result<(GroupmdRevision, Event)>;
+    /// One revision, or the latest with `revision = None`; `None` when there is
+    /// no such revision (a scope with none stored is at revision 0, the template).
+    async fn groupmd_revision(
+        &self,
+        scope: &GroupmdScope,
+        revision: Option<u64>,
+    ) -> Result<Option<GroupmdRevision>>;
+    /// Every stored revision of the scope, oldest first.
+    async fn groupmd_revisions(&self, scope: &GroupmdScope) -> Result<Vec<GroupmdRevision>>;
+
     // ---- channels ----------------------------------------------------------
 
     /// Creates a channel with its first members (each gets a `member.joined`

@@ -321,6 +321,37 @@ pub fn next_hop(author_kind: PrincipalKind, previous_hop: Option<u32>) -> u32 {
     }
 }
 
+/// Whose group.md: a channel's, or one thread's in it (the root message).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GroupmdScope {
+    pub channel: ChannelId,
+    pub thread: Option<MessageId>,
+}
+
+/// A write of a group.md: compare-and-swap on `base_revision` (0 = the empty
+/// template every channel and thread starts with).
+#[derive(Debug, Clone)]
+pub struct NewGroupmdRevision {
+    pub scope: GroupmdScope,
+    pub base_revision: u64,
+    pub author: PrincipalId,
+    pub text: String,
+    /// The change from the base, as the caller rendered it (a line diff).
+    pub diff: String,
+}
+
+/// One stored revision (1, 2, …). Revision 0 is never stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GroupmdRevision {
+    pub scope: GroupmdScope,
+    pub revision: u64,
+    pub base_revision: u64,
+    pub author: PrincipalId,
+    pub created_at: Timestamp,
+    pub text: String,
+    pub diff: String,
+}
+
 /// Payloads of the events a backend appends, built here so every backend writes
 /// byte-identical logs.
 pub mod payload {
@@ -372,6 +403,15 @@ pub mod payload {
 
     pub fn member(principal: &PrincipalId) -> Value {
         json!({ "principal_id": principal })
+    }
+
+    pub fn groupmd_updated(r: &crate::GroupmdRevision) -> Value {
+        json!({
+            "thread_id": r.scope.thread,
+            "revision": r.revision,
+            "base_revision": r.base_revision,
+            "author_id": r.author,
+        })
     }
 
     pub fn channel_updated(c: &Channel) -> Value {

@@ -4,6 +4,7 @@
 mod agent_run;
 mod cli;
 mod config;
+mod groupmd;
 mod mcp_stdio;
 mod serve;
 mod voice;
@@ -90,6 +91,11 @@ enum Command {
         #[command(subcommand)]
         command: EvalCommand,
     },
+    /// group.md tools.
+    Groupmd {
+        #[command(subcommand)]
+        command: GroupmdCommand,
+    },
 }
 
 #[derive(Subcommand)]
@@ -103,6 +109,16 @@ enum EvalCommand {
         audio: std::path::PathBuf,
         #[arg(long)]
         out: std::path::PathBuf,
+    },
+}
+
+#[derive(Subcommand)]
+enum GroupmdCommand {
+    /// Print the deterministic maintainer's decisions, action items and open
+    /// questions for a conversation file as JSON.
+    Extract {
+        #[arg(long)]
+        input: std::path::PathBuf,
     },
 }
 
@@ -179,5 +195,8 @@ async fn main() -> anyhow::Result<()> {
         Command::Eval {
             command: EvalCommand::Voice { cases, audio, out },
         } => voice::eval(&cases, &audio, &out).await,
+        Command::Groupmd {
+            command: GroupmdCommand::Extract { input },
+        } => groupmd::run_extract(&input),
     }
 }

@@ -50,7 +50,8 @@ pub struct ContextResponse {
     pub dropped: usize,
     /// The root alone exceeded the budget and was cut.
     pub truncated_root: bool,
-    /// The channel's group.md, once it exists (always null for now).
+    /// The group.md heading the context: the thread's if it has one, else the
+    /// channel's; null while only the empty template exists.
     pub groupmd: Option<String>,
     /// `openai`: `{"messages": […]}`; `anthropic`: `{"system"?: …, "messages": […]}`;
     /// `text`: a string.
@@ -119,8 +120,9 @@ pub async fn get_context(
         .await
         .map_err(|e| ApiError::Internal(format!("tokenizer: {e}")))?;
 
+    let groupmd = heading_groupmd(&state, &view.channel.id, root.as_ref()).await?;
     let mut builder = ContextBuilder::new(ContextRequest {
-        groupmd: None,
+        groupmd: groupmd.as_deref(),
         root: root.as_ref(),
         handles: &handles,
         asking: &caller.principal.id,
@@ -183,7 +185,33 @@ pub async fn get_context(
         kept: context.kept,
         dropped: context.dropped,
         truncated_root: context.truncated_root,
-        groupmd: None,
+        groupmd,
         context: context.body,
     }))
+}
+
+/// The thread's stored group.md, else the channel's (revision 0, the empty
+/// template, is left out: it would only cost tokens).
+async fn heading_groupmd(
+    state: &AppState,
+    channel: &ChannelId,
+    root: Option<&octo_core::model::Message>,
+) -> ApiResult<Option<String>> {
+    let scope = |thread: Option<MessageId>| octo_store::GroupmdScope {
+        channel: channel.clone(),
+        thread,
+    };
+    if let Some(root) = root
+        && let Some(r) = state
+            .store
+            .groupmd_revision(&scope(Some(root.id.clone())), None)
+            .await?
+    {
+        return Ok(Some(r.text));
+    }
+    Ok(state
+        .store
+        .groupmd_revision(&scope(None), None)
+        .await?
+        .map(|r| r.text))
 }

@@ -7,6 +7,7 @@ pub mod capabilities;
 pub mod channels;
 pub mod context;
 pub mod files;
+pub mod groupmd;
 pub mod messages;
 pub mod orgs;
 pub mod search;
@@ -48,6 +49,26 @@ pub fn api(state: AppState) -> Router {
         )
         .route("/channels/{id}/status", put(agents::set_status))
         .route("/channels/{id}/context", get(context::get_context))
+        .route(
+            "/channels/{id}/groupmd",
+            get(groupmd::get_groupmd).put(groupmd::put_groupmd),
+        )
+        .route(
+            "/channels/{id}/threads/{root}/groupmd",
+            get(groupmd::get_thread_groupmd).put(groupmd::put_thread_groupmd),
+        )
+        .route(
+            "/channels/{id}/groupmd/revisions",
+            get(groupmd::list_revisions),
+        )
+        .route(
+            "/channels/{id}/groupmd/revisions/{n}",
+            get(groupmd::get_revision),
+        )
+        .route(
+            "/channels/{id}/groupmd/revisions/{n}/restore",
+            post(groupmd::restore_revision),
+        )
         .route(
             "/agents/{id}/webhook",
             get(agents::get_webhook)

@@ -1,0 +1,521 @@
+//! Action items: `TODO:` / `Action:` markers, `@x can you …`, "I'll …",
+//! pronoun claims ("on it") of open requests, completions ("done", "merged",
+//! a ✅) and cancellations.
+
+use super::{MAX_ITEM_WORDS, Request, State, Tracked, Turn, cues};
+use crate::model::{ActionItem, Message};
+use crate::text::{
+    capitalise, content_words, has_phrase, sentences, shared_words, shorten, similarity,
+    strip_word_prefix, trim_filler, words,
+};
+
+/// Pronouns that make a task text point at something said before.
+const POINTERS: &[&str] = &["that", "it", "this", "those", "them", "these", "one"];
+
+fn item_text(task: &str) -> String {
+    let mut owned = trim_filler(task).to_owned();
+    // "fix the typo today": when is not what.
+    // (Only when lowercasing keeps byte offsets, so the cut stays on char boundaries.)
+    let same_offsets = owned.to_lowercase().len() == owned.len();
+    for when in cues::WHEN.iter().filter(|_| same_offsets) {
+        while let Some(i) =
+            crate::text::find_phrase(&owned.to_lowercase(), when.trim()).filter(|&i| i > 0)
+        {
+            owned.replace_range(i - 1..i + when.len() - 1, "");
+        }
+    }
+    let t = owned.as_str();
+    let t = ["please", "pls", "plz", "also", "then", "on", "for"]
+        .iter()
+        .find_map(|p| strip_word_prefix(t, p))
+        .unwrap_or(t);
+    // A task ends at its first comma or purpose clause ("…, we need it anyway",
+    // "… so agents stop …", "… that computes …").
+    let lower = t.to_lowercase();
+    let end = [",", " so ", " that ", " so that "]
+        .iter()
+        .filter_map(|c| lower.find(c))
+        .filter(|&i| t[..i].split_whitespace().count() >= 3)
+        .min()
+        .unwrap_or(t.len());
+    capitalise(&shorten(&t[..end], MAX_ITEM_WORDS))
+}
+
+/// Whether a task says nothing of its own ("set that up", "do it").
+fn points_back(task: &str) -> bool {
+    let head = task.split([',', ';']).next().unwrap_or(task);
+    let ws = words(head);
+    ws.len() <= 4 && ws.iter().any(|w| POINTERS.contains(&w.as_str()))
+}
+
+/// First word (or two) of a task is work that changes something outside the chat.
+fn outside_work(task: &str) -> bool {
+    let lower = trim_filler(task).to_lowercase();
+    let lower = ["please ", "pls ", "also ", "go ahead and "]
+        .iter()
+        .find_map(|p| lower.strip_prefix(p))
+        .unwrap_or(&lower);
+    cues::OUTSIDE_VERBS
+        .iter()
+        .any(|v| strip_word_prefix(lower, v).is_some())
+        && !cues::IN_CHAT.iter().any(|p| has_phrase(lower, &[p]))
+}
+
+/// Past forms of a verb, for "repoint …" ↔ "repointed".
+fn past_forms(verb: &str) -> Vec<String> {
+    const IRREGULAR: &[(&str, &[&str])] = &[
+        ("write", &["wrote", "written"]),
+        ("send", &["sent"]),
+        ("take", &["took", "taken"]),
+        ("make", &["made"]),
+        ("set", &["set"]),
+        ("run", &["ran"]),
+        ("put", &["put"]),
+        ("do", &["did", "done"]),
+        ("get", &["got"]),
+        ("build", &["built"]),
+        ("find", &["found"]),
+        ("give", &["gave", "given"]),
+        ("draw", &["drew", "drawn"]),
+        ("pay", &["paid"]),
+        ("shut", &["shut"]),
+        ("upload", &["uploaded"]),
+    ];
+    if let Some((_, forms)) = IRREGULAR.iter().find(|(v, _)| *v == verb) {
+        return forms.iter().map(|f| (*f).to_owned()).collect();
+    }
+    let mut out = vec![format!("{verb}ed"), format!("{verb}d")];
+    if let Some(stem) = verb.strip_suffix('y') {
+        out.push(format!("{stem}ied"));
+    }
+    if let Some(last) = verb.chars().last() {
+        out.push(format!("{verb}{last}ed"));
+    }
+    out
+}
+
+impl State<'_> {
+    pub(super) fn marked_action(&mut self, turn: &Turn<'_>, rest: &str) -> bool {
+        if super::decisions::joking(&turn.clean) {
+            return false;
+        }
+        let (owner, task) = self.owner_prefix(rest);
+        if task.is_empty() {
+            return false;
+        }
+        let text = item_text(task);
+        self.add_action(turn, owner, text);
+        true
+    }
+
+    /// `@x …`, `x: …`, `x to …`, `x will …` at the start of a task names its owner.
+    fn owner_prefix<'t>(&self, task: &'t str) -> (Option<String>, &'t str) {
+        let t = task.trim();
+        let first = t
+            .split(|c: char| c.is_whitespace() || c == ',' || c == ':')
+            .next()
+            .unwrap_or("");
+        // After a marker, a leading member name is the owner ("Action: Bo order trays").
+        if let Some(member) = self.member(first) {
+            let rest = t[first.len()..].trim_start_matches([' ', ',', ':']);
+            let rest = ["to ", "will ", "can you ", "could you ", "please "]
+                .iter()
+                .find_map(|p| rest.strip_prefix(p))
+                .unwrap_or(rest);
+            return (Some(member.name.clone()), rest.trim());
+        }
+        (None, t)
+    }
+
+    /// Adds an item unless it restates one already tracked (then fills its owner).
+    fn add_action(&mut self, turn: &Turn<'_>, owner: Option<String>, text: String) {
+        if text.is_empty() {
+            return;
+        }
+        if let Some(existing) = self
+            .actions
+            .iter_mut()
+            .find(|a| similarity(&a.item.text, &text) >= 0.5)
+        {
+            if existing.item.owner.is_none() {
+                existing.item.owner = owner;
+            }
+            return;
+        }
+        self.actions.push(Tracked {
+            item: ActionItem {
+                owner,
+                text,
+                done: false,
+                source: turn.message.id.clone(),
+            },
+            at: turn.index,
+            thread: turn.thread.clone(),
+            seeded: false,
+        });
+    }
+
+    /// "on it", "I can do that one": the author takes the request just made.
+    /// Returns whether the message was a claim.
+    pub(super) fn claim_requests(&mut self, turn: &Turn<'_>, _all: &[Message]) -> bool {
+        let author = turn.message.author.clone();
+        let lower = trim_filler(&turn.clean).to_lowercase();
+        let claims = sentences(&lower).iter().any(|s| {
+            let t = trim_filler(&s.text);
+            cues::CLAIMS
+                .iter()
+                .any(|c| strip_word_prefix(t, c).is_some())
+        });
+        if !claims {
+            return false;
+        }
+        let pos = self.requests.iter().rposition(|r| {
+            r.to.as_ref()
+                .is_none_or(|to| to.eq_ignore_ascii_case(&author))
+                && State::in_reach(turn, r.at, &r.thread)
+        });
+        if let Some(pos) = pos {
+            let r = self.requests.remove(pos);
+            let claim_turn = Turn {
+                index: r.at,
+                message: turn.message,
+                clean: String::new(),
+                thread: r.thread.clone(),
+                author_is_agent: turn.author_is_agent,
+                context: String::new(),
+            };
+            self.add_action(&claim_turn, Some(author), r.text);
+            if let Some(last) = self.actions.last_mut() {
+                last.item.source = r.source;
+            }
+            return true;
+        }
+        // An unowned item nearby gets an owner; the owner's own "on it" is an ack.
+        let near = self.actions.iter_mut().rev().find(|a| {
+            State::in_reach(turn, a.at, &a.thread)
+                && a.item
+                    .owner
+                    .as_ref()
+                    .is_none_or(|o| o.eq_ignore_ascii_case(&author))
+        });
+        match near {
+            Some(a) => {
+                if a.item.owner.is_none() {
+                    a.item.owner = Some(author);
+                }
+                true
+            }
+            None => false,
+        }
+    }
+
+    pub(super) fn read_natural_actions(&mut self, turn: &Turn<'_>, all: &[Message]) {
+        for s in sentences(&turn.clean) {
+            let core = trim_filler(&s.text);
+            let lower = core.to_lowercase();
+            if lower.is_empty() {
+                continue;
+            }
+            if self.mention_request(turn, core, s.question, all) {
+                continue;
+            }
+            if let Some(task) = open_request(&lower) {
+                let text = item_text(&core[core.len() - task.len()..]);
+                if !text.is_empty() {
+                    self.requests.push(Request {
+                        text,
+                        at: turn.index,
+                        thread: turn.thread.clone(),
+                        to: None,
+                        statement: !s.question,
+                        source: turn.message.id.clone(),
+                    });
+                }
+                continue;
+            }
+            if s.question {
+                continue;
+            }
+            if self.assignment(turn, core, all) {
+                continue;
+            }
+            if let Some(task) = self_commitment(&lower) {
+                let task = &core[core.len() - task.len()..];
+                let text = item_text(task);
+                if turn.author_is_agent && !outside_work(task) || points_back(&text) {
+                    continue;
+                }
+                // Right after an unowned item, "I'll …" takes that item.
+                if self.take_unowned(turn) {
+                    continue;
+                }
+                // It answers an open request: that request is now taken.
+                self.requests.retain(|r| {
+                    !(State::in_reach(turn, r.at, &r.thread) && similarity(&r.text, &text) > 0.2)
+                });
+                self.add_action(turn, Some(turn.message.author.clone()), text);
+            }
+        }
+    }
+
+    /// An unowned item from the last two messages gets the author as owner.
+    fn take_unowned(&mut self, turn: &Turn<'_>) -> bool {
+        let author = turn.message.author.clone();
+        let near = self
+            .actions
+            .iter_mut()
+            .rev()
+            .find(|a| a.item.owner.is_none() && a.at < turn.index && turn.index - a.at <= 2);
+        match near {
+            Some(a) => {
+                a.item.owner = Some(author);
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// "Rosa owns the agenda", "you own the release notes": work assigned by name
+    /// (or to whoever spoke just before, for "you").
+    fn assignment(&mut self, turn: &Turn<'_>, core: &str, all: &[Message]) -> bool {
+        let lower = core.to_lowercase();
+        let Some(i) = crate::text::find_phrase(&lower, "owns")
+            .map(|i| (i, 4))
+            .or_else(|| crate::text::find_phrase(&lower, "own").map(|i| (i, 3)))
+            .map(|(i, n)| (i, i + n))
+        else {
+            return false;
+        };
+        let (start, end) = i;
+        let subject = lower[..start]
+            .trim()
+            .rsplit([' ', ','])
+            .next()
+            .unwrap_or("");
+        let owner = if subject == "you" && start > 0 {
+            all[..turn.index]
+                .iter()
+                .rev()
+                .find(|m| !m.author.eq_ignore_ascii_case(&turn.message.author))
+                .map(|m| m.author.clone())
+        } else {
+            self.member(subject).map(|m| m.name.clone())
+        };
+        let Some(owner) = owner else { return false };
+        let text = item_text(&core[end..]);
+        if content_words(&text).is_empty() {
+            return false;
+        }
+        self.add_action(turn, Some(owner), text);
+        true
+    }
+
+    /// `@x can you …`, `@x please …`, `x, could you …`: work given to a member.
+    fn mention_request(
+        &mut self,
+        turn: &Turn<'_>,
+        core: &str,
+        question: bool,
+        all: &[Message],
+    ) -> bool {
+        let first = core
+            .split(|c: char| c.is_whitespace() || c == ',' || c == ':')
+            .next()
+            .unwrap_or("");
+        let Some(member) = self.member(first) else {
+            return false;
+        };
+        if !first.starts_with('@') && !core[first.len()..].starts_with(',') {
+            return false;
+        }
+        let rest = core[first.len()..].trim_start_matches([' ', ',', ':']);
+        let lower = rest.to_lowercase();
+        let Some(task_lower) = cues::REQUEST_OPENERS
+            .iter()
+            .find_map(|o| strip_word_prefix(&lower, o))
+        else {
+            return false;
+        };
+        let task = &rest[rest.len() - task_lower.len()..];
+        if member.agent && !outside_work(task) {
+            return false;
+        }
+        if !member.agent
+            && !question
+            && !lower.starts_with("please")
+            && !lower.starts_with("to ")
+            && !lower.starts_with("will")
+        {
+            return false;
+        }
+        let text = if points_back(task) {
+            match self.referent(turn, &member.name, all) {
+                Some(t) => t,
+                None => return false,
+            }
+        } else {
+            item_text(task)
+        };
+        self.add_action(turn, Some(member.name.clone()), text);
+        true
+    }
+
+    /// What "set that up" points at: the owner's reply if it reports the work,
+    /// else the message before.
+    fn referent(&self, turn: &Turn<'_>, owner: &str, all: &[Message]) -> Option<String> {
+        let reply = all
+            .iter()
+            .skip(turn.index + 1)
+            .take(3)
+            .find(|m| m.author.eq_ignore_ascii_case(owner));
+        if let Some(reply) = reply
+            && let Some(first) = sentences(&reply.text).into_iter().next()
+            && !first.question
+        {
+            return Some(item_text(&first.text));
+        }
+        let before = all.get(turn.index.checked_sub(1)?)?;
+        let first = sentences(&crate::text::without_quotes(&before.text))
+            .into_iter()
+            .next()?;
+        let text = super::decisions::decision_text(&first.text);
+        (!text.is_empty()).then_some(text)
+    }
+
+    /// "done", "merged", "reporting-etl repointed", a ✅ on the report: closes
+    /// the open item the report is about.
+    pub(super) fn complete_actions(&mut self, turn: &Turn<'_>, _all: &[Message]) {
+        let author = &turn.message.author;
+        let checked = turn
+            .message
+            .reactions
+            .iter()
+            .any(|r| cues::DONE_EMOJI.contains(&r.emoji.as_str()));
+        let report_sentences: Vec<String> = sentences(&turn.clean)
+            .into_iter()
+            .filter(|s| !s.question)
+            .map(|s| s.text.to_lowercase())
+            .collect();
+        let generic = report_sentences.iter().any(|s| {
+            has_phrase(s, cues::COMPLETION)
+                && !has_phrase(s, cues::NOT_YET)
+                && !s.contains("not ")
+                && !s.contains("n't")
+        });
+        let report_words: Vec<String> = report_sentences
+            .iter()
+            .filter(|s| !has_phrase(s, cues::NOT_YET))
+            .flat_map(|s| words(s))
+            .collect();
+        let mut best: Option<(usize, usize)> = None;
+        for (i, a) in self.actions.iter().enumerate() {
+            if a.item.done || (a.at >= turn.index && !a.seeded) {
+                continue;
+            }
+            let owner_speaks = a
+                .item
+                .owner
+                .as_ref()
+                .is_some_and(|o| o.eq_ignore_ascii_case(author));
+            let in_thread = turn.message.thread_id.as_deref() == Some(a.item.source.as_str())
+                || (turn.message.thread_id.is_some() && turn.thread == a.thread);
+            let verb = words(&a.item.text).into_iter().next().unwrap_or_default();
+            let verb_done =
+                verb.len() > 2 && past_forms(&verb).iter().any(|f| report_words.contains(f));
+            let shared = shared_words(&a.item.text, &turn.clean);
+            let about_it = verb_done || shared > 0;
+            let agent_report = owner_speaks
+                && turn.author_is_agent
+                && !turn.clean.contains('?')
+                && turn.index - a.at <= 3;
+            let score = match () {
+                _ if (generic || verb_done || checked) && in_thread => 3 + shared,
+                _ if (generic || verb_done || checked) && owner_speaks && about_it => 2 + shared,
+                _ if agent_report => 2,
+                _ if checked && owner_speaks => 1,
+                _ if generic && owner_speaks && State::in_reach(turn, a.at, &a.thread) => 1,
+                _ if verb_done && shared >= 2 => 1 + shared,
+                _ => 0,
+            };
+            if score > 0 && best.is_none_or(|(_, s)| score >= s) {
+                best = Some((i, score));
+            }
+        }
+        if let Some((i, _)) = best {
+            self.actions[i].item.done = true;
+        }
+    }
+
+    /// "never mind", "no need to …": drops the item the message is about.
+    pub(super) fn cancel_actions(&mut self, turn: &Turn<'_>) {
+        let lower = turn.clean.to_lowercase();
+        if !has_phrase(&lower, cues::CANCEL) {
+            return;
+        }
+        let target = self.actions.iter().rposition(|a| {
+            !a.item.done
+                && (shared_words(&a.item.text, &turn.clean) >= 2
+                    || State::in_reach(turn, a.at, &a.thread) && turn.message.thread_id.is_some())
+        });
+        if let Some(i) = target {
+            self.actions.remove(i);
+        }
+        self.requests
+            .retain(|r| !State::in_reach(turn, r.at, &r.thread));
+    }
+
+    /// A ✅ on the message an item came from marks it done.
+    pub(super) fn mark_done_by_reaction(&mut self, turn: &Turn<'_>) {
+        let checked = turn
+            .message
+            .reactions
+            .iter()
+            .any(|r| cues::DONE_EMOJI.contains(&r.emoji.as_str()));
+        if !checked {
+            return;
+        }
+        for a in &mut self.actions {
+            if a.item.source == turn.message.id {
+                a.item.done = true;
+            }
+        }
+    }
+}
+
+/// The task after "can someone …" / "we need someone to …".
+fn open_request(lower: &str) -> Option<&str> {
+    cues::OPEN_REQUESTS.iter().find_map(|cue| {
+        let i = crate::text::find_phrase(lower, cue)?;
+        let task = lower[i + cue.len()..].trim_start();
+        (content_words(task).len() >= 2).then_some(task)
+    })
+}
+
+/// The task after "I'll …" (also mid-sentence: "once it's live I'll …").
+fn self_commitment(lower: &str) -> Option<&str> {
+    for opener in cues::SELF_COMMIT {
+        let start = if lower.starts_with(opener) {
+            Some(0)
+        } else {
+            crate::text::find_phrase(lower, opener)
+                .filter(|&i| lower[..i].trim_end().ends_with(',') || i > 0)
+        };
+        let Some(start) = start else { continue };
+        let task = lower[start + opener.len()..].trim_start();
+        if task.is_empty()
+            || cues::NOT_WORK
+                .iter()
+                .any(|v| strip_word_prefix(task, v).is_some())
+        {
+            continue;
+        }
+        if matches!(*opener, "let me" | "i can") && !outside_work(task) {
+            continue;
+        }
+        if content_words(task).len() < 2 {
+            continue;
+        }
+        return Some(task);
+    }
+    None
+}

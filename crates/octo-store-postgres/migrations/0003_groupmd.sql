@@ -1,0 +1,14 @@
+-- group.md revisions of channels and threads. Revision 0 (the empty template) is
+-- never stored: a scope without rows is at revision 0. `thread_id` is '' for the
+-- channel's own document, so the primary key covers both.
+CREATE TABLE groupmd_revisions (
+    channel_id     TEXT NOT NULL REFERENCES channels(id),
+    thread_id      TEXT NOT NULL,
+    revision       BIGINT NOT NULL,
+    base_revision  BIGINT NOT NULL,
+    author_id      TEXT NOT NULL REFERENCES principals(id),
+    created_at     BIGINT NOT NULL,
+    text           TEXT NOT NULL,
+    diff           TEXT NOT NULL,
+    PRIMARY KEY (channel_id, thread_id, revision)
+);
