@@ -160,6 +160,36 @@ async fn exercise(mcp: &Mcp, w: &World) {
         .collect();
     assert_eq!(texts, [json!("status report"), json!("all green")]);
 
+    // group.md: read revision 0 (the template), write on it, and a second
+    // write on the same base is refused rather than overwriting the first.
+    let doc = json_of(&call(mcp, "get_groupmd", json!({"channel_id": w.open})).await);
+    assert_eq!(doc["revision"], 0, "{doc}");
+    let template = doc["text"].as_str().expect("text").to_owned();
+    let edited = format!("{template}\nThe helper keeps the status report current.\n");
+    let proposed = call(
+        mcp,
+        "propose_groupmd",
+        json!({"channel_id": w.open, "text": edited, "revision": 0}),
+    )
+    .await;
+    assert_ne!(proposed.is_error, Some(true), "{proposed:?}");
+    assert_eq!(json_of(&proposed)["revision"], 1);
+    let stale = call(
+        mcp,
+        "propose_groupmd",
+        json!({"channel_id": w.open, "text": template, "revision": "0"}),
+    )
+    .await;
+    assert_eq!(stale.is_error, Some(true), "{stale:?}");
+    assert_eq!(json_of(&stale)["error"]["code"], "stale_revision");
+    let doc = json_of(&call(mcp, "get_groupmd", json!({"channel_id": w.open})).await);
+    assert_eq!(
+        (doc["revision"].clone(), doc["text"].clone()),
+        (json!(1), json!(edited))
+    );
+    let hidden = call(mcp, "get_groupmd", json!({"channel_id": w.secret})).await;
+    assert_eq!(json_of(&hidden)["error"]["code"], "not_found");
+
     // Wait for an event: drain what is pending, then someone speaks.
     let first = json_of(&call(mcp, "wait_for_events", json!({"wait_secs": 0})).await);
     let cursor = first["cursor"].as_str().expect("cursor").to_owned();
