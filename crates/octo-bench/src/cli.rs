@@ -81,6 +81,14 @@ pub struct LoadArgs {
     /// have queued before it is cut off as a slow consumer (server default 1024).
     #[arg(long, default_value_t = DEFAULT_SEND_QUEUE)]
     pub send_queue: usize,
+    /// Run Octo in scale-out mode on this PostgreSQL (loopback only), in a
+    /// schema of its own that is dropped after the run. Default: embedded SQLite.
+    #[arg(long, env = "OCTO_BENCH_DATABASE")]
+    pub database: Option<String>,
+    /// With --database: fan out through this NATS (loopback only) instead of
+    /// in process.
+    #[arg(long, requires = "database")]
+    pub broker: Option<String>,
 }
 
 #[derive(Args, Debug)]
@@ -115,6 +123,10 @@ impl LoadArgs {
             rate: self.rate,
             setup_timeout: seconds("setup-timeout", self.setup_timeout, 3600.0)?,
             send_queue: self.send_queue.max(1),
+            scale_out: self.database.clone().map(|database| crate::ScaleOut {
+                database,
+                broker: self.broker.clone(),
+            }),
         })
     }
 
@@ -125,10 +137,11 @@ impl LoadArgs {
     }
 }
 
-fn print_server(octo: &std::path::Path, send_queue: usize) {
+fn print_server(octo: &std::path::Path, send_queue: usize, scale_out: Option<&crate::ScaleOut>) {
     println!(
-        "server: {} serve (127.0.0.1:0, temporary data directory)",
-        octo.display()
+        "server: {} serve (127.0.0.1:0, temporary data directory; {})",
+        octo.display(),
+        crate::ScaleOut::label(scale_out)
     );
     println!(
         "server config (raises the per-principal rate limit, default burst 200 / 50 per s, and the WebSocket send queue, default 1024):"
@@ -149,7 +162,7 @@ pub async fn run(args: BenchArgs, default_octo: Option<PathBuf>) -> Result<()> {
         let octo = c.load.octo(default_octo)?;
         let config = c.load.config()?;
         check_fds(&config, fd_limit)?;
-        print_server(&octo, config.send_queue);
+        print_server(&octo, config.send_queue, config.scale_out.as_ref());
         println!(
             "bounded: per system setup {:.0} s + send {:.0} s + drain {:.0} s + stop/clean-up 10 s at most",
             config.setup_timeout.as_secs_f64(),
@@ -162,7 +175,7 @@ pub async fn run(args: BenchArgs, default_octo: Option<PathBuf>) -> Result<()> {
     }
 
     let octo = args.load.octo(default_octo)?;
-    print_server(&octo, args.load.send_queue);
+    print_server(&octo, args.load.send_queue, None);
     if let Some(c) = args.idle_connections {
         let settle = seconds("settle", args.settle, 60.0)?;
         if (c as u64) + 256 > fd_limit {

@@ -10,6 +10,8 @@ use std::time::Duration;
 /// Both systems' reports.
 #[derive(Debug, Clone)]
 pub struct CompareReport {
+    /// The Octo server's mode ([`crate::ScaleOut::label`]).
+    pub octo_mode: &'static str,
     pub octo: Report,
     pub jetstream: JsReport,
 }
@@ -72,7 +74,8 @@ impl CompareReport {
         let mut out = String::new();
         emit!(
             out,
-            "== Octo: octo serve (embedded SQLite), REST senders, WebSocket members =="
+            "== Octo: octo serve ({}), REST senders, WebSocket members ==",
+            self.octo_mode
         );
         out.push_str(&o.render());
         emit!(out, "");
@@ -193,6 +196,7 @@ pub async fn compare(config: &Config, octo: &Path, nats_url: &str) -> Result<Com
     eprintln!("compare: running the workload through NATS JetStream at {nats_url}");
     let js_report = jetstream::run(config, nats_url).await?;
     Ok(CompareReport {
+        octo_mode: crate::ScaleOut::label(config.scale_out.as_ref()),
         octo: octo_report,
         jetstream: js_report,
     })

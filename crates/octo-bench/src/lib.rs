@@ -75,6 +75,28 @@ pub struct Config {
     pub setup_timeout: Duration,
     /// The server's `[limits.realtime] send_queue` (frames per connection).
     pub send_queue: usize,
+    /// Scale-out mode: where the server keeps its data and fans out. `None`:
+    /// the embedded default (SQLite + in-process).
+    pub scale_out: Option<ScaleOut>,
+}
+
+/// `octo serve --database postgres://… [--broker nats://…]`, on a schema of
+/// its own that is dropped after the run.
+#[derive(Debug, Clone)]
+pub struct ScaleOut {
+    pub database: String,
+    pub broker: Option<String>,
+}
+
+impl ScaleOut {
+    /// How the report names the server's mode.
+    pub fn label(scale_out: Option<&ScaleOut>) -> &'static str {
+        match scale_out {
+            None => "embedded SQLite",
+            Some(ScaleOut { broker: None, .. }) => "PostgreSQL, in-process fan-out",
+            Some(_) => "PostgreSQL + NATS",
+        }
+    }
 }
 
 impl Default for Config {
@@ -88,6 +110,7 @@ impl Default for Config {
             rate: 0.0,
             setup_timeout: Duration::from_secs(60),
             send_queue: DEFAULT_SEND_QUEUE,
+            scale_out: None,
         }
     }
 }
@@ -461,20 +484,41 @@ pub struct Server {
     pub url: String,
     pub addr: String,
     _dir: tempfile::TempDir,
+    /// The PostgreSQL schema to drop when stopped (scale-out mode).
+    schema: Option<(String, String)>,
 }
 
 impl Server {
     /// Starts `octo serve` on 127.0.0.1:0 with a temporary data directory and a
     /// config file that lifts the rate limit (see [`RATE_LIMIT_BURST`]).
-    pub async fn start(octo: &Path, wait: Duration, send_queue: usize) -> Result<Self> {
+    pub async fn start(
+        octo: &Path,
+        wait: Duration,
+        send_queue: usize,
+        scale_out: Option<&ScaleOut>,
+    ) -> Result<Self> {
         if !octo.is_file() {
             bail!("no octo binary at {}", octo.display());
         }
         let dir = tempfile::tempdir().context("temp dir")?;
         let config = dir.path().join("octo.toml");
         std::fs::write(&config, config_text(send_queue)).context("writing the config")?;
+        let mut mode: Vec<String> = Vec::new();
+        let mut schema = None;
+        if let Some(s) = scale_out {
+            // A fresh schema per run: the bench never sees another run's data.
+            let name = format!("octo_bench_{}_{}", std::process::id(), unix_millis());
+            mode.extend(["--database".into(), s.database.clone()]);
+            mode.extend(["--database-schema".into(), name.clone()]);
+            if let Some(broker) = &s.broker {
+                mode.extend(["--broker".into(), broker.clone()]);
+                mode.extend(["--broker-prefix".into(), name.clone()]);
+            }
+            schema = Some((s.database.clone(), name));
+        }
         let mut child = Command::new(octo)
             .arg("serve")
+            .args(&mode)
             .arg("--listen")
             .arg("127.0.0.1:0")
             .arg("--data")
@@ -513,6 +557,7 @@ impl Server {
             url,
             addr,
             _dir: dir,
+            schema,
         })
     }
 
@@ -526,6 +571,14 @@ impl Server {
             .args(["-TERM", &self.pid.to_string()])
             .status()
             .await;
+        let stopped = self.wait_stopped().await;
+        if let Some((url, schema)) = self.schema.take() {
+            drop_schema(&url, &schema).await?;
+        }
+        stopped
+    }
+
+    async fn wait_stopped(&mut self) -> Result<()> {
         match tokio::time::timeout(Duration::from_secs(10), self.child.wait()).await {
             Ok(status) => {
                 let status = status?;
@@ -848,7 +901,13 @@ pub async fn run(config: &Config, octo: &Path) -> Result<Report> {
     if config.payload == 0 || config.payload > 16_000 {
         bail!("payload must be 1 to 16000 bytes (the message text limit)");
     }
-    let server = Server::start(octo, config.setup_timeout, config.send_queue).await?;
+    let server = Server::start(
+        octo,
+        config.setup_timeout,
+        config.send_queue,
+        config.scale_out.as_ref(),
+    )
+    .await?;
     let result = tokio::time::timeout(
         config.setup_timeout + config.duration + DRAIN + Duration::from_secs(10),
         round(config, &server),
@@ -1037,7 +1096,7 @@ pub async fn run_idle(
     let fd_limit = raise_fd_limit();
     let cap = usize::try_from(fd_limit.saturating_sub(256)).unwrap_or(usize::MAX);
     let n = connections.min(cap);
-    let server = Server::start(octo, Duration::from_secs(30), send_queue).await?;
+    let server = Server::start(octo, Duration::from_secs(30), send_queue, None).await?;
     let bound = Duration::from_secs(60) + settle + Duration::from_millis(5 * n as u64);
     let result = tokio::time::timeout(bound, idle_round(n, connections, fd_limit, settle, &server))
         .await
@@ -1094,6 +1153,28 @@ pub(crate) fn rand_u16() -> u16 {
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.subsec_nanos());
     (nanos >> 4) as u16
+}
+
+fn unix_millis() -> u128 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis())
+}
+
+/// Drops a run's PostgreSQL schema, so benchmarks leave nothing behind.
+async fn drop_schema(url: &str, schema: &str) -> Result<()> {
+    let (client, connection) = tokio_postgres::connect(url, tokio_postgres::NoTls)
+        .await
+        .context("connecting to PostgreSQL to drop the bench schema")?;
+    let conn = tokio::spawn(connection);
+    // The name was made here from digits and letters: safe to splice.
+    client
+        .batch_execute(&format!("DROP SCHEMA IF EXISTS {schema} CASCADE"))
+        .await
+        .with_context(|| format!("dropping schema {schema}"))?;
+    drop(client);
+    let _ = conn.await;
+    Ok(())
 }
 
 #[cfg(test)]
