@@ -24,6 +24,32 @@ pub struct FileConfig {
     pub broker_prefix: Option<String>,
     pub limits: ServerConfig,
     pub files: FilesStorage,
+    pub voice: VoiceEngine,
+}
+
+/// Which speech engine `POST /channels/{id}/transcribe` uses.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(tag = "engine", rename_all = "lowercase", deny_unknown_fields)]
+pub enum VoiceEngine {
+    /// Offline, on Debian's libpocketsphinx and its English model (loaded when
+    /// first asked for; without them voice answers 503 engine_unavailable).
+    #[default]
+    Pocketsphinx,
+    /// Any OpenAI-compatible `/v1/audio/transcriptions` endpoint (whisper.cpp
+    /// server, faster-whisper, hosted); the channel's words go in `prompt`.
+    Openai {
+        /// e.g. `http://127.0.0.1:9000`
+        base_url: String,
+        #[serde(default = "default_whisper_model")]
+        model: String,
+        /// The environment variable holding the API key, if the endpoint needs one.
+        #[serde(default)]
+        api_key_env: Option<String>,
+    },
+}
+
+fn default_whisper_model() -> String {
+    "whisper-1".into()
 }
 
 /// Where attachments' bytes go: `<data>/files` unless an S3-compatible bucket
@@ -76,6 +102,16 @@ data = "./octo-data"
 # s3_bucket = "octo-files"
 # s3_endpoint = "https://s3.example.com"
 # s3_region = "us-east-1"
+
+# Voice input: the offline engine (Debian's pocketsphinx), or any
+# OpenAI-compatible /v1/audio/transcriptions endpoint:
+#   [voice]
+#   engine = "openai"
+#   base_url = "http://127.0.0.1:9000"
+#   model = "whisper-1"
+#   api_key_env = "OPENAI_API_KEY"
+[voice]
+engine = "pocketsphinx"
 
 [limits]
 # Largest request body, in bytes.
@@ -144,6 +180,7 @@ mod tests {
         // The embedded default: no database URL, no broker.
         assert_eq!(parsed.database, None);
         assert_eq!(parsed.broker, None);
+        assert_eq!(parsed.voice, VoiceEngine::default());
         for key in ["# database = \"postgres://", "# broker = \"nats://"] {
             assert!(EXAMPLE.contains(key), "the example states {key}");
         }
@@ -154,6 +191,22 @@ mod tests {
             json(&defaults),
             "the example states every default"
         );
+    }
+
+    #[test]
+    fn an_openai_voice_engine_is_configured_by_url() {
+        let parsed: FileConfig =
+            toml::from_str("[voice]\nengine = \"openai\"\nbase_url = \"http://127.0.0.1:9\"\n")
+                .expect("parses");
+        assert_eq!(
+            parsed.voice,
+            VoiceEngine::Openai {
+                base_url: "http://127.0.0.1:9".into(),
+                model: "whisper-1".into(),
+                api_key_env: None,
+            }
+        );
+        assert!(toml::from_str::<FileConfig>("[voice]\nengine = \"siri\"\n").is_err());
     }
 
     #[test]

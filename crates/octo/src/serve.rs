@@ -1,7 +1,7 @@
 //! `octo serve`: the embedded default (SQLite in the data directory, one
 //! node), or a node of a cluster (PostgreSQL and NATS).
 
-use crate::config::{DEFAULT_DATA, DEFAULT_LISTEN, FileConfig, FilesStorage};
+use crate::config::{DEFAULT_DATA, DEFAULT_LISTEN, FileConfig, FilesStorage, VoiceEngine};
 use anyhow::Context;
 use object_store::ObjectStore;
 use object_store::aws::AmazonS3Builder;
@@ -80,7 +80,24 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     tracing::info!(%addr, data = %data.display(), "serving");
 
     let files = object_store_for(&file.files, &data)?;
-    let state = AppState::new(store.clone(), broker, files, file.limits);
+    let mut state = AppState::new(store.clone(), broker, files, file.limits);
+    if let VoiceEngine::Openai {
+        base_url,
+        model,
+        api_key_env,
+    } = &file.voice
+    {
+        let key = match api_key_env {
+            Some(var) => Some(
+                std::env::var(var)
+                    .with_context(|| format!("[voice] api_key_env: {var} is not set"))?,
+            ),
+            None => None,
+        };
+        let pronouncer = Arc::new(octo_voice::phones::Pronouncer::default_dict());
+        let engine = octo_voice::openai::OpenAiEngine::new(base_url, key, model);
+        state = state.with_voice(octo_voice::Voice::new(Arc::new(engine), pronouncer));
+    }
     octo_server::serve(listener, state, shutdown_signal()).await?;
     tracing::info!("no more requests; finishing writes");
     store.close().await;
