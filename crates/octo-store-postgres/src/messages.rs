@@ -192,6 +192,18 @@ pub(crate) async fn post(c: &impl Db, m: NewMessage) -> Res<Posted> {
         payload::message_created(&message),
     );
     events::insert(c, &event).await?;
+    // Whoever writes has read the channel up to their own message.
+    db::execute(
+        c,
+        "UPDATE channel_members SET read_seq = $3 \
+         WHERE channel_id = $1 AND principal_id = $2 AND read_seq < $3",
+        &[
+            &message.channel_id.as_str(),
+            &message.author_id.as_str(),
+            &seq_param(seq),
+        ],
+    )
+    .await?;
     Ok(Posted {
         message,
         event: Some(event),

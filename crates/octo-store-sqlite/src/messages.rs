@@ -157,6 +157,16 @@ pub(crate) fn post(conn: &Connection, m: NewMessage) -> Res<Posted> {
         payload::message_created(&message),
     );
     events::insert(conn, &event)?;
+    // Whoever writes has read the channel up to their own message.
+    conn.prepare_cached(
+        "UPDATE channel_members SET read_seq = ?3 \
+         WHERE channel_id = ?1 AND principal_id = ?2 AND read_seq < ?3",
+    )?
+    .execute(params![
+        message.channel_id.as_str(),
+        message.author_id.as_str(),
+        seq_param(seq)
+    ])?;
     Ok(Posted {
         message,
         event: Some(event),

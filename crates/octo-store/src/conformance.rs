@@ -113,6 +113,7 @@ macro_rules! conformance_tests {
             groupmd_revisions_chain_and_log_an_event,
             groupmd_stale_writes_conflict_and_lose_nothing,
             groupmd_of_a_thread_is_its_own,
+            posting_marks_the_channel_read_for_the_author,
         );
     };
 }
@@ -3821,4 +3822,38 @@ pub async fn groupmd_of_a_thread_is_its_own(store: Arc<dyn Store>) {
             .put_groupmd(groupmd_write(&not_root, 0, &w.alice, "x"))
             .await,
     );
+}
+
+// ---- read cursors ------------------------------------------------------------
+
+pub async fn posting_marks_the_channel_read_for_the_author(store: Arc<dyn Store>) {
+    let w = world(&*store).await;
+    let c = channel(&*store, &w, "chatter").await;
+    let before = store
+        .channel_member(&c.id, &w.alice.id)
+        .await
+        .unwrap()
+        .unwrap();
+    let first = post(&*store, msg(&c.id, &w.owner, "one")).await;
+    let mine = post(&*store, msg(&c.id, &w.alice, "two")).await;
+    let after = store
+        .channel_member(&c.id, &w.alice.id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(before.read_seq < first.seq);
+    assert_eq!(
+        after.read_seq, mine.seq,
+        "the author has read up to their own message"
+    );
+    assert_eq!(
+        after.acked_seq, before.acked_seq,
+        "deliveries are still to be acked"
+    );
+    let owner = store
+        .channel_member(&c.id, &w.owner.id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(owner.read_seq < mine.seq, "nobody else's cursor moves");
 }
