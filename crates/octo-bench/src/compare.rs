@@ -85,7 +85,12 @@ impl CompareReport {
         emit!(out, "== side by side ==");
         emit!(
             out,
-            "note: an Octo ack follows a SQLite commit with synchronous=FULL (fsync); a JetStream PubAck follows the write to its file store, which fsyncs on a timer (sync_interval, 2 min by default)."
+            "note: an Octo ack follows a {}; a JetStream PubAck follows the write to its file store, which fsyncs on a timer (sync_interval, 2 min by default).",
+            if self.octo_mode == crate::ScaleOut::label(None) {
+                "SQLite commit with synchronous=FULL (fsync)"
+            } else {
+                "PostgreSQL commit (synchronous_commit on: the WAL is flushed)"
+            }
         );
         emit!(
             out,
