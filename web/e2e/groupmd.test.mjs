@@ -14,6 +14,8 @@ const s = {};
 
 const shot = (page, name) => page.screenshot({ path: `${ARTIFACTS}${name}.png` });
 const panel = (page) => page.getByRole("complementary", { name: "group.md" });
+/** Waits until the panel's header shows revision `n` as the current one. */
+const atRevision = (page, n) => panel(page).locator("header").getByText(`revision ${n}`, { exact: true }).waitFor();
 // Chromium logs every non-2xx fetch as a console error; these are the answers
 // the UI is built to handle, and nothing else is forgiven.
 const expected = [/status of 409 \(Conflict\).*\/groupmd @/, /status of 503 .*\/transcribe @/];
@@ -69,7 +71,7 @@ test("A saves group.md and B's open panel shows it live", async () => {
   await panel(s.alice).getByRole("button", { name: "Edit" }).click();
   await panel(s.alice).getByLabel("group.md text").fill("# Launch\n\n- ship **Friday**\n- <b>no html</b>");
   await panel(s.alice).getByRole("button", { name: "Save" }).click();
-  await panel(s.alice).getByText("revision 1").waitFor();
+  await atRevision(s.alice, 1);
   const doc = panel(s.bobReader).getByTestId("groupmd-doc");
   await doc.locator("strong", { hasText: "Friday" }).waitFor();
   assert.equal(await doc.locator("b").count(), 0, "raw HTML stays text");
@@ -91,7 +93,7 @@ test("B saves from a stale base and gets the conflict view with their text kept"
   await p.getByRole("button", { name: /I merged it/ }).click();
   await p.getByLabel("group.md text").fill("# Launch\n\n- ship **Friday**\n- bob was here");
   await p.getByRole("button", { name: "Save" }).click();
-  await p.getByText("revision 2").waitFor();
+  await atRevision(s.bob, 2);
   const now = await call(server.url, "GET", `/channels/${s.general}/groupmd`, s.aliceToken);
   assert.equal(now.revision, 2);
   assert.match(now.text, /bob was here/);
@@ -100,7 +102,7 @@ test("B saves from a stale base and gets the conflict view with their text kept"
 
 test("history lists revisions with authors, shows a diff, and restore makes a new revision", async () => {
   const p = panel(s.alice);
-  await p.getByText("revision 2").waitFor(); // live, Alice was not editing
+  await atRevision(s.alice, 2); // live, Alice was not editing
   await p.getByRole("button", { name: "History" }).click();
   const history = p.getByRole("region", { name: "Revisions" });
   await history.getByRole("button", { name: "Revision 2" }).waitFor();
@@ -112,13 +114,13 @@ test("history lists revisions with authors, shows a diff, and restore makes a ne
   assert.match(await diff.locator(".add").allInnerTexts().then((t) => t.join("\n")), /bob was here/);
   await history.getByRole("button", { name: "Revision 1" }).click();
   await p.getByRole("button", { name: "Restore revision 1" }).click();
-  await p.getByText("revision 3").waitFor();
+  await atRevision(s.alice, 3);
   await shot(s.alice, "12-groupmd-history");
   const now = await call(server.url, "GET", `/channels/${s.general}/groupmd`, s.aliceToken);
   assert.equal(now.revision, 3);
   assert.doesNotMatch(now.text, /bob was here/);
   // Bob's reader page follows the restore too.
-  await panel(s.bobReader).getByText("revision 3").waitFor();
+  await atRevision(s.bobReader, 3);
 });
 
 test("the mic records a clip from a fake microphone and the transcript or a clear error shows", async () => {
