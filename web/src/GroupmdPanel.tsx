@@ -34,6 +34,8 @@ export function GroupmdPanel({ session, channelId, subscribe, onClose }: Props) 
   const [error, setError] = useState<string | null>(null);
   const editing = useRef(false);
   editing.current = draft !== null;
+  const historyOpen = useRef(false);
+  historyOpen.current = history !== null;
 
   const load = useCallback(async () => {
     const current = await get<Revision>(`/channels/${channelId}/groupmd`);
@@ -58,10 +60,7 @@ export function GroupmdPanel({ session, channelId, subscribe, onClose }: Props) 
         if (ev.channel_id !== channelId || ev.kind !== "groupmd.updated") return;
         if (ev.payload.thread_id) return;
         if (!editing.current) void load();
-        setHistory((h) => {
-          if (h) void loadHistory();
-          return h;
-        });
+        if (historyOpen.current) void loadHistory();
       }),
     [channelId, subscribe, load, loadHistory],
   );
