@@ -4,6 +4,10 @@
 
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
+import { execFileSync } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { chromium } from "playwright-core";
 import { ARTIFACTS, call, launch, openPage, signIn, startServer } from "./harness.mjs";
 
@@ -162,12 +166,27 @@ test("the mic records a clip from a fake microphone and the transcript or a clea
     await page.getByRole("button", { name: "Dismiss" }).click();
     await page.getByLabel("Message #general").fill("");
     const uploaded = page.waitForResponse(isTranscribe);
-    await page.getByLabel("Upload audio file").setInputFiles({ name: "tone.wav", mimeType: "audio/wav", buffer: toneWav() });
+    await page.getByLabel("Upload audio file").setInputFiles({ name: "tone.wav", mimeType: "audio/wav", buffer: spokenWav() ?? toneWav() });
     await expectVoiceOutcome(page, await uploaded);
+    await shot(page, "14-voice-upload");
   } finally {
     await micBrowser.close();
   }
 });
+
+/** Speech from flite (scripts/test.sh installs it) naming a member, so corrections are likely; null without flite. */
+function spokenWav() {
+  const dir = mkdtempSync(join(tmpdir(), "octo-e2e-voice-"));
+  try {
+    const out = join(dir, "say.wav");
+    execFileSync("flite", ["-t", "please ask at bob about the launch", "-o", out], { timeout: 10_000 });
+    return readFileSync(out);
+  } catch {
+    return null;
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
 
 /** One second of a 440 Hz tone, 16 kHz 16-bit mono. */
 function toneWav() {
@@ -198,6 +217,14 @@ async function expectVoiceOutcome(page, response) {
     await page.getByLabel("Transcript").waitFor();
     assert.equal(await page.getByTestId("voice-raw").innerText(), t.raw || "(nothing)");
     assert.equal(await page.getByLabel("Message #general").inputValue(), t.text);
+    // Undoing a correction puts what was heard back at its span (offsets count code points).
+    const last = t.corrections.at(-1);
+    if (last) {
+      await page.locator(".voice-result .chip").last().click();
+      const chars = Array.from(t.text);
+      const expect = [...chars.slice(0, last.start), last.before, ...chars.slice(last.end)].join("");
+      assert.equal(await page.getByLabel("Message #general").inputValue(), expect);
+    }
   } else {
     assert.equal(response.status(), 503);
     await page.getByRole("alert").filter({ hasText: "Voice input failed" }).waitFor();
