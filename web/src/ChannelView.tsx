@@ -1,5 +1,5 @@
 // One channel: history (paged back on scroll), live events, the agent status
-// line, typing, jump to first unread, the thread and members side panels.
+// line, typing, jump to first unread, the thread, members and group.md panels.
 
 import { useCallback, useEffect, useLayoutEffect, useRef, useState } from "react";
 import { get } from "./api";
@@ -8,6 +8,7 @@ import { applyEvent } from "./events";
 import { MessageItem } from "./MessageItem";
 import { Composer } from "./Composer";
 import { MembersPanel } from "./MembersPanel";
+import { GroupmdPanel } from "./GroupmdPanel";
 import type { Message, OctoEvent, TreeChannel } from "./types";
 
 const PAGE = 50;
@@ -30,7 +31,7 @@ export function ChannelView({ session, entry, title, typing, knownSeq, subscribe
   const [loaded, setLoaded] = useState(false);
   const [thread, setThread] = useState<Message[] | null>(null);
   const [threadId, setThreadId] = useState<string | null>(null);
-  const [side, setSide] = useState<"thread" | "members" | null>(null);
+  const [side, setSide] = useState<"thread" | "members" | "groupmd" | null>(null);
 
   // Esc closes the side panel.
   useEffect(() => {
@@ -169,10 +170,9 @@ export function ChannelView({ session, entry, title, typing, knownSeq, subscribe
           <span className="spacer" />
           {readSeq < openSeq && <button onClick={jumpToUnread}>Jump to first unread</button>}
           {session.caps.features.group_md && (
-            // The group.md panel arrives with that feature; the hook is here.
-            <a className="button" href={`/c/${encodeURIComponent(channel.id)}/group.md`}>
+            <button aria-pressed={side === "groupmd"} onClick={() => setSide(side === "groupmd" ? null : "groupmd")}>
               group.md
-            </a>
+            </button>
           )}
           <button aria-pressed={side === "members"} onClick={() => setSide(side === "members" ? null : "members")}>
             Members
@@ -222,6 +222,9 @@ export function ChannelView({ session, entry, title, typing, knownSeq, subscribe
           </div>
           <Composer session={session} channelId={channel.id} threadId={threadId} placeholder="Reply in thread" />
         </aside>
+      )}
+      {side === "groupmd" && (
+        <GroupmdPanel session={session} channelId={channel.id} subscribe={subscribe} onClose={() => setSide(null)} />
       )}
       {side === "members" && <MembersPanel session={session} channelId={channel.id} onClose={() => setSide(null)} />}
     </div>

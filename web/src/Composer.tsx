@@ -1,10 +1,12 @@
 // The message box: Enter sends, Shift+Enter is a new line, @ opens a list of
-// people and agents to mention, files attach through the files API.
+// people and agents to mention, files attach through the files API, the mic
+// (when the server has voice) fills the box from speech.
 
 import { useRef, useState, type KeyboardEvent } from "react";
 import { api, post } from "./api";
 import type { Session } from "./Chat";
 import type { Principal } from "./types";
+import { MicButtons, VoiceResult, useVoice } from "./Voice";
 
 interface Props {
   session: Session;
@@ -20,6 +22,7 @@ export function Composer({ session, channelId, threadId, placeholder }: Props) {
   const [pick, setPick] = useState(0);
   const box = useRef<HTMLTextAreaElement>(null);
   const lastTyping = useRef(0);
+  const voice = useVoice(channelId, text, setText);
 
   // The word being typed, when it starts with @.
   const caret = box.current?.selectionStart ?? text.length;
@@ -56,6 +59,7 @@ export function Composer({ session, channelId, threadId, placeholder }: Props) {
       });
       setText("");
       setFiles([]);
+      voice.dismiss();
     } catch (err) {
       setError(err instanceof Error ? err.message : String(err));
     }
@@ -116,6 +120,7 @@ export function Composer({ session, channelId, threadId, placeholder }: Props) {
           ))}
         </div>
       )}
+      {session.caps.features.voice && <VoiceResult voice={voice} />}
       {error && (
         <p role="alert" className="error">
           {error}
@@ -129,9 +134,7 @@ export function Composer({ session, channelId, threadId, placeholder }: Props) {
           </label>
         )}
         {session.caps.features.voice && (
-          <button className="mic" title="Voice input" aria-label="Voice input">
-            🎤
-          </button>
+          <MicButtons voice={voice} />
         )}
         <textarea
           ref={box}

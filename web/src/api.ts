@@ -7,6 +7,8 @@ export class ApiError extends Error {
     readonly status: number,
     readonly code: string,
     message: string,
+    /** The whole JSON answer, for errors that carry more (409 `current`). */
+    readonly body?: unknown,
   ) {
     super(message);
   }
@@ -21,8 +23,13 @@ export function saveToken(token: string | null) {
   else localStorage.removeItem(TOKEN_KEY);
 }
 
-export async function api<T>(method: string, path: string, body?: unknown): Promise<T> {
-  const headers: Record<string, string> = {};
+export async function api<T>(
+  method: string,
+  path: string,
+  body?: unknown,
+  extraHeaders?: Record<string, string>,
+): Promise<T> {
+  const headers: Record<string, string> = { ...extraHeaders };
   const token = savedToken();
   if (token) headers.Authorization = `Bearer ${token}`;
   let payload: BodyInit | undefined;
@@ -38,7 +45,7 @@ export async function api<T>(method: string, path: string, body?: unknown): Prom
   const json = text ? JSON.parse(text) : undefined;
   if (!resp.ok) {
     const err = json?.error ?? {};
-    throw new ApiError(resp.status, err.code ?? "http_error", err.message ?? resp.statusText);
+    throw new ApiError(resp.status, err.code ?? "http_error", err.message ?? resp.statusText, json);
   }
   return json as T;
 }

@@ -25,9 +25,10 @@ pub struct Features {
     pub search: bool,
     pub files: bool,
     pub audit: bool,
-    /// The shared group.md document (not in this server yet).
+    /// The shared group.md document per channel (`/channels/{id}/groupmd`).
     pub group_md: bool,
-    /// Voice input with transcription (not in this server yet).
+    /// Voice input: `POST /channels/{id}/transcribe` (503 `engine_unavailable`
+    /// when no speech engine is installed).
     pub voice: bool,
 }
 
@@ -43,8 +44,8 @@ pub async fn capabilities(State(state): State<AppState>) -> ApiResult<Json<Capab
             search: true,
             files: true,
             audit: true,
-            group_md: false,
-            voice: false,
+            group_md: true,
+            voice: true,
         },
     }))
 }
