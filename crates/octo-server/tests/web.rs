@@ -94,7 +94,7 @@ async fn capabilities_say_whether_setup_is_still_to_do() {
         .expect(200);
     assert_eq!(before["set_up"], false);
     assert_eq!(before["features"]["agents"], true);
-    assert_eq!(before["features"]["group_md"], false);
+    assert_eq!(before["features"]["group_md"], true);
     setup(&app).await;
     let after = app
         .call(reqwest::Method::GET, "/capabilities", None, None)

@@ -25,7 +25,7 @@ pub struct Features {
     pub search: bool,
     pub files: bool,
     pub audit: bool,
-    /// The shared group.md document (not in this server yet).
+    /// The shared group.md document (revisions, the `scribe` agent).
     pub group_md: bool,
     /// Voice input with transcription (not in this server yet).
     pub voice: bool,
@@ -43,7 +43,7 @@ pub async fn capabilities(State(state): State<AppState>) -> ApiResult<Json<Capab
             search: true,
             files: true,
             audit: true,
-            group_md: false,
+            group_md: true,
             voice: false,
         },
     }))
