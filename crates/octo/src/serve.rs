@@ -42,10 +42,13 @@ pub struct ServeArgs {
     /// NATS subject prefix (default: octo).
     #[arg(long, env = "OCTO_BROKER_PREFIX")]
     pub broker_prefix: Option<String>,
+    /// Run the built-in scribe agent (overrides `[scribe] enabled`).
+    #[arg(long, env = "OCTO_SCRIBE")]
+    pub scribe: Option<bool>,
 }
 
 pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
-    let file = match &args.config {
+    let mut file = match &args.config {
         Some(path) => FileConfig::load(path)?,
         None => FileConfig::default(),
     };
@@ -80,6 +83,9 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     tracing::info!(%addr, data = %data.display(), "serving");
 
     let files = object_store_for(&file.files, &data)?;
+    if let Some(on) = args.scribe {
+        file.scribe.enabled = on;
+    }
     let mut limits = file.limits;
     limits.scribe_joins_channels = file.scribe.enabled;
     let state = AppState::new(store.clone(), broker, files, limits);
