@@ -422,6 +422,59 @@ impl Client {
     }
 }
 
+/// A channel's group.md at one revision (`GET /channels/{id}/groupmd`).
+#[derive(Debug, Clone, Deserialize)]
+pub struct Groupmd {
+    pub revision: u64,
+    pub text: String,
+}
+
+impl Client {
+    /// The channel's current group.md (revision 0 is the template).
+    pub async fn groupmd(&self, channel: &ChannelId) -> Result<Groupmd> {
+        self.call(Method::GET, &format!("/channels/{channel}/groupmd"), None)
+            .await
+    }
+
+    /// Writes group.md on top of revision `base` (`If-Match`). Someone else's
+    /// newer revision answers [`ClientError::Api`] with code `stale_revision`.
+    pub async fn put_groupmd(&self, channel: &ChannelId, base: u64, text: &str) -> Result<Groupmd> {
+        let mut req = self
+            .http
+            .put(format!("{}/api/v1/channels/{channel}/groupmd", self.base))
+            .header(reqwest::header::IF_MATCH, format!("\"{base}\""))
+            .json(&json!({ "text": text }));
+        if let Some(token) = &self.token {
+            req = req.bearer_auth(token);
+        }
+        let resp = req.send().await?;
+        let status = resp.status();
+        let body: Value = resp
+            .json()
+            .await
+            .map_err(|e| ClientError::Decode(e.to_string()))?;
+        if !status.is_success() {
+            let field = |k: &str| body["error"][k].as_str().unwrap_or("unknown").to_owned();
+            return Err(ClientError::Api {
+                status,
+                code: field("code"),
+                message: field("message"),
+            });
+        }
+        serde_json::from_value(body).map_err(|e| ClientError::Decode(e.to_string()))
+    }
+
+    /// A thread's root and replies, oldest first.
+    pub async fn thread(&self, channel: &ChannelId, root: &MessageId) -> Result<Page<Message>> {
+        self.call(
+            Method::GET,
+            &format!("/channels/{channel}/threads/{root}/messages?limit=200"),
+            None,
+        )
+        .await
+    }
+}
+
 impl Client {
     /// Full-text search over what this client's principal can see.
     pub async fn search(

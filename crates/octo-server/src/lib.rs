@@ -16,6 +16,7 @@ pub mod password;
 pub mod ratelimit;
 pub mod realtime;
 pub mod routes;
+pub mod scribe;
 pub mod state;
 pub mod triggers;
 pub mod turn;

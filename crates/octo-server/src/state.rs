@@ -27,6 +27,11 @@ pub struct ServerConfig {
     pub realtime: RealtimeConfig,
     pub agents: AgentsConfig,
     pub files: FilesConfig,
+    /// New channels get the org's `scribe` agent as a member. The binary sets
+    /// it from `[scribe] enabled` (off, the scribe would be a member nobody
+    /// runs); not a `[limits]` key.
+    #[serde(skip)]
+    pub scribe_joins_channels: bool,
 }
 
 /// Attachments.
@@ -94,6 +99,7 @@ impl Default for ServerConfig {
             realtime: RealtimeConfig::default(),
             agents: AgentsConfig::default(),
             files: FilesConfig::default(),
+            scribe_joins_channels: false,
         }
     }
 }

@@ -517,7 +517,8 @@ async fn status_lines_and_profiles() {
         .get(&format!("/orgs/{}/agents", org.id), &a)
         .await
         .expect(200);
-    assert_eq!(listed["items"].as_array().map(Vec::len), Some(1));
+    // The agent and the org's built-in scribe.
+    assert_eq!(listed["items"].as_array().map(Vec::len), Some(2));
     let (_, member) = add_human(&app, &org, "meg", "member").await;
     app.patch(
         &format!("/agents/{a_id}"),
@@ -533,4 +534,89 @@ async fn status_lines_and_profiles() {
     )
     .await
     .expect_error(400, "invalid_avatar_url");
+}
+
+/// The built-in scribe: every org has it, every new channel (not DMs) gets it
+/// reading all messages, and anyone who manages members can remove it.
+#[tokio::test]
+async fn every_org_has_a_scribe_that_joins_new_channels_but_not_dms() {
+    let app = spawn_app_with(ServerConfig {
+        scribe_joins_channels: true,
+        ..ServerConfig::default()
+    })
+    .await;
+    let org = setup(&app).await;
+    let members = app
+        .get(&format!("/orgs/{}/members", org.id), &org.owner_token)
+        .await
+        .expect(200);
+    let scribe = members["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .find(|p| p["name"] == "scribe")
+        .expect("the org has a scribe")
+        .clone();
+    assert_eq!(scribe["kind"], "agent");
+    assert!(
+        scribe["description"]
+            .as_str()
+            .expect("a description")
+            .contains("group.md")
+    );
+    let scribe_id = id(&scribe);
+
+    let (_, channel) = space_and_channel(&app, &org, false).await;
+    let in_channel = app
+        .get(&format!("/channels/{channel}/members"), &org.owner_token)
+        .await
+        .expect(200);
+    let entry = in_channel["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .find(|m| m["principal_id"] == scribe_id.as_str())
+        .expect("the scribe joined the new channel")
+        .clone();
+    assert_eq!(entry["trigger"], "all");
+
+    let (other, _) = add_human(&app, &org, "bob", "member").await;
+    let dm = id(&app
+        .post(
+            &format!("/orgs/{}/dms", org.id),
+            &org.owner_token,
+            json!({"principal_ids": [other]}),
+        )
+        .await
+        .expect(201));
+    let dm_members = app
+        .get(&format!("/channels/{dm}/members"), &org.owner_token)
+        .await
+        .expect(200);
+    assert!(
+        dm_members["items"]
+            .as_array()
+            .expect("items")
+            .iter()
+            .all(|m| m["principal_id"] != scribe_id.as_str()),
+        "a DM never gets the scribe"
+    );
+
+    app.delete(
+        &format!("/channels/{channel}/members/{scribe_id}"),
+        &org.owner_token,
+    )
+    .await
+    .expect(204);
+    let after = app
+        .get(&format!("/channels/{channel}/members"), &org.owner_token)
+        .await
+        .expect(200);
+    assert!(
+        after["items"]
+            .as_array()
+            .expect("items")
+            .iter()
+            .all(|m| m["principal_id"] != scribe_id.as_str())
+    );
 }

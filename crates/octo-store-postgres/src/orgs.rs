@@ -36,6 +36,11 @@ pub(crate) async fn is_set_up(c: &impl Db) -> Res<bool> {
         .try_get(0)?)
 }
 
+pub(crate) async fn list(c: &impl Db) -> Res<Vec<Org>> {
+    let sql = format!("SELECT {ORG_COLS} FROM orgs ORDER BY created_at, id");
+    db::query_map(c, &sql, &[], rows::org).await
+}
+
 pub(crate) async fn get(c: &impl Db, id: &OrgId) -> Res<Option<Org>> {
     let sql = format!("SELECT {ORG_COLS} FROM orgs WHERE id = $1");
     db::query_opt_map(c, &sql, &[&id.as_str()], rows::org).await

@@ -53,6 +53,10 @@ impl Store for PgStore {
         on_conn!(self, |c| orgs::get(c, &id))
     }
 
+    async fn list_orgs(&self) -> Result<Vec<Org>> {
+        on_conn!(self, |c| orgs::list(c))
+    }
+
     async fn create_principal(&self, p: NewPrincipal) -> Result<Principal> {
         in_tx!(self, |c| principals::create(c, p))
     }

@@ -30,6 +30,13 @@ pub(crate) fn is_set_up(conn: &Connection) -> Res<bool> {
     Ok(conn.query_row("SELECT EXISTS (SELECT 1 FROM orgs)", [], |r| r.get(0))?)
 }
 
+pub(crate) fn list(conn: &Connection) -> Res<Vec<Org>> {
+    let sql = format!("SELECT {ORG_COLS} FROM orgs ORDER BY created_at, id");
+    let mut stmt = conn.prepare_cached(&sql)?;
+    let rows = stmt.query_map([], rows::org)?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
 pub(crate) fn get(conn: &Connection, id: &OrgId) -> Res<Option<Org>> {
     let sql = format!("SELECT {ORG_COLS} FROM orgs WHERE id = ?1");
     Ok(conn.query_row(&sql, [id.as_str()], rows::org).optional()?)

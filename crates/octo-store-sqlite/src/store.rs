@@ -27,6 +27,10 @@ impl Store for SqliteStore {
         self.read(move |c| orgs::get(c, &id)).await
     }
 
+    async fn list_orgs(&self) -> Result<Vec<Org>> {
+        self.read(orgs::list).await
+    }
+
     async fn create_principal(&self, p: NewPrincipal) -> Result<Principal> {
         self.write(move |c| principals::create(c, p)).await
     }

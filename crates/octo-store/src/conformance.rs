@@ -322,6 +322,7 @@ pub async fn setup_happens_once(store: Arc<dyn Store>) {
     assert_eq!(got_owner.id, owner.id);
     assert_eq!(got_owner.role, Role::Owner);
     assert!(store.is_set_up().await.unwrap());
+    assert_eq!(store.list_orgs().await.unwrap(), vec![got_org.clone()]);
     assert_eq!(store.get_org(&org.id).await.unwrap(), Some(got_org));
     assert_eq!(
         store.get_principal(&owner.id).await.unwrap(),

@@ -33,6 +33,8 @@ pub trait Store: Send + Sync + 'static {
     async fn setup(&self, org: NewOrg, owner: NewPrincipal) -> Result<(Org, Principal)>;
     async fn is_set_up(&self) -> Result<bool>;
     async fn get_org(&self, id: &OrgId) -> Result<Option<Org>>;
+    /// Every org, oldest first (built-in agents run once per org).
+    async fn list_orgs(&self) -> Result<Vec<Org>>;
 
     // ---- principals --------------------------------------------------------
 

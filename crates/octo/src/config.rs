@@ -25,6 +25,33 @@ pub struct FileConfig {
     pub limits: ServerConfig,
     pub files: FilesStorage,
     pub voice: VoiceEngine,
+    pub scribe: ScribeSection,
+}
+
+/// The built-in `scribe` agent that keeps each channel's group.md current.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ScribeSection {
+    /// Run it (and add it to new channels).
+    pub enabled: bool,
+    /// A pass after this many new messages in a channel.
+    pub every_messages: usize,
+    /// A pass once a channel has been quiet this long, in seconds.
+    pub idle_secs: u64,
+    /// In a cluster one node runs it: the holder of this lease, renewed every
+    /// third of it; another node takes over after it.
+    pub lease_ms: u64,
+}
+
+impl Default for ScribeSection {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            every_messages: 20,
+            idle_secs: 60,
+            lease_ms: 30_000,
+        }
+    }
 }
 
 /// Which speech engine `POST /channels/{id}/transcribe` uses.
@@ -166,6 +193,19 @@ webhook_max_attempts = 9
 # In a cluster one node sends webhooks: the holder of a lease in the database,
 # renewed every third of this; another node takes a dead holder's over after it.
 webhook_lease_ms = 30000
+
+# The built-in scribe agent keeps each channel's group.md current (decisions,
+# action items, open questions) and answers @scribe. It joins new channels
+# (not DMs); remove it from a channel like any member.
+[scribe]
+enabled = true
+# A pass after this many new messages in a channel, or once the channel has
+# been quiet for idle_secs, or when someone posts exactly /groupmd.
+every_messages = 20
+idle_secs = 60
+# In a cluster one node runs it: the holder of this lease (renewed every third
+# of it); another node takes over after it.
+lease_ms = 30000
 "#;
 
 #[cfg(test)]
@@ -191,6 +231,7 @@ mod tests {
             json(&defaults),
             "the example states every default"
         );
+        assert_eq!(parsed.scribe, ScribeSection::default());
     }
 
     #[test]

@@ -6,6 +6,7 @@ mod cli;
 mod config;
 mod groupmd;
 mod mcp_stdio;
+mod scribe;
 mod serve;
 mod voice;
 

@@ -42,10 +42,13 @@ pub struct ServeArgs {
     /// NATS subject prefix (default: octo).
     #[arg(long, env = "OCTO_BROKER_PREFIX")]
     pub broker_prefix: Option<String>,
+    /// Run the built-in scribe agent (overrides `[scribe] enabled`).
+    #[arg(long, env = "OCTO_SCRIBE")]
+    pub scribe: Option<bool>,
 }
 
 pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
-    let file = match &args.config {
+    let mut file = match &args.config {
         Some(path) => FileConfig::load(path)?,
         None => FileConfig::default(),
     };
@@ -80,7 +83,12 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     tracing::info!(%addr, data = %data.display(), "serving");
 
     let files = object_store_for(&file.files, &data)?;
-    let mut state = AppState::new(store.clone(), broker, files, file.limits);
+    if let Some(on) = args.scribe {
+        file.scribe.enabled = on;
+    }
+    let mut limits = file.limits;
+    limits.scribe_joins_channels = file.scribe.enabled;
+    let mut state = AppState::new(store.clone(), broker, files, limits);
     if let VoiceEngine::Openai {
         base_url,
         model,
@@ -98,7 +106,18 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         let engine = octo_voice::openai::OpenAiEngine::new(base_url, key, model);
         state = state.with_voice(octo_voice::Voice::new(Arc::new(engine), pronouncer));
     }
+    let scribe = file.scribe.enabled.then(|| {
+        tokio::spawn(crate::scribe::supervise(
+            store.clone(),
+            loopback_url(addr),
+            state.hub.node().to_owned(),
+            file.scribe.clone(),
+        ))
+    });
     octo_server::serve(listener, state, shutdown_signal()).await?;
+    if let Some(scribe) = scribe {
+        scribe.abort();
+    }
     tracing::info!("no more requests; finishing writes");
     store.close().await;
     tracing::info!("stopped");
@@ -197,6 +216,17 @@ fn object_store_for(
 }
 
 /// Resolves on SIGINT or SIGTERM.
+/// This server's own URL for in-process agents: a wildcard listen address is
+/// reached on loopback.
+fn loopback_url(addr: SocketAddr) -> String {
+    let ip = match addr.ip() {
+        ip if !ip.is_unspecified() => ip,
+        std::net::IpAddr::V4(_) => std::net::Ipv4Addr::LOCALHOST.into(),
+        std::net::IpAddr::V6(_) => std::net::Ipv6Addr::LOCALHOST.into(),
+    };
+    format!("http://{}", SocketAddr::new(ip, addr.port()))
+}
+
 pub(crate) async fn shutdown_signal() {
     let ctrl_c = async {
         if let Err(e) = tokio::signal::ctrl_c().await {

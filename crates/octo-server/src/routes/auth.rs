@@ -138,6 +138,7 @@ pub async fn setup(
         created_at: owner.created_at,
     };
     let (org, principal) = state.store.setup(org, owner).await?;
+    crate::scribe::create_for_org(&state, &principal).await?;
     let expires = now() + Duration::days(i64::from(state.config.login_token_days));
     let (token, _) = issue_token(&state, &principal.id, "setup", Some(expires)).await?;
     Ok((

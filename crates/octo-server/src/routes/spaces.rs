@@ -285,6 +285,7 @@ pub async fn create_channel(
             dm_key: None,
         })
         .await?;
+    crate::scribe::join_new_channel(&state, &created.value).await?;
     super::announce_new_channel(&state, &created.value).await?;
     Ok((StatusCode::CREATED, Json(created.value)))
 }

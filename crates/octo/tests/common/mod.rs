@@ -23,6 +23,8 @@ pub fn start(data: &Path, port: u16) -> Server {
         .args(["serve", "--listen", &format!("127.0.0.1:{port}"), "--data"])
         .arg(data)
         .env("OCTO_LOG", "warn")
+        // These tests count events exactly; the scribe has its own test.
+        .env("OCTO_SCRIBE", "false")
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
         .spawn()
