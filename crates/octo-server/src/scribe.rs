@@ -73,5 +73,8 @@ pub async fn join_new_channel(state: &AppState, channel: &Channel) -> ApiResult<
             &channel.created_by,
         )
         .await?;
+    // A private channel is not announced to everyone: tell the scribe's live
+    // connection that it can now see this one.
+    state.access_changed(Some(scribe.id)).await;
     Ok(())
 }
