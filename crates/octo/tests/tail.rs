@@ -364,11 +364,16 @@ async fn typing_and_presence_reach_the_other_members() {
         .subscribe(SubscribeOptions::default())
         .await
         .expect("olivia subscribes");
-    let bob = w
+    let mut bob = w
         .bob
         .subscribe(SubscribeOptions::default())
         .await
         .expect("bob subscribes");
+    // Typing is ephemeral: sent before bob's session is ready, it is dropped.
+    collect(&mut bob, WAIT, |f| {
+        f.iter().any(|f| matches!(f, Frame::Ready { .. }))
+    })
+    .await;
 
     bob.typing(&w.channel.id, None).expect("typing");
     let frames = collect(&mut olivia, WAIT, |f| {
