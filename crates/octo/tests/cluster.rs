@@ -92,6 +92,7 @@ impl Cluster {
                 &self._schema.name,
             ])
             .args(["--broker", &self.broker, "--broker-prefix", &self.prefix])
+            .env("OCTO_SCRIBE", "false")
             .env("OCTO_LOG", "warn")
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit());
