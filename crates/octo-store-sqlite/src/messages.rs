@@ -128,26 +128,7 @@ pub(crate) fn post(conn: &Connection, m: NewMessage) -> Res<Posted> {
         .execute(params![root.as_str(), ms(m.created_at), seq_param(seq)])?;
     }
     let attachments = files::of_message(conn, &m.id)?;
-    let message = Message {
-        id: m.id,
-        channel_id: m.channel_id,
-        seq,
-        thread_id: m.thread_id,
-        author_id: m.author_id,
-        text: m.text,
-        data: m.data,
-        mentions: m.mentions,
-        client_msg_id: m.client_msg_id,
-        hop,
-        created_at: m.created_at,
-        edited_at: None,
-        deleted: false,
-        stream,
-        attachments,
-        reactions: Vec::new(),
-        reply_count: 0,
-        last_reply_at: None,
-    };
+    let message = m.stored(seq, hop, attachments);
     let event = events::build(
         &message.channel_id,
         seq,

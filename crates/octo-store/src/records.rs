@@ -164,6 +164,33 @@ pub struct NewMessage {
     pub created_at: Timestamp,
 }
 
+impl NewMessage {
+    /// The message as stored at `seq`, built here so every backend answers a
+    /// post with the same record.
+    pub fn stored(self, seq: u64, hop: u32, attachments: Vec<Attachment>) -> Message {
+        Message {
+            id: self.id,
+            channel_id: self.channel_id,
+            seq,
+            thread_id: self.thread_id,
+            author_id: self.author_id,
+            text: self.text,
+            data: self.data,
+            mentions: self.mentions,
+            client_msg_id: self.client_msg_id,
+            hop,
+            created_at: self.created_at,
+            edited_at: None,
+            deleted: false,
+            stream: self.stream.then_some(StreamStatus::Open),
+            attachments,
+            reactions: Vec::new(),
+            reply_count: 0,
+            last_reply_at: None,
+        }
+    }
+}
+
 /// The answer to a post: the message, and the event if this call created it.
 #[derive(Debug, Clone)]
 pub struct Posted {
