@@ -89,6 +89,10 @@ pub struct LoadArgs {
     /// in process.
     #[arg(long, requires = "database")]
     pub broker: Option<String>,
+    /// With --database and --broker: run this many nodes on the same database
+    /// and broker (1 to 8); members and senders are spread over them.
+    #[arg(long, default_value_t = 1, requires = "database")]
+    pub nodes: usize,
 }
 
 #[derive(Args, Debug)]
@@ -114,6 +118,15 @@ impl LoadArgs {
         if self.rate < 0.0 || !self.rate.is_finite() {
             return Err(anyhow!("--rate must be 0 (unlimited) or a positive number"));
         }
+        if self.nodes == 0 || self.nodes > crate::nodes::MAX_NODES {
+            return Err(anyhow!("--nodes must be 1 to {}", crate::nodes::MAX_NODES));
+        }
+        if self.nodes > 1 && self.broker.is_none() {
+            return Err(anyhow!(
+                "--nodes {} needs --broker nats://…: nodes fan out to each other through it",
+                self.nodes
+            ));
+        }
         Ok(Config {
             senders: self.senders,
             members: self.members,
@@ -126,6 +139,7 @@ impl LoadArgs {
             scale_out: self.database.clone().map(|database| crate::ScaleOut {
                 database,
                 broker: self.broker.clone(),
+                nodes: self.nodes,
             }),
         })
     }

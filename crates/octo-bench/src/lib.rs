@@ -55,6 +55,9 @@ macro_rules! emit {
 pub mod cli;
 pub mod compare;
 pub mod jetstream;
+pub mod nodes;
+
+use nodes::Nodes;
 
 /// The load to generate.
 #[derive(Debug, Clone)]
@@ -86,6 +89,8 @@ pub struct Config {
 pub struct ScaleOut {
     pub database: String,
     pub broker: Option<String>,
+    /// Nodes sharing the database and broker (more than one needs a broker).
+    pub nodes: usize,
 }
 
 impl ScaleOut {
@@ -165,7 +170,10 @@ pub struct ProcSample {
 #[derive(Debug, Clone)]
 pub struct Report {
     pub config: Config,
+    /// The first node's URL.
     pub url: String,
+    /// Server processes; memory and CPU figures are their sums.
+    pub nodes: usize,
     /// Messages acknowledged (201) by the server.
     pub sent: u64,
     /// Sends that failed (any error or timeout); `first_error` says what.
@@ -236,6 +244,14 @@ impl Report {
                 "unlimited (closed loop, one request in flight per sender)".into()
             }
         );
+        if self.nodes > 1 {
+            emit!(
+                out,
+                "nodes: {} octo serve processes on one database and broker; member and sender i use node i mod {}; memory and CPU below are their sums",
+                self.nodes,
+                self.nodes
+            );
+        }
         emit!(
             out,
             "send->ack:        {} msgs in {:.2} s = {:.0} msgs/s; p50 {}, p99 {}, max {}; errors {}",
@@ -405,16 +421,25 @@ pub struct PeakSampler {
 
 impl PeakSampler {
     pub fn start(pid: u32) -> Self {
+        Self::start_all(vec![pid])
+    }
+
+    /// The peak of the processes' summed VmRSS (the nodes of a cluster).
+    pub fn start_all(pids: Vec<u32>) -> Self {
         let stop = Arc::new(AtomicBool::new(false));
         let flag = stop.clone();
         let task = tokio::spawn(async move {
             let mut peak = 0;
             // Bounded: the caller stops it; a vanished process ends it too.
-            while !flag.load(Ordering::Relaxed) {
-                match sample(pid) {
-                    Ok(s) => peak = peak.max(s.rss),
-                    Err(_) => break,
+            'sampling: while !flag.load(Ordering::Relaxed) {
+                let mut total = 0;
+                for &pid in &pids {
+                    match sample(pid) {
+                        Ok(s) => total += s.rss,
+                        Err(_) => break 'sampling,
+                    }
                 }
+                peak = peak.max(total);
                 tokio::time::sleep(PEAK_SAMPLE_EVERY).await;
             }
             peak
@@ -484,8 +509,6 @@ pub struct Server {
     pub url: String,
     pub addr: String,
     _dir: tempfile::TempDir,
-    /// The PostgreSQL schema to drop when stopped (scale-out mode).
-    schema: Option<(String, String)>,
 }
 
 impl Server {
@@ -495,7 +518,7 @@ impl Server {
         octo: &Path,
         wait: Duration,
         send_queue: usize,
-        scale_out: Option<&ScaleOut>,
+        scale_out: Option<(&ScaleOut, &str)>,
     ) -> Result<Self> {
         if !octo.is_file() {
             bail!("no octo binary at {}", octo.display());
@@ -504,17 +527,13 @@ impl Server {
         let config = dir.path().join("octo.toml");
         std::fs::write(&config, config_text(send_queue)).context("writing the config")?;
         let mut mode: Vec<String> = Vec::new();
-        let mut schema = None;
-        if let Some(s) = scale_out {
-            // A fresh schema per run: the bench never sees another run's data.
-            let name = format!("octo_bench_{}_{}", std::process::id(), unix_millis());
+        if let Some((s, schema)) = scale_out {
             mode.extend(["--database".into(), s.database.clone()]);
-            mode.extend(["--database-schema".into(), name.clone()]);
+            mode.extend(["--database-schema".into(), schema.to_owned()]);
             if let Some(broker) = &s.broker {
                 mode.extend(["--broker".into(), broker.clone()]);
-                mode.extend(["--broker-prefix".into(), name.clone()]);
+                mode.extend(["--broker-prefix".into(), schema.to_owned()]);
             }
-            schema = Some((s.database.clone(), name));
         }
         let mut child = Command::new(octo)
             .arg("serve")
@@ -557,7 +576,6 @@ impl Server {
             url,
             addr,
             _dir: dir,
-            schema,
         })
     }
 
@@ -571,11 +589,7 @@ impl Server {
             .args(["-TERM", &self.pid.to_string()])
             .status()
             .await;
-        let stopped = self.wait_stopped().await;
-        if let Some((url, schema)) = self.schema.take() {
-            drop_schema(&url, &schema).await?;
-        }
-        stopped
+        self.wait_stopped().await
     }
 
     async fn wait_stopped(&mut self) -> Result<()> {
@@ -600,7 +614,9 @@ pub fn config_text(send_queue: usize) -> String {
     format!(
         "# written by octo-bench: the per-principal rate limit would otherwise shape the load\n\
          [limits.rate_limit]\nburst = {RATE_LIMIT_BURST}\nper_second = {RATE_LIMIT_PER_SECOND:.1}\n\n\
-         [limits.realtime]\nsend_queue = {send_queue}\n"
+         [limits.realtime]\nsend_queue = {send_queue}\n\n\
+         # the built-in scribe would join every channel as one more member\n\
+         [scribe]\nenabled = false\n"
     )
 }
 
@@ -901,7 +917,7 @@ pub async fn run(config: &Config, octo: &Path) -> Result<Report> {
     if config.payload == 0 || config.payload > 16_000 {
         bail!("payload must be 1 to 16000 bytes (the message text limit)");
     }
-    let server = Server::start(
+    let nodes = Nodes::start(
         octo,
         config.setup_timeout,
         config.send_queue,
@@ -910,21 +926,21 @@ pub async fn run(config: &Config, octo: &Path) -> Result<Report> {
     .await?;
     let result = tokio::time::timeout(
         config.setup_timeout + config.duration + DRAIN + Duration::from_secs(10),
-        round(config, &server),
+        round(config, &nodes),
     )
     .await
     .unwrap_or_else(|_| Err(anyhow!("the run overran its time limit")));
-    let stopped = server.stop().await;
+    let stopped = nodes.stop().await;
     let report = result?;
     stopped?;
     Ok(report)
 }
 
-async fn round(config: &Config, server: &Server) -> Result<Report> {
+async fn round(config: &Config, nodes: &Nodes) -> Result<Report> {
     let run_id = u64::from(std::process::id()) << 20 | u64::from(rand_u16());
     let setup_deadline = Instant::now() + config.setup_timeout;
     let setup = async {
-        let org = setup_org(&server.url).await?;
+        let org = setup_org(&nodes.node(0).url).await?;
         let space = post(
             &org.owner,
             &format!("/orgs/{}/spaces", org.org),
@@ -956,8 +972,8 @@ async fn round(config: &Config, server: &Server) -> Result<Report> {
             pairs.push((channels[i / config.members].clone(), p.clone()));
         }
         join_all(&org, pairs).await?;
-        let sockets: Vec<Socket> = futures::stream::iter(members.iter())
-            .map(|(_, token)| connect(&server.addr, token))
+        let sockets: Vec<Socket> = futures::stream::iter(members.iter().enumerate())
+            .map(|(i, (_, token))| connect(&nodes.node(i).addr, token))
             .buffered(16)
             .collect::<Vec<_>>()
             .await
@@ -972,10 +988,10 @@ async fn round(config: &Config, server: &Server) -> Result<Report> {
 
     // Let the connection burst (presence, replays) settle before measuring idle.
     tokio::time::sleep(Duration::from_millis(500)).await;
-    let server_idle = server.sample()?;
+    let server_idle = nodes.sample()?;
     let bench_cpu_before = own_cpu()?;
 
-    let peak = PeakSampler::start(server.pid);
+    let peak = PeakSampler::start_all(nodes.pids());
     let clock = Instant::now();
     let send_end = clock + config.duration;
     let member_deadline = send_end + DRAIN;
@@ -1009,7 +1025,7 @@ async fn round(config: &Config, server: &Server) -> Result<Report> {
         .enumerate()
         .map(|(i, (_, token))| {
             let (client, channels, sent, text) = (
-                Client::new(&server.url, Some(token.clone())),
+                Client::new(&nodes.node(i).url, Some(token.clone())),
                 channels.clone(),
                 sent_per_channel.clone(),
                 text.clone(),
@@ -1057,14 +1073,15 @@ async fn round(config: &Config, server: &Server) -> Result<Report> {
         members_lost += u64::from(r.lost);
         last_at = last_at.max(r.last_at);
     }
-    let server_end = server.sample()?;
+    let server_end = nodes.sample()?;
     let server_peak_rss = peak.stop().await.max(server_end.rss);
     let bench_cpu = own_cpu()?.saturating_sub(bench_cpu_before);
     drop(members);
 
     Ok(Report {
         config: config.clone(),
-        url: server.url.clone(),
+        url: nodes.node(0).url.clone(),
+        nodes: nodes.len(),
         sent: ack.len() as u64,
         send_errors,
         first_error,
@@ -1155,14 +1172,14 @@ pub(crate) fn rand_u16() -> u16 {
     (nanos >> 4) as u16
 }
 
-fn unix_millis() -> u128 {
+pub(crate) fn unix_millis() -> u128 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_millis())
 }
 
 /// Drops a run's PostgreSQL schema, so benchmarks leave nothing behind.
-async fn drop_schema(url: &str, schema: &str) -> Result<()> {
+pub(crate) async fn drop_schema(url: &str, schema: &str) -> Result<()> {
     let (client, connection) = tokio_postgres::connect(url, tokio_postgres::NoTls)
         .await
         .context("connecting to PostgreSQL to drop the bench schema")?;

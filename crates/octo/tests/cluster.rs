@@ -92,7 +92,10 @@ impl Cluster {
                 &self._schema.name,
             ])
             .args(["--broker", &self.broker, "--broker-prefix", &self.prefix])
-            .env("OCTO_SCRIBE", "false")
+            .env(
+                "OCTO_SCRIBE",
+                std::env::var("OCTO_TEST_CLUSTER_SCRIBE").unwrap_or_else(|_| "false".into()),
+            )
             .env("OCTO_LOG", "warn")
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit());
