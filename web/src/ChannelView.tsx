@@ -20,18 +20,20 @@ interface Props {
   typing: Record<string, number>;
   /** The newest seq the session has seen in this channel. */
   knownSeq: number;
+  /** The user's read cursor here when the channel was opened. */
+  readSeq: number;
   subscribe: (l: (ev: OctoEvent) => void) => () => void;
   markRead: (channelId: string, seq: number, member: boolean) => void;
 }
 
-export function ChannelView({ session, entry, title, typing, knownSeq, subscribe, markRead }: Props) {
+export function ChannelView({ session, entry, title, typing, knownSeq, readSeq: readAtOpen, subscribe, markRead }: Props) {
   const channel = entry.channel;
   const [messages, setMessages] = useState<Message[]>([]);
   const [before, setBefore] = useState<number | null>(null);
   const [loaded, setLoaded] = useState(false);
   const [thread, setThread] = useState<Message[] | null>(null);
   const [threadId, setThreadId] = useState<string | null>(null);
-  const [side, setSide] = useState<"thread" | "members" | "groupmd" | null>(null);
+  const [side, setSide] = useState<"thread" | "threadmd" | "members" | "groupmd" | null>(null);
 
   // Esc closes the side panel.
   useEffect(() => {
@@ -44,11 +46,19 @@ export function ChannelView({ session, entry, title, typing, knownSeq, subscribe
   const [status, setStatus] = useState<Record<string, string>>({});
   const [lastSeq, setLastSeq] = useState(knownSeq);
   // Everything after this seq was unread when the channel was opened.
-  const [readSeq] = useState(channel.last_seq - entry.unread);
-  const [openSeq] = useState(channel.last_seq);
+  const [readSeq] = useState(readAtOpen);
+  const [openSeq] = useState(knownSeq);
   const list = useRef<HTMLDivElement>(null);
   const stick = useRef(true);
   const keepFromBottom = useRef<number | null>(null);
+  const [dividerSeen, setDividerSeen] = useState(false);
+  // Once the first unread has been on screen, the banner has done its job.
+  const checkDivider = useCallback(() => {
+    const el = list.current;
+    const divider = el?.querySelector(".unread-divider");
+    if (!el || !divider) return;
+    if (divider.getBoundingClientRect().top >= el.getBoundingClientRect().top) setDividerSeen(true);
+  }, []);
   const threadRef = useRef(threadId);
   threadRef.current = threadId;
 
@@ -104,7 +114,8 @@ export function ChannelView({ session, entry, title, typing, knownSeq, subscribe
     } else if (stick.current) {
       el.scrollTop = el.scrollHeight;
     }
-  }, [messages]);
+    checkDivider();
+  }, [messages, checkDivider]);
 
   const loadOlder = useCallback(async () => {
     if (before === null) return;
@@ -120,6 +131,7 @@ export function ChannelView({ session, entry, title, typing, knownSeq, subscribe
   const onScroll = () => {
     const el = list.current;
     if (!el) return;
+    checkDivider();
     stick.current = el.scrollHeight - el.scrollTop - el.clientHeight < 40;
     if (el.scrollTop < 80 && before !== null && loaded) void loadOlder();
   };
@@ -150,11 +162,23 @@ export function ChannelView({ session, entry, title, typing, knownSeq, subscribe
     }
     setBefore(cursor);
     stick.current = false;
-    requestAnimationFrame(() => document.querySelector(".unread-divider")?.scrollIntoView({ block: "center" }));
+    // After React has put the older pages in: show the divider, then hide the banner.
+    requestAnimationFrame(() => {
+      list.current?.querySelector(".unread-divider")?.scrollIntoView({ block: "center" });
+      setDividerSeen(true);
+    });
   };
 
   // The divider marks what was unread on arrival, not what came in since.
   const firstUnread = messages.find((m) => m.seq > readSeq && m.seq <= openSeq && m.author_id !== session.me.id);
+  // "N new messages — jump" while the first unread is above the view (or not
+  // loaded yet); the count has a "+" when older pages may hold more.
+  const unreadLoaded = messages.filter((m) => m.seq > readSeq && m.seq <= openSeq && m.author_id !== session.me.id).length;
+  const morePages = before !== null && (messages[0]?.seq ?? 0) > readSeq + 1;
+  const jump =
+    loaded && !dividerSeen && readSeq < openSeq && (unreadLoaded > 0 || morePages)
+      ? `${unreadLoaded}${morePages ? "+" : ""} new message${unreadLoaded === 1 && !morePages ? "" : "s"}`
+      : null;
   const typingNames = Object.keys(typing)
     .map((id) => session.people.get(id)?.name)
     .filter(Boolean);
@@ -168,7 +192,6 @@ export function ChannelView({ session, entry, title, typing, knownSeq, subscribe
           <h2>{title}</h2>
           {channel.topic && <span className="topic">{channel.topic}</span>}
           <span className="spacer" />
-          {readSeq < openSeq && <button onClick={jumpToUnread}>Jump to first unread</button>}
           {session.caps.features.group_md && (
             <button aria-pressed={side === "groupmd"} onClick={() => setSide(side === "groupmd" ? null : "groupmd")}>
               group.md
@@ -179,6 +202,11 @@ export function ChannelView({ session, entry, title, typing, knownSeq, subscribe
           </button>
         </header>
         <div className="messages" ref={list} onScroll={onScroll} data-testid="messages">
+          {jump && (
+            <button className="unread-jump" onClick={() => void jumpToUnread()}>
+              {jump} — jump
+            </button>
+          )}
           {before !== null && loaded && (
             <button className="link older" onClick={loadOlder}>
               Load older messages
@@ -210,6 +238,11 @@ export function ChannelView({ session, entry, title, typing, knownSeq, subscribe
         <aside className="side thread-panel" aria-label="Thread">
           <header>
             <h3>Thread</h3>
+            {session.caps.features.group_md && (
+              <button onClick={() => setSide("threadmd")}>
+                Thread group.md
+              </button>
+            )}
             <button aria-label="Close thread" onClick={() => setSide(null)}>
               ✕
             </button>
@@ -222,6 +255,15 @@ export function ChannelView({ session, entry, title, typing, knownSeq, subscribe
           </div>
           <Composer session={session} channelId={channel.id} threadId={threadId} placeholder="Reply in thread" />
         </aside>
+      )}
+      {side === "threadmd" && threadId && (
+        <GroupmdPanel
+          session={session}
+          channelId={channel.id}
+          threadId={threadId}
+          subscribe={subscribe}
+          onClose={() => setSide("thread")}
+        />
       )}
       {side === "groupmd" && (
         <GroupmdPanel session={session} channelId={channel.id} subscribe={subscribe} onClose={() => setSide(null)} />

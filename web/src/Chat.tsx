@@ -9,6 +9,7 @@ import { Sidebar } from "./Sidebar";
 import { ChannelView } from "./ChannelView";
 import { Admin } from "./Admin";
 import { Dialog, type Field } from "./Dialog";
+import { AgentProfile, type AgentStatus } from "./AgentProfile";
 
 export interface Session {
   me: Principal;
@@ -17,6 +18,8 @@ export interface Session {
   presence: Record<string, Presence>;
   caps: Capabilities;
   send: (frame: object) => void;
+  /** Opens an agent's profile. */
+  openProfile: (id: string) => void;
 }
 
 type Listener = (ev: OctoEvent) => void;
@@ -55,6 +58,8 @@ export function Chat({ caps, onLogout }: { caps: Capabilities; onLogout: () => v
   const [dmMembers, setDmMembers] = useState<Record<string, string[]>>({});
   const [dialog, setDialog] = useState<{ title: string; fields: Field[]; submit: (v: Record<string, string>) => Promise<void> } | null>(null);
   const [navOpen, setNavOpen] = useState(false);
+  const [profile, setProfile] = useState<string | null>(null);
+  const [agentStatus, setAgentStatus] = useState<Record<string, AgentStatus>>({});
   const listeners = useRef(new Set<Listener>());
   const realtime = useRef<Realtime | null>(null);
   const activeRef = useRef(active);
@@ -63,13 +68,26 @@ export function Chat({ caps, onLogout }: { caps: Capabilities; onLogout: () => v
   meRef.current = me;
   // The newest seq seen per channel, open or not: what "read up to here" means.
   const latestSeq = useRef(new Map<string, number>());
+  // How far the user has read per channel: the tree's cursor, then what this
+  // page marked. A channel opened later still knows where its "New" starts.
+  const readUpTo = useRef(new Map<string, number>());
+  // Each channel's last_seq from the first tree: where the socket starts.
+  const startAt = useRef<Record<string, number>>({});
   const peopleRef = useRef(people);
   peopleRef.current = people;
 
   const loadTree = useCallback(async (orgId: string) => {
     const t = treeFromServer(await get<unknown>(`/orgs/${orgId}/tree`));
+    if (Object.keys(startAt.current).length === 0) {
+      const all = allChannels(t);
+      if (all.length <= 1000) startAt.current = Object.fromEntries(all.map((c) => [c.channel.id, c.channel.last_seq]));
+    }
     setTree(t);
     setUnread(Object.fromEntries(allChannels(t).map((c) => [c.channel.id, c.unread])));
+    for (const c of allChannels(t)) {
+      const read = c.channel.last_seq - c.unread;
+      readUpTo.current.set(c.channel.id, Math.max(readUpTo.current.get(c.channel.id) ?? 0, read));
+    }
     for (const dm of t.dms) {
       get<{ items: { principal_id: string }[] }>(`/channels/${dm.channel.id}/members`).then(
         (list) => setDmMembers((d) => ({ ...d, [dm.channel.id]: list.items.map((i) => i.principal_id) })),
@@ -146,6 +164,10 @@ export function Chat({ caps, onLogout }: { caps: Capabilities; onLogout: () => v
             });
           }
           if (["member.joined", "member.left", "channel.updated"].includes(frame.kind)) refreshSoon();
+          if (frame.kind === "agent.status") {
+            const p = frame.payload as { principal_id: string; text: string | null };
+            setAgentStatus((s) => ({ ...s, [p.principal_id]: { text: p.text ?? "", channel_id: frame.channel_id } }));
+          }
           break;
         }
         case "subscribed":
@@ -167,14 +189,17 @@ export function Chat({ caps, onLogout }: { caps: Capabilities; onLogout: () => v
     [refreshSoon],
   );
 
+  // The socket starts once the tree is in, from the tree's seqs (at most what
+  // one hello frame holds; beyond that the server's cursors decide).
+  const treeLoaded = tree !== null;
   useEffect(() => {
     const token = localStorage.getItem("octo.token");
-    if (!me || !token) return;
-    const rt = new Realtime(token, onFrame, setConnected);
+    if (!me || !token || !treeLoaded) return;
+    const rt = new Realtime(token, onFrame, setConnected, { ...startAt.current, ...Object.fromEntries(latestSeq.current) });
     realtime.current = rt;
     rt.start();
     return () => rt.stop();
-  }, [me, onFrame]);
+  }, [me, onFrame, treeLoaded]);
 
   // Presence follows whether the tab is being looked at.
   useEffect(() => {
@@ -243,6 +268,7 @@ export function Chat({ caps, onLogout }: { caps: Capabilities; onLogout: () => v
   // go one at a time per channel, only forward, and a burst sends only its last.
   const cursors = useRef(new Map<string, { sent: number; want: number; busy: boolean }>());
   const markRead = useCallback((channelId: string, seq: number, member: boolean) => {
+    readUpTo.current.set(channelId, Math.max(readUpTo.current.get(channelId) ?? 0, seq));
     setUnread((u) => (u[channelId] ? { ...u, [channelId]: 0 } : u));
     setMentions((m) => (m[channelId] ? { ...m, [channelId]: 0 } : m));
     if (!member) return;
@@ -275,6 +301,7 @@ export function Chat({ caps, onLogout }: { caps: Capabilities; onLogout: () => v
     presence,
     caps,
     send: (frame) => realtime.current?.send(frame),
+    openProfile: setProfile,
   };
   const current = channels.find((c) => c.channel.id === active) ?? null;
 
@@ -365,6 +392,7 @@ export function Chat({ caps, onLogout }: { caps: Capabilities; onLogout: () => v
           title={channelTitle(current.channel, people, me.id, dmMembers[current.channel.id])}
           typing={typing[current.channel.id] ?? {}}
           knownSeq={Math.max(current.channel.last_seq, latestSeq.current.get(current.channel.id) ?? 0)}
+          readSeq={readUpTo.current.get(current.channel.id) ?? current.channel.last_seq - current.unread}
           subscribe={subscribe}
           markRead={markRead}
         />
@@ -374,6 +402,20 @@ export function Chat({ caps, onLogout }: { caps: Capabilities; onLogout: () => v
         </main>
       )}
       {dialog && <Dialog {...dialog} onClose={() => setDialog(null)} />}
+      {profile && (
+        <AgentProfile
+          key={profile}
+          session={session}
+          agentId={profile}
+          status={agentStatus[profile]}
+          channelName={(id) => {
+            const c = channels.find((x) => x.channel.id === id);
+            return c ? channelTitle(c.channel, people, me.id, dmMembers[id]) : "a channel";
+          }}
+          onOpenChannel={open}
+          onClose={() => setProfile(null)}
+        />
+      )}
     </div>
   );
 }

@@ -20,11 +20,15 @@ interface Revision {
 interface Props {
   session: Session;
   channelId: string;
+  /** A thread's own group.md instead of the channel's. */
+  threadId?: string | null;
   subscribe: (l: (ev: OctoEvent) => void) => () => void;
   onClose: () => void;
 }
 
-export function GroupmdPanel({ session, channelId, subscribe, onClose }: Props) {
+export function GroupmdPanel({ session, channelId, threadId = null, subscribe, onClose }: Props) {
+  // Every route of the document hangs off this: the channel's or the thread's.
+  const docPath = threadId ? `/channels/${channelId}/threads/${threadId}/groupmd` : `/channels/${channelId}/groupmd`;
   const [doc, setDoc] = useState<Revision | null>(null);
   // The revision the draft was started from: the If-Match of Save.
   const [draft, setDraft] = useState<{ base: number; text: string } | null>(null);
@@ -38,15 +42,21 @@ export function GroupmdPanel({ session, channelId, subscribe, onClose }: Props) 
   historyOpen.current = history !== null;
 
   const load = useCallback(async () => {
-    const current = await get<Revision>(`/channels/${channelId}/groupmd`);
+    const current = await get<Revision>(docPath);
     setDoc(current);
     return current;
-  }, [channelId]);
+  }, [docPath]);
 
   const loadHistory = useCallback(async () => {
-    const list = await get<{ revisions: Revision[] }>(`/channels/${channelId}/groupmd/revisions`);
-    setHistory(list.revisions.slice().reverse());
-  }, [channelId]);
+    try {
+      const list = await get<{ revisions: Revision[] }>(`${docPath}/revisions`);
+      setHistory(list.revisions.slice().reverse());
+    } catch (e) {
+      // Older servers keep a thread's revisions without a route to them.
+      const missing = threadId && e instanceof ApiError && e.status === 404;
+      setError(missing ? "This server has no history for a thread's group.md yet." : e instanceof Error ? e.message : String(e));
+    }
+  }, [docPath, threadId]);
 
   useEffect(() => {
     void load().catch((e) => setError(String(e instanceof Error ? e.message : e)));
@@ -58,11 +68,11 @@ export function GroupmdPanel({ session, channelId, subscribe, onClose }: Props) 
     () =>
       subscribe((ev) => {
         if (ev.channel_id !== channelId || ev.kind !== "groupmd.updated") return;
-        if (ev.payload.thread_id) return;
+        if ((ev.payload.thread_id ?? null) !== threadId) return;
         if (!editing.current) void load();
         if (historyOpen.current) void loadHistory();
       }),
-    [channelId, subscribe, load, loadHistory],
+    [channelId, threadId, subscribe, load, loadHistory],
   );
 
   const name = (id: string | null) => (id ? (session.people.get(id)?.name ?? "someone") : "template");
@@ -71,7 +81,7 @@ export function GroupmdPanel({ session, channelId, subscribe, onClose }: Props) 
   const save = async (base: number, text: string) => {
     setError(null);
     try {
-      const saved = await api<Revision>("PUT", `/channels/${channelId}/groupmd`, { text }, { "If-Match": `"${base}"` });
+      const saved = await api<Revision>("PUT", docPath, { text }, { "If-Match": `"${base}"` });
       setDoc(saved);
       setDraft(null);
       setConflict(null);
@@ -91,7 +101,7 @@ export function GroupmdPanel({ session, channelId, subscribe, onClose }: Props) 
       // A restore is a write on top of the revision this panel shows.
       const saved = await api<Revision>(
         "POST",
-        `/channels/${channelId}/groupmd/revisions/${n}/restore`,
+        `${docPath}/revisions/${n}/restore`,
         {},
         { "If-Match": `"${doc.revision}"` },
       );
@@ -105,9 +115,9 @@ export function GroupmdPanel({ session, channelId, subscribe, onClose }: Props) 
   };
 
   return (
-    <aside className="side groupmd-panel" aria-label="group.md">
+    <aside className="side groupmd-panel" aria-label={threadId ? "Thread group.md" : "group.md"}>
       <header>
-        <h3>group.md</h3>
+        <h3>{threadId ? "Thread group.md" : "group.md"}</h3>
         <span className="muted small">{doc && `revision ${doc.revision}`}</span>
         <button aria-label="Close group.md" onClick={onClose}>
           ✕
@@ -198,7 +208,7 @@ export function GroupmdPanel({ session, channelId, subscribe, onClose }: Props) 
             <ol>
               {history.map((r) => (
                 <li key={r.revision}>
-                  <button className="link" onClick={() => void get<Revision>(`/channels/${channelId}/groupmd/revisions/${r.revision}`).then(setViewing)}>
+                  <button className="link" onClick={() => void get<Revision>(`${docPath}/revisions/${r.revision}`).then(setViewing)}>
                     Revision {r.revision}
                   </button>{" "}
                   <span className="muted small">

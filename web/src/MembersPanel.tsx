@@ -31,7 +31,13 @@ export function MembersPanel({ session, channelId, onClose }: { session: Session
           return (
             <li key={m.principal_id}>
               <PresenceDot session={session} id={m.principal_id} />
-              <span className="name">{p?.name ?? m.principal_id}</span>
+              {p?.kind === "agent" ? (
+                <button className="author" aria-label={`Profile of @${p.name}`} onClick={() => session.openProfile(p.id)}>
+                  {p.name}
+                </button>
+              ) : (
+                <span className="name">{p?.name ?? m.principal_id}</span>
+              )}
               {p?.kind === "agent" && <span className="agent-tag" title={`wakes on: ${m.trigger}`}>agent</span>}
               <span className="muted">{p?.role}</span>
               {m.lag > 0 && <span className="muted"> · {m.lag} behind</span>}

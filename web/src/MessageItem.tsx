@@ -36,7 +36,13 @@ export function MessageItem({ session, message, onThread }: { session: Session; 
       data-author={author?.name}
     >
       <header>
-        <strong className="author">{author?.display_name || author?.name || "someone"}</strong>
+        {author?.kind === "agent" ? (
+          <button className="author" aria-label={`Profile of @${author.name}`} onClick={() => session.openProfile(author.id)}>
+            {author.display_name || author.name}
+          </button>
+        ) : (
+          <strong className="author">{author?.display_name || author?.name || "someone"}</strong>
+        )}
         {author?.kind === "agent" && <span className="agent-tag">agent</span>}
         <time dateTime={message.created_at}>{time}</time>
         {message.edited_at && <span className="edited">(edited)</span>}

@@ -40,8 +40,9 @@ export function Sidebar(props: Props) {
     const other = members.find((m) => m !== session.me.id);
     const person = other ? session.people.get(other) : undefined;
     const count = unread[id] ?? 0;
+    const profile = tc.channel.kind === "dm" && person?.kind === "agent" ? person : undefined;
     return (
-      <li key={id}>
+      <li key={id} className={profile ? "dm-row" : undefined}>
         <button
           className={`channel ${id === active ? "active" : ""} ${count > 0 ? "has-unread" : ""}`}
           data-channel={tc.channel.name ?? id}
@@ -50,7 +51,7 @@ export function Sidebar(props: Props) {
           {tc.channel.kind !== "channel" && other && <PresenceDot session={session} id={other} />}
           {tc.channel.private && tc.channel.kind === "channel" && <span aria-label="private">🔒</span>}
           <span className="name">{channelTitle(tc.channel, session.people, session.me.id, members)}</span>
-          {person?.kind === "agent" && <span className="agent-tag">agent</span>}
+          {person?.kind === "agent" && !profile && <span className="agent-tag">agent</span>}
           {(mentions[id] ?? 0) > 0 && (
             <span className="badge mention-badge" aria-label="mentions">
               @{mentions[id]}
@@ -62,6 +63,11 @@ export function Sidebar(props: Props) {
             </span>
           )}
         </button>
+        {profile && (
+          <button className="agent-tag" aria-label={`Profile of @${profile.name}`} title="Profile" onClick={() => session.openProfile(profile.id)}>
+            agent
+          </button>
+        )}
       </li>
     );
   };

@@ -38,8 +38,14 @@ export function applyEvent(list: Message[], ev: OctoEvent, threadId: string | nu
     case "message.created": {
       const m = p.message as Message;
       // A reply counts on its root in the channel list.
+      // A replayed event (reconnect, resume from the server-side cursor) must
+      // not count again: only a reply newer than the root's last one counts.
       if (threadId === null && m.thread_id)
-        return patchMessage(list, m.thread_id, (root) => ({ ...root, reply_count: root.reply_count + 1 }));
+        return patchMessage(list, m.thread_id, (root) =>
+          root.last_reply_at && Date.parse(m.created_at) <= Date.parse(root.last_reply_at)
+            ? root
+            : { ...root, reply_count: root.reply_count + 1, last_reply_at: m.created_at },
+        );
       const belongs = threadId === null ? !m.thread_id : m.thread_id === threadId || m.id === threadId;
       if (!belongs || list.some((x) => x.id === m.id)) return list;
       return [...list, m];

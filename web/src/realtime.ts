@@ -25,7 +25,13 @@ export class Realtime {
     private token: string,
     private onFrame: (frame: Frame) => void,
     private onStatus: (connected: boolean) => void,
-  ) {}
+    /** Where the page's data stands per channel (the tree's last_seq): without
+     *  it the server resumes from the account's delivery cursor and replays
+     *  events the page already loaded, counting them twice. */
+    startAt: Record<string, number> = {},
+  ) {
+    this.cursors = { ...startAt };
+  }
 
   start() {
     this.closed = false;

@@ -11,6 +11,11 @@ export interface Principal {
   role: Role;
   description: string | null;
   deactivated?: boolean;
+  /** Agents: the human who created and answers for it. */
+  owner_id?: string | null;
+  skills?: string[];
+  avatar_url?: string | null;
+  created_at?: string;
 }
 
 export interface Org {
@@ -74,6 +79,7 @@ export interface Message {
   attachments: Attachment[];
   reactions: Reaction[];
   reply_count: number;
+  last_reply_at?: string | null;
 }
 
 export interface OctoEvent {

@@ -11,7 +11,7 @@ use utoipa::OpenApi;
     paths(
         auth::setup, auth::login, auth::logout, auth::me,
         auth::list_my_tokens, auth::create_my_token, auth::revoke_my_token,
-        orgs::list_members, orgs::add_member, agents::create_agent, agents::list_agents, agents::get_agent, agents::update_agent, agents::set_status,
+        orgs::list_members, orgs::add_member, agents::create_agent, agents::list_agents, agents::get_agent, agents::list_agent_channels, agents::update_agent, agents::set_status,
         agents::put_webhook, agents::get_webhook, agents::delete_webhook, agents::list_deliveries, agents::replay_delivery, orgs::tree, orgs::open_dm,
         agents::list_agent_tokens, agents::create_agent_token, agents::revoke_agent_token,
         spaces::create_space, spaces::get_space, spaces::list_space_members, spaces::add_space_member,

@@ -620,3 +620,65 @@ async fn every_org_has_a_scribe_that_joins_new_channels_but_not_dms() {
             .all(|m| m["principal_id"] != scribe_id.as_str())
     );
 }
+
+/// An agent's profile lists the channels it is in, as far as the asker can
+/// see them: a private channel stays hidden from a non-member.
+#[tokio::test]
+async fn an_agents_channels_are_listed_as_far_as_the_caller_sees() {
+    let app = spawn_app().await;
+    let org = setup(&app).await;
+    let (space, public) = space_and_channel(&app, &org, false).await;
+    let private = id(&app
+        .post(
+            &format!("/spaces/{space}/channels"),
+            &org.owner_token,
+            json!({"name": "hidden", "private": true}),
+        )
+        .await
+        .expect(201));
+    let (a_id, _) = add_agent(&app, &org, "helper").await;
+    join(&app, &org, &public, &a_id).await;
+    join(&app, &org, &private, &a_id).await;
+    let (_, meg) = add_human(&app, &org, "meg", "member").await;
+
+    let owner_view = app
+        .get(&format!("/agents/{a_id}/channels"), &org.owner_token)
+        .await
+        .expect(200);
+    let names: Vec<_> = owner_view["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .map(|c| {
+            (
+                c["name"].clone(),
+                c["with_you"].clone(),
+                c["trigger"].clone(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        names,
+        vec![
+            (json!("general"), json!(true), json!("mention")),
+            (json!("hidden"), json!(true), json!("mention")),
+        ]
+    );
+
+    let meg_view = app
+        .get(&format!("/agents/{a_id}/channels"), &meg)
+        .await
+        .expect(200);
+    let items = meg_view["items"].as_array().expect("items");
+    assert_eq!(items.len(), 1, "{meg_view}");
+    assert_eq!(items[0]["channel_id"], json!(public));
+    assert_eq!(items[0]["with_you"], json!(false));
+
+    // A person is not an agent, and an unknown id is simply not found.
+    app.get(&format!("/agents/{}/channels", org.owner_id), &meg)
+        .await
+        .expect_error(404, "not_found");
+    app.get("/agents/nope/channels", &meg)
+        .await
+        .expect_error(404, "not_found");
+}

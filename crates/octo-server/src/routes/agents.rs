@@ -253,6 +253,66 @@ pub async fn get_agent(
     Ok(Json(agent))
 }
 
+#[derive(Serialize, ToSchema)]
+pub struct AgentChannel {
+    pub channel_id: ChannelId,
+    pub kind: ChannelKind,
+    /// None for DMs.
+    pub name: Option<String>,
+    pub private: bool,
+    /// When the agent is woken in this channel.
+    pub trigger: TriggerPolicy,
+    /// `last_seq - acked_seq`: events the agent has not yet taken.
+    pub lag: u64,
+    /// Whether the caller is a member too (a channel in common).
+    pub with_you: bool,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct AgentChannelList {
+    pub items: Vec<AgentChannel>,
+    pub next: Option<String>,
+}
+
+/// The channels an agent is in, as far as the caller can see them (a channel
+/// the caller may not read is left out, as everywhere): its profile's
+/// "channels in common", with the trigger and backlog per channel.
+#[utoipa::path(get, path = "/api/v1/agents/{id}/channels", tag = "agents",
+    responses((status = 200, body = AgentChannelList), (status = 404, body = ErrorBody)))]
+pub async fn list_agent_channels(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> ApiResult<Json<AgentChannelList>> {
+    authorize_org(&caller, &caller.principal.org_id.clone(), Action::Read)?;
+    let agent = state
+        .store
+        .get_principal(&PrincipalId::from_string(id))
+        .await?
+        .filter(|p| p.org_id == caller.principal.org_id && p.kind == PrincipalKind::Agent)
+        .ok_or(ApiError::NotFound("agent"))?;
+    let mut items = Vec::new();
+    for member in state.store.memberships_of(&agent.id).await? {
+        let view = match authorize_channel(&state, &caller, &member.channel_id, Action::Read).await
+        {
+            Ok(view) => view,
+            Err(ApiError::NotFound(_) | ApiError::Forbidden(_)) => continue,
+            Err(e) => return Err(e),
+        };
+        items.push(AgentChannel {
+            lag: view.channel.last_seq.saturating_sub(member.acked_seq),
+            with_you: view.membership.is_some(),
+            channel_id: view.channel.id,
+            kind: view.channel.kind,
+            name: view.channel.name,
+            private: view.channel.private,
+            trigger: member.trigger,
+        });
+    }
+    items.sort_by(|a, b| a.name.cmp(&b.name));
+    Ok(Json(AgentChannelList { items, next: None }))
+}
+
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ProfileRequest {

@@ -47,6 +47,7 @@ pub fn api(state: AppState) -> Router {
             "/agents/{id}",
             get(agents::get_agent).patch(agents::update_agent),
         )
+        .route("/agents/{id}/channels", get(agents::list_agent_channels))
         .route("/channels/{id}/status", put(agents::set_status))
         .route("/channels/{id}/context", get(context::get_context))
         .route(
