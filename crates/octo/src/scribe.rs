@@ -7,7 +7,7 @@ use crate::config::ScribeSection;
 use octo_client::Client;
 use octo_core::model::{Org, PrincipalKind};
 use octo_core::{OrgId, TokenId};
-use octo_scribe::ScribeConfig;
+use octo_scribe::{MaintainerConfig, ScribeConfig};
 use octo_server::password::{new_token_secret, token_hash};
 use octo_store::{NewToken, Store, now};
 use std::collections::HashMap;
@@ -32,6 +32,7 @@ pub async fn supervise(
     base_url: String,
     node: String,
     config: ScribeSection,
+    maintainer: MaintainerConfig,
 ) {
     let ttl = Duration::from_millis(config.lease_ms.max(1));
     let mut running: HashMap<OrgId, Running> = HashMap::new();
@@ -51,7 +52,7 @@ pub async fn supervise(
                         if running.contains_key(&org.id) {
                             continue;
                         }
-                        match start(&*store, &base_url, &org, &config).await {
+                        match start(&*store, &base_url, &org, &config, &maintainer).await {
                             Ok(Some(r)) => {
                                 tracing::info!(org = %org.id, "scribe running on this node");
                                 running.insert(org.id, r);
@@ -80,6 +81,7 @@ async fn start(
     base_url: &str,
     org: &Org,
     config: &ScribeSection,
+    maintainer: &MaintainerConfig,
 ) -> anyhow::Result<Option<Running>> {
     let scribe = store
         .find_principals_by_names(&org.id, &[octo_server::scribe::SCRIBE_NAME.to_owned()])
@@ -104,6 +106,7 @@ async fn start(
     let scribe_config = ScribeConfig {
         every_messages: config.every_messages,
         idle: Duration::from_secs(config.idle_secs),
+        maintainer: maintainer.clone(),
     };
     let (stop, stopped) = oneshot::channel::<()>();
     let task = tokio::spawn(async move {
