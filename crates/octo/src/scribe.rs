@@ -1,7 +1,8 @@
 //! The built-in `scribe` in `octo serve`: an ordinary agent that reaches this
 //! server through its loopback URL with a token minted for the org's scribe.
 //! With several nodes, only the holder of the `scribe` lease runs it; another
-//! node takes over when the holder stops renewing.
+//! node takes over when the holder stops renewing. Each start revokes the
+//! tokens earlier starts minted, so restarts leave one live scribe token.
 
 use crate::config::ScribeSection;
 use octo_client::Client;
@@ -18,6 +19,10 @@ use tokio::task::JoinHandle;
 
 /// The lease whose holder runs the scribe for the cluster.
 pub const LEASE: &str = "scribe";
+
+/// The label of the tokens this binary mints for the scribe (and revokes at
+/// the next start).
+pub const TOKEN_LABEL: &str = "built-in scribe (octo serve)";
 
 /// One org's running scribe: dropping `stop` ends it.
 struct Running {
@@ -91,13 +96,20 @@ async fn start(
     let Some(scribe) = scribe else {
         return Ok(None);
     };
+    // An earlier start's token is no longer used by anyone: that scribe has
+    // stopped (this node restarted, or the lease moved here).
+    for token in store.list_tokens(&scribe.id).await? {
+        if token.label == TOKEN_LABEL && token.revoked_at.is_none() {
+            store.revoke_token(&scribe.id, &token.id).await?;
+        }
+    }
     let secret = new_token_secret();
     store
         .create_token(NewToken {
             id: TokenId::generate(),
             principal_id: scribe.id.clone(),
             secret_hash: token_hash(&secret),
-            label: "built-in scribe (octo serve)".to_owned(),
+            label: TOKEN_LABEL.to_owned(),
             created_at: now(),
             expires_at: None,
         })

@@ -1,5 +1,6 @@
 //! `octo serve` with `[scribe] maintainer = "openai"` against a local server
-//! speaking OpenAI's `chat/completions`.
+//! speaking OpenAI's `chat/completions`, and the scribe's tokens across
+//! restarts.
 
 mod common;
 
@@ -10,6 +11,7 @@ use axum::routing::post;
 use common::{OCTO, Server, lines_of};
 use octo_client::{Client, SendOptions};
 use octo_core::model::Principal;
+use reqwest::Method;
 use serde_json::{Value, json};
 use std::collections::VecDeque;
 use std::path::Path;
@@ -107,6 +109,7 @@ async fn start_model() -> (String, Arc<Model>) {
 }
 
 struct Org {
+    token: String,
     owner: Client,
     scribe: Principal,
     channel: octo_core::ChannelId,
@@ -137,6 +140,7 @@ async fn org_with_channel(url: &str) -> Org {
         .expect("channel")
         .id;
     Org {
+        token: setup.token,
         owner,
         scribe,
         channel,
@@ -224,4 +228,80 @@ async fn serve_writes_the_models_revision_and_refuses_an_invalid_one() {
     assert_eq!(now.revision, 1, "the refused revision was not written");
     assert_eq!(model.seen.lock().expect("lock").len(), 2);
     server.stop();
+}
+
+/// The scribe's tokens minted by `octo serve`: (all, unrevoked).
+async fn scribe_tokens(org: &Org) -> (usize, usize) {
+    let list: Value = org
+        .owner
+        .call(
+            Method::GET,
+            &format!("/agents/{}/tokens", org.scribe.id),
+            None,
+        )
+        .await
+        .expect("tokens");
+    let ours: Vec<&Value> = list["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .filter(|t| t["label"] == "built-in scribe (octo serve)")
+        .collect();
+    let live = ours.iter().filter(|t| t["revoked_at"].is_null()).count();
+    (ours.len(), live)
+}
+
+async fn tokens_until(org: &Org, minted: usize) -> (usize, usize) {
+    let mut now = (0, 0);
+    for _ in 0..TRIES {
+        now = scribe_tokens(org).await;
+        if now.0 >= minted {
+            return now;
+        }
+        tokio::time::sleep(STEP).await;
+    }
+    panic!("the scribe's tokens never reached {minted}: {now:?}");
+}
+
+#[tokio::test]
+async fn restarts_leave_one_live_scribe_token() {
+    let data = tempfile::tempdir().expect("tempdir");
+    let server = serve(data.path(), RULES, &[]);
+    let org = org_with_channel(&server.url).await;
+    assert_eq!(tokens_until(&org, 1).await, (1, 1));
+    server.stop();
+
+    for started in 2..=3 {
+        let again = serve(data.path(), RULES, &[]);
+        let org = Org {
+            owner: Client::new(&again.url, Some(org.token.clone())),
+            token: org.token.clone(),
+            scribe: org.scribe.clone(),
+            channel: org.channel.clone(),
+        };
+        assert_eq!(
+            tokens_until(&org, started).await,
+            (started, 1),
+            "start {started}: the earlier tokens are revoked"
+        );
+        if started == 3 {
+            // The one live token is the running scribe's.
+            for text in ["Decision: the wiki moves to Octo", "/groupmd"] {
+                org.owner
+                    .send(&org.channel, text, SendOptions::default())
+                    .await
+                    .expect("send");
+            }
+            let mut doc = String::new();
+            for _ in 0..TRIES {
+                doc = org.owner.groupmd(&org.channel).await.expect("groupmd").text;
+                if doc.contains("wiki moves to Octo") {
+                    break;
+                }
+                tokio::time::sleep(STEP).await;
+            }
+            assert!(doc.contains("wiki moves to Octo"), "{doc}");
+        }
+        again.stop();
+    }
 }
