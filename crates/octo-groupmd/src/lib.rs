@@ -7,6 +7,8 @@
 //! * [`extract`] is the deterministic maintainer: from the messages since the last
 //!   revision it reads decisions, action items and open questions (no LLM).
 //! * [`Document::apply`] merges what it read into the document.
+//! * [`check_revision`] guards a whole revised document (an LLM's) before it
+//!   is proposed.
 //!
 //! Pure: no I/O, no clock.
 
@@ -16,6 +18,7 @@ mod document;
 mod extract;
 mod merge;
 mod model;
+mod revise;
 mod text;
 
 pub use conversation::{Conversation, Output, OutputAction};
@@ -23,3 +26,4 @@ pub use diff::line_diff;
 pub use document::{Document, DocumentError, ItemLine, MAX_BYTES, SectionKind, TEMPLATE};
 pub use extract::{extract, extract_since};
 pub use model::{ActionItem, Decision, Extraction, Member, Message, Question, Reaction};
+pub use revise::{RevisionError, check_revision};

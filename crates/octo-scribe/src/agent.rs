@@ -8,6 +8,8 @@ use octo_client::{Client, ClientError, Frame, SendOptions, SubscribeOptions};
 use octo_core::model::Message;
 use octo_core::{ChannelId, EventKind, MessageId, OrgId, PrincipalId};
 use octo_groupmd::{Document, extract_since};
+
+use crate::maintainer::{Maintainer, PassInput};
 use thiserror::Error;
 use tokio::time::Instant;
 
@@ -45,6 +47,7 @@ struct Scribe {
     org: OrgId,
     names: Names,
     channels: HashMap<ChannelId, ChannelState>,
+    maintainer: Maintainer,
 }
 
 /// Runs the scribe with `client` (holding the scribe's token) until `shutdown`
@@ -57,6 +60,7 @@ pub async fn run(
     let me = client.me().await?;
     let mut scribe = Scribe {
         client: client.clone(),
+        maintainer: Maintainer::new(&config.maintainer),
         config,
         me: me.principal.id,
         org: me.org.id,
@@ -245,11 +249,15 @@ impl Scribe {
             attempt += 1;
             let current = self.client.groupmd(channel).await?;
             let before = Document::parse(&current.text);
-            let mut after = before.clone();
-            let found = extract_since(&members, &messages, &before);
-            if !after.apply(&found) {
+            let input = PassInput {
+                scope: channel.as_str(),
+                current: &current.text,
+                members: &members,
+                messages: &messages,
+            };
+            let Some(after) = self.maintainer.revise(&input).await else {
                 break None;
-            }
+            };
             match self
                 .client
                 .put_groupmd(channel, current.revision, &after.render())

@@ -174,6 +174,7 @@ fn on_command_only() -> ScribeConfig {
     ScribeConfig {
         every_messages: 1000,
         idle: Duration::from_secs(3600),
+        ..ScribeConfig::default()
     }
 }
 
@@ -264,6 +265,7 @@ async fn enough_new_messages_trigger_a_pass_without_a_command() {
     let _stop = w.start_scribe(ScribeConfig {
         every_messages: 3,
         idle: Duration::from_secs(3600),
+        ..ScribeConfig::default()
     });
     w.say("Decision: standups move to 10:00").await;
     w.say("ok").await;
@@ -278,6 +280,7 @@ async fn a_quiet_channel_gets_a_pass_after_the_idle_time() {
     let _stop = w.start_scribe(ScribeConfig {
         every_messages: 1000,
         idle: Duration::from_millis(300),
+        ..ScribeConfig::default()
     });
     w.say("Decision: the office closes on the 24th").await;
     w.groupmd_until("the decision", |t| t.contains("closes on the 24th"))

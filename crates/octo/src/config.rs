@@ -41,6 +41,10 @@ pub struct ScribeSection {
     /// In a cluster one node runs it: the holder of this lease, renewed every
     /// third of it; another node takes over after it.
     pub lease_ms: u64,
+    /// What writes the revisions.
+    pub maintainer: MaintainerKind,
+    /// The endpoint of `maintainer = "openai"`.
+    pub openai: Option<ScribeOpenAi>,
 }
 
 impl Default for ScribeSection {
@@ -50,6 +54,72 @@ impl Default for ScribeSection {
             every_messages: 20,
             idle_secs: 60,
             lease_ms: 30_000,
+            maintainer: MaintainerKind::Rules,
+            openai: None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum MaintainerKind {
+    /// The deterministic maintainer: offline, touches only item lines.
+    #[default]
+    Rules,
+    /// An OpenAI-compatible `chat/completions` endpoint rewrites the document;
+    /// a revision that fails the checks is refused, not written.
+    Openai,
+}
+
+/// `[scribe.openai]`: any OpenAI-compatible endpoint (OpenAI, vLLM, Ollama,
+/// llama.cpp server …).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ScribeOpenAi {
+    /// Up to and including `/v1`, e.g. `http://127.0.0.1:8000/v1`.
+    pub base_url: String,
+    pub model: String,
+    /// The environment variable holding the API key, if the endpoint needs one.
+    #[serde(default)]
+    pub api_key_env: Option<String>,
+    /// For one request, the answer included.
+    #[serde(default = "default_llm_timeout")]
+    pub timeout_secs: u64,
+    /// The largest answer read, in bytes (the document itself is held to
+    /// group.md's 64 KiB limit).
+    #[serde(default = "default_llm_response_bytes")]
+    pub max_response_bytes: usize,
+}
+
+fn default_llm_timeout() -> u64 {
+    60
+}
+
+fn default_llm_response_bytes() -> usize {
+    256 * 1024
+}
+
+impl ScribeSection {
+    /// The maintainer the scribe runs; the key is read from its environment
+    /// variable now, so a missing one stops `octo serve` at start.
+    pub fn maintainer_config(&self) -> anyhow::Result<octo_scribe::MaintainerConfig> {
+        use octo_scribe::{MaintainerConfig, OpenAiMaintainer};
+        match (self.maintainer, &self.openai) {
+            (MaintainerKind::Rules, _) => Ok(MaintainerConfig::Rules),
+            (MaintainerKind::Openai, None) => Err(anyhow::anyhow!(
+                "[scribe] maintainer = \"openai\" needs a [scribe.openai] section with base_url and model"
+            )),
+            (MaintainerKind::Openai, Some(c)) => {
+                let mut openai = OpenAiMaintainer::new(&c.base_url, &c.model);
+                if let Some(var) = &c.api_key_env {
+                    openai.api_key = Some(std::env::var(var).map_err(|_| {
+                        anyhow::anyhow!("[scribe.openai] api_key_env: {var} is not set")
+                    })?);
+                }
+                openai.timeout = std::time::Duration::from_secs(c.timeout_secs.max(1));
+                openai.max_response_bytes = c.max_response_bytes;
+                Ok(MaintainerConfig::OpenAi(openai))
+            }
         }
     }
 }
@@ -206,6 +276,19 @@ idle_secs = 60
 # In a cluster one node runs it: the holder of this lease (renewed every third
 # of it); another node takes over after it.
 lease_ms = 30000
+# What writes the revisions: "rules" (offline and deterministic; only item
+# lines change) or "openai": an OpenAI-compatible chat/completions endpoint
+# gets the document and the new messages and answers the revised document,
+# which is written only if it keeps every standard section, leaves the text
+# outside them as it was and names only members as owners. When the endpoint
+# fails (after 3 tries for 429/5xx), that pass uses the rules.
+maintainer = "rules"
+#   [scribe.openai]
+#   base_url = "http://127.0.0.1:8000/v1"
+#   model = "gpt-4o-mini"
+#   api_key_env = "OPENAI_API_KEY"
+#   timeout_secs = 60
+#   max_response_bytes = 262144
 "#;
 
 #[cfg(test)]
@@ -248,6 +331,31 @@ mod tests {
             }
         );
         assert!(toml::from_str::<FileConfig>("[voice]\nengine = \"siri\"\n").is_err());
+    }
+
+    #[test]
+    fn the_openai_maintainer_needs_its_endpoint_and_key() {
+        let parsed: FileConfig = toml::from_str(
+            "[scribe]\nmaintainer = \"openai\"\n[scribe.openai]\nbase_url = \"http://127.0.0.1:9/v1\"\nmodel = \"m\"\ntimeout_secs = 5\n",
+        )
+        .expect("parses");
+        match parsed.scribe.maintainer_config().expect("config") {
+            octo_scribe::MaintainerConfig::OpenAi(c) => {
+                assert_eq!(c.base_url, "http://127.0.0.1:9/v1");
+                assert_eq!(c.timeout, std::time::Duration::from_secs(5));
+                assert_eq!(c.api_key, None);
+            }
+            other => panic!("not the openai maintainer: {other:?}"),
+        }
+        let bare: FileConfig =
+            toml::from_str("[scribe]\nmaintainer = \"openai\"\n").expect("parses");
+        assert!(bare.scribe.maintainer_config().is_err());
+        let unset: FileConfig = toml::from_str(
+            "[scribe]\nmaintainer = \"openai\"\n[scribe.openai]\nbase_url = \"http://x/v1\"\nmodel = \"m\"\napi_key_env = \"OCTO_TEST_SURELY_UNSET_KEY\"\n",
+        )
+        .expect("parses");
+        assert!(unset.scribe.maintainer_config().is_err());
+        assert!(toml::from_str::<FileConfig>("[scribe]\nmaintainer = \"gpt\"\n").is_err());
     }
 
     #[test]

@@ -1,13 +1,14 @@
 //! The built-in `scribe` in `octo serve`: an ordinary agent that reaches this
 //! server through its loopback URL with a token minted for the org's scribe.
 //! With several nodes, only the holder of the `scribe` lease runs it; another
-//! node takes over when the holder stops renewing.
+//! node takes over when the holder stops renewing. Each start revokes the
+//! tokens earlier starts minted, so restarts leave one live scribe token.
 
 use crate::config::ScribeSection;
 use octo_client::Client;
 use octo_core::model::{Org, PrincipalKind};
 use octo_core::{OrgId, TokenId};
-use octo_scribe::ScribeConfig;
+use octo_scribe::{MaintainerConfig, ScribeConfig};
 use octo_server::password::{new_token_secret, token_hash};
 use octo_store::{NewToken, Store, now};
 use std::collections::HashMap;
@@ -18,6 +19,10 @@ use tokio::task::JoinHandle;
 
 /// The lease whose holder runs the scribe for the cluster.
 pub const LEASE: &str = "scribe";
+
+/// The label of the tokens this binary mints for the scribe (and revokes at
+/// the next start).
+pub const TOKEN_LABEL: &str = "built-in scribe (octo serve)";
 
 /// One org's running scribe: dropping `stop` ends it.
 struct Running {
@@ -32,6 +37,7 @@ pub async fn supervise(
     base_url: String,
     node: String,
     config: ScribeSection,
+    maintainer: MaintainerConfig,
 ) {
     let ttl = Duration::from_millis(config.lease_ms.max(1));
     let mut running: HashMap<OrgId, Running> = HashMap::new();
@@ -51,7 +57,7 @@ pub async fn supervise(
                         if running.contains_key(&org.id) {
                             continue;
                         }
-                        match start(&*store, &base_url, &org, &config).await {
+                        match start(&*store, &base_url, &org, &config, &maintainer).await {
                             Ok(Some(r)) => {
                                 tracing::info!(org = %org.id, "scribe running on this node");
                                 running.insert(org.id, r);
@@ -80,6 +86,7 @@ async fn start(
     base_url: &str,
     org: &Org,
     config: &ScribeSection,
+    maintainer: &MaintainerConfig,
 ) -> anyhow::Result<Option<Running>> {
     let scribe = store
         .find_principals_by_names(&org.id, &[octo_server::scribe::SCRIBE_NAME.to_owned()])
@@ -89,13 +96,20 @@ async fn start(
     let Some(scribe) = scribe else {
         return Ok(None);
     };
+    // An earlier start's token is no longer used by anyone: that scribe has
+    // stopped (this node restarted, or the lease moved here).
+    for token in store.list_tokens(&scribe.id).await? {
+        if token.label == TOKEN_LABEL && token.revoked_at.is_none() {
+            store.revoke_token(&scribe.id, &token.id).await?;
+        }
+    }
     let secret = new_token_secret();
     store
         .create_token(NewToken {
             id: TokenId::generate(),
             principal_id: scribe.id.clone(),
             secret_hash: token_hash(&secret),
-            label: "built-in scribe (octo serve)".to_owned(),
+            label: TOKEN_LABEL.to_owned(),
             created_at: now(),
             expires_at: None,
         })
@@ -104,6 +118,7 @@ async fn start(
     let scribe_config = ScribeConfig {
         every_messages: config.every_messages,
         idle: Duration::from_secs(config.idle_secs),
+        maintainer: maintainer.clone(),
     };
     let (stop, stopped) = oneshot::channel::<()>();
     let task = tokio::spawn(async move {

@@ -106,12 +106,18 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         let engine = octo_voice::openai::OpenAiEngine::new(base_url, key, model);
         state = state.with_voice(octo_voice::Voice::new(Arc::new(engine), pronouncer));
     }
+    let maintainer = if file.scribe.enabled {
+        file.scribe.maintainer_config()?
+    } else {
+        octo_scribe::MaintainerConfig::Rules
+    };
     let scribe = file.scribe.enabled.then(|| {
         tokio::spawn(crate::scribe::supervise(
             store.clone(),
             loopback_url(addr),
             state.hub.node().to_owned(),
             file.scribe.clone(),
+            maintainer,
         ))
     });
     octo_server::serve(listener, state, shutdown_signal()).await?;

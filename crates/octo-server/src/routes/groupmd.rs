@@ -1,5 +1,6 @@
-//! A channel's group.md: read it, write it with compare-and-swap (`If-Match`),
-//! browse, view and restore revisions. Revision 0 is the empty template.
+//! A channel's (or a thread's) group.md: read it, write it with compare-and-swap
+//! (`If-Match`), browse, view and restore revisions. Revision 0 is the empty
+//! template. The thread routes run the same code on the thread's scope.
 
 use crate::access::authorize_channel;
 use crate::caller::Caller;
@@ -201,10 +202,11 @@ pub async fn list_revisions(
 ) -> ApiResult<Json<RevisionList>> {
     let view =
         authorize_channel(&state, &caller, &ChannelId::from_string(id), Action::Read).await?;
-    let stored = state
-        .store
-        .groupmd_revisions(&scope(&view.channel.id))
-        .await?;
+    list(&state, &scope(&view.channel.id)).await
+}
+
+async fn list(state: &AppState, target: &GroupmdScope) -> ApiResult<Json<RevisionList>> {
+    let stored = state.store.groupmd_revisions(target).await?;
     let mut template = GroupmdView::template();
     template.text = None;
     let revisions = std::iter::once(template)
@@ -216,7 +218,7 @@ pub async fn list_revisions(
     Ok(Json(RevisionList { revisions }))
 }
 
-async fn revision(state: &AppState, channel: &ChannelId, n: &str) -> ApiResult<GroupmdView> {
+async fn revision(state: &AppState, target: &GroupmdScope, n: &str) -> ApiResult<GroupmdView> {
     let n: u64 = n
         .parse()
         .map_err(|_| ApiError::bad_request("invalid_revision", "a revision is a number"))?;
@@ -225,7 +227,7 @@ async fn revision(state: &AppState, channel: &ChannelId, n: &str) -> ApiResult<G
     }
     state
         .store
-        .groupmd_revision(&scope(channel), Some(n))
+        .groupmd_revision(target, Some(n))
         .await?
         .map(|r| GroupmdView::of(r, true))
         .ok_or(ApiError::NotFound("revision"))
@@ -238,7 +240,7 @@ pub async fn get_revision(
 ) -> ApiResult<Json<GroupmdView>> {
     let view =
         authorize_channel(&state, &caller, &ChannelId::from_string(id), Action::Read).await?;
-    Ok(Json(revision(&state, &view.channel.id, &n).await?))
+    Ok(Json(revision(&state, &scope(&view.channel.id), &n).await?))
 }
 
 /// Makes an old revision's text the newest revision (history is never rewritten).
@@ -255,10 +257,20 @@ pub async fn restore_revision(
         Action::EditGroupmd,
     )
     .await?;
-    let base = if_match(&headers)?;
-    let old = revision(&state, &view.channel.id, &n).await?;
+    restore(&state, &caller, scope(&view.channel.id), &n, &headers).await
+}
+
+async fn restore(
+    state: &AppState,
+    caller: &Caller,
+    target: GroupmdScope,
+    n: &str,
+    headers: &HeaderMap,
+) -> ApiResult<Response> {
+    let base = if_match(headers)?;
+    let old = revision(state, &target, n).await?;
     let text = old.text.unwrap_or_default();
-    write(&state, &caller, scope(&view.channel.id), base, text).await
+    write(state, caller, target, base, text).await
 }
 
 /// A thread's own group.md: `root` must be a root message of the channel.
@@ -307,4 +319,43 @@ pub async fn put_thread_groupmd(
     let target = thread_scope(&state, &view.channel.id, root).await?;
     let base = if_match(&headers)?;
     write(&state, &caller, target, base, req.text).await
+}
+
+pub async fn list_thread_revisions(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path((id, root)): Path<(String, String)>,
+) -> ApiResult<Json<RevisionList>> {
+    let view =
+        authorize_channel(&state, &caller, &ChannelId::from_string(id), Action::Read).await?;
+    let target = thread_scope(&state, &view.channel.id, root).await?;
+    list(&state, &target).await
+}
+
+pub async fn get_thread_revision(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path((id, root, n)): Path<(String, String, String)>,
+) -> ApiResult<Json<GroupmdView>> {
+    let view =
+        authorize_channel(&state, &caller, &ChannelId::from_string(id), Action::Read).await?;
+    let target = thread_scope(&state, &view.channel.id, root).await?;
+    Ok(Json(revision(&state, &target, &n).await?))
+}
+
+pub async fn restore_thread_revision(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path((id, root, n)): Path<(String, String, String)>,
+    headers: HeaderMap,
+) -> ApiResult<Response> {
+    let view = authorize_channel(
+        &state,
+        &caller,
+        &ChannelId::from_string(id),
+        Action::EditGroupmd,
+    )
+    .await?;
+    let target = thread_scope(&state, &view.channel.id, root).await?;
+    restore(&state, &caller, target, &n, &headers).await
 }

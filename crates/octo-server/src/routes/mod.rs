@@ -71,6 +71,18 @@ pub fn api(state: AppState) -> Router {
             post(groupmd::restore_revision),
         )
         .route(
+            "/channels/{id}/threads/{root}/groupmd/revisions",
+            get(groupmd::list_thread_revisions),
+        )
+        .route(
+            "/channels/{id}/threads/{root}/groupmd/revisions/{n}",
+            get(groupmd::get_thread_revision),
+        )
+        .route(
+            "/channels/{id}/threads/{root}/groupmd/revisions/{n}/restore",
+            post(groupmd::restore_thread_revision),
+        )
+        .route(
             "/agents/{id}/webhook",
             get(agents::get_webhook)
                 .put(agents::put_webhook)
