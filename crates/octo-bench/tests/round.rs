@@ -51,3 +51,41 @@ async fn a_short_round_delivers_everything_once() -> anyhow::Result<()> {
     assert!(report.server_end.hwm >= report.server_end.rss && report.server_end.rss > 0);
     Ok(())
 }
+
+/// Three nodes on the machine's PostgreSQL and NATS (`OCTO_TEST_POSTGRES`,
+/// `OCTO_TEST_NATS` to point elsewhere on loopback): members sit on different
+/// nodes, so every delivery to two of them crosses NATS; still exactly once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_short_round_on_three_nodes_delivers_everything_once() -> anyhow::Result<()> {
+    let Some(octo) = octo_binary() else {
+        println!("skipped: build octo first (cargo build -p octo)");
+        return Ok(());
+    };
+    let database = std::env::var("OCTO_TEST_POSTGRES")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into());
+    let broker = std::env::var("OCTO_TEST_NATS").unwrap_or_else(|_| "nats://127.0.0.1:4222".into());
+    let config = Config {
+        senders: 3,
+        members: 3,
+        channels: 1,
+        payload: 50,
+        duration: Duration::from_secs(1),
+        rate: 0.0,
+        scale_out: Some(octo_bench::ScaleOut {
+            database,
+            broker: Some(broker),
+            nodes: 3,
+        }),
+        ..Config::default()
+    };
+    let report = run(&config, &octo).await?;
+    report.print();
+    assert_eq!(report.nodes, 3);
+    assert_eq!(report.send_errors, 0, "{:?}", report.first_error);
+    assert!(report.sent > 0, "something was sent");
+    assert_eq!(report.expected_deliveries, report.sent * 3);
+    assert_eq!(report.delivered, report.expected_deliveries);
+    assert_eq!(report.duplicates, 0);
+    assert_eq!(report.members_lost, 0);
+    Ok(())
+}

@@ -92,9 +92,11 @@ impl Cluster {
                 &self._schema.name,
             ])
             .args(["--broker", &self.broker, "--broker-prefix", &self.prefix])
+            // The scribe runs as in production (one node holds its lease);
+            // OCTO_TEST_CLUSTER_SCRIBE=false leaves it out to isolate a failure.
             .env(
                 "OCTO_SCRIBE",
-                std::env::var("OCTO_TEST_CLUSTER_SCRIBE").unwrap_or_else(|_| "false".into()),
+                std::env::var("OCTO_TEST_CLUSTER_SCRIBE").unwrap_or_else(|_| "true".into()),
             )
             .env("OCTO_LOG", "warn")
             .stdout(Stdio::piped())
