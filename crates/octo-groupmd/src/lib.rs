@@ -7,6 +7,7 @@
 //! * [`extract`] is the deterministic maintainer: from the messages since the last
 //!   revision it reads decisions, action items and open questions (no LLM).
 //! * [`Document::apply`] merges what it read into the document.
+//! * [`merge3`] replays a change made on an older revision onto the current one.
 //!
 //! Pure: no I/O, no clock.
 
@@ -16,6 +17,7 @@ mod document;
 mod extract;
 mod merge;
 mod model;
+mod rebase;
 mod text;
 
 pub use conversation::{Conversation, Output, OutputAction};
@@ -23,3 +25,4 @@ pub use diff::line_diff;
 pub use document::{Document, DocumentError, ItemLine, MAX_BYTES, SectionKind, TEMPLATE};
 pub use extract::{extract, extract_since};
 pub use model::{ActionItem, Decision, Extraction, Member, Message, Question, Reaction};
+pub use rebase::merge3;
