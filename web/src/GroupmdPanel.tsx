@@ -5,6 +5,7 @@
 import { useCallback, useEffect, useRef, useState } from "react";
 import { ApiError, api, get } from "./api";
 import type { Session } from "./Chat";
+import { GroupmdProposals } from "./GroupmdProposals";
 import { Markdown } from "./markdown";
 import type { OctoEvent } from "./types";
 
@@ -202,6 +203,7 @@ export function GroupmdPanel({ session, channelId, threadId = null, subscribe, o
             </div>
           </section>
         )}
+        {doc && draft === null && <GroupmdProposals session={session} channelId={channelId} subscribe={subscribe} />}
         {history && draft === null && (
           <section className="groupmd-history" aria-label="Revisions">
             <h4>History</h4>

@@ -4,6 +4,7 @@
 //! works for agents written in any language.
 #![forbid(unsafe_code)]
 
+mod groupmd_review;
 mod realtime;
 pub mod webhook;
 

@@ -38,10 +38,16 @@ pub enum EventKind {
     /// The channel's (or one of its threads') group.md has a new revision.
     #[serde(rename = "groupmd.updated")]
     GroupmdUpdated,
+    /// Someone proposed a group.md change for review (channel in review mode).
+    #[serde(rename = "groupmd.proposed")]
+    GroupmdProposed,
+    /// A proposal was accepted, rejected or superseded.
+    #[serde(rename = "groupmd.proposal_resolved")]
+    GroupmdProposalResolved,
 }
 
 impl EventKind {
-    pub const ALL: [EventKind; 13] = [
+    pub const ALL: [EventKind; 15] = [
         EventKind::MessageCreated,
         EventKind::MessageEdited,
         EventKind::MessageDeleted,
@@ -55,6 +61,8 @@ impl EventKind {
         EventKind::AgentStatus,
         EventKind::AgentLoopGuard,
         EventKind::GroupmdUpdated,
+        EventKind::GroupmdProposed,
+        EventKind::GroupmdProposalResolved,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -72,6 +80,8 @@ impl EventKind {
             EventKind::AgentStatus => "agent.status",
             EventKind::AgentLoopGuard => "agent.loop_guard",
             EventKind::GroupmdUpdated => "groupmd.updated",
+            EventKind::GroupmdProposed => "groupmd.proposed",
+            EventKind::GroupmdProposalResolved => "groupmd.proposal_resolved",
         }
     }
 

@@ -61,6 +61,8 @@ id_type!(/// An event in a channel's log; stable across redeliveries, for dedupe
     EventId);
 id_type!(/// A bearer token's public id (the secret itself is never stored).
     TokenId);
+id_type!(/// A proposed group.md change waiting for review (or resolved).
+    ProposalId);
 
 #[cfg(test)]
 mod tests {

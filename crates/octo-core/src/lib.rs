@@ -4,6 +4,7 @@
 #![forbid(unsafe_code)]
 
 pub mod event;
+pub mod groupmd;
 pub mod id;
 pub mod limits;
 pub mod mention;
@@ -14,5 +15,7 @@ pub mod search;
 pub mod trigger;
 
 pub use event::{Event, EventKind};
-pub use id::{CategoryId, ChannelId, EventId, MessageId, OrgId, PrincipalId, SpaceId, TokenId};
+pub use id::{
+    CategoryId, ChannelId, EventId, MessageId, OrgId, PrincipalId, ProposalId, SpaceId, TokenId,
+};
 pub use perm::{Action, Decision, Effect, Override, OverrideTarget, Role, authorize};

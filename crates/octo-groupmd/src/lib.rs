@@ -9,6 +9,7 @@
 //! * [`Document::apply`] merges what it read into the document.
 //! * [`check_revision`] guards a whole revised document (an LLM's) before it
 //!   is proposed.
+//! * [`merge3`] replays a change made on an older revision onto the current one.
 //!
 //! Pure: no I/O, no clock.
 
@@ -19,6 +20,7 @@ mod extract;
 mod merge;
 mod model;
 mod revise;
+mod rebase;
 mod text;
 
 pub use conversation::{Conversation, Output, OutputAction};
@@ -27,3 +29,4 @@ pub use document::{Document, DocumentError, ItemLine, MAX_BYTES, SectionKind, TE
 pub use extract::{extract, extract_since};
 pub use model::{ActionItem, Decision, Extraction, Member, Message, Question, Reaction};
 pub use revise::{RevisionError, check_revision};
+pub use rebase::merge3;

@@ -368,7 +368,7 @@ impl OctoMcp {
     }
 
     #[tool(
-        description = "Proposes a new group.md for a channel, based on the revision you read (compare-and-swap)."
+        description = "Proposes a new group.md for a channel, based on the revision you read (compare-and-swap). In a channel whose group.md is in review mode it becomes a pending proposal that members accept or reject; otherwise it is written at once."
     )]
     async fn propose_groupmd(
         &self,
@@ -380,6 +380,28 @@ impl OctoMcp {
             Value::String(s) => s.clone(),
             other => other.to_string(),
         };
+        let channel = enc(&a.channel_id);
+        let settings = match self
+            .get(&ext, &format!("/channels/{channel}/groupmd/settings"))
+            .await?
+        {
+            Ok(v) => v,
+            Err(e) => return refused(e),
+        };
+        if settings["mode"] == "review" {
+            // The base is the revision the caller read, as for a write.
+            let base: u64 = revision.trim().trim_matches('"').parse().unwrap_or(0);
+            let body = json!({"text": a.text, "base_revision": base});
+            return answer(
+                self.client(&ext)?
+                    .call(
+                        Method::POST,
+                        &format!("/channels/{channel}/groupmd/proposals"),
+                        Some(&body),
+                    )
+                    .await,
+            );
+        }
         let url = format!(
             "{}/api/v1/channels/{}/groupmd",
             self.url,

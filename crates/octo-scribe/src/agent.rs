@@ -5,6 +5,7 @@ use std::collections::HashMap;
 use std::future::Future;
 
 use octo_client::{Client, ClientError, Frame, SendOptions, SubscribeOptions};
+use octo_core::groupmd::GroupmdMode;
 use octo_core::model::Message;
 use octo_core::{ChannelId, EventKind, MessageId, OrgId, PrincipalId};
 use octo_groupmd::{Document, extract_since};
@@ -15,6 +16,8 @@ use tokio::time::Instant;
 
 use crate::ScribeConfig;
 use crate::convert::Names;
+
+mod review;
 
 /// The command that asks for a pass now.
 const COMMAND: &str = "/groupmd";
@@ -240,7 +243,11 @@ impl Scribe {
 
     /// Reads the pending messages into group.md: PUT with If-Match, and on a
     /// concurrent edit re-read and redo once. Posts a note when items changed.
+    /// In a channel in review mode it proposes the change instead.
     async fn pass(&mut self, channel: &ChannelId) -> Result<(), ScribeError> {
+        if self.client.groupmd_mode(channel).await? == GroupmdMode::Review {
+            return self.propose_pass(channel).await;
+        }
         let pending = std::mem::take(&mut self.state(channel).pending);
         let members = self.names.members();
         let messages: Vec<_> = pending.iter().map(|m| self.names.message(m)).collect();

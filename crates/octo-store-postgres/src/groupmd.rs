@@ -13,7 +13,7 @@ use tokio_postgres::Row;
 const COLS: &str = "revision, base_revision, author_id, created_at, text, diff";
 
 /// '' stands for the channel's own document, so one primary key covers both.
-fn thread_key(scope: &GroupmdScope) -> &str {
+pub(crate) fn thread_key(scope: &GroupmdScope) -> &str {
     scope.thread.as_ref().map_or("", |t| t.as_str())
 }
 
@@ -41,37 +41,35 @@ async fn latest(c: &impl Db, scope: &GroupmdScope) -> Res<u64> {
 }
 
 pub(crate) async fn put(c: &impl Db, r: NewGroupmdRevision) -> Res<(GroupmdRevision, Event)> {
-    // Writers on other nodes with the same base wait here; the loser then sees
-    // the winner's revision and gets the conflict, not a key violation.
+    let stored = insert(c, r).await?;
+    let event = events::append(
+        c,
+        &stored.scope.channel,
+        EventKind::GroupmdUpdated,
+        &stored.author,
+        payload::groupmd_updated(&stored),
+    )
+    .await?;
+    Ok((stored, event))
+}
+
+/// Holds the scope's lock until commit: writers (and proposal resolutions)
+/// of one document take turns, on any node.
+pub(crate) async fn lock_scope(c: &impl Db, scope: &GroupmdScope) -> Res<()> {
     db::lock(
         c,
-        &format!(
-            "groupmd:{}:{}",
-            r.scope.channel.as_str(),
-            thread_key(&r.scope)
-        ),
+        &format!("groupmd:{}:{}", scope.channel.as_str(), thread_key(scope)),
     )
-    .await?;
-    let channel = db::query_opt(
-        c,
-        "SELECT 1 FROM channels WHERE id = $1",
-        &[&r.scope.channel.as_str()],
-    )
-    .await?;
-    if channel.is_none() {
-        return Err(StoreError::NotFound.into());
-    }
-    if let Some(thread) = &r.scope.thread {
-        let root = db::query_opt(
-            c,
-            "SELECT 1 FROM messages WHERE id = $1 AND channel_id = $2 AND thread_id IS NULL",
-            &[&thread.as_str(), &r.scope.channel.as_str()],
-        )
-        .await?;
-        if root.is_none() {
-            return Err(StoreError::NotFound.into());
-        }
-    }
+    .await
+}
+
+/// Checks the scope and the base, then stores the revision (no event: the
+/// caller appends the one that fits).
+pub(crate) async fn insert(c: &impl Db, r: NewGroupmdRevision) -> Res<GroupmdRevision> {
+    // Writers on other nodes with the same base wait here; the loser then sees
+    // the winner's revision and gets the conflict, not a key violation.
+    lock_scope(c, &r.scope).await?;
+    check_scope(c, &r.scope).await?;
     let current = latest(c, &r.scope).await?;
     if r.base_revision != current {
         return Err(StoreError::Conflict(format!(
@@ -105,15 +103,33 @@ pub(crate) async fn put(c: &impl Db, r: NewGroupmdRevision) -> Res<(GroupmdRevis
         ],
     )
     .await?;
-    let event = events::append(
+    Ok(stored)
+}
+
+/// NotFound unless the channel exists (and the thread's root is one of its
+/// root messages).
+pub(crate) async fn check_scope(c: &impl Db, scope: &GroupmdScope) -> Res<()> {
+    let channel = db::query_opt(
         c,
-        &stored.scope.channel,
-        EventKind::GroupmdUpdated,
-        &stored.author,
-        payload::groupmd_updated(&stored),
+        "SELECT 1 FROM channels WHERE id = $1",
+        &[&scope.channel.as_str()],
     )
     .await?;
-    Ok((stored, event))
+    if channel.is_none() {
+        return Err(StoreError::NotFound.into());
+    }
+    if let Some(thread) = &scope.thread {
+        let root = db::query_opt(
+            c,
+            "SELECT 1 FROM messages WHERE id = $1 AND channel_id = $2 AND thread_id IS NULL",
+            &[&thread.as_str(), &scope.channel.as_str()],
+        )
+        .await?;
+        if root.is_none() {
+            return Err(StoreError::NotFound.into());
+        }
+    }
+    Ok(())
 }
 
 pub(crate) async fn get(

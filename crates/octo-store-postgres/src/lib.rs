@@ -25,6 +25,7 @@ mod migrate;
 mod orgs;
 mod overrides;
 mod principals;
+mod proposals;
 mod reactions;
 mod rows;
 mod search;

@@ -10,6 +10,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0001_init.sql"),
     include_str!("../migrations/0002_leases.sql"),
     include_str!("../migrations/0003_groupmd.sql"),
+    include_str!("../migrations/0004_groupmd_review.sql"),
 ];
 
 pub(crate) async fn migrate(

@@ -5,9 +5,11 @@
 use crate::error::Error;
 use crate::{
     PgStore, audit, channels, deliveries, events, files, groupmd, leases, members, messages, orgs,
-    overrides, principals, reactions, search, secrets, spaces, streams, tokens, triggers, webhooks,
+    overrides, principals, proposals, reactions, search, secrets, spaces, streams, tokens,
+    triggers, webhooks,
 };
 use async_trait::async_trait;
+use octo_core::groupmd::{GroupmdMode, GroupmdProposal, ProposalStatus};
 use octo_core::model::*;
 use octo_core::trigger::Trigger;
 use octo_core::*;
@@ -197,6 +199,44 @@ impl Store for PgStore {
     async fn groupmd_revisions(&self, scope: &GroupmdScope) -> Result<Vec<GroupmdRevision>> {
         let scope = scope.clone();
         on_conn!(self, |c| groupmd::list(c, &scope))
+    }
+
+    async fn groupmd_mode(&self, channel: &ChannelId) -> Result<GroupmdMode> {
+        let channel = channel.clone();
+        on_conn!(self, |c| proposals::mode(c, &channel))
+    }
+
+    async fn set_groupmd_mode(
+        &self,
+        channel: &ChannelId,
+        mode: GroupmdMode,
+        actor: &PrincipalId,
+    ) -> Result<()> {
+        let (channel, actor) = (channel.clone(), actor.clone());
+        in_tx!(self, |c| proposals::set_mode(c, &channel, mode, &actor))
+    }
+
+    async fn propose_groupmd(&self, p: NewGroupmdProposal) -> Result<Proposed> {
+        in_tx!(self, |c| proposals::propose(c, p))
+    }
+
+    async fn groupmd_proposal(&self, id: &ProposalId) -> Result<Option<GroupmdProposal>> {
+        let id = id.clone();
+        on_conn!(self, |c| proposals::get(c, &id))
+    }
+
+    async fn groupmd_proposals(
+        &self,
+        scope: &GroupmdScope,
+        status: Option<ProposalStatus>,
+        limit: u32,
+    ) -> Result<Vec<GroupmdProposal>> {
+        let scope = scope.clone();
+        on_conn!(self, |c| proposals::list(c, &scope, status, limit))
+    }
+
+    async fn resolve_groupmd_proposal(&self, r: ProposalResolution) -> Result<Resolved> {
+        in_tx!(self, |c| proposals::resolve(c, r))
     }
 
     async fn create_channel(&self, ch: NewChannel) -> Result<Created<Channel>> {

@@ -11,7 +11,7 @@ use rusqlite::{Connection, OptionalExtension, Row, params};
 
 const COLS: &str = "revision, base_revision, author_id, created_at, text, diff";
 
-fn thread_key(scope: &GroupmdScope) -> &str {
+pub(crate) fn thread_key(scope: &GroupmdScope) -> &str {
     scope.thread.as_ref().map_or("", |t| t.as_str())
 }
 
@@ -30,7 +30,7 @@ fn row(scope: &GroupmdScope, r: &Row) -> rusqlite::Result<GroupmdRevision> {
     })
 }
 
-fn latest(conn: &Connection, scope: &GroupmdScope) -> Res<u64> {
+pub(crate) fn latest(conn: &Connection, scope: &GroupmdScope) -> Res<u64> {
     let n: Option<i64> = conn
         .prepare_cached(
             "SELECT MAX(revision) FROM groupmd_revisions WHERE channel_id = ?1 AND thread_id = ?2",
@@ -42,25 +42,21 @@ fn latest(conn: &Connection, scope: &GroupmdScope) -> Res<u64> {
 }
 
 pub(crate) fn put(conn: &Connection, r: NewGroupmdRevision) -> Res<(GroupmdRevision, Event)> {
-    let channel_exists: bool = conn
-        .prepare_cached("SELECT EXISTS (SELECT 1 FROM channels WHERE id = ?1)")?
-        .query_row([r.scope.channel.as_str()], |row| row.get(0))?;
-    if !channel_exists {
-        return Err(StoreError::NotFound.into());
-    }
-    if let Some(thread) = &r.scope.thread {
-        let root: bool = conn
-            .prepare_cached(
-                "SELECT EXISTS (SELECT 1 FROM messages WHERE id = ?1 AND channel_id = ?2 \
-                 AND thread_id IS NULL)",
-            )?
-            .query_row(params![thread.as_str(), r.scope.channel.as_str()], |row| {
-                row.get(0)
-            })?;
-        if !root {
-            return Err(StoreError::NotFound.into());
-        }
-    }
+    let stored = insert(conn, r)?;
+    let event = events::append(
+        conn,
+        &stored.scope.channel,
+        EventKind::GroupmdUpdated,
+        &stored.author,
+        payload::groupmd_updated(&stored),
+    )?;
+    Ok((stored, event))
+}
+
+/// Checks the scope and the base, then stores the revision (no event: the
+/// caller appends the one that fits).
+pub(crate) fn insert(conn: &Connection, r: NewGroupmdRevision) -> Res<GroupmdRevision> {
+    check_scope(conn, &r.scope)?;
     let current = latest(conn, &r.scope)?;
     if r.base_revision != current {
         return Err(StoreError::Conflict(format!(
@@ -92,14 +88,32 @@ pub(crate) fn put(conn: &Connection, r: NewGroupmdRevision) -> Res<(GroupmdRevis
         stored.text,
         stored.diff,
     ])?;
-    let event = events::append(
-        conn,
-        &stored.scope.channel,
-        EventKind::GroupmdUpdated,
-        &stored.author,
-        payload::groupmd_updated(&stored),
-    )?;
-    Ok((stored, event))
+    Ok(stored)
+}
+
+/// NotFound unless the channel exists (and the thread's root is one of its
+/// root messages).
+pub(crate) fn check_scope(conn: &Connection, scope: &GroupmdScope) -> Res<()> {
+    let channel_exists: bool = conn
+        .prepare_cached("SELECT EXISTS (SELECT 1 FROM channels WHERE id = ?1)")?
+        .query_row([scope.channel.as_str()], |row| row.get(0))?;
+    if !channel_exists {
+        return Err(StoreError::NotFound.into());
+    }
+    if let Some(thread) = &scope.thread {
+        let root: bool = conn
+            .prepare_cached(
+                "SELECT EXISTS (SELECT 1 FROM messages WHERE id = ?1 AND channel_id = ?2 \
+                 AND thread_id IS NULL)",
+            )?
+            .query_row(params![thread.as_str(), scope.channel.as_str()], |row| {
+                row.get(0)
+            })?;
+        if !root {
+            return Err(StoreError::NotFound.into());
+        }
+    }
+    Ok(())
 }
 
 pub(crate) fn get(

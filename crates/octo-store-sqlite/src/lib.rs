@@ -21,6 +21,7 @@ mod migrate;
 mod orgs;
 mod overrides;
 mod principals;
+mod proposals;
 mod reactions;
 mod read_pool;
 mod rows;

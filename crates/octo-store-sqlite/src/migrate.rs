@@ -13,6 +13,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0005_search_files_audit.sql"),
     include_str!("../migrations/0006_groupmd.sql"),
     include_str!("../migrations/0007_leases.sql"),
+    include_str!("../migrations/0008_groupmd_review.sql"),
 ];
 
 pub(crate) fn migrate(conn: &mut Connection) -> Res<()> {

@@ -3,10 +3,11 @@
 
 use crate::{
     SqliteStore, audit, channels, deliveries, events, files, groupmd, leases, members, messages,
-    orgs, overrides, principals, reactions, search, secrets, spaces, streams, tokens, triggers,
-    webhooks,
+    orgs, overrides, principals, proposals, reactions, search, secrets, spaces, streams, tokens,
+    triggers, webhooks,
 };
 use async_trait::async_trait;
+use octo_core::groupmd::{GroupmdMode, GroupmdProposal, ProposalStatus};
 use octo_core::model::*;
 use octo_core::trigger::Trigger;
 use octo_core::*;
@@ -178,6 +179,46 @@ impl Store for SqliteStore {
     async fn groupmd_revisions(&self, scope: &GroupmdScope) -> Result<Vec<GroupmdRevision>> {
         let scope = scope.clone();
         self.read(move |c| groupmd::list(c, &scope)).await
+    }
+
+    async fn groupmd_mode(&self, channel: &ChannelId) -> Result<GroupmdMode> {
+        let channel = channel.clone();
+        self.read(move |c| proposals::mode(c, &channel)).await
+    }
+
+    async fn set_groupmd_mode(
+        &self,
+        channel: &ChannelId,
+        mode: GroupmdMode,
+        actor: &PrincipalId,
+    ) -> Result<()> {
+        let (channel, actor) = (channel.clone(), actor.clone());
+        self.write(move |c| proposals::set_mode(c, &channel, mode, &actor))
+            .await
+    }
+
+    async fn propose_groupmd(&self, p: NewGroupmdProposal) -> Result<Proposed> {
+        self.write(move |c| proposals::propose(c, p)).await
+    }
+
+    async fn groupmd_proposal(&self, id: &ProposalId) -> Result<Option<GroupmdProposal>> {
+        let id = id.clone();
+        self.read(move |c| proposals::get(c, &id)).await
+    }
+
+    async fn groupmd_proposals(
+        &self,
+        scope: &GroupmdScope,
+        status: Option<ProposalStatus>,
+        limit: u32,
+    ) -> Result<Vec<GroupmdProposal>> {
+        let scope = scope.clone();
+        self.read(move |c| proposals::list(c, &scope, status, limit))
+            .await
+    }
+
+    async fn resolve_groupmd_proposal(&self, r: ProposalResolution) -> Result<Resolved> {
+        self.write(move |c| proposals::resolve(c, r)).await
     }
 
     async fn create_channel(&self, ch: NewChannel) -> Result<Created<Channel>> {

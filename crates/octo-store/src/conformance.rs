@@ -23,6 +23,9 @@ use std::any::Any;
 use std::collections::HashSet;
 use std::sync::Arc;
 
+mod proposals;
+pub use proposals::*;
+
 /// A fresh store for one test, plus whatever must live as long as it does
 /// (a temp directory, a database schema to drop).
 pub struct Fixture {
@@ -113,6 +116,12 @@ macro_rules! conformance_tests {
             groupmd_revisions_chain_and_log_an_event,
             groupmd_stale_writes_conflict_and_lose_nothing,
             groupmd_of_a_thread_is_its_own,
+            groupmd_mode_defaults_to_auto_and_is_set,
+            groupmd_proposals_are_recorded_listed_and_logged,
+            a_new_proposal_supersedes_the_authors_older_pending_one,
+            accepting_a_proposal_stores_a_revision_and_resolves_it,
+            rejecting_and_stale_accepts_store_no_revision,
+            concurrent_resolutions_have_one_winner,
             posting_marks_the_channel_read_for_the_author,
         );
     };

@@ -12,9 +12,11 @@
 #[cfg(feature = "conformance")]
 pub mod conformance;
 mod error;
+mod proposals;
 mod records;
 
 pub use error::StoreError;
+pub use proposals::*;
 pub use records::*;
 
 use async_trait::async_trait;
@@ -113,6 +115,40 @@ pub trait Store: Send + Sync + 'static {
     ) -> Result<Option<GroupmdRevision>>;
     /// Every stored revision of the scope, oldest first.
     async fn groupmd_revisions(&self, scope: &GroupmdScope) -> Result<Vec<GroupmdRevision>>;
+
+    // ---- group.md review mode ----------------------------------------------
+
+    /// The channel's mode; `auto` unless set. NotFound if no such channel.
+    async fn groupmd_mode(&self, channel: &ChannelId) -> Result<octo_core::groupmd::GroupmdMode>;
+    /// Sets the channel's mode. NotFound if no such channel.
+    async fn set_groupmd_mode(
+        &self,
+        channel: &ChannelId,
+        mode: octo_core::groupmd::GroupmdMode,
+        actor: &PrincipalId,
+    ) -> Result<()>;
+    /// Records a pending proposal and appends `groupmd.proposed`, in one
+    /// transaction. The author's older pending proposals in the same scope are
+    /// superseded (each with `groupmd.proposal_resolved`); if one of them has
+    /// the very same text it is returned instead and nothing changes. NotFound
+    /// if the channel (or the thread's root, in that channel) does not exist.
+    async fn propose_groupmd(&self, p: NewGroupmdProposal) -> Result<Proposed>;
+    async fn groupmd_proposal(
+        &self,
+        id: &ProposalId,
+    ) -> Result<Option<octo_core::groupmd::GroupmdProposal>>;
+    /// A scope's proposals, newest first, optionally of one status.
+    async fn groupmd_proposals(
+        &self,
+        scope: &GroupmdScope,
+        status: Option<octo_core::groupmd::ProposalStatus>,
+        limit: u32,
+    ) -> Result<Vec<octo_core::groupmd::GroupmdProposal>>;
+    /// Accepts (storing the given revision, compare-and-swap as in
+    /// [`Store::put_groupmd`]) or rejects a pending proposal, appending the
+    /// events in the same transaction. NotFound if there is no such proposal;
+    /// Conflict if it is no longer pending or the revision's base is stale.
+    async fn resolve_groupmd_proposal(&self, r: ProposalResolution) -> Result<Resolved>;
 
     // ---- channels ----------------------------------------------------------
 

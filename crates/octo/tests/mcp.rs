@@ -187,6 +187,27 @@ async fn exercise(mcp: &Mcp, w: &World) {
         (doc["revision"].clone(), doc["text"].clone()),
         (json!(1), json!(edited))
     );
+    // In review mode the same tool proposes: nothing is written until a
+    // member accepts.
+    w.owner
+        .set_groupmd_mode(
+            &octo_core::ChannelId::from_string(&w.open),
+            octo_core::groupmd::GroupmdMode::Review,
+        )
+        .await
+        .expect("review mode");
+    let reviewed = format!("{edited}\nProposed, not written.\n");
+    let pending = call(
+        mcp,
+        "propose_groupmd",
+        json!({"channel_id": w.open, "text": reviewed, "revision": 1}),
+    )
+    .await;
+    assert_ne!(pending.is_error, Some(true), "{pending:?}");
+    assert_eq!(json_of(&pending)["status"], "pending");
+    assert_eq!(json_of(&pending)["base_revision"], 1);
+    let doc = json_of(&call(mcp, "get_groupmd", json!({"channel_id": w.open})).await);
+    assert_eq!(doc["revision"], 1, "a proposal is not a revision");
     let hidden = call(mcp, "get_groupmd", json!({"channel_id": w.secret})).await;
     assert_eq!(json_of(&hidden)["error"]["code"], "not_found");
 

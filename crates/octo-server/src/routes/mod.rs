@@ -8,6 +8,8 @@ pub mod channels;
 pub mod context;
 pub mod files;
 pub mod groupmd;
+pub mod groupmd_proposals;
+pub mod groupmd_settings;
 pub mod messages;
 pub mod orgs;
 pub mod search;
@@ -181,6 +183,7 @@ pub fn api(state: AppState) -> Router {
             post(voice::transcribe).layer(DefaultBodyLimit::max(voice::MAX_AUDIO_BYTES)),
         )
         .route("/openapi.json", get(crate::openapi::serve))
+        .merge(groupmd_proposals::routes())
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(max_body))
