@@ -19,8 +19,8 @@ mod document;
 mod extract;
 mod merge;
 mod model;
-mod revise;
 mod rebase;
+mod revise;
 mod text;
 
 pub use conversation::{Conversation, Output, OutputAction};
@@ -28,5 +28,5 @@ pub use diff::line_diff;
 pub use document::{Document, DocumentError, ItemLine, MAX_BYTES, SectionKind, TEMPLATE};
 pub use extract::{extract, extract_since};
 pub use model::{ActionItem, Decision, Extraction, Member, Message, Question, Reaction};
-pub use revise::{RevisionError, check_revision};
 pub use rebase::merge3;
+pub use revise::{RevisionError, check_revision};
