@@ -109,6 +109,7 @@ impl World {
         let config = ScribeConfig {
             every_messages: 1000,
             idle: Duration::from_secs(3600),
+            ..ScribeConfig::default()
         };
         tokio::spawn(async move {
             let shutdown = async {
