@@ -87,11 +87,21 @@ pub async fn on_message(
     event: Option<&Event>,
 ) -> ApiResult<()> {
     let gate = &state.triggers;
-    let members = state.store.list_channel_members(&channel.id).await?;
+    let members = match state.cache.members(&channel.id) {
+        Some(members) => members,
+        None => {
+            let epoch = state.cache.epoch();
+            let members = Arc::new(state.store.list_channel_members(&channel.id).await?);
+            state
+                .cache
+                .put_members(channel.id.clone(), epoch, members.clone());
+            members
+        }
+    };
     let mut woken = Vec::new();
     let mut held = Vec::new();
     let mut limited = Vec::new();
-    for member in &members {
+    for member in members.iter() {
         if gate.kind(state, &member.principal_id).await? != Some(PrincipalKind::Agent) {
             continue;
         }
