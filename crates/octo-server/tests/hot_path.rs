@@ -158,3 +158,44 @@ async fn a_changed_trigger_policy_applies_to_the_next_message() {
         .expect("a trigger for the new policy");
     assert_eq!(t["trigger"]["reason"], "all");
 }
+
+#[tokio::test]
+async fn a_rate_limited_agent_gets_one_note_not_one_per_message() {
+    let app = spawn_app().await;
+    let org = setup(&app).await;
+    let (_, ch) = space_and_channel(&app, &org, false).await;
+    let (agent_id, _) = add_agent(&app, &org, "busy").await;
+    app.post(
+        &format!("/channels/{ch}/members"),
+        &org.owner_token,
+        json!({"principal_id": agent_id, "trigger": "all"}),
+    )
+    .await
+    .expect(201);
+    app.patch(
+        &format!("/channels/{ch}"),
+        &org.owner_token,
+        json!({"agent_triggers_per_minute": 2}),
+    )
+    .await
+    .expect(200);
+    for n in 0..8 {
+        say(&app, &ch, &org.owner_token, &format!("message {n}")).await;
+    }
+    let events = app
+        .get(
+            &format!("/channels/{ch}/events?limit=500"),
+            &org.owner_token,
+        )
+        .await
+        .expect(200);
+    let notes: Vec<&Value> = events["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .filter(|e| e["kind"] == "agent.loop_guard")
+        .collect();
+    assert_eq!(notes.len(), 1, "one note for the whole episode: {notes:?}");
+    assert_eq!(notes[0]["payload"]["reason"], "rate_limit");
+    assert_eq!(notes[0]["payload"]["agent_ids"], json!([agent_id]));
+}
