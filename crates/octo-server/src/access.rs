@@ -249,7 +249,9 @@ pub async fn authorize_channel_cached(
                 membership: view.membership.clone(),
                 scope: view.scope.clone(),
             };
-            state.cache.put_channel(who, epoch, std::sync::Arc::new(inputs));
+            state
+                .cache
+                .put_channel(who, epoch, std::sync::Arc::new(inputs));
             view
         }
     };

@@ -39,7 +39,9 @@ enum Allowance {
     /// Held back; `first` is true for the first one since the agent was last
     /// woken: only that one is worth a note (a note on every message of a busy
     /// channel would be a second write per send).
-    Limited { first: bool },
+    Limited {
+        first: bool,
+    },
 }
 
 impl TriggerGate {
@@ -157,9 +159,7 @@ pub async fn on_message(
                     Allowance::Allowed => {
                         woken.push(trigger(&member.principal_id, message, message.seq, reason))
                     }
-                    Allowance::Limited { first: true } => {
-                        limited.push(member.principal_id.clone())
-                    }
+                    Allowance::Limited { first: true } => limited.push(member.principal_id.clone()),
                     Allowance::Limited { first: false } => {}
                 }
             }

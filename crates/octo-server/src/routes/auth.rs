@@ -317,10 +317,7 @@ pub async fn revoke_my_token(
     Path(id): Path<String>,
 ) -> ApiResult<StatusCode> {
     let token = TokenId::from_string(id);
-    if state
-        .revoke_token(&caller.principal.id, &token)
-        .await?
-    {
+    if state.revoke_token(&caller.principal.id, &token).await? {
         crate::audit::record(
             &state,
             &caller,
