@@ -54,6 +54,7 @@ macro_rules! emit {
 
 pub mod cli;
 pub mod compare;
+pub mod context;
 pub mod jetstream;
 
 /// The load to generate.
@@ -526,6 +527,7 @@ impl Server {
             .arg("--config")
             .arg(&config)
             .env("OCTO_LOG", "warn")
+            .env("OCTO_SCRIBE", if scribe() { "true" } else { "false" })
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
@@ -593,6 +595,19 @@ impl Server {
             }
         }
     }
+}
+
+/// Whether the servers the bench starts run the built-in scribe agent (off
+/// unless `--scribe`): it is a member of every new channel that reads every
+/// message and rewrites group.md, work the JetStream side has no match for.
+static SCRIBE: AtomicBool = AtomicBool::new(false);
+
+pub fn set_scribe(on: bool) {
+    SCRIBE.store(on, Ordering::Relaxed);
+}
+
+pub fn scribe() -> bool {
+    SCRIBE.load(Ordering::Relaxed)
 }
 
 /// The config file the bench starts the server with.
