@@ -29,6 +29,10 @@ pub struct BenchArgs {
     /// Seconds to wait before each RSS reading in the idle-connections mode.
     #[arg(long, default_value_t = 2.0)]
     pub settle: f64,
+    /// Run the server's built-in scribe agent (off by default: it joins every
+    /// new channel and reads every message).
+    #[arg(long, global = true)]
+    pub scribe: bool,
 }
 
 #[derive(Subcommand, Debug)]
@@ -47,6 +51,26 @@ pub enum BenchCommand {
     /// figures and, last, `ratios octo/jetstream: throughput=R p99=R
     /// deliveries=R rss=R`.
     Compare(CompareArgs),
+    /// Fills one thread with a root and --replies replies over the API, then
+    /// times `GET /channels/{id}/context?thread_id=…` (one request at a time,
+    /// loopback round trip) for each --budget.
+    Context(ContextArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct ContextArgs {
+    /// The octo binary to run (as for the load run).
+    #[arg(long)]
+    pub octo: Option<PathBuf>,
+    /// Replies in the thread (1 to 100,000).
+    #[arg(long, default_value_t = 9_999)]
+    pub replies: usize,
+    /// Timed requests per budget (1 to 10,000).
+    #[arg(long, default_value_t = 200)]
+    pub requests: usize,
+    /// Token budgets (`max_tokens`), comma-separated.
+    #[arg(long, value_delimiter = ',', default_value = "4000,32000")]
+    pub budget: Vec<usize>,
 }
 
 /// The workload, shared by the load run and `compare`.
@@ -172,6 +196,32 @@ fn print_server(octo: &std::path::Path, send_queue: usize, scale_out: Option<&cr
 /// `--octo` is not given.
 pub async fn run(args: BenchArgs, default_octo: Option<PathBuf>) -> Result<()> {
     let fd_limit = raise_fd_limit();
+    crate::set_scribe(args.scribe);
+    println!(
+        "scribe: {} (--scribe runs the server's built-in group.md agent)",
+        if args.scribe { "on" } else { "off" }
+    );
+    if let Some(BenchCommand::Context(c)) = args.command {
+        if !(1..=100_000).contains(&c.replies) || !(1..=10_000).contains(&c.requests) {
+            return Err(anyhow!(
+                "--replies must be 1 to 100000 and --requests 1 to 10000"
+            ));
+        }
+        let octo = c.octo.clone().or(default_octo).context(
+            "no octo binary next to octo-bench: build it (cargo build --release -p octo) or pass --octo PATH",
+        )?;
+        print_server(&octo, DEFAULT_SEND_QUEUE, None);
+        let config = crate::context::ContextConfig {
+            replies: c.replies,
+            requests: c.requests,
+            budgets: c.budget,
+            setup_timeout: Duration::from_secs(60),
+            send_queue: DEFAULT_SEND_QUEUE,
+        };
+        let report = crate::context::run_context(&config, &octo).await?;
+        report.print();
+        return Ok(());
+    }
     if let Some(BenchCommand::Compare(c)) = args.command {
         let octo = c.load.octo(default_octo)?;
         let config = c.load.config()?;

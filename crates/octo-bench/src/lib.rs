@@ -54,6 +54,7 @@ macro_rules! emit {
 
 pub mod cli;
 pub mod compare;
+pub mod context;
 pub mod jetstream;
 pub mod nodes;
 
@@ -545,6 +546,7 @@ impl Server {
             .arg("--config")
             .arg(&config)
             .env("OCTO_LOG", "warn")
+            .env("OCTO_SCRIBE", if scribe() { "true" } else { "false" })
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
@@ -609,14 +611,25 @@ impl Server {
     }
 }
 
+/// Whether the servers the bench starts run the built-in scribe agent (off
+/// unless `--scribe`): it is a member of every new channel that reads every
+/// message and rewrites group.md, work the JetStream side has no match for.
+static SCRIBE: AtomicBool = AtomicBool::new(false);
+
+pub fn set_scribe(on: bool) {
+    SCRIBE.store(on, Ordering::Relaxed);
+}
+
+pub fn scribe() -> bool {
+    SCRIBE.load(Ordering::Relaxed)
+}
+
 /// The config file the bench starts the server with.
 pub fn config_text(send_queue: usize) -> String {
     format!(
         "# written by octo-bench: the per-principal rate limit would otherwise shape the load\n\
          [limits.rate_limit]\nburst = {RATE_LIMIT_BURST}\nper_second = {RATE_LIMIT_PER_SECOND:.1}\n\n\
-         [limits.realtime]\nsend_queue = {send_queue}\n\n\
-         # the built-in scribe would join every channel as one more member\n\
-         [scribe]\nenabled = false\n"
+         [limits.realtime]\nsend_queue = {send_queue}\n"
     )
 }
 

@@ -133,15 +133,21 @@ impl ChannelView {
     }
 }
 
+/// The org and turn-token bounds, checked before anything is loaded.
+fn within_reach(caller: &Caller, channel: &Channel) -> ApiResult<()> {
+    let out_of_scope = caller.scope.as_ref().is_some_and(|s| s != &channel.id);
+    if channel.org_id != caller.principal.org_id || out_of_scope {
+        return Err(ApiError::NotFound("channel"));
+    }
+    Ok(())
+}
+
 pub async fn load_channel_view(
     state: &AppState,
     caller: &Caller,
     channel: Channel,
 ) -> ApiResult<ChannelView> {
-    let out_of_scope = caller.scope.as_ref().is_some_and(|s| s != &channel.id);
-    if channel.org_id != caller.principal.org_id || out_of_scope {
-        return Err(ApiError::NotFound("channel"));
-    }
+    within_reach(caller, &channel)?;
     let store = &state.store;
     let space = async {
         match &channel.space_id {
@@ -207,6 +213,48 @@ pub async fn authorize_channel(
         .await?
         .ok_or(ApiError::NotFound("channel"))?;
     let view = load_channel_view(state, caller, channel).await?;
+    view.check(caller, action)?;
+    Ok(view)
+}
+
+/// [`authorize_channel`] from this node's cache (see `crate::cache`), for the
+/// send path. The channel it returns may lag in `last_seq`: callers must not
+/// answer with it.
+pub async fn authorize_channel_cached(
+    state: &AppState,
+    caller: &Caller,
+    id: &ChannelId,
+    action: Action,
+) -> ApiResult<ChannelView> {
+    let who = &caller.principal.id;
+    let view = match state.cache.channel(id, who) {
+        Some(inputs) => {
+            within_reach(caller, &inputs.channel)?;
+            ChannelView {
+                channel: inputs.channel.clone(),
+                membership: inputs.membership.clone(),
+                scope: inputs.scope.clone(),
+            }
+        }
+        None => {
+            let epoch = state.cache.epoch();
+            let channel = state
+                .store
+                .get_channel(id)
+                .await?
+                .ok_or(ApiError::NotFound("channel"))?;
+            let view = load_channel_view(state, caller, channel).await?;
+            let inputs = crate::cache::ChannelInputs {
+                channel: view.channel.clone(),
+                membership: view.membership.clone(),
+                scope: view.scope.clone(),
+            };
+            state
+                .cache
+                .put_channel(who, epoch, std::sync::Arc::new(inputs));
+            view
+        }
+    };
     view.check(caller, action)?;
     Ok(view)
 }

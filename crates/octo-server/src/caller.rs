@@ -60,11 +60,17 @@ pub async fn authenticate(state: &AppState, secret: &str) -> Result<Caller, ApiE
         return authenticate_turn(state, secret).await;
     }
     let hash = crate::password::token_hash(secret);
-    let (token, principal) = state
-        .store
-        .find_token(&hash)
-        .await?
-        .ok_or_else(|| ApiError::unauthenticated("invalid_token", "this token is not valid"))?;
+    let (token, principal) = match state.cache.token(&hash) {
+        Some(found) => found,
+        None => {
+            let epoch = state.cache.epoch();
+            let found = state.store.find_token(&hash).await?.ok_or_else(|| {
+                ApiError::unauthenticated("invalid_token", "this token is not valid")
+            })?;
+            state.cache.put_token(hash.clone(), epoch, found.clone());
+            found
+        }
+    };
     let at = now();
     if token.revoked_at.is_some() {
         return Err(ApiError::unauthenticated(
@@ -88,6 +94,7 @@ pub async fn authenticate(state: &AppState, secret: &str) -> Result<Caller, ApiE
         .last_used_at
         .is_none_or(|t| (at - t).num_seconds() >= TOUCH_EVERY_SECS)
     {
+        state.cache.touched(&hash, at);
         let store = state.store.clone();
         let id = token.id.clone();
         tokio::spawn(async move {

@@ -1,5 +1,6 @@
 //! What every handler shares.
 
+use crate::cache::AccessCache;
 use crate::ratelimit::{RateLimit, RateLimiter};
 use crate::realtime::hub::Hub;
 use crate::triggers::TriggerGate;
@@ -155,6 +156,8 @@ pub struct AppState {
     shutdown: Arc<watch::Sender<bool>>,
     /// Decides and records which agents a write wakes.
     pub triggers: Arc<TriggerGate>,
+    /// Tokens, channel permission inputs and member lists, read once.
+    pub cache: Arc<AccessCache>,
     turn_keys: Arc<OnceCell<TurnKeys>>,
     /// Wakes the webhook worker when something is queued.
     pub webhook_wake: Arc<Notify>,
@@ -182,6 +185,7 @@ impl AppState {
             shutting_down,
             shutdown: Arc::new(shutdown),
             triggers: Arc::new(TriggerGate::default()),
+            cache: Arc::new(AccessCache::default()),
             turn_keys: Arc::new(OnceCell::new()),
             webhook_wake: Arc::new(Notify::new()),
             voice: Arc::new(OnceCell::new()),
@@ -221,14 +225,40 @@ impl AppState {
     /// failure is logged, not returned: receivers catch up from the log.
     pub async fn publish(&self, events: impl IntoIterator<Item = Event>) {
         for event in events {
+            let member = crate::cache::changes_access(event.kind).then(|| {
+                // Before the handler answers, so this node's next request sees it.
+                self.cache.invalidate();
+                event.payload["principal_id"]
+                    .as_str()
+                    .map(PrincipalId::from_string)
+            });
             if let Err(e) = self.broker.publish(Signal::Event(Arc::new(event))).await {
                 tracing::warn!(error = %e, "could not publish an event; receivers will catch up from the log");
+            }
+            // Other nodes may not follow this channel; a membership change must
+            // still reach their caches (after the event, so the member's own
+            // sessions get `member.left` before they re-check).
+            if let Some(Some(member)) = member {
+                self.access_changed(Some(member)).await;
             }
         }
     }
 
+    /// Revokes a token, then makes every node forget it before answering, so it
+    /// is refused from the next request on.
+    pub async fn revoke_token(
+        &self,
+        principal: &PrincipalId,
+        token: &octo_core::TokenId,
+    ) -> Result<bool, octo_store::StoreError> {
+        let revoked = self.store.revoke_token(principal, token).await?;
+        self.access_changed(Some(principal.clone())).await;
+        Ok(revoked)
+    }
+
     /// Connections of `principal` (or everyone's) must re-check what they see.
     pub async fn access_changed(&self, principal: Option<PrincipalId>) {
+        self.cache.invalidate();
         if let Err(e) = self
             .broker
             .publish(Signal::AccessChanged {

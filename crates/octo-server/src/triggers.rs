@@ -22,29 +22,52 @@ use std::time::Instant;
 #[derive(Default)]
 pub struct TriggerGate {
     kinds: Mutex<HashMap<PrincipalId, PrincipalKind>>,
-    buckets: Mutex<HashMap<(PrincipalId, ChannelId), (f64, Instant)>>,
+    buckets: Mutex<HashMap<(PrincipalId, ChannelId), Bucket>>,
+}
+
+struct Bucket {
+    tokens: f64,
+    at: Instant,
+    /// A note already says this agent is held back (since it was last woken).
+    noted: bool,
+}
+
+/// What the rate limit says about one wake-up.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Allowance {
+    Allowed,
+    /// Held back; `first` is true for the first one since the agent was last
+    /// woken: only that one is worth a note (a note on every message of a busy
+    /// channel would be a second write per send).
+    Limited {
+        first: bool,
+    },
 }
 
 impl TriggerGate {
     /// Takes one trigger from the agent's allowance in this channel
     /// (`per_minute` of them, refilled evenly).
-    fn allow(&self, agent: &PrincipalId, channel: &ChannelId, per_minute: u32) -> bool {
-        if per_minute == 0 {
-            return false;
-        }
+    fn allow(&self, agent: &PrincipalId, channel: &ChannelId, per_minute: u32) -> Allowance {
         let cap = f64::from(per_minute);
         let now = Instant::now();
         let mut buckets = self.buckets.lock().unwrap_or_else(|p| p.into_inner());
-        let (tokens, at) = buckets
+        let b = buckets
             .entry((agent.clone(), channel.clone()))
-            .or_insert((cap, now));
-        *tokens = (*tokens + now.duration_since(*at).as_secs_f64() * cap / 60.0).min(cap);
-        *at = now;
-        if *tokens >= 1.0 {
-            *tokens -= 1.0;
-            true
+            .or_insert(Bucket {
+                tokens: cap,
+                at: now,
+                noted: false,
+            });
+        b.tokens = (b.tokens + now.duration_since(b.at).as_secs_f64() * cap / 60.0).min(cap);
+        b.at = now;
+        if per_minute > 0 && b.tokens >= 1.0 {
+            b.tokens -= 1.0;
+            b.noted = false;
+            Allowance::Allowed
         } else {
-            false
+            let first = !b.noted;
+            b.noted = true;
+            Allowance::Limited { first }
         }
     }
 
@@ -87,11 +110,21 @@ pub async fn on_message(
     event: Option<&Event>,
 ) -> ApiResult<()> {
     let gate = &state.triggers;
-    let members = state.store.list_channel_members(&channel.id).await?;
+    let members = match state.cache.members(&channel.id) {
+        Some(members) => members,
+        None => {
+            let epoch = state.cache.epoch();
+            let members = Arc::new(state.store.list_channel_members(&channel.id).await?);
+            state
+                .cache
+                .put_members(channel.id.clone(), epoch, members.clone());
+            members
+        }
+    };
     let mut woken = Vec::new();
     let mut held = Vec::new();
     let mut limited = Vec::new();
-    for member in &members {
+    for member in members.iter() {
         if gate.kind(state, &member.principal_id).await? != Some(PrincipalKind::Agent) {
             continue;
         }
@@ -113,16 +146,21 @@ pub async fn on_message(
             Wake::No => {}
             Wake::HeldByLoopGuard(_) => held.push(member.principal_id.clone()),
             Wake::Yes(reason) => {
-                if event.is_none()
-                    || gate.allow(
+                let allowance = if event.is_none() {
+                    Allowance::Allowed
+                } else {
+                    gate.allow(
                         &member.principal_id,
                         &channel.id,
                         channel.agent_triggers_per_minute,
                     )
-                {
-                    woken.push(trigger(&member.principal_id, message, message.seq, reason));
-                } else {
-                    limited.push(member.principal_id.clone());
+                };
+                match allowance {
+                    Allowance::Allowed => {
+                        woken.push(trigger(&member.principal_id, message, message.seq, reason))
+                    }
+                    Allowance::Limited { first: true } => limited.push(member.principal_id.clone()),
+                    Allowance::Limited { first: false } => {}
                 }
             }
         }
@@ -162,11 +200,12 @@ pub async fn on_reaction(
     {
         return Ok(());
     }
-    if !gate.allow(
+    if gate.allow(
         &message.author_id,
         &channel.id,
         channel.agent_triggers_per_minute,
-    ) {
+    ) != Allowance::Allowed
+    {
         return Ok(());
     }
     let t = trigger(

@@ -53,6 +53,27 @@ pub(crate) fn of_message(conn: &Connection, message: &MessageId) -> Res<Vec<Atta
     Ok(rows.collect::<Result<_, _>>()?)
 }
 
+/// [`of_message`] for many messages in one query; `ids` is a JSON array of ids.
+pub(crate) fn of_messages(
+    conn: &Connection,
+    ids: &str,
+) -> Res<std::collections::HashMap<String, Vec<Attachment>>> {
+    let sql = format!(
+        "SELECT {FILE_COLS} FROM files WHERE message_id IN (SELECT value FROM json_each(?1)) \
+         ORDER BY created_at, rowid"
+    );
+    let mut stmt = conn.prepare_cached(&sql)?;
+    let rows = stmt.query_map([ids], rows::file)?;
+    let mut out: std::collections::HashMap<String, Vec<Attachment>> = Default::default();
+    for file in rows {
+        let file = file?;
+        if let Some(m) = &file.message_id {
+            out.entry(m.as_str().to_owned()).or_default().push(file);
+        }
+    }
+    Ok(out)
+}
+
 /// Whether a message by `author` in `channel` may take these files: each must
 /// exist, have been uploaded into that channel by the author, and belong to no
 /// message yet. Conflict naming the first file that fails.

@@ -22,18 +22,46 @@ pub(crate) fn load(conn: &Connection, message: &MessageId) -> Res<Vec<Reaction>>
     let mut out: Vec<Reaction> = Vec::new();
     for row in rows {
         let (emoji, principal) = row?;
-        let principal = PrincipalId::from_string(principal);
-        match out.iter_mut().find(|r| r.emoji == emoji) {
-            Some(r) => {
-                r.count += 1;
-                r.principal_ids.push(principal);
-            }
-            None => out.push(Reaction {
-                emoji,
-                count: 1,
-                principal_ids: vec![principal],
-            }),
+        push(&mut out, emoji, principal);
+    }
+    Ok(out)
+}
+
+fn push(out: &mut Vec<Reaction>, emoji: String, principal: String) {
+    let principal = PrincipalId::from_string(principal);
+    match out.iter_mut().find(|r| r.emoji == emoji) {
+        Some(r) => {
+            r.count += 1;
+            r.principal_ids.push(principal);
         }
+        None => out.push(Reaction {
+            emoji,
+            count: 1,
+            principal_ids: vec![principal],
+        }),
+    }
+}
+
+/// [`load`] for many messages in one query; `ids` is a JSON array of ids.
+pub(crate) fn load_many(
+    conn: &Connection,
+    ids: &str,
+) -> Res<std::collections::HashMap<String, Vec<Reaction>>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT message_id, emoji, principal_id FROM reactions \
+         WHERE message_id IN (SELECT value FROM json_each(?1)) ORDER BY rowid",
+    )?;
+    let rows = stmt.query_map([ids], |r| {
+        Ok((
+            r.get::<_, String>(0)?,
+            r.get::<_, String>(1)?,
+            r.get::<_, String>(2)?,
+        ))
+    })?;
+    let mut out: std::collections::HashMap<String, Vec<Reaction>> = Default::default();
+    for row in rows {
+        let (message, emoji, principal) = row?;
+        push(out.entry(message).or_default(), emoji, principal);
     }
     Ok(out)
 }

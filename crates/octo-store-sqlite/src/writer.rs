@@ -3,7 +3,8 @@
 //! Jobs arrive on a channel. The thread blocks for the first, drains whatever
 //! else is queued (up to `max_batch`), runs them all in one `BEGIN IMMEDIATE`
 //! transaction, each inside its own SAVEPOINT so a failing job only undoes
-//! itself, commits once, and only then replies to every caller: an
+//! itself (a job alone in its batch needs none: a rollback undoes just it),
+//! commits once, and only then replies to every caller: an
 //! acknowledgement means the write is durable. When every sender is gone (the
 //! store was closed or dropped) it finishes the queue, checkpoints and exits.
 
@@ -67,7 +68,13 @@ pub(crate) fn run(conn: Connection, jobs: Receiver<Job>, max_batch: usize) {
                 Err(TryRecvError::Empty | TryRecvError::Disconnected) => break,
             }
         }
-        run_batch(&conn, batch.drain(..));
+        if batch.len() == 1 {
+            if let Some(job) = batch.pop() {
+                run_alone(&conn, job);
+            }
+        } else {
+            run_batch(&conn, batch.drain(..));
+        }
     }
     // Fold the WAL back into the main file so a closed database is one file.
     if let Err(e) = conn.execute_batch("PRAGMA wal_checkpoint(TRUNCATE);") {
@@ -75,10 +82,43 @@ pub(crate) fn run(conn: Connection, jobs: Receiver<Job>, max_batch: usize) {
     }
 }
 
+/// Runs one statement that takes no parameters and returns no rows, prepared
+/// once per connection (these run several times per commit).
+fn exec(conn: &Connection, sql: &str) -> rusqlite::Result<()> {
+    conn.prepare_cached(sql)?.execute([]).map(drop)
+}
+
+/// A batch of one needs no savepoint: if the job fails, rolling back the
+/// transaction undoes exactly that job. (A savepoint also makes FTS5 flush its
+/// pending index data at each release.)
+fn run_alone(conn: &Connection, job: Job) {
+    if let Err(e) = exec(conn, "BEGIN IMMEDIATE") {
+        let reply = job(None).1;
+        tracing::error!(error = %e, "could not begin a transaction");
+        reply(Err(format!("could not begin a transaction: {e}")));
+        return;
+    }
+    let (ok, reply) = job(Some(conn));
+    let outcome = if ok {
+        exec(conn, "COMMIT").map_err(|e| format!("commit failed: {e}"))
+    } else {
+        // The reply carries the job's own error; nothing else was in the
+        // transaction.
+        Ok(())
+    };
+    if (!ok || outcome.is_err()) && !conn.is_autocommit() {
+        let _ = conn.execute_batch("ROLLBACK");
+    }
+    if let Err(e) = &outcome {
+        tracing::error!(error = %e, "write failed");
+    }
+    reply(outcome);
+}
+
 fn run_batch(conn: &Connection, batch: impl Iterator<Item = Job>) {
     let mut replies = Vec::new();
     let mut failure: Option<String> = None;
-    if let Err(e) = conn.execute_batch("BEGIN IMMEDIATE") {
+    if let Err(e) = exec(conn, "BEGIN IMMEDIATE") {
         failure = Some(format!("could not begin a transaction: {e}"));
     }
     for job in batch {
@@ -96,9 +136,7 @@ fn run_batch(conn: &Connection, batch: impl Iterator<Item = Job>) {
         }
     }
     let outcome = match failure {
-        None => conn
-            .execute_batch("COMMIT")
-            .map_err(|e| format!("commit failed: {e}")),
+        None => exec(conn, "COMMIT").map_err(|e| format!("commit failed: {e}")),
         Some(e) => Err(e),
     };
     if let Err(e) = &outcome {
@@ -115,16 +153,16 @@ fn run_batch(conn: &Connection, batch: impl Iterator<Item = Job>) {
 /// Runs one job in its own savepoint. An `Err` means the savepoint machinery
 /// itself failed, which poisons the whole batch.
 fn run_in_savepoint(conn: &Connection, job: Job) -> Result<Reply, (Reply, String)> {
-    if let Err(e) = conn.execute_batch("SAVEPOINT job") {
+    if let Err(e) = exec(conn, "SAVEPOINT job") {
         return Err((job(None).1, format!("savepoint failed: {e}")));
     }
     let (ok, reply) = job(Some(conn));
     let end = if ok {
-        "RELEASE job"
+        exec(conn, "RELEASE job")
     } else {
-        "ROLLBACK TO job; RELEASE job"
+        conn.execute_batch("ROLLBACK TO job; RELEASE job")
     };
-    match conn.execute_batch(end) {
+    match end {
         Ok(()) => Ok(reply),
         Err(e) => Err((reply, format!("savepoint release failed: {e}"))),
     }
@@ -204,6 +242,46 @@ mod tests {
             Err(StoreError::Backend(_))
         ));
         assert_eq!(values(&conn), vec![1, 4]);
+    }
+
+    #[test]
+    fn a_job_alone_commits_or_undoes_itself() {
+        let (_dir, conn) = db();
+        let (j, r) = job(insert(7));
+        let conn = run_one_batch(conn, vec![j]);
+        assert_eq!(r.blocking_recv().unwrap().unwrap(), 7);
+        // Inserts, then fails: alone in its batch, it is still undone.
+        let (j, r) = job(|c: &Connection| -> Res<()> {
+            c.execute("INSERT INTO t (v) VALUES (8)", [])?;
+            Err(Error::Store(StoreError::Conflict("no".into())))
+        });
+        let conn = run_one_batch(conn, vec![j]);
+        assert!(matches!(
+            r.blocking_recv().unwrap(),
+            Err(StoreError::Conflict(_))
+        ));
+        let (j, r) = job(|_: &Connection| -> Res<()> { panic!("boom") });
+        let conn = run_one_batch(conn, vec![j]);
+        assert!(matches!(
+            r.blocking_recv().unwrap(),
+            Err(StoreError::Backend(_))
+        ));
+        // Ending the transaction itself: the commit fails and says so.
+        let (j, r) = job(|c: &Connection| -> Res<()> {
+            c.execute("INSERT INTO t (v) VALUES (9)", [])?;
+            Ok(c.execute_batch("ROLLBACK")?)
+        });
+        let conn = run_one_batch(conn, vec![j]);
+        assert!(matches!(
+            r.blocking_recv().unwrap(),
+            Err(StoreError::Backend(_))
+        ));
+        assert_eq!(values(&conn), vec![7]);
+        // And the writer goes on with the next batch.
+        let (j, r) = job(insert(10));
+        let conn = run_one_batch(conn, vec![j]);
+        assert_eq!(r.blocking_recv().unwrap().unwrap(), 10);
+        assert_eq!(values(&conn), vec![7, 10]);
     }
 
     #[test]

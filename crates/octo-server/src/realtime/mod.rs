@@ -48,8 +48,13 @@ pub async fn run_dispatcher(state: AppState) {
         state.hub.release_held();
         let Ok(next) = next else { continue };
         match next {
-            Ok(signal) => state.hub.dispatch(signal),
+            Ok(signal) => {
+                // Changes made on other nodes reach this node's cache here.
+                state.cache.observe(&signal);
+                state.hub.dispatch(signal)
+            }
             Err(RecvError::Lagged(missed)) => {
+                state.cache.invalidate();
                 tracing::warn!(
                     missed,
                     "the hub fell behind the broker; every session re-reads the log"

@@ -32,7 +32,9 @@ pub const SESSION_COOKIE: &str = "octo_session";
 const BATCH: usize = 64;
 
 /// Bytes read from a socket at a time (larger frames still arrive whole).
-const READ_BUFFER: usize = 8 * 1024;
+/// Every idle connection keeps this much resident; client frames (hello,
+/// acks, typing, pongs) are a few hundred bytes.
+const READ_BUFFER: usize = 4 * 1024;
 
 /// Typing signals from one connection, at most one per channel this often.
 const TYPING_EVERY: Duration = Duration::from_secs(2);
@@ -47,7 +49,7 @@ pub async fn upgrade(
     let preauth = upgrade_token(&headers);
     let max = state.config.realtime.max_frame_bytes;
     // tungstenite's default 128 KiB read buffer is zero-filled on every read:
-    // 140 KiB per idle connection. Client frames are small; 8 KiB is plenty.
+    // 140 KiB per idle connection. Client frames are small; 4 KiB is plenty.
     ws.max_message_size(max)
         .max_frame_size(max)
         .read_buffer_size(READ_BUFFER)

@@ -200,7 +200,7 @@ pub async fn revoke_agent_token(
 ) -> ApiResult<StatusCode> {
     let agent = managed_agent(&state, &caller, &id).await?;
     let token = TokenId::from_string(token_id);
-    if state.store.revoke_token(&agent.id, &token).await? {
+    if state.revoke_token(&agent.id, &token).await? {
         crate::audit::record(
             &state,
             &caller,
@@ -349,6 +349,8 @@ pub async fn update_agent(
             .transpose()?,
     };
     let updated = state.store.update_profile(&agent.id, patch).await?;
+    // Cached callers carry the profile.
+    state.access_changed(Some(agent.id.clone())).await;
     let profile = |p: &Principal| serde_json::json!({"display_name": p.display_name, "description": p.description, "skills": p.skills, "avatar_url": p.avatar_url});
     crate::audit::record(
         &state,

@@ -203,7 +203,6 @@ pub async fn login(
 #[utoipa::path(post, path = "/api/v1/auth/logout", tag = "auth", responses((status = 204)))]
 pub async fn logout(State(state): State<AppState>, caller: Caller) -> ApiResult<StatusCode> {
     state
-        .store
         .revoke_token(&caller.principal.id, &caller.token.id)
         .await?;
     Ok(StatusCode::NO_CONTENT)
@@ -318,11 +317,7 @@ pub async fn revoke_my_token(
     Path(id): Path<String>,
 ) -> ApiResult<StatusCode> {
     let token = TokenId::from_string(id);
-    if state
-        .store
-        .revoke_token(&caller.principal.id, &token)
-        .await?
-    {
+    if state.revoke_token(&caller.principal.id, &token).await? {
         crate::audit::record(
             &state,
             &caller,

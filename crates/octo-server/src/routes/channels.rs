@@ -263,6 +263,9 @@ pub async fn add_member(
     let status = if event.is_some() {
         StatusCode::CREATED
     } else {
+        // An existing member's trigger policy may have changed: no event
+        // says so, so tell the caches here.
+        state.access_changed(Some(principal.id.clone())).await;
         StatusCode::OK
     };
     state.publish(event).await;

@@ -1,7 +1,7 @@
 //! Messages: send (idempotent), history, threads, edits, deletes, reactions.
 
 use super::channels::view_of;
-use crate::access::{ChannelView, authorize_channel};
+use crate::access::{ChannelView, authorize_channel, authorize_channel_cached};
 use crate::caller::Caller;
 use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::extract::{ApiJson, ApiQuery};
@@ -104,7 +104,7 @@ pub async fn post(
     channel: &ChannelId,
     req: PostMessageRequest,
 ) -> ApiResult<Posted> {
-    let view = authorize_channel(state, caller, channel, Action::Post).await?;
+    let view = authorize_channel_cached(state, caller, channel, Action::Post).await?;
     // A stream may start empty; whatever text it has obeys the usual rules.
     let text = if req.stream && req.text.is_empty() {
         String::new()
