@@ -115,8 +115,11 @@ fn heldout_conversations_score_above_their_floors() {
     let mut questions = Tally::default();
     for path in &files {
         let raw = std::fs::read_to_string(path).expect("read");
-        let expected: Value = serde_json::from_str::<Value>(&raw).expect("json")["expected"].clone();
-        let (members, messages) = Conversation::from_json(&raw).expect("conversation").into_parts();
+        let expected: Value =
+            serde_json::from_str::<Value>(&raw).expect("json")["expected"].clone();
+        let (members, messages) = Conversation::from_json(&raw)
+            .expect("conversation")
+            .into_parts();
         let out = serde_json::to_value(Output::from(extract(&members, &messages))).expect("out");
         if let Some(dir) = &pred_dir {
             let name = path.file_name().expect("name");
@@ -140,7 +143,10 @@ fn heldout_conversations_score_above_their_floors() {
                     tally.owner_ok += usize::from(owner(pi) == owner(ej));
                     tally.done_ok += usize::from(pi["done"] == ej["done"]);
                     if owner(pi) != owner(ej) || pi["done"] != ej["done"] {
-                        println!("{name} {cat}: {:?} got owner {} done {}", e[j], pi["owner"], pi["done"]);
+                        println!(
+                            "{name} {cat}: {:?} got owner {} done {}",
+                            e[j], pi["owner"], pi["done"]
+                        );
                     }
                 }
             }
@@ -169,6 +175,9 @@ fn heldout_conversations_score_above_their_floors() {
         questions.exp,
         questions.matched
     );
-    assert!(precision >= MIN_PRECISION, "precision {precision:.3} < {MIN_PRECISION}");
+    assert!(
+        precision >= MIN_PRECISION,
+        "precision {precision:.3} < {MIN_PRECISION}"
+    );
     assert!(recall >= MIN_RECALL, "recall {recall:.3} < {MIN_RECALL}");
 }

@@ -32,13 +32,67 @@ fn item_text(task: &str) -> String {
     // A task ends at its first comma or purpose clause ("…, we need it anyway",
     // "… so agents stop …", "… that computes …").
     let lower = t.to_lowercase();
-    let end = [",", " so ", " that ", " so that "]
-        .iter()
-        .filter_map(|c| lower.find(c))
-        .filter(|&i| t[..i].split_whitespace().count() >= 3)
-        .min()
+    let end = clause_end(&lower)
+        .filter(|&i| t.is_char_boundary(i))
         .unwrap_or(t.len());
     capitalise(&shorten(&t[..end], MAX_ITEM_WORDS))
+}
+
+/// Where a task's own words end: at a comma or "so"/"that" opening a clause
+/// with its own subject ("…, we need it anyway", "… so agents stop …"). A comma
+/// before another instruction ("…, mention that …") or a relative "that fails …"
+/// keeps going.
+fn clause_end(lower: &str) -> Option<usize> {
+    const SUBJECTS: &[&str] = &[
+        "we",
+        "i",
+        "it",
+        "its",
+        "it's",
+        "they",
+        "you",
+        "that's",
+        "this",
+        "there",
+        "he",
+        "she",
+        "which",
+        "otherwise",
+        "because",
+        "since",
+        "as",
+        "and we",
+        "and i",
+        "and it",
+        "but",
+        "then",
+        "so",
+        "people",
+        "nobody",
+        "everyone",
+        "someone",
+        "thanks",
+        "thx",
+        "no",
+        "not",
+        "if",
+        "once",
+        "when",
+        "while",
+    ];
+    lower.match_indices([',', ' ']).find_map(|(i, sep)| {
+        let rest = lower[i + 1..].trim_start();
+        let subject = |t: &str| SUBJECTS.iter().any(|w| strip_word_prefix(t, w).is_some());
+        let cut = if sep == "," {
+            subject(rest) || rest.split_whitespace().count() > 10
+        } else if let Some(after) = strip_word_prefix(rest, "that") {
+            subject(after)
+        } else {
+            // "… so agents stop …", "… so that …": a purpose, not the task.
+            strip_word_prefix(rest, "so").is_some()
+        };
+        (cut && lower[..i].split_whitespace().count() >= 3).then_some(i)
+    })
 }
 
 /// Whether a task says nothing of its own ("set that up", "do it").
@@ -80,6 +134,36 @@ fn past_forms(verb: &str) -> Vec<String> {
         ("pay", &["paid"]),
         ("shut", &["shut"]),
         ("upload", &["uploaded"]),
+        ("tell", &["told"]),
+        ("bring", &["brought"]),
+        ("buy", &["bought"]),
+        ("think", &["thought"]),
+        ("teach", &["taught"]),
+        ("sell", &["sold"]),
+        ("hold", &["held"]),
+        ("keep", &["kept"]),
+        ("leave", &["left"]),
+        ("lead", &["led"]),
+        ("meet", &["met"]),
+        ("read", &["read"]),
+        ("say", &["said"]),
+        ("show", &["showed", "shown"]),
+        ("spend", &["spent"]),
+        ("cut", &["cut"]),
+        ("ship", &["shipped"]),
+        ("choose", &["chose", "chosen"]),
+        ("drive", &["drove", "driven"]),
+        ("freeze", &["froze", "frozen"]),
+        ("lend", &["lent"]),
+        ("lose", &["lost"]),
+        ("begin", &["began", "begun"]),
+        ("speak", &["spoke", "spoken"]),
+        ("win", &["won"]),
+        ("hang", &["hung"]),
+        ("stick", &["stuck"]),
+        ("throw", &["threw", "thrown"]),
+        ("split", &["split"]),
+        ("spread", &["spread"]),
     ];
     if let Some((_, forms)) = IRREGULAR.iter().find(|(v, _)| *v == verb) {
         return forms.iter().map(|f| (*f).to_owned()).collect();
@@ -165,6 +249,16 @@ impl State<'_> {
             cues::CLAIMS
                 .iter()
                 .any(|c| strip_word_prefix(t, c).is_some())
+                // "I'll bring it": a promise about the work just mentioned.
+                || ["i'll ", "i will "].iter().any(|p| {
+                    t.strip_prefix(p).is_some_and(|task| {
+                        points_back(task)
+                            && words(task).len() <= 3
+                            && !cues::NOT_WORK
+                                .iter()
+                                .any(|v| strip_word_prefix(task, v).is_some())
+                    })
+                })
         });
         if !claims {
             return false;
@@ -219,6 +313,19 @@ impl State<'_> {
             if self.mention_request(turn, core, s.question, all) {
                 continue;
             }
+            if s.question
+                && let Some(task) = who_request(&lower)
+            {
+                self.requests.push(Request {
+                    text: item_text(&task),
+                    at: turn.index,
+                    thread: turn.thread.clone(),
+                    to: None,
+                    statement: false,
+                    source: turn.message.id.clone(),
+                });
+                continue;
+            }
             if let Some(task) = open_request(&lower) {
                 let text = item_text(&core[core.len() - task.len()..]);
                 if !text.is_empty() {
@@ -245,15 +352,39 @@ impl State<'_> {
                 if turn.author_is_agent && !outside_work(task) || points_back(&text) {
                     continue;
                 }
+                // It answers an open request ("I'll take the redirects"): that
+                // request is now taken, in whichever words say more.
+                if let Some(pos) = self.requests.iter().rposition(|r| {
+                    State::in_reach(turn, r.at, &r.thread)
+                        && (similarity(&r.text, &text) > 0.2 || shared_words(&r.text, &text) > 0)
+                }) {
+                    let r = self.requests.remove(pos);
+                    let text = if content_words(&text).len() > content_words(&r.text).len() {
+                        text
+                    } else {
+                        r.text
+                    };
+                    self.add_action(turn, Some(turn.message.author.clone()), text);
+                    continue;
+                }
                 // Right after an unowned item, "I'll …" takes that item.
                 if self.take_unowned(turn) {
                     continue;
                 }
-                // It answers an open request: that request is now taken.
-                self.requests.retain(|r| {
-                    !(State::in_reach(turn, r.at, &r.thread) && similarity(&r.text, &text) > 0.2)
-                });
+                // Any "who's …?" just asked is answered.
+                self.requests
+                    .retain(|r| !(r.to.is_none() && !r.statement && turn.index - r.at <= 2));
                 self.add_action(turn, Some(turn.message.author.clone()), text);
+                continue;
+            }
+            // "rotating the staging key now": work started, owned by the author.
+            if !turn.author_is_agent
+                && let Some(task) = super::verbs::in_progress(&lower)
+            {
+                let text = item_text(&task);
+                if !points_back(&text) && content_words(&text).len() >= 2 {
+                    self.add_action(turn, Some(turn.message.author.clone()), text);
+                }
             }
         }
     }
@@ -325,22 +456,28 @@ impl State<'_> {
         let Some(member) = self.member(first) else {
             return false;
         };
-        if !first.starts_with('@') && !core[first.len()..].starts_with(',') {
-            return false;
-        }
+        let addressed = first.starts_with('@') || core[first.len()..].starts_with(',');
         let rest = core[first.len()..].trim_start_matches([' ', ',', ':']);
         let lower = rest.to_lowercase();
-        let Some(task_lower) = cues::REQUEST_OPENERS
+        let opened = cues::REQUEST_OPENERS
             .iter()
-            .find_map(|o| strip_word_prefix(&lower, o))
-        else {
-            return false;
+            .find_map(|o| strip_word_prefix(&lower, o));
+        let task_lower = match opened {
+            Some(t) => t,
+            // "@relay open a ticket …": a bare instruction to someone addressed.
+            None if addressed && outside_work(&lower) => lower.as_str(),
+            None => return false,
         };
         let task = &rest[rest.len() - task_lower.len()..];
-        if member.agent && !outside_work(task) {
+        if member.agent && !outside_work(task)
+            || cues::NOT_WORK
+                .iter()
+                .any(|v| strip_word_prefix(task_lower, v).is_some())
+        {
             return false;
         }
-        if !member.agent
+        if opened.is_some()
+            && !member.agent
             && !question
             && !lower.starts_with("please")
             && !lower.starts_with("to ")
@@ -455,7 +592,9 @@ impl State<'_> {
         let target = self.actions.iter().rposition(|a| {
             !a.item.done
                 && (shared_words(&a.item.text, &turn.clean) >= 2
-                    || State::in_reach(turn, a.at, &a.thread) && turn.message.thread_id.is_some())
+                    || State::in_reach(turn, a.at, &a.thread) && turn.message.thread_id.is_some()
+                    // "never mind" right after an item withdraws it.
+                    || !a.seeded && a.at < turn.index && turn.index - a.at <= 2)
         });
         if let Some(i) = target {
             self.actions.remove(i);
@@ -491,6 +630,17 @@ fn open_request(lower: &str) -> Option<&str> {
     })
 }
 
+/// "who's bringing the router?" → "bring the router".
+fn who_request(lower: &str) -> Option<String> {
+    let rest = ["who's ", "who is ", "whos "]
+        .iter()
+        .find_map(|p| lower.strip_prefix(p))?;
+    let first = rest.split_whitespace().next()?;
+    let base = super::verbs::base_form(first)?;
+    let task = rest[first.len()..].trim();
+    (!task.is_empty()).then(|| format!("{base} {task}"))
+}
+
 /// The task after "I'll …" (also mid-sentence: "once it's live I'll …").
 fn self_commitment(lower: &str) -> Option<&str> {
     for opener in cues::SELF_COMMIT {
@@ -509,7 +659,31 @@ fn self_commitment(lower: &str) -> Option<&str> {
         {
             continue;
         }
-        if matches!(*opener, "let me" | "i can") && !outside_work(task) {
+        if *opener == "let me" && !outside_work(task) {
+            continue;
+        }
+        // "I can run the session" offers work; "I can check" is a lookup.
+        const NOT_OFFERS: &[&str] = &[
+            "check",
+            "look",
+            "see",
+            "ask",
+            "help",
+            "confirm",
+            "live",
+            "imagine",
+            "understand",
+            "answer",
+            "explain",
+            "find out",
+            "verify",
+            "tell",
+        ];
+        if *opener == "i can"
+            && NOT_OFFERS
+                .iter()
+                .any(|v| strip_word_prefix(task, v).is_some())
+        {
             continue;
         }
         if content_words(task).len() < 2 {

@@ -10,6 +10,7 @@ mod actions;
 mod cues;
 mod decisions;
 mod questions;
+mod verbs;
 
 use crate::document::{Document, SectionKind};
 use crate::model::{ActionItem, Decision, Extraction, Member, Message, Question};
@@ -168,7 +169,7 @@ impl<'a> State<'a> {
         // What this message introduces.
         let marked = self.read_markers(&turn);
         if !marked.decision {
-            self.read_natural_decisions(&turn);
+            self.read_natural_decisions(&turn, all);
         }
         if !marked.action && !claimed {
             self.read_natural_actions(&turn, all);
@@ -271,10 +272,36 @@ fn line_marker<'l>(line: &'l str, markers: &[&str]) -> Option<&'l str> {
     None
 }
 
+/// The line from the first sentence that opens with a marker (or the line).
+fn marker_sentence(line: &str) -> &str {
+    let all = [
+        cues::DECISION_MARKERS,
+        cues::ACTION_MARKERS,
+        cues::QUESTION_MARKERS,
+    ];
+    if all.iter().any(|m| line_marker(line, m).is_some()) {
+        return line;
+    }
+    let mut from = 0;
+    while let Some(i) = line[from..].find(['.', '!', '?']) {
+        let rest = &line[from + i + 1..];
+        from += i + 1;
+        if !rest.starts_with(' ') {
+            continue;
+        }
+        if all.iter().any(|m| line_marker(rest, m).is_some()) {
+            return rest;
+        }
+    }
+    line
+}
+
 impl State<'_> {
     fn read_markers(&mut self, turn: &Turn<'_>) -> Marked {
         let mut marked = Marked::default();
         for line in turn.clean.lines() {
+            // "fair. Decision: …": a marker may open a later sentence of the line.
+            let line = marker_sentence(line);
             if let Some(rest) = line_marker(line, cues::DECISION_MARKERS) {
                 marked.decision |= self.marked_decision(turn, rest);
             } else if let Some(rest) = line_marker(line, cues::ACTION_MARKERS) {
