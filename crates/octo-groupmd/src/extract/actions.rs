@@ -84,7 +84,22 @@ fn clause_end(lower: &str) -> Option<usize> {
         let rest = lower[i + 1..].trim_start();
         let subject = |t: &str| SUBJECTS.iter().any(|w| strip_word_prefix(t, w).is_some());
         let cut = if sep == "," {
-            subject(rest) || rest.split_whitespace().count() > 10
+            // "…, mention that …", "…, and tag …" go on with the task.
+            let goes_on = [
+                "and",
+                "mention",
+                "include",
+                "including",
+                "plus",
+                "cc",
+                "with",
+            ]
+            .iter()
+            .any(|w| strip_word_prefix(rest, w).is_some())
+                || cues::OUTSIDE_VERBS
+                    .iter()
+                    .any(|v| strip_word_prefix(rest, v).is_some());
+            !goes_on || subject(rest) || rest.split_whitespace().count() > 10
         } else if let Some(after) = strip_word_prefix(rest, "that") {
             subject(after)
         } else {
@@ -244,8 +259,9 @@ impl State<'_> {
     pub(super) fn claim_requests(&mut self, turn: &Turn<'_>, _all: &[Message]) -> bool {
         let author = turn.message.author.clone();
         let lower = trim_filler(&turn.clean).to_lowercase();
-        let claims = sentences(&lower).iter().any(|s| {
-            let t = trim_filler(&s.text);
+        let parts = clauses(&lower);
+        let claims = parts.iter().any(|t| {
+            let t = trim_filler(t);
             cues::CLAIMS
                 .iter()
                 .any(|c| strip_word_prefix(t, c).is_some())
@@ -268,6 +284,16 @@ impl State<'_> {
                 .is_none_or(|to| to.eq_ignore_ascii_case(&author))
                 && State::in_reach(turn, r.at, &r.thread)
         });
+        // "on it, posting to the status page now" says what the work is.
+        let doing = parts
+            .iter()
+            .find_map(|t| super::verbs::in_progress(trim_filler(t)))
+            .map(|t| item_text(&t))
+            .filter(|t| content_words(t).len() >= 2);
+        let enrich = |text: String| match &doing {
+            Some(d) if content_words(&text).len() <= 2 => format!("{text}: {}", d.to_lowercase()),
+            _ => text,
+        };
         if let Some(pos) = pos {
             let r = self.requests.remove(pos);
             let claim_turn = Turn {
@@ -278,7 +304,7 @@ impl State<'_> {
                 author_is_agent: turn.author_is_agent,
                 context: String::new(),
             };
-            self.add_action(&claim_turn, Some(author), r.text);
+            self.add_action(&claim_turn, Some(author), enrich(r.text));
             if let Some(last) = self.actions.last_mut() {
                 last.item.source = r.source;
             }
@@ -297,6 +323,7 @@ impl State<'_> {
                 if a.item.owner.is_none() {
                     a.item.owner = Some(author);
                 }
+                a.item.text = enrich(std::mem::take(&mut a.item.text));
                 true
             }
             None => false,
@@ -359,7 +386,8 @@ impl State<'_> {
                         && (similarity(&r.text, &text) > 0.2 || shared_words(&r.text, &text) > 0)
                 }) {
                     let r = self.requests.remove(pos);
-                    let text = if content_words(&text).len() > content_words(&r.text).len() {
+                    // The taker's own words say what they will do, unless too vague.
+                    let text = if content_words(&text).len() >= 3 {
                         text
                     } else {
                         r.text
@@ -628,6 +656,14 @@ fn open_request(lower: &str) -> Option<&str> {
         let task = lower[i + cue.len()..].trim_start();
         (content_words(task).len() >= 2).then_some(task)
     })
+}
+
+/// Sentences split further at commas ("on it, posting the notes now").
+fn clauses(lower: &str) -> Vec<String> {
+    sentences(lower)
+        .iter()
+        .flat_map(|s| s.text.split(", ").map(str::to_owned).collect::<Vec<_>>())
+        .collect()
 }
 
 /// "who's bringing the router?" → "bring the router".
