@@ -231,11 +231,16 @@ impl State<'_> {
         if text.is_empty() {
             return;
         }
-        if let Some(existing) = self
-            .actions
-            .iter_mut()
-            .find(|a| similarity(&a.item.text, &text) >= 0.5)
-        {
+        // The same person handed overlapping work moments apart: one item.
+        let same_work = |a: &Tracked<ActionItem>| {
+            similarity(&a.item.text, &text) >= 0.5
+                || owner.is_some()
+                    && a.item.owner == owner
+                    && !a.seeded
+                    && turn.index.abs_diff(a.at) <= 3
+                    && shared_words(&a.item.text, &text) > 0
+        };
+        if let Some(existing) = self.actions.iter_mut().find(|a| same_work(a)) {
             if existing.item.owner.is_none() {
                 existing.item.owner = owner;
             }
@@ -262,9 +267,12 @@ impl State<'_> {
         let parts = clauses(&lower);
         let claims = parts.iter().any(|t| {
             let t = trim_filler(t);
-            cues::CLAIMS
-                .iter()
-                .any(|c| strip_word_prefix(t, c).is_some())
+            // "I can run the session" names its own work; "I can" alone claims.
+            cues::CLAIMS.iter().any(|c| {
+                strip_word_prefix(t, c).is_some_and(|rest| {
+                    !matches!(*c, "i can" | "i will" | "me") || content_words(rest).is_empty()
+                })
+            })
                 // "I'll bring it": a promise about the work just mentioned.
                 || ["i'll ", "i will "].iter().any(|p| {
                     t.strip_prefix(p).is_some_and(|task| {

@@ -399,6 +399,9 @@ pub(super) const CLAIMS: &[&str] = &[
     "i'll look into that",
     "i can own that",
     "i can own it",
+    "me",
+    "i can",
+    "i will",
 ];
 
 /// Openers that put work on the author.

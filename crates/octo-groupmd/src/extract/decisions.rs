@@ -139,6 +139,10 @@ const CHANGE_OPENERS: &[&str] = &[
     "correction",
     "in that case",
     "new plan",
+    "fair",
+    "fair enough",
+    "good point",
+    "true",
 ];
 
 /// Strips filler and change-of-mind openers; says whether one was there.
@@ -335,10 +339,15 @@ impl State<'_> {
                     && let Some(next) = sents.get(i + 1)
                     && !next.question
                 {
+                    let core = core.strip_suffix(" then").unwrap_or(core);
                     text = decision_text(&format!("{core}: {}", trim_filler(&next.text)));
                 }
                 found.push((text, full_lower));
-            } else if has_phrase(&lower, cues::PROPOSAL_CUES) || we_plan(&lower) {
+            } else if (has_phrase(&lower, cues::PROPOSAL_CUES) || we_plan(&lower))
+                && !["let's ", "lets ", "let us "]
+                    .iter()
+                    .any(|p| lower.starts_with(p))
+            {
                 self.propose(turn, decision_text(core));
             }
         }
@@ -407,6 +416,14 @@ impl State<'_> {
         .find_map(|p| strip_word_prefix(&q, p))?
         .trim_start_matches("also ")
         .to_owned();
+        // "do we need to …?" asks about a fact, not a choice.
+        const FACTS: &[&str] = &["need", "have", "know", "support", "get", "expect", "still"];
+        if FACTS
+            .iter()
+            .any(|f| strip_word_prefix(&clause, f).is_some())
+        {
+            return None;
+        }
         let (clause_verb, answer_verb) = (
             clause.split_whitespace().next().unwrap_or(""),
             lower.split_whitespace().next().unwrap_or(""),
@@ -441,9 +458,10 @@ impl State<'_> {
         let short = raw.split_whitespace().count() <= 8;
         // "agreed, dropping that" agrees to drop.
         let negative = has_phrase(&lower, &["not", "no", "drop", "dropping", "skip", "don't"]);
-        let disagrees = cues::DISAGREEMENT
-            .iter()
-            .any(|d| strip_word_prefix(&lower, d).is_some());
+        // "hmm" is filler elsewhere but pushback here.
+        let disagrees = cues::DISAGREEMENT.iter().any(|d| {
+            strip_word_prefix(&lower, d).is_some() || strip_word_prefix(&raw, d).is_some()
+        });
         // "agreed, purchases per session is the metric": the agreement restates it.
         let restated = agreement.and_then(|_| {
             let rest = trim_filler(&raw);
@@ -465,8 +483,18 @@ impl State<'_> {
             self.add_decision(turn, text, &lower);
             return;
         }
-        if agreement.is_some() && short && !disagrees && !negative {
-            let author = &turn.message.author;
+        let author = &turn.message.author;
+        // "sure" from someone just handed work acknowledges it; it accepts nothing.
+        let acknowledges = self.actions.iter().any(|a| {
+            !a.seeded
+                && a.item
+                    .owner
+                    .as_ref()
+                    .is_some_and(|o| o.eq_ignore_ascii_case(author))
+                && a.at < turn.index
+                && turn.index - a.at <= 2
+        });
+        if agreement.is_some() && short && !disagrees && !negative && !acknowledges {
             let pos = self.proposals.iter().rposition(|p| {
                 !p.author.eq_ignore_ascii_case(author)
                     && p.at < turn.index
@@ -493,6 +521,15 @@ impl State<'_> {
                 self.add_decision_from(&proposal_turn, p.text, &lower, p.source);
             }
         } else if disagrees && turn.index > 0 {
+            // Pushback drops the proposal it answers.
+            if let Some(pos) = self.proposals.iter().rposition(|p| {
+                !p.author.eq_ignore_ascii_case(author)
+                    && p.at < turn.index
+                    && (turn.index - p.at <= 2
+                        || turn.message.thread_id.is_some() && p.thread == turn.thread)
+            }) {
+                self.proposals.remove(pos);
+            }
             // Pushback right after a decision nobody approved withdraws it.
             if let Some(last) = self.decisions.last()
                 && turn.index - last.at <= 2
