@@ -359,6 +359,16 @@ impl State<'_> {
                     statement: false,
                     source: turn.message.id.clone(),
                 });
+                // Nobody taking it leaves the question open.
+                self.asked.push(Tracked {
+                    item: crate::model::Question {
+                        text: capitalise(&format!("{core}?")),
+                        source: turn.message.id.clone(),
+                    },
+                    at: turn.index,
+                    thread: turn.thread.clone(),
+                    seeded: false,
+                });
                 continue;
             }
             if let Some(task) = open_request(&lower) {

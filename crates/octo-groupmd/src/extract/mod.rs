@@ -78,6 +78,8 @@ struct State<'a> {
     superseded: Vec<Decision>,
     actions: Vec<Tracked<ActionItem>>,
     questions: Vec<Tracked<Question>>,
+    /// Plain questions asked in passing: open only if nobody answers them.
+    asked: Vec<Tracked<Question>>,
     answered: Vec<Question>,
     requests: Vec<Request>,
     proposals: Vec<Proposal>,
@@ -104,6 +106,7 @@ impl<'a> State<'a> {
             superseded: Vec::new(),
             actions: Vec::new(),
             questions: Vec::new(),
+            asked: Vec::new(),
             answered: Vec::new(),
             requests: Vec::new(),
             proposals: Vec::new(),
@@ -175,12 +178,26 @@ impl<'a> State<'a> {
             self.read_natural_actions(&turn, all);
         }
         if !marked.question {
-            self.read_natural_questions(&turn);
+            self.read_natural_questions(&turn, all);
         }
         self.mark_done_by_reaction(&turn);
     }
 
     fn finish(mut self) -> Extraction {
+        // A plain question nobody answered is still open (once, however asked);
+        // "who's …?" only while nobody took the work.
+        for q in std::mem::take(&mut self.asked) {
+            let taken = q.item.text.starts_with("Who")
+                && !self.requests.iter().any(|r| r.source == q.item.source);
+            if !taken
+                && !self.questions.iter().any(|t| {
+                    t.item.source == q.item.source
+                        || crate::text::similarity(&t.item.text, &q.item.text) >= 0.5
+                })
+            {
+                self.questions.push(q);
+            }
+        }
         // Work someone said must be done that nobody took stays, unowned; asking
         // "can someone check …?" is a lookup, not work.
         for r in std::mem::take(&mut self.requests) {
