@@ -452,7 +452,7 @@ impl State<'_> {
         }
     }
 
-    /// "Rosa owns the agenda", "you own the release notes": work assigned by name
+    /// "Bo owns the agenda", "you own the release notes": work assigned by name
     /// (or to whoever spoke just before, for "you").
     fn assignment(&mut self, turn: &Turn<'_>, core: &str, all: &[Message]) -> bool {
         let lower = core.to_lowercase();
@@ -565,7 +565,7 @@ impl State<'_> {
         (!text.is_empty()).then_some(text)
     }
 
-    /// "done", "merged", "reporting-etl repointed", a ✅ on the report: closes
+    /// "done", "merged", "the cron job repointed", a ✅ on the report: closes
     /// the open item the report is about.
     pub(super) fn complete_actions(&mut self, turn: &Turn<'_>, _all: &[Message]) {
         let author = &turn.message.author;

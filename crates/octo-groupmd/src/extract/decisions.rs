@@ -90,7 +90,7 @@ fn shorten_marked(text: &str) -> String {
         .to_owned()
 }
 
-/// "6px it is", "Porto it is for the offsite": a short subject settled.
+/// "blue it is", "the lake house it is": a short subject settled.
 fn it_is(lower: &str, core: &str) -> Option<String> {
     let i = find_phrase(lower, "it is")?;
     let before = core[..i].trim();
@@ -107,7 +107,7 @@ fn it_is(lower: &str, core: &str) -> Option<String> {
     Some(capitalise(format!("{before} {after}").trim()))
 }
 
-/// "ok, Lisbon then": a short choice settled after discussion. The choice must
+/// "ok, Tuesday then": a short choice settled after discussion. The choice must
 /// echo something said before (an option on the table), not be a remark.
 fn settled_then(sentence: &str, said_before: &str) -> Option<String> {
     let core = trim_filler(sentence);

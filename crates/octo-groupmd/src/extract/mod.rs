@@ -94,7 +94,7 @@ struct Turn<'m> {
     /// The thread this message belongs to (its own id at top level).
     thread: String,
     author_is_agent: bool,
-    /// The thread root's text for a reply (what "switching to Porto" is about).
+    /// The thread root's text for a reply (what "switching to the other one" is about).
     context: String,
 }
 
