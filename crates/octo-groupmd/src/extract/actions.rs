@@ -405,7 +405,11 @@ impl State<'_> {
                 }) {
                     let r = self.requests.remove(pos);
                     // The taker's own words say what they will do, unless too vague.
-                    let text = if content_words(&text).len() >= 3 {
+                    // "take", "handle", "own" claim work without naming it.
+                    let claim_verb = ["take", "handle", "own", "grab", "pick up"]
+                        .iter()
+                        .any(|v| strip_word_prefix(&text, v).is_some());
+                    let text = if content_words(&text).len() >= 3 && !claim_verb {
                         text
                     } else {
                         r.text
