@@ -178,7 +178,7 @@ impl<'a> State<'a> {
             self.read_natural_actions(&turn, all);
         }
         if !marked.question {
-            self.read_natural_questions(&turn, all);
+            self.read_natural_questions(&turn);
         }
         self.mark_done_by_reaction(&turn);
     }

@@ -81,7 +81,7 @@ impl State<'_> {
     /// A plain question to the group ("do we keep the toggle?") is kept until
     /// someone answers it; requests ("can you …?"), proposals ("what if …?"),
     /// rhetorical and agent-bound questions are not.
-    pub(super) fn read_natural_questions(&mut self, turn: &Turn<'_>, all: &[Message]) {
+    pub(super) fn read_natural_questions(&mut self, turn: &Turn<'_>) {
         if turn.author_is_agent || super::decisions::joking(&turn.clean) {
             return;
         }
@@ -111,7 +111,6 @@ impl State<'_> {
         if pos > 0 && content_words(&raw).len() < 3 {
             raw = format!("{}, {}", sents[pos - 1].text, raw);
         }
-        let _ = all;
         self.asked.push(Tracked {
             item: Question {
                 text: question_text(&format!("{raw}?")),
