@@ -2,6 +2,7 @@
 # Scores `octo groupmd extract` on a group.md conversation set:
 #   scripts/eval-groupmd.sh [DATA_DIR] [PRED_DIR] [-v]
 # DATA_DIR defaults to ../shared/data/groupmd-dev, PRED_DIR to a temp directory.
+# The crate's own held-out set: scripts/eval-groupmd.sh crates/octo-groupmd/tests/data/heldout
 set -euo pipefail
 here="$(cd "$(dirname "$0")/.." && pwd)"
 data="${1:-$here/../shared/data/groupmd-dev}"

@@ -32,13 +32,82 @@ fn item_text(task: &str) -> String {
     // A task ends at its first comma or purpose clause ("…, we need it anyway",
     // "… so agents stop …", "… that computes …").
     let lower = t.to_lowercase();
-    let end = [",", " so ", " that ", " so that "]
-        .iter()
-        .filter_map(|c| lower.find(c))
-        .filter(|&i| t[..i].split_whitespace().count() >= 3)
-        .min()
+    let end = clause_end(&lower)
+        .filter(|&i| t.is_char_boundary(i))
         .unwrap_or(t.len());
     capitalise(&shorten(&t[..end], MAX_ITEM_WORDS))
+}
+
+/// Where a task's own words end: at a comma or "so"/"that" opening a clause
+/// with its own subject ("…, we need it anyway", "… so agents stop …"). A comma
+/// before another instruction ("…, mention that …") or a relative "that fails …"
+/// keeps going.
+fn clause_end(lower: &str) -> Option<usize> {
+    const SUBJECTS: &[&str] = &[
+        "we",
+        "i",
+        "it",
+        "its",
+        "it's",
+        "they",
+        "you",
+        "that's",
+        "this",
+        "there",
+        "he",
+        "she",
+        "which",
+        "otherwise",
+        "because",
+        "since",
+        "as",
+        "and we",
+        "and i",
+        "and it",
+        "but",
+        "then",
+        "so",
+        "people",
+        "nobody",
+        "everyone",
+        "someone",
+        "thanks",
+        "thx",
+        "no",
+        "not",
+        "if",
+        "once",
+        "when",
+        "while",
+    ];
+    lower.match_indices([',', ' ']).find_map(|(i, sep)| {
+        let rest = lower[i + 1..].trim_start();
+        let subject = |t: &str| SUBJECTS.iter().any(|w| strip_word_prefix(t, w).is_some());
+        let cut = if sep == "," {
+            // "…, mention that …", "…, and tag …" go on with the task.
+            let goes_on = [
+                "and",
+                "mention",
+                "include",
+                "including",
+                "plus",
+                "cc",
+                "with",
+            ]
+            .iter()
+            .any(|w| strip_word_prefix(rest, w).is_some())
+                || cues::OUTSIDE_VERBS
+                    .iter()
+                    .any(|v| strip_word_prefix(rest, v).is_some());
+            !goes_on || subject(rest) || rest.split_whitespace().count() > 10
+        } else if let Some(after) = strip_word_prefix(rest, "that") {
+            subject(after)
+        } else {
+            // "… so agents stop …", "… so that …": a purpose, not the task.
+            strip_word_prefix(rest, "so").is_some()
+        };
+        (cut && lower[..i].split_whitespace().count() >= 3).then_some(i)
+    })
 }
 
 /// Whether a task says nothing of its own ("set that up", "do it").
@@ -80,6 +149,36 @@ fn past_forms(verb: &str) -> Vec<String> {
         ("pay", &["paid"]),
         ("shut", &["shut"]),
         ("upload", &["uploaded"]),
+        ("tell", &["told"]),
+        ("bring", &["brought"]),
+        ("buy", &["bought"]),
+        ("think", &["thought"]),
+        ("teach", &["taught"]),
+        ("sell", &["sold"]),
+        ("hold", &["held"]),
+        ("keep", &["kept"]),
+        ("leave", &["left"]),
+        ("lead", &["led"]),
+        ("meet", &["met"]),
+        ("read", &["read"]),
+        ("say", &["said"]),
+        ("show", &["showed", "shown"]),
+        ("spend", &["spent"]),
+        ("cut", &["cut"]),
+        ("ship", &["shipped"]),
+        ("choose", &["chose", "chosen"]),
+        ("drive", &["drove", "driven"]),
+        ("freeze", &["froze", "frozen"]),
+        ("lend", &["lent"]),
+        ("lose", &["lost"]),
+        ("begin", &["began", "begun"]),
+        ("speak", &["spoke", "spoken"]),
+        ("win", &["won"]),
+        ("hang", &["hung"]),
+        ("stick", &["stuck"]),
+        ("throw", &["threw", "thrown"]),
+        ("split", &["split"]),
+        ("spread", &["spread"]),
     ];
     if let Some((_, forms)) = IRREGULAR.iter().find(|(v, _)| *v == verb) {
         return forms.iter().map(|f| (*f).to_owned()).collect();
@@ -132,11 +231,16 @@ impl State<'_> {
         if text.is_empty() {
             return;
         }
-        if let Some(existing) = self
-            .actions
-            .iter_mut()
-            .find(|a| similarity(&a.item.text, &text) >= 0.5)
-        {
+        // The same person handed overlapping work moments apart: one item.
+        let same_work = |a: &Tracked<ActionItem>| {
+            similarity(&a.item.text, &text) >= 0.5
+                || owner.is_some()
+                    && a.item.owner == owner
+                    && !a.seeded
+                    && turn.index.abs_diff(a.at) <= 3
+                    && shared_words(&a.item.text, &text) > 0
+        };
+        if let Some(existing) = self.actions.iter_mut().find(|a| same_work(a)) {
             if existing.item.owner.is_none() {
                 existing.item.owner = owner;
             }
@@ -160,11 +264,25 @@ impl State<'_> {
     pub(super) fn claim_requests(&mut self, turn: &Turn<'_>, _all: &[Message]) -> bool {
         let author = turn.message.author.clone();
         let lower = trim_filler(&turn.clean).to_lowercase();
-        let claims = sentences(&lower).iter().any(|s| {
-            let t = trim_filler(&s.text);
-            cues::CLAIMS
-                .iter()
-                .any(|c| strip_word_prefix(t, c).is_some())
+        let parts = clauses(&lower);
+        let claims = parts.iter().any(|t| {
+            let t = trim_filler(t);
+            // "I can run the session" names its own work; "I can" alone claims.
+            cues::CLAIMS.iter().any(|c| {
+                strip_word_prefix(t, c).is_some_and(|rest| {
+                    !matches!(*c, "i can" | "i will" | "me") || content_words(rest).is_empty()
+                })
+            })
+                // "I'll bring it": a promise about the work just mentioned.
+                || ["i'll ", "i will "].iter().any(|p| {
+                    t.strip_prefix(p).is_some_and(|task| {
+                        points_back(task)
+                            && words(task).len() <= 3
+                            && !cues::NOT_WORK
+                                .iter()
+                                .any(|v| strip_word_prefix(task, v).is_some())
+                    })
+                })
         });
         if !claims {
             return false;
@@ -174,6 +292,16 @@ impl State<'_> {
                 .is_none_or(|to| to.eq_ignore_ascii_case(&author))
                 && State::in_reach(turn, r.at, &r.thread)
         });
+        // "on it, posting to the status page now" says what the work is.
+        let doing = parts
+            .iter()
+            .find_map(|t| super::verbs::in_progress(trim_filler(t)))
+            .map(|t| item_text(&t))
+            .filter(|t| content_words(t).len() >= 2);
+        let enrich = |text: String| match &doing {
+            Some(d) if content_words(&text).len() <= 2 => format!("{text}: {}", d.to_lowercase()),
+            _ => text,
+        };
         if let Some(pos) = pos {
             let r = self.requests.remove(pos);
             let claim_turn = Turn {
@@ -184,7 +312,7 @@ impl State<'_> {
                 author_is_agent: turn.author_is_agent,
                 context: String::new(),
             };
-            self.add_action(&claim_turn, Some(author), r.text);
+            self.add_action(&claim_turn, Some(author), enrich(r.text));
             if let Some(last) = self.actions.last_mut() {
                 last.item.source = r.source;
             }
@@ -203,6 +331,7 @@ impl State<'_> {
                 if a.item.owner.is_none() {
                     a.item.owner = Some(author);
                 }
+                a.item.text = enrich(std::mem::take(&mut a.item.text));
                 true
             }
             None => false,
@@ -217,6 +346,29 @@ impl State<'_> {
                 continue;
             }
             if self.mention_request(turn, core, s.question, all) {
+                continue;
+            }
+            if s.question
+                && let Some(task) = who_request(&lower)
+            {
+                self.requests.push(Request {
+                    text: item_text(&task),
+                    at: turn.index,
+                    thread: turn.thread.clone(),
+                    to: None,
+                    statement: false,
+                    source: turn.message.id.clone(),
+                });
+                // Nobody taking it leaves the question open.
+                self.asked.push(Tracked {
+                    item: crate::model::Question {
+                        text: capitalise(&format!("{core}?")),
+                        source: turn.message.id.clone(),
+                    },
+                    at: turn.index,
+                    thread: turn.thread.clone(),
+                    seeded: false,
+                });
                 continue;
             }
             if let Some(task) = open_request(&lower) {
@@ -245,15 +397,44 @@ impl State<'_> {
                 if turn.author_is_agent && !outside_work(task) || points_back(&text) {
                     continue;
                 }
+                // It answers an open request ("I'll take the redirects"): that
+                // request is now taken, in whichever words say more.
+                if let Some(pos) = self.requests.iter().rposition(|r| {
+                    State::in_reach(turn, r.at, &r.thread)
+                        && (similarity(&r.text, &text) > 0.2 || shared_words(&r.text, &text) > 0)
+                }) {
+                    let r = self.requests.remove(pos);
+                    // The taker's own words say what they will do, unless too vague.
+                    // "take", "handle", "own" claim work without naming it.
+                    let claim_verb = ["take", "handle", "own", "grab", "pick up"]
+                        .iter()
+                        .any(|v| strip_word_prefix(&text, v).is_some());
+                    let text = if content_words(&text).len() >= 3 && !claim_verb {
+                        text
+                    } else {
+                        r.text
+                    };
+                    self.add_action(turn, Some(turn.message.author.clone()), text);
+                    continue;
+                }
                 // Right after an unowned item, "I'll …" takes that item.
                 if self.take_unowned(turn) {
                     continue;
                 }
-                // It answers an open request: that request is now taken.
-                self.requests.retain(|r| {
-                    !(State::in_reach(turn, r.at, &r.thread) && similarity(&r.text, &text) > 0.2)
-                });
+                // Any "who's …?" just asked is answered.
+                self.requests
+                    .retain(|r| !(r.to.is_none() && !r.statement && turn.index - r.at <= 2));
                 self.add_action(turn, Some(turn.message.author.clone()), text);
+                continue;
+            }
+            // "rotating the staging key now": work started, owned by the author.
+            if !turn.author_is_agent
+                && let Some(task) = super::verbs::in_progress(&lower)
+            {
+                let text = item_text(&task);
+                if !points_back(&text) && content_words(&text).len() >= 2 {
+                    self.add_action(turn, Some(turn.message.author.clone()), text);
+                }
             }
         }
     }
@@ -275,7 +456,7 @@ impl State<'_> {
         }
     }
 
-    /// "Rosa owns the agenda", "you own the release notes": work assigned by name
+    /// "Bo owns the agenda", "you own the release notes": work assigned by name
     /// (or to whoever spoke just before, for "you").
     fn assignment(&mut self, turn: &Turn<'_>, core: &str, all: &[Message]) -> bool {
         let lower = core.to_lowercase();
@@ -325,22 +506,28 @@ impl State<'_> {
         let Some(member) = self.member(first) else {
             return false;
         };
-        if !first.starts_with('@') && !core[first.len()..].starts_with(',') {
-            return false;
-        }
+        let addressed = first.starts_with('@') || core[first.len()..].starts_with(',');
         let rest = core[first.len()..].trim_start_matches([' ', ',', ':']);
         let lower = rest.to_lowercase();
-        let Some(task_lower) = cues::REQUEST_OPENERS
+        let opened = cues::REQUEST_OPENERS
             .iter()
-            .find_map(|o| strip_word_prefix(&lower, o))
-        else {
-            return false;
+            .find_map(|o| strip_word_prefix(&lower, o));
+        let task_lower = match opened {
+            Some(t) => t,
+            // "@relay open a ticket …": a bare instruction to someone addressed.
+            None if addressed && outside_work(&lower) => lower.as_str(),
+            None => return false,
         };
         let task = &rest[rest.len() - task_lower.len()..];
-        if member.agent && !outside_work(task) {
+        if member.agent && !outside_work(task)
+            || cues::NOT_WORK
+                .iter()
+                .any(|v| strip_word_prefix(task_lower, v).is_some())
+        {
             return false;
         }
-        if !member.agent
+        if opened.is_some()
+            && !member.agent
             && !question
             && !lower.starts_with("please")
             && !lower.starts_with("to ")
@@ -382,7 +569,7 @@ impl State<'_> {
         (!text.is_empty()).then_some(text)
     }
 
-    /// "done", "merged", "reporting-etl repointed", a ✅ on the report: closes
+    /// "done", "merged", "the cron job repointed", a ✅ on the report: closes
     /// the open item the report is about.
     pub(super) fn complete_actions(&mut self, turn: &Turn<'_>, _all: &[Message]) {
         let author = &turn.message.author;
@@ -455,7 +642,9 @@ impl State<'_> {
         let target = self.actions.iter().rposition(|a| {
             !a.item.done
                 && (shared_words(&a.item.text, &turn.clean) >= 2
-                    || State::in_reach(turn, a.at, &a.thread) && turn.message.thread_id.is_some())
+                    || State::in_reach(turn, a.at, &a.thread) && turn.message.thread_id.is_some()
+                    // "never mind" right after an item withdraws it.
+                    || !a.seeded && a.at < turn.index && turn.index - a.at <= 2)
         });
         if let Some(i) = target {
             self.actions.remove(i);
@@ -491,6 +680,25 @@ fn open_request(lower: &str) -> Option<&str> {
     })
 }
 
+/// Sentences split further at commas ("on it, posting the notes now").
+fn clauses(lower: &str) -> Vec<String> {
+    sentences(lower)
+        .iter()
+        .flat_map(|s| s.text.split(", ").map(str::to_owned).collect::<Vec<_>>())
+        .collect()
+}
+
+/// "who's bringing the router?" → "bring the router".
+fn who_request(lower: &str) -> Option<String> {
+    let rest = ["who's ", "who is ", "whos "]
+        .iter()
+        .find_map(|p| lower.strip_prefix(p))?;
+    let first = rest.split_whitespace().next()?;
+    let base = super::verbs::base_form(first)?;
+    let task = rest[first.len()..].trim();
+    (!task.is_empty()).then(|| format!("{base} {task}"))
+}
+
 /// The task after "I'll …" (also mid-sentence: "once it's live I'll …").
 fn self_commitment(lower: &str) -> Option<&str> {
     for opener in cues::SELF_COMMIT {
@@ -509,7 +717,31 @@ fn self_commitment(lower: &str) -> Option<&str> {
         {
             continue;
         }
-        if matches!(*opener, "let me" | "i can") && !outside_work(task) {
+        if *opener == "let me" && !outside_work(task) {
+            continue;
+        }
+        // "I can run the session" offers work; "I can check" is a lookup.
+        const NOT_OFFERS: &[&str] = &[
+            "check",
+            "look",
+            "see",
+            "ask",
+            "help",
+            "confirm",
+            "live",
+            "imagine",
+            "understand",
+            "answer",
+            "explain",
+            "find out",
+            "verify",
+            "tell",
+        ];
+        if *opener == "i can"
+            && NOT_OFFERS
+                .iter()
+                .any(|v| strip_word_prefix(task, v).is_some())
+        {
             continue;
         }
         if content_words(task).len() < 2 {

@@ -290,6 +290,12 @@ pub(super) const COMPLETION: &[&str] = &[
     "taken care of",
     "handled",
     "resolved",
+    "is out",
+    "are out",
+    "is in the",
+    "are in the",
+    "is ready",
+    "are ready",
 ];
 
 /// Words that put a report in the future (so it is not a completion).
@@ -317,6 +323,14 @@ pub(super) const NOT_YET: &[&str] = &[
     "by monday",
     "eta",
     "?",
+    "is next",
+    "are next",
+    "next up",
+    "up next",
+    "remaining",
+    "still",
+    "partly",
+    "partially",
 ];
 
 /// Withdrawn work.
@@ -344,6 +358,8 @@ pub(super) const CANCEL: &[&str] = &[
     "unnecessary",
     "ignore that",
     "disregard",
+    "cancelling",
+    "canceling",
 ];
 
 /// A pronoun claim of the work just mentioned.
@@ -383,6 +399,9 @@ pub(super) const CLAIMS: &[&str] = &[
     "i'll look into that",
     "i can own that",
     "i can own it",
+    "me",
+    "i can",
+    "i will",
 ];
 
 /// Openers that put work on the author.
@@ -574,6 +593,31 @@ pub(super) const OUTSIDE_VERBS: &[&str] = &[
     "revoke",
     "lock",
     "freeze",
+    "cut",
+    "ask",
+    "tell",
+    "contact",
+    "reach out",
+    "roll back",
+    "restart",
+    "rerun",
+    "re-run",
+    "trigger",
+    "kick off",
+    "ship",
+    "release",
+    "backfill",
+    "reply",
+    "respond",
+    "escalate",
+    "refund",
+    "upgrade",
+    "downgrade",
+    "scale",
+    "resume",
+    "clean up",
+    "purge",
+    "share",
 ];
 
 /// Placement words that keep an agent's output in the chat.

@@ -3,10 +3,10 @@
 //! earlier ones on the same subject.
 
 use super::{MAX_ITEM_WORDS, Proposal, State, Tracked, Turn, cues};
-use crate::model::Decision;
+use crate::model::{Decision, Message};
 use crate::text::{
-    capitalise, find_phrase, has_phrase, sentences, shared_words, shorten, similarity,
-    strip_word_prefix, trim_filler, without_parentheses,
+    capitalise, content_words, find_phrase, has_phrase, sentences, shared_words, shorten,
+    similarity, strip_word_prefix, trim_filler, without_parentheses, without_quotes,
 };
 
 /// Rewrites a settled sentence as a short statement ("let's go with X" → "Use X").
@@ -90,7 +90,7 @@ fn shorten_marked(text: &str) -> String {
         .to_owned()
 }
 
-/// "6px it is", "Porto it is for the offsite": a short subject settled.
+/// "blue it is", "the lake house it is": a short subject settled.
 fn it_is(lower: &str, core: &str) -> Option<String> {
     let i = find_phrase(lower, "it is")?;
     let before = core[..i].trim();
@@ -107,15 +107,88 @@ fn it_is(lower: &str, core: &str) -> Option<String> {
     Some(capitalise(format!("{before} {after}").trim()))
 }
 
-/// "ok, Lisbon then": a short choice settled after discussion.
-fn settled_then(sentence: &str) -> Option<String> {
+/// "ok, Tuesday then": a short choice settled after discussion. The choice must
+/// echo something said before (an option on the table), not be a remark.
+fn settled_then(sentence: &str, said_before: &str) -> Option<String> {
     let core = trim_filler(sentence);
     if core.len() == sentence.trim().len() {
         return None;
     }
     let choice = core.strip_suffix(" then")?;
     let n = choice.split_whitespace().count();
+    let first = choice
+        .split_whitespace()
+        .next()
+        .unwrap_or("")
+        .to_lowercase();
+    const NOT_CHOICES: &[&str] = &["no", "not", "nobody", "none", "nothing", "that", "it"];
+    if NOT_CHOICES.contains(&first.as_str()) || shared_words(choice, said_before) == 0 {
+        return None;
+    }
     (1..=4).contains(&n).then(|| capitalise(choice))
+}
+
+/// Openers that announce a change of mind before the new decision.
+const CHANGE_OPENERS: &[&str] = &[
+    "actually",
+    "change of plan",
+    "change of plans",
+    "scratch that",
+    "on second thought",
+    "update",
+    "correction",
+    "in that case",
+    "new plan",
+    "fair",
+    "fair enough",
+    "good point",
+    "true",
+];
+
+/// Strips filler and change-of-mind openers; says whether one was there.
+fn lead_trim(sentence: &str) -> (&str, bool) {
+    let mut t = trim_filler(sentence);
+    let mut changed = false;
+    while let Some(rest) = CHANGE_OPENERS.iter().find_map(|o| strip_word_prefix(t, o)) {
+        t = trim_filler(rest);
+        changed = true;
+    }
+    (t, changed)
+}
+
+/// "we keep …", "we stay …": a plain first-person-plural plan (not a report,
+/// not a feeling) that others can accept.
+fn we_plan(lower: &str) -> bool {
+    let Some(rest) = strip_word_prefix(lower, "we") else {
+        return false;
+    };
+    let verb = rest.split_whitespace().next().unwrap_or("");
+    const NOT_PLANS: &[&str] = &[
+        "have", "had", "were", "was", "did", "need", "needed", "know", "knew", "think", "thought",
+        "got", "saw", "tried", "can", "could", "might", "may", "should", "would", "want", "like",
+        "love", "hate", "lost", "missed", "broke", "forgot", "still", "just", "already", "never",
+        "all", "both", "probably", "also", "really",
+    ];
+    !verb.is_empty()
+        && !NOT_PLANS.contains(&verb)
+        && !verb.ends_with("ed")
+        && !verb.ends_with('\'')
+        && !verb.contains('\u{2019}')
+}
+
+/// A short settled choice ("cursor pagination it is") says more in the next sentence.
+fn with_next(text: String, sents: &[crate::text::Sentence], i: usize) -> String {
+    match sents.get(i + 1) {
+        Some(next) if text.split_whitespace().count() < 4 && !next.question => {
+            let next = trim_filler(&next.text);
+            if next.is_empty() || joking(next) {
+                text
+            } else {
+                capitalise(&shorten(&format!("{text}: {next}"), MAX_ITEM_WORDS))
+            }
+        }
+        _ => text,
+    }
 }
 
 /// Laughing or eye-rolling emoji: the message is not meant as a decision.
@@ -193,16 +266,23 @@ impl State<'_> {
             .any(|a| shared_words(&a.item.text, sentence) >= 2)
     }
 
-    pub(super) fn read_natural_decisions(&mut self, turn: &Turn<'_>) {
+    pub(super) fn read_natural_decisions(&mut self, turn: &Turn<'_>, all: &[Message]) {
         if turn.author_is_agent || joking(&turn.clean) {
             return;
         }
+        let said_before: String = all[turn.index.saturating_sub(8)..turn.index]
+            .iter()
+            .map(|m| m.text.as_str())
+            .collect::<Vec<_>>()
+            .join("\n");
         let approved = approvals(turn) > 0;
         let mut found = Vec::new();
         let sents = sentences(&turn.clean);
         for (i, s) in sents.iter().enumerate() {
-            let core = trim_filler(&s.text);
+            let (core, changed) = lead_trim(&s.text);
             let lower = core.to_lowercase();
+            // Reversal cues live in the whole sentence ("actually, …").
+            let full_lower = s.text.to_lowercase();
             if lower.is_empty() {
                 continue;
             }
@@ -218,22 +298,28 @@ impl State<'_> {
                     .any(|p| lower.starts_with(p));
             if s.question || hedged(&lower) {
                 if has_phrase(&lower, cues::PROPOSAL_CUES) && !s.question || lets {
-                    self.proposals.push(Proposal {
-                        text: decision_text(core),
-                        at: turn.index,
-                        thread: turn.thread.clone(),
-                        author: turn.message.author.clone(),
-                        source: turn.message.id.clone(),
-                    });
+                    self.propose(turn, decision_text(core));
                 }
                 continue;
             }
-            let settled = it_is(&lower, core)
-                .or_else(|| (!opener && !lets).then(|| settled_then(&s.text)).flatten());
-            if let Some(text) = settled
-                && !s.question
+            if i == 0
+                && let Some((text, settled)) = self.answer(turn, all, &lower)
             {
-                found.push((text, lower));
+                if settled {
+                    found.push((text, full_lower));
+                } else {
+                    self.propose(turn, text);
+                }
+                continue;
+            }
+            let settled = it_is(&lower, core).or_else(|| {
+                (!opener && !lets)
+                    .then(|| settled_then(&s.text, &said_before))
+                    .flatten()
+            });
+            if let Some(mut text) = settled {
+                text = with_next(text, &sents, i);
+                found.push((text, full_lower));
                 continue;
             }
             // Two or more approvals make a plain statement the team's decision
@@ -244,24 +330,25 @@ impl State<'_> {
                 && !has_phrase(&lower, cues::COMPLETION)
                 && !has_phrase(&lower, cues::SELF_COMMIT)
                 && !self.reports_on_action(core);
-            if opener || lets || approved_we || approved_statement {
+            // "change of plan: we go back to …" decides anew.
+            let changed_we = changed && (we_plan(&lower) || lets);
+            if opener || lets || approved_we || approved_statement || changed_we {
                 let mut text = decision_text(core);
-                // "let's go with Postgres then. Aurora, single writer" says more in the next sentence.
+                // "let's go with X then. Y, Z" says more in the next sentence.
                 if text.split_whitespace().count() < 4
                     && let Some(next) = sents.get(i + 1)
                     && !next.question
                 {
+                    let core = core.strip_suffix(" then").unwrap_or(core);
                     text = decision_text(&format!("{core}: {}", trim_filler(&next.text)));
                 }
-                found.push((text, lower));
-            } else if has_phrase(&lower, cues::PROPOSAL_CUES) {
-                self.proposals.push(Proposal {
-                    text: decision_text(core),
-                    at: turn.index,
-                    thread: turn.thread.clone(),
-                    author: turn.message.author.clone(),
-                    source: turn.message.id.clone(),
-                });
+                found.push((text, full_lower));
+            } else if (has_phrase(&lower, cues::PROPOSAL_CUES) || we_plan(&lower))
+                && !["let's ", "lets ", "let us "]
+                    .iter()
+                    .any(|p| lower.starts_with(p))
+            {
+                self.propose(turn, decision_text(core));
             }
         }
         for (text, lower) in found {
@@ -283,22 +370,142 @@ impl State<'_> {
         }
     }
 
+    fn propose(&mut self, turn: &Turn<'_>, text: String) {
+        if text.is_empty() {
+            return;
+        }
+        self.proposals.push(Proposal {
+            text,
+            at: turn.index,
+            thread: turn.thread.clone(),
+            author: turn.message.author.clone(),
+            source: turn.message.id.clone(),
+        });
+    }
+
+    /// A reply to "should we X?" / "do we X?" from someone else: "yes, …" makes
+    /// X a proposal; echoing the verb ("keep it") settles it.
+    fn answer(&self, turn: &Turn<'_>, all: &[Message], lower: &str) -> Option<(String, bool)> {
+        let asked = if turn.message.thread_id.is_some() {
+            let root = turn.message.thread_id.as_deref()?;
+            all[..turn.index].iter().find(|m| m.id == root)?
+        } else {
+            all.get(turn.index.checked_sub(1)?)?
+        };
+        if asked.author.eq_ignore_ascii_case(&turn.message.author) {
+            return None;
+        }
+        let question = sentences(&without_quotes(&asked.text))
+            .into_iter()
+            .find(|s| s.question)?;
+        let q = trim_filler(&question.text).to_lowercase();
+        let q = ["question", "q"]
+            .iter()
+            .find_map(|m| strip_word_prefix(&q, m))
+            .unwrap_or(&q)
+            .to_owned();
+        let clause = [
+            "should we",
+            "do we",
+            "are we",
+            "shall we",
+            "can we",
+            "will we",
+        ]
+        .iter()
+        .find_map(|p| strip_word_prefix(&q, p))?
+        .trim_start_matches("also ")
+        .to_owned();
+        // "do we need to …?" asks about a fact, not a choice.
+        const FACTS: &[&str] = &["need", "have", "know", "support", "get", "expect", "still"];
+        if FACTS
+            .iter()
+            .any(|f| strip_word_prefix(&clause, f).is_some())
+        {
+            return None;
+        }
+        let (clause_verb, answer_verb) = (
+            clause.split_whitespace().next().unwrap_or(""),
+            lower.split_whitespace().next().unwrap_or(""),
+        );
+        if clause_verb.len() > 2 && clause_verb == answer_verb && !clause.contains(" or ") {
+            return Some((capitalise(&shorten(&clause, MAX_ITEM_WORDS)), true));
+        }
+        let raw = turn.clean.trim().to_lowercase();
+        let rest = ["yes", "yep", "yeah", "yup", "definitely", "absolutely"]
+            .iter()
+            .find_map(|y| strip_word_prefix(&raw, y))?;
+        let rest = sentences(rest).into_iter().next().map(|s| s.text);
+        // A full answer stands alone; a short one completes the question.
+        let text = match rest {
+            Some(r) if content_words(&r).len() >= 4 => r,
+            Some(r) if content_words(&r).len() >= 2 => format!("{clause}: {r}"),
+            _ => clause,
+        };
+        Some((capitalise(&shorten(&text, MAX_ITEM_WORDS)), false))
+    }
+
     /// A reply that agrees turns the proposal it answers into a decision; one that
     /// pushes back withdraws a fresh unapproved decision.
     pub(super) fn accept_proposals(&mut self, turn: &Turn<'_>) {
+        // Agreement words are filler elsewhere: look at the raw opening too.
+        let raw = turn.clean.trim().to_lowercase();
         let lower = trim_filler(&turn.clean).to_lowercase();
-        let short = lower.split_whitespace().count() <= 8;
-        let agrees = short
-            && cues::AGREEMENT
-                .iter()
-                .any(|a| lower.starts_with(a) && find_phrase(&lower, a).is_some());
-        let disagrees = cues::DISAGREEMENT
+        let starts = |t: &str, a: &str| t.starts_with(a) && find_phrase(t, a).is_some();
+        let agreement = cues::AGREEMENT
             .iter()
-            .any(|d| strip_word_prefix(&lower, d).is_some());
-        if agrees && !disagrees {
-            let author = &turn.message.author;
+            .find(|a| starts(&raw, a) || starts(&lower, a));
+        let short = raw.split_whitespace().count() <= 8;
+        // "agreed, dropping that" agrees to drop.
+        let negative = has_phrase(&lower, &["not", "no", "drop", "dropping", "skip", "don't"]);
+        // "hmm" is filler elsewhere but pushback here.
+        let disagrees = cues::DISAGREEMENT.iter().any(|d| {
+            strip_word_prefix(&lower, d).is_some() || strip_word_prefix(&raw, d).is_some()
+        });
+        // "agreed, purchases per session is the metric": the agreement restates it.
+        let restated = agreement.and_then(|_| {
+            let rest = trim_filler(&raw);
+            let first = sentences(rest).into_iter().next()?;
+            let reply = turn.context.contains('?')
+                || self
+                    .proposals
+                    .iter()
+                    .any(|p| State::in_reach(turn, p.at, &p.thread));
+            (reply
+                && !first.question
+                && content_words(&first.text).len() >= 3
+                && !hedged(&first.text)
+                && !negative)
+                .then(|| decision_text(&first.text))
+        });
+        if let Some(text) = restated {
+            let lower = text.to_lowercase();
+            self.add_decision(turn, text, &lower);
+            return;
+        }
+        let author = &turn.message.author;
+        // "sure" from someone just handed work acknowledges it; it accepts nothing.
+        let acknowledges = self.actions.iter().any(|a| {
+            !a.seeded
+                && a.item
+                    .owner
+                    .as_ref()
+                    .is_some_and(|o| o.eq_ignore_ascii_case(author))
+                && a.at < turn.index
+                && turn.index - a.at <= 2
+        });
+        if agreement.is_some() && short && !disagrees && !negative && !acknowledges {
             let pos = self.proposals.iter().rposition(|p| {
-                !p.author.eq_ignore_ascii_case(author) && State::in_reach(turn, p.at, &p.thread)
+                !p.author.eq_ignore_ascii_case(author)
+                    && p.at < turn.index
+                    && (turn.index - p.at <= 2
+                        || turn.message.thread_id.is_some() && p.thread == turn.thread)
+            });
+            // Agreement goes to what was said last: a decision after the proposal.
+            let pos = pos.filter(|&i| {
+                self.decisions
+                    .last()
+                    .is_none_or(|d| d.seeded || d.at <= self.proposals[i].at)
             });
             if let Some(pos) = pos {
                 let p = self.proposals.remove(pos);
@@ -314,6 +521,15 @@ impl State<'_> {
                 self.add_decision_from(&proposal_turn, p.text, &lower, p.source);
             }
         } else if disagrees && turn.index > 0 {
+            // Pushback drops the proposal it answers.
+            if let Some(pos) = self.proposals.iter().rposition(|p| {
+                !p.author.eq_ignore_ascii_case(author)
+                    && p.at < turn.index
+                    && (turn.index - p.at <= 2
+                        || turn.message.thread_id.is_some() && p.thread == turn.thread)
+            }) {
+                self.proposals.remove(pos);
+            }
             // Pushback right after a decision nobody approved withdraws it.
             if let Some(last) = self.decisions.last()
                 && turn.index - last.at <= 2
@@ -354,6 +570,21 @@ impl State<'_> {
             if replaces && best.is_none_or(|(_, s)| sim >= s) {
                 best = Some((i, sim));
             }
+        }
+        // "change of plan: …" replaces the latest decision even in new words.
+        let strong = has_phrase(
+            lower,
+            &[
+                "change of plan",
+                "change of plans",
+                "scratch that",
+                "on second thought",
+                "changed our mind",
+                "new plan",
+            ],
+        );
+        if best.is_none() && strong && !self.decisions.is_empty() {
+            best = Some((self.decisions.len() - 1, 0.0));
         }
         if let Some((i, _)) = best {
             let old = self.decisions.remove(i);

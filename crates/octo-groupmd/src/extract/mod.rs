@@ -10,6 +10,7 @@ mod actions;
 mod cues;
 mod decisions;
 mod questions;
+mod verbs;
 
 use crate::document::{Document, SectionKind};
 use crate::model::{ActionItem, Decision, Extraction, Member, Message, Question};
@@ -77,6 +78,8 @@ struct State<'a> {
     superseded: Vec<Decision>,
     actions: Vec<Tracked<ActionItem>>,
     questions: Vec<Tracked<Question>>,
+    /// Plain questions asked in passing: open only if nobody answers them.
+    asked: Vec<Tracked<Question>>,
     answered: Vec<Question>,
     requests: Vec<Request>,
     proposals: Vec<Proposal>,
@@ -91,7 +94,7 @@ struct Turn<'m> {
     /// The thread this message belongs to (its own id at top level).
     thread: String,
     author_is_agent: bool,
-    /// The thread root's text for a reply (what "switching to Porto" is about).
+    /// The thread root's text for a reply (what "switching to the other one" is about).
     context: String,
 }
 
@@ -103,6 +106,7 @@ impl<'a> State<'a> {
             superseded: Vec::new(),
             actions: Vec::new(),
             questions: Vec::new(),
+            asked: Vec::new(),
             answered: Vec::new(),
             requests: Vec::new(),
             proposals: Vec::new(),
@@ -168,7 +172,7 @@ impl<'a> State<'a> {
         // What this message introduces.
         let marked = self.read_markers(&turn);
         if !marked.decision {
-            self.read_natural_decisions(&turn);
+            self.read_natural_decisions(&turn, all);
         }
         if !marked.action && !claimed {
             self.read_natural_actions(&turn, all);
@@ -180,6 +184,20 @@ impl<'a> State<'a> {
     }
 
     fn finish(mut self) -> Extraction {
+        // A plain question nobody answered is still open (once, however asked);
+        // "who's …?" only while nobody took the work.
+        for q in std::mem::take(&mut self.asked) {
+            let taken = q.item.text.starts_with("Who")
+                && !self.requests.iter().any(|r| r.source == q.item.source);
+            if !taken
+                && !self.questions.iter().any(|t| {
+                    t.item.source == q.item.source
+                        || crate::text::similarity(&t.item.text, &q.item.text) >= 0.5
+                })
+            {
+                self.questions.push(q);
+            }
+        }
         // Work someone said must be done that nobody took stays, unowned; asking
         // "can someone check …?" is a lookup, not work.
         for r in std::mem::take(&mut self.requests) {
@@ -271,10 +289,36 @@ fn line_marker<'l>(line: &'l str, markers: &[&str]) -> Option<&'l str> {
     None
 }
 
+/// The line from the first sentence that opens with a marker (or the line).
+fn marker_sentence(line: &str) -> &str {
+    let all = [
+        cues::DECISION_MARKERS,
+        cues::ACTION_MARKERS,
+        cues::QUESTION_MARKERS,
+    ];
+    if all.iter().any(|m| line_marker(line, m).is_some()) {
+        return line;
+    }
+    let mut from = 0;
+    while let Some(i) = line[from..].find(['.', '!', '?']) {
+        let rest = &line[from + i + 1..];
+        from += i + 1;
+        if !rest.starts_with(' ') {
+            continue;
+        }
+        if all.iter().any(|m| line_marker(rest, m).is_some()) {
+            return rest;
+        }
+    }
+    line
+}
+
 impl State<'_> {
     fn read_markers(&mut self, turn: &Turn<'_>) -> Marked {
         let mut marked = Marked::default();
         for line in turn.clean.lines() {
+            // "fair. Decision: …": a marker may open a later sentence of the line.
+            let line = marker_sentence(line);
             if let Some(rest) = line_marker(line, cues::DECISION_MARKERS) {
                 marked.decision |= self.marked_decision(turn, rest);
             } else if let Some(rest) = line_marker(line, cues::ACTION_MARKERS) {

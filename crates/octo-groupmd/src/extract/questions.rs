@@ -3,7 +3,52 @@
 
 use super::{MAX_ITEM_WORDS, State, Tracked, Turn, cues};
 use crate::model::{Message, Question};
-use crate::text::{capitalise, has_phrase, sentences, shared_words, shorten, trim_filler};
+use crate::text::{
+    capitalise, content_words, has_phrase, sentences, shared_words, shorten, trim_filler,
+};
+
+/// A reply that leaves the question open ("good q, parking it", "I'll ask").
+/// "later" or "unknown" inside a longer reply defer nothing.
+fn defers(lower: &str) -> bool {
+    const WEAK: &[&str] = &["later", "unknown", "unclear"];
+    cues::DEFERRAL
+        .iter()
+        .filter(|c| !WEAK.contains(c))
+        .any(|c| has_phrase(lower, &[c]))
+        || has_phrase(
+            lower,
+            &["i'll ask", "i will ask", "let me ask", "will find out"],
+        )
+}
+
+/// How a question to the group opens.
+const ASKING: &[&str] = &[
+    "what", "why", "how", "who", "when", "where", "which", "do ", "does", "did", "should", "shall",
+    "is ", "are ", "will", "was ", "were ", "have we", "has ",
+];
+/// Questions that ask for something other than an answer.
+const NOT_ASKING: &[&str] = &[
+    "can you",
+    "could you",
+    "would you",
+    "will you",
+    "can someone",
+    "could someone",
+    "can somebody",
+    "what if",
+    "how about",
+    "why not",
+    "why don't we",
+    "who's",
+    "who is",
+    "who wants",
+    "who can",
+    "who will",
+    "anyone want",
+    "should i",
+    "shall i",
+    "do you mind",
+];
 
 fn question_text(raw: &str) -> String {
     let first = raw.split_inclusive('?').next().unwrap_or(raw);
@@ -33,14 +78,80 @@ impl State<'_> {
         true
     }
 
-    /// A question becomes open when a reply defers it ("leaving it open").
+    /// A plain question to the group ("do we keep the toggle?") is kept until
+    /// someone answers it; requests ("can you …?"), proposals ("what if …?"),
+    /// rhetorical and agent-bound questions are not.
     pub(super) fn read_natural_questions(&mut self, turn: &Turn<'_>) {
-        let _ = turn;
+        if turn.author_is_agent || super::decisions::joking(&turn.clean) {
+            return;
+        }
+        let sents = sentences(&turn.clean);
+        let Some(pos) = sents.iter().position(|s| s.question) else {
+            return;
+        };
+        let q = trim_filler(&sents[pos].text).to_lowercase();
+        // "one thing, do we need …?": the question may follow a lead-in.
+        let asks = |t: &str| ASKING.iter().any(|w| t.starts_with(w)) || t.contains(" or ");
+        let vague = has_phrase(&q, &["that", "it", "this"]) && content_words(&q).len() < 4;
+        if q.contains('@')
+            || has_phrase(&q, cues::RHETORICAL)
+            || has_phrase(&q, NOT_ASKING)
+            || !(asks(&q) || q.split(", ").skip(1).any(asks))
+            || content_words(&q).len() < 2
+            || vague
+            || self
+                .questions
+                .iter()
+                .any(|t| t.item.source == turn.message.id)
+        {
+            return;
+        }
+        // "do we measure that?" after a statement of what "that" is.
+        let mut raw = sents[pos].text.clone();
+        if pos > 0 && content_words(&raw).len() < 3 {
+            raw = format!("{}, {}", sents[pos - 1].text, raw);
+        }
+        self.asked.push(Tracked {
+            item: Question {
+                text: question_text(&format!("{raw}?")),
+                source: turn.message.id.clone(),
+            },
+            at: turn.index,
+            thread: turn.thread.clone(),
+            seeded: false,
+        });
+    }
+
+    /// Someone else's statement in the question's thread, or right after it on
+    /// the same subject (or a plain yes/no), answers a plain question.
+    fn answer_asked(&mut self, turn: &Turn<'_>, all: &[Message]) {
+        let lower = turn.clean.to_lowercase();
+        if super::decisions::joking(&turn.clean) || has_phrase(&lower, &["lol", "haha"]) {
+            return;
+        }
+        let yes_no = ["yes", "no", "yep", "nope", "yeah", "nah", "both", "neither"]
+            .iter()
+            .any(|w| crate::text::strip_word_prefix(trim_filler(&lower), w).is_some());
+        let author = &turn.message.author;
+        self.asked.retain(|q| {
+            let asker = all.get(q.at).map(|m| m.author.as_str()).unwrap_or("");
+            if asker.eq_ignore_ascii_case(author) || q.at >= turn.index {
+                return true;
+            }
+            let in_thread = turn.message.thread_id.as_deref() == Some(q.item.source.as_str());
+            let top = turn.message.thread_id.is_none();
+            let next = top && turn.index - q.at == 1;
+            let near = top && turn.index - q.at <= 3;
+            let on_topic = shared_words(&q.item.text, &turn.clean) >= 1 || yes_no;
+            // A later statement on the same subject ("we keep a weekly snapshot").
+            let later = turn.index - q.at <= 8 && shared_words(&q.item.text, &turn.clean) >= 2;
+            !(in_thread || next || near && on_topic || later)
+        });
     }
 
     pub(super) fn answer_questions(&mut self, turn: &Turn<'_>, all: &[Message]) {
         let lower = turn.clean.to_lowercase();
-        let defers = has_phrase(&lower, cues::DEFERRAL);
+        let defers = defers(&lower);
         let author = &turn.message.author;
         if defers {
             self.open_deferred(turn, all);
@@ -50,6 +161,7 @@ impl State<'_> {
         if asks || turn.clean.trim().is_empty() {
             return;
         }
+        self.answer_asked(turn, all);
         let mut closed = Vec::new();
         for (i, q) in self.questions.iter().enumerate() {
             let asker = (!q.seeded)
@@ -77,18 +189,25 @@ impl State<'_> {
             .rev()
             .find_map(|i| {
                 let m = all.get(i)?;
+                // The question it replies to: its thread root, or just before it.
                 let in_reach = turn.message.thread_id.as_deref() == Some(m.id.as_str())
-                    || m.thread_id == turn.message.thread_id
-                    || turn.index - i <= 2;
+                    || turn.message.thread_id.is_some() && m.thread_id == turn.message.thread_id
+                    || turn.message.thread_id.is_none() && turn.index - i <= 2;
                 if !in_reach || m.author.eq_ignore_ascii_case(&turn.message.author) {
                     return None;
                 }
-                let s = sentences(&crate::text::without_quotes(&m.text))
-                    .into_iter()
-                    .rfind(|s| {
-                        s.question && !has_phrase(&s.text.to_lowercase(), cues::RHETORICAL)
-                    })?;
-                Some((i, m, s.text))
+                let sents = sentences(&crate::text::without_quotes(&m.text));
+                let k = sents.iter().rposition(|s| {
+                    s.question && !has_phrase(&s.text.to_lowercase(), cues::RHETORICAL)
+                })?;
+                // "what if X? do we measure that?": the pointer needs what came before.
+                let text = match k.checked_sub(1) {
+                    Some(p) if content_words(&sents[k].text).len() < 3 => {
+                        format!("{}, {}", sents[p].text, sents[k].text)
+                    }
+                    _ => sents[k].text.clone(),
+                };
+                Some((i, m, text))
             });
         let Some((i, m, text)) = asked else { return };
         if self.questions.iter().any(|q| q.item.source == m.id) {

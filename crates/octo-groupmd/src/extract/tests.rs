@@ -294,3 +294,141 @@ fn work_nobody_took_stays_unowned_but_asking_for_a_lookup_is_not_work() {
         .collect();
     assert_eq!(items, [(None, "Refill the bird feeders before the frost")]);
 }
+
+#[test]
+fn a_yes_to_should_we_becomes_a_decision_once_someone_agrees() {
+    let e = convo(&[
+        ("Ana", "should we lock the tool shed at night?", None, NONE),
+        ("Bo", "yes, with the combination padlock", Some(1), NONE),
+        ("Cy", "agreed", Some(1), NONE),
+    ]);
+    assert_eq!(
+        decisions(&e),
+        ["Lock the tool shed at night: with the combination padlock"]
+    );
+}
+
+#[test]
+fn an_agreement_that_restates_the_answer_is_the_decision() {
+    let e = convo(&[
+        (
+            "Ana",
+            "which day is the harvest fair, saturday or sunday?",
+            None,
+            NONE,
+        ),
+        (
+            "Bo",
+            "saturday, sunday clashes with the market",
+            Some(1),
+            NONE,
+        ),
+        (
+            "Cy",
+            "agreed, the harvest fair is on saturday",
+            Some(1),
+            NONE,
+        ),
+    ]);
+    assert_eq!(decisions(&e), ["The harvest fair is on saturday"]);
+}
+
+#[test]
+fn a_change_of_plan_replaces_the_earlier_decision_in_new_words() {
+    let e = convo(&[
+        ("Ana", "let's hold the meeting in the library", None, NONE),
+        ("Bo", "sure", None, NONE),
+        ("Ana", "the library is closed for repairs", None, NONE),
+        (
+            "Ana",
+            "change of plan: we meet in the greenhouse instead",
+            None,
+            NONE,
+        ),
+    ]);
+    assert_eq!(decisions(&e), ["We meet in the greenhouse instead"]);
+}
+
+#[test]
+fn a_rejected_proposal_is_not_accepted_by_later_agreement() {
+    let e = convo(&[
+        ("Ana", "we should water twice a day in july", None, NONE),
+        ("Bo", "no, the well can't keep up", None, NONE),
+        ("Cy", "agree with Bo", None, NONE),
+    ]);
+    assert!(e.decisions.is_empty(), "{:?}", e.decisions);
+}
+
+#[test]
+fn named_requests_in_progress_work_and_taking_a_request_by_its_noun() {
+    let e = convo(&[
+        ("Ana", "Bo can you order more mulch?", None, NONE),
+        (
+            "Cy",
+            "someone needs to repair the compost bin lid",
+            None,
+            NONE,
+        ),
+        ("Ana", "I'll take the compost bin", None, NONE),
+        ("Cy", "fixing the hose reel now", None, NONE),
+    ]);
+    let items: Vec<_> = e
+        .action_items
+        .iter()
+        .map(|a| (a.owner.as_deref(), a.text.as_str()))
+        .collect();
+    assert_eq!(
+        items,
+        [
+            (Some("Bo"), "Order more mulch"),
+            (Some("Ana"), "Repair the compost bin lid"),
+            (Some("Cy"), "Fix the hose reel"),
+        ]
+    );
+}
+
+#[test]
+fn a_partial_report_does_not_close_the_item_and_never_mind_withdraws_it() {
+    let e = convo(&[
+        ("Ana", "I'll weed the herb and flower beds", None, NONE),
+        (
+            "Ana",
+            "herb bed weeded, the flower bed is next",
+            Some(1),
+            NONE,
+        ),
+        ("Bo", "TODO: buy a second wheelbarrow", None, NONE),
+        ("Bo", "never mind, the old one got fixed", None, NONE),
+    ]);
+    assert_eq!(e.action_items.len(), 1, "{:?}", e.action_items);
+    assert!(!e.action_items[0].done);
+}
+
+#[test]
+fn an_unanswered_question_stays_open_and_an_answered_one_does_not() {
+    let e = convo(&[
+        (
+            "Ana",
+            "do we have enough seed for the east beds?",
+            None,
+            NONE,
+        ),
+        ("Bo", "yes, two full bags", None, NONE),
+        ("Cy", "who's organising the spring clean-up?", None, NONE),
+        (
+            "Ana",
+            "what about the broken fence on the north side?",
+            None,
+            NONE,
+        ),
+        ("Bo", "lol", None, NONE),
+    ]);
+    let open: Vec<_> = e.open_questions.iter().map(|q| q.text.as_str()).collect();
+    assert_eq!(
+        open,
+        [
+            "Who's organising the spring clean-up?",
+            "What about the broken fence on the north side?"
+        ]
+    );
+}

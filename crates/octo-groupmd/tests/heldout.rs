@@ -1,0 +1,183 @@
+//! The maintainer on the held-out conversations in `tests/data/heldout/`:
+//! written for this crate's tests (never tuned on the shared dev set), each
+//! with the answer a careful note-taker would give. Scored the way the shared
+//! scorer scores (content-word Jaccard ≥ 0.4, one-to-one greedy matching), so
+//! a rule change that loses items on unseen chat fails here.
+//!
+//! `GROUPMD_PRED_DIR=dir` also writes each prediction there, for
+//! `scripts/eval-groupmd.sh`'s scorer; `--no-capture` prints every miss.
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+
+use octo_groupmd::{Conversation, Output, extract};
+use serde_json::Value;
+
+/// The floors this set is held to (measured, then rounded down).
+const MIN_PRECISION: f64 = 0.95;
+const MIN_RECALL: f64 = 0.85;
+
+const STOPWORDS: &[&str] = &[
+    "a", "an", "the", "to", "of", "for", "and", "or", "in", "on", "at", "by", "with", "is", "are",
+    "be", "been", "will", "would", "should", "we", "it", "its", "this", "that", "these", "those",
+    "from", "as", "into", "about", "our", "us", "i", "you", "he", "she", "they", "them", "their",
+    "his", "her", "my", "me", "do", "does", "did", "has", "have", "had", "can", "could", "shall",
+    "may", "might", "must", "so", "then", "than", "there", "here", "let", "lets", "just", "also",
+];
+
+fn tokens(text: &str) -> BTreeSet<String> {
+    let lower = text.to_lowercase().replace(['\'', '\u{2019}'], "");
+    lower
+        .split(|c: char| !(c.is_alphanumeric() || c == '_'))
+        .filter(|w| !w.is_empty() && !STOPWORDS.contains(w))
+        .map(str::to_owned)
+        .collect()
+}
+
+fn jaccard(a: &BTreeSet<String>, b: &BTreeSet<String>) -> f64 {
+    if a.is_empty() && b.is_empty() {
+        return 1.0;
+    }
+    let shared = a.intersection(b).count();
+    shared as f64 / (a.len() + b.len() - shared) as f64
+}
+
+/// One-to-one greedy matches `(pred, expected)`, most similar first.
+fn matches(pred: &[String], exp: &[String]) -> Vec<(usize, usize)> {
+    let (pt, et): (Vec<_>, Vec<_>) = (
+        pred.iter().map(|t| tokens(t)).collect(),
+        exp.iter().map(|t| tokens(t)).collect(),
+    );
+    let mut pairs = Vec::new();
+    for (i, p) in pt.iter().enumerate() {
+        for (j, e) in et.iter().enumerate() {
+            let s = jaccard(p, e);
+            if s >= 0.4 {
+                pairs.push((s, i, j));
+            }
+        }
+    }
+    // Ties keep index order, as the shared scorer's sort does.
+    pairs.sort_by(|a, b| b.0.total_cmp(&a.0).then((a.1, a.2).cmp(&(b.1, b.2))));
+    let (mut used_p, mut used_e, mut out) = (BTreeSet::new(), BTreeSet::new(), Vec::new());
+    for (_, i, j) in pairs {
+        if used_p.contains(&i) || used_e.contains(&j) {
+            continue;
+        }
+        used_p.insert(i);
+        used_e.insert(j);
+        out.push((i, j));
+    }
+    out
+}
+
+#[derive(Default)]
+struct Tally {
+    pred: usize,
+    exp: usize,
+    matched: usize,
+    owner_ok: usize,
+    done_ok: usize,
+}
+
+fn texts(v: &Value) -> Vec<String> {
+    v.as_array()
+        .into_iter()
+        .flatten()
+        .map(|x| match x.get("text") {
+            Some(t) => t.as_str().unwrap_or("").to_owned(),
+            None => x.as_str().unwrap_or("").to_owned(),
+        })
+        .collect()
+}
+
+fn owner(v: &Value) -> Option<String> {
+    v.get("owner")
+        .and_then(Value::as_str)
+        .map(|o| o.trim_start_matches('@').to_lowercase())
+}
+
+fn data_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/heldout")
+}
+
+#[test]
+fn heldout_conversations_score_above_their_floors() {
+    let mut files: Vec<_> = std::fs::read_dir(data_dir())
+        .expect("held-out data")
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|x| x == "json"))
+        .collect();
+    files.sort();
+    assert!(files.len() >= 12, "{} held-out conversations", files.len());
+    let pred_dir = std::env::var_os("GROUPMD_PRED_DIR").map(PathBuf::from);
+    let mut total = Tally::default();
+    let mut questions = Tally::default();
+    for path in &files {
+        let raw = std::fs::read_to_string(path).expect("read");
+        let expected: Value =
+            serde_json::from_str::<Value>(&raw).expect("json")["expected"].clone();
+        let (members, messages) = Conversation::from_json(&raw)
+            .expect("conversation")
+            .into_parts();
+        let out = serde_json::to_value(Output::from(extract(&members, &messages))).expect("out");
+        if let Some(dir) = &pred_dir {
+            let name = path.file_name().expect("name");
+            std::fs::write(dir.join(name), out.to_string()).expect("write prediction");
+        }
+        let name = path.file_stem().and_then(|s| s.to_str()).unwrap_or("?");
+        for cat in ["decisions", "action_items", "open_questions"] {
+            let (p, e) = (texts(&out[cat]), texts(&expected[cat]));
+            let m = matches(&p, &e);
+            let tally = if cat == "open_questions" {
+                &mut questions
+            } else {
+                &mut total
+            };
+            tally.pred += p.len();
+            tally.exp += e.len();
+            tally.matched += m.len();
+            for &(i, j) in &m {
+                if cat == "action_items" {
+                    let (pi, ej) = (&out[cat][i], &expected[cat][j]);
+                    tally.owner_ok += usize::from(owner(pi) == owner(ej));
+                    tally.done_ok += usize::from(pi["done"] == ej["done"]);
+                    if owner(pi) != owner(ej) || pi["done"] != ej["done"] {
+                        println!(
+                            "{name} {cat}: {:?} got owner {} done {}",
+                            e[j], pi["owner"], pi["done"]
+                        );
+                    }
+                }
+            }
+            for (j, t) in e.iter().enumerate() {
+                if !m.iter().any(|&(_, mj)| mj == j) {
+                    println!("{name} missed {cat}: {t:?}");
+                }
+            }
+            for (i, t) in p.iter().enumerate() {
+                if !m.iter().any(|&(mi, _)| mi == i) {
+                    println!("{name} extra  {cat}: {t:?}");
+                }
+            }
+        }
+    }
+    let precision = total.matched as f64 / total.pred.max(1) as f64;
+    let recall = total.matched as f64 / total.exp.max(1) as f64;
+    println!(
+        "held-out: P={precision:.3} R={recall:.3} (decisions + action items: {} predicted, {} expected, {} matched; owner ok {}, done ok {}); open questions: {} predicted, {} expected, {} matched",
+        total.pred,
+        total.exp,
+        total.matched,
+        total.owner_ok,
+        total.done_ok,
+        questions.pred,
+        questions.exp,
+        questions.matched
+    );
+    assert!(
+        precision >= MIN_PRECISION,
+        "precision {precision:.3} < {MIN_PRECISION}"
+    );
+    assert!(recall >= MIN_RECALL, "recall {recall:.3} < {MIN_RECALL}");
+}
