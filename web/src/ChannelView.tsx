@@ -47,7 +47,7 @@ export function ChannelView({ session, entry, title, typing, knownSeq, readSeq: 
   const [lastSeq, setLastSeq] = useState(knownSeq);
   // Everything after this seq was unread when the channel was opened.
   const [readSeq] = useState(readAtOpen);
-  const [openSeq] = useState(knownSeq);
+  const [openSeq, setOpenSeq] = useState(knownSeq);
   const list = useRef<HTMLDivElement>(null);
   const stick = useRef(true);
   const keepFromBottom = useRef<number | null>(null);
@@ -71,6 +71,12 @@ export function ChannelView({ session, entry, title, typing, knownSeq, readSeq: 
         return [...page.items, ...live.filter((m) => !known.has(m.id))];
       });
       setBefore(page.next);
+      // The page may be newer than the socket's last word (a message posted
+      // just before the click): it was there at opening, so it can be unread,
+      // and reading it moves the cursor.
+      const newest = page.items.reduce((n, m) => Math.max(n, m.seq), 0);
+      setOpenSeq((s) => Math.max(s, newest));
+      setLastSeq((s) => Math.max(s, newest));
       setLoaded(true);
     });
     return () => {

@@ -144,6 +144,10 @@ export function Chat({ caps, onLogout }: { caps: Capabilities; onLogout: () => v
           // Someone who joined the org after we loaded it.
           if (!peopleRef.current.has(frame.actor)) refreshSoon();
           const mine = meRef.current;
+          // Posting moves the author's read cursor on the server (from any
+          // device): what one wrote oneself is never "New".
+          if (frame.kind === "message.created" && mine && frame.actor === mine.id)
+            readUpTo.current.set(frame.channel_id, Math.max(readUpTo.current.get(frame.channel_id) ?? 0, frame.seq));
           if (frame.kind === "message.created" && mine && frame.actor !== mine.id) {
             const m = (frame.payload as { message: { mentions: { principal_ids: string[]; all: boolean } } }).message;
             const viewing = activeRef.current === frame.channel_id && document.visibilityState === "visible";
