@@ -1,5 +1,6 @@
-//! For the LLM maintainer's tests: the real server (library, 127.0.0.1:0, temp
-//! SQLite), and a small local server speaking OpenAI's `chat/completions`.
+//! For the scribe's tests: the real server (library, 127.0.0.1:0, temp
+//! SQLite) with an org, a channel and the scribe's token, and a small local
+//! server speaking OpenAI's `chat/completions` for the LLM maintainer.
 #![allow(dead_code)]
 
 use std::collections::VecDeque;
@@ -164,6 +165,31 @@ impl World {
             tokio::time::sleep(STEP).await;
         }
         panic!("group.md never got {what}:\n{}", now.1);
+    }
+
+    /// Waits (bounded) for a message by the scribe (top level, or in `thread`)
+    /// whose text satisfies `ok`.
+    pub async fn scribe_said(
+        &self,
+        thread: Option<&Message>,
+        ok: impl Fn(&str) -> bool,
+    ) -> Message {
+        for _ in 0..(WAIT.as_millis() / STEP.as_millis()) {
+            let page = match thread {
+                Some(root) => self.owner.thread(&self.channel, &root.id).await,
+                None => self.owner.messages(&self.channel, "limit=100").await,
+            }
+            .expect("history");
+            if let Some(m) = page
+                .items
+                .into_iter()
+                .find(|m| m.author_id == self.scribe_id && ok(&m.text))
+            {
+                return m;
+            }
+            tokio::time::sleep(STEP).await;
+        }
+        panic!("the scribe never said it");
     }
 
     /// The scribe's top-level messages.
