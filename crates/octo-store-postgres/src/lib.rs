@@ -86,9 +86,10 @@ impl PgStore {
                     "bad schema name {schema:?}: letters, digits and _ only"
                 )));
             }
-            // Unqualified names resolve here; `public` stays reachable for
-            // extensions.
-            config.options(format!("-c search_path={schema},public"));
+            // Unqualified names resolve here and only here: Octo uses no
+            // extension, and a stray copy of its tables in `public` (another
+            // deployment's, an old run's) must never answer for this one.
+            config.options(format!("-c search_path={schema}"));
         }
         config.application_name("octo");
         let manager = Manager::from_config(
