@@ -236,6 +236,22 @@ pub async fn list_agents(
     Ok(Json(super::orgs::PrincipalList { items, next: None }))
 }
 
+/// An agent of the caller's org, which the caller may read; anything else is
+/// 404 (another org's agent, a person).
+async fn agent_in_callers_org(
+    state: &AppState,
+    caller: &Caller,
+    id: String,
+) -> ApiResult<Principal> {
+    authorize_org(caller, &caller.principal.org_id.clone(), Action::Read)?;
+    state
+        .store
+        .get_principal(&PrincipalId::from_string(id))
+        .await?
+        .filter(|p| p.org_id == caller.principal.org_id && p.kind == PrincipalKind::Agent)
+        .ok_or(ApiError::NotFound("agent"))
+}
+
 #[utoipa::path(get, path = "/api/v1/agents/{id}", tag = "agents",
     responses((status = 200, body = Principal), (status = 404, body = ErrorBody)))]
 pub async fn get_agent(
@@ -243,13 +259,7 @@ pub async fn get_agent(
     caller: Caller,
     Path(id): Path<String>,
 ) -> ApiResult<Json<Principal>> {
-    authorize_org(&caller, &caller.principal.org_id.clone(), Action::Read)?;
-    let agent = state
-        .store
-        .get_principal(&PrincipalId::from_string(id))
-        .await?
-        .filter(|p| p.org_id == caller.principal.org_id && p.kind == PrincipalKind::Agent)
-        .ok_or(ApiError::NotFound("agent"))?;
+    let agent = agent_in_callers_org(&state, &caller, id).await?;
     Ok(Json(agent))
 }
 
@@ -284,13 +294,7 @@ pub async fn list_agent_channels(
     caller: Caller,
     Path(id): Path<String>,
 ) -> ApiResult<Json<AgentChannelList>> {
-    authorize_org(&caller, &caller.principal.org_id.clone(), Action::Read)?;
-    let agent = state
-        .store
-        .get_principal(&PrincipalId::from_string(id))
-        .await?
-        .filter(|p| p.org_id == caller.principal.org_id && p.kind == PrincipalKind::Agent)
-        .ok_or(ApiError::NotFound("agent"))?;
+    let agent = agent_in_callers_org(&state, &caller, id).await?;
     let mut items = Vec::new();
     for member in state.store.memberships_of(&agent.id).await? {
         let view = match authorize_channel(&state, &caller, &member.channel_id, Action::Read).await
