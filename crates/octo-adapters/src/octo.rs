@@ -268,6 +268,23 @@ impl Platform for OctoPlatform {
             Value::Null => "0".to_owned(),
             other => other.to_string(),
         };
+        // A channel in review mode gets a proposal that members accept or
+        // reject, not a write, whatever the agent may do.
+        let (_, settings) = self
+            .call(turn, Method::GET, &format!("{path}/settings"), None, None)
+            .await?;
+        if settings["mode"] == "review" {
+            let base = revision.trim_matches('"').parse::<u64>().unwrap_or(0);
+            self.call(
+                turn,
+                Method::POST,
+                &format!("{path}/proposals"),
+                Some(json!({"text": text, "base_revision": base})),
+                None,
+            )
+            .await?;
+            return Ok(());
+        }
         self.call(
             turn,
             Method::PUT,

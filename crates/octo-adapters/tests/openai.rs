@@ -169,3 +169,89 @@ parameters = {{ temperature = 0.1 }}
     );
     bridge.stop().await;
 }
+
+/// The model's only move: propose a group.md with one decision.
+async fn proposes(State(seen): State<Seen>, headers: HeaderMap, body: String) -> Response {
+    let body: Value = serde_json::from_str(&body).unwrap_or(Value::Null);
+    let answered_tool = body["messages"]
+        .as_array()
+        .is_some_and(|m| m.iter().any(|m| m["role"] == "tool"));
+    seen.0.lock().expect("lock").push((headers, body));
+    if answered_tool {
+        return sse(vec![
+            chunk(json!({"role": "assistant", "content": "Proposed."}), None),
+            chunk(json!({}), Some("stop")),
+        ]);
+    }
+    let doc = "# group.md\n\n## Decisions\n\n- Deploys freeze on Fridays\n";
+    let args = json!({ "text": doc }).to_string();
+    sse(vec![
+        chunk(
+            json!({"role": "assistant", "tool_calls": [{"index": 0, "id": "call_1", "type": "function",
+            "function": {"name": "propose_groupmd", "arguments": args}}]}),
+            None,
+        ),
+        chunk(json!({}), Some("tool_calls")),
+    ])
+}
+
+#[tokio::test]
+async fn in_review_mode_the_models_group_md_becomes_a_proposal_not_a_revision() {
+    let seen = Seen::default();
+    let model = Router::new()
+        .route("/v1/chat/completions", post(proposes))
+        .with_state(seen.clone());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let model_addr = listener.local_addr().expect("addr");
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, model).await;
+    });
+
+    let app = spawn_app().await;
+    let (scout, token) = app.agent("scout").await;
+    let channel = app.channel(&[&scout]).await;
+    app.call(
+        reqwest::Method::PUT,
+        &format!("/channels/{channel}/groupmd/settings"),
+        Some(&app.owner.clone()),
+        Some(json!({"mode": "review"})),
+    )
+    .await;
+    let config = format!(
+        r#"url = "{}"
+[[agents]]
+name = "scout"
+token = "{token}"
+connector = "openai"
+base_url = "http://{model_addr}/v1"
+model = "tiny"
+api_key_env = "TEST_MODEL_KEY"
+"#,
+        app.url
+    );
+    let bridge = start_bridge(&config).await;
+    app.say(&channel, "@scout note that deploys freeze on Fridays", None)
+        .await;
+
+    let proposal = eventually("scout's proposal", || async {
+        let list = app
+            .get(&format!("/channels/{channel}/groupmd/proposals"))
+            .await;
+        list["proposals"]
+            .as_array()
+            .and_then(|p| p.iter().find(|p| p["author_id"] == scout.as_str()).cloned())
+    })
+    .await;
+    assert_eq!(proposal["status"], "pending");
+    assert!(
+        proposal["text"]
+            .as_str()
+            .is_some_and(|t| t.contains("Deploys freeze on Fridays")),
+        "{proposal}"
+    );
+    let doc = app.get(&format!("/channels/{channel}/groupmd")).await;
+    assert_eq!(doc["revision"], 0, "nothing was written: {doc}");
+    bridge.stop().await;
+}
