@@ -220,41 +220,58 @@ pub async fn authorize_channel(
 /// [`authorize_channel`] from this node's cache (see `crate::cache`), for the
 /// send path. The channel it returns may lag in `last_seq`: callers must not
 /// answer with it.
+///
+/// Only an allowance comes from the cache alone: a refusal read from a cached
+/// entry is checked again against the store, because the change that allows
+/// it (a member added, an override granted) may have been made on another
+/// node a moment ago, before that node's signal reached this one.
 pub async fn authorize_channel_cached(
     state: &AppState,
     caller: &Caller,
     id: &ChannelId,
     action: Action,
 ) -> ApiResult<ChannelView> {
-    let who = &caller.principal.id;
-    let view = match state.cache.channel(id, who) {
+    match state.cache.channel(id, &caller.principal.id) {
         Some(inputs) => {
-            within_reach(caller, &inputs.channel)?;
-            ChannelView {
+            let view = ChannelView {
                 channel: inputs.channel.clone(),
                 membership: inputs.membership.clone(),
                 scope: inputs.scope.clone(),
+            };
+            let allowed =
+                within_reach(caller, &inputs.channel).and_then(|()| view.check(caller, action));
+            match allowed {
+                Ok(()) => Ok(view),
+                Err(_) => fresh_channel_view(state, caller, id, action).await,
             }
         }
-        None => {
-            let epoch = state.cache.epoch();
-            let channel = state
-                .store
-                .get_channel(id)
-                .await?
-                .ok_or(ApiError::NotFound("channel"))?;
-            let view = load_channel_view(state, caller, channel).await?;
-            let inputs = crate::cache::ChannelInputs {
-                channel: view.channel.clone(),
-                membership: view.membership.clone(),
-                scope: view.scope.clone(),
-            };
-            state
-                .cache
-                .put_channel(who, epoch, std::sync::Arc::new(inputs));
-            view
-        }
+        None => fresh_channel_view(state, caller, id, action).await,
+    }
+}
+
+/// The channel's permission inputs read from the store (and cached for the
+/// next send), then checked.
+async fn fresh_channel_view(
+    state: &AppState,
+    caller: &Caller,
+    id: &ChannelId,
+    action: Action,
+) -> ApiResult<ChannelView> {
+    let epoch = state.cache.epoch();
+    let channel = state
+        .store
+        .get_channel(id)
+        .await?
+        .ok_or(ApiError::NotFound("channel"))?;
+    let view = load_channel_view(state, caller, channel).await?;
+    let inputs = crate::cache::ChannelInputs {
+        channel: view.channel.clone(),
+        membership: view.membership.clone(),
+        scope: view.scope.clone(),
     };
+    state
+        .cache
+        .put_channel(&caller.principal.id, epoch, std::sync::Arc::new(inputs));
     view.check(caller, action)?;
     Ok(view)
 }

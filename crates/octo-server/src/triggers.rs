@@ -110,7 +110,17 @@ pub async fn on_message(
     event: Option<&Event>,
 ) -> ApiResult<()> {
     let gate = &state.triggers;
-    let members = match state.cache.members(&channel.id) {
+    // A cached list that lacks someone the message mentions may predate
+    // their joining (on another node, whose signal has not arrived yet): the
+    // store answers then, so a just-added agent is woken by its first mention.
+    let cached = state.cache.members(&channel.id).filter(|members| {
+        message
+            .mentions
+            .principal_ids
+            .iter()
+            .all(|m| members.iter().any(|member| &member.principal_id == m))
+    });
+    let members = match cached {
         Some(members) => members,
         None => {
             let epoch = state.cache.epoch();

@@ -50,6 +50,14 @@ impl From<Error> for StoreError {
 fn from_db(e: tokio_postgres::Error) -> StoreError {
     if let Some(db) = e.as_db_error() {
         if *db.code() == SqlState::FOREIGN_KEY_VIOLATION {
+            // Expected when a client names a row that is gone; worth a line
+            // in the log anyway, since a bug in the store looks the same.
+            tracing::info!(
+                table = db.table().unwrap_or("?"),
+                constraint = db.constraint().unwrap_or("?"),
+                detail = db.detail().unwrap_or(""),
+                "a referenced row is missing; answering not found"
+            );
             return StoreError::NotFound;
         }
         if *db.code() == SqlState::UNIQUE_VIOLATION {

@@ -68,7 +68,7 @@ fn start_cluster(n: usize) -> Cluster {
         nodes: Vec::new(),
         _schema: TempSchema::new(),
         prefix: format!("octotest-{:016x}", rand_u64()),
-        config: None,
+        config: Some(config_file("")),
         broker: nats_url(),
     };
     let started: Vec<_> = (0..n).map(|_| cluster.spawn()).collect();
@@ -100,7 +100,10 @@ impl Cluster {
                 "OCTO_SCRIBE",
                 std::env::var("OCTO_TEST_CLUSTER_SCRIBE").unwrap_or_else(|_| "false".into()),
             )
-            .env("OCTO_LOG", "warn")
+            .env(
+                "OCTO_LOG",
+                std::env::var("OCTO_TEST_CLUSTER_LOG").unwrap_or_else(|_| "warn".into()),
+            )
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit());
         if let Some(config) = &self.config {
@@ -137,6 +140,16 @@ fn listening(s: Spawned) -> Node {
         url,
         _data: s.data,
     }
+}
+
+/// A node's config file: `extra`, and a short scribe lease, so that the
+/// scribe (when on) starts within half a second and runs during the test
+/// instead of ten seconds after it.
+fn config_file(extra: &str) -> tempfile::NamedTempFile {
+    let mut config = tempfile::NamedTempFile::new().expect("config file");
+    let text = format!("[scribe]\nlease_ms = 1500\n{extra}");
+    std::io::Write::write_all(&mut config, text.as_bytes()).expect("write config");
+    config
 }
 
 fn rand_u64() -> u64 {
@@ -402,12 +415,8 @@ async fn until_seen(h: &Hooks, what: &str, done: impl Fn(&[(String, u16)]) -> bo
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn webhooks_of_a_killed_sender_are_completed_by_another_node_once_per_event() {
-    let mut config = tempfile::NamedTempFile::new().expect("config file");
-    std::io::Write::write_all(
-        &mut config,
-        b"[limits.agents]\nwebhook_lease_ms = 1000\nwebhook_retry_base_ms = 100\n",
-    )
-    .expect("write config");
+    let config =
+        config_file("[limits.agents]\nwebhook_lease_ms = 1000\nwebhook_retry_base_ms = 100\n");
     let mut cluster = Cluster {
         nodes: Vec::new(),
         _schema: TempSchema::new(),
@@ -568,7 +577,7 @@ async fn a_nats_restart_during_traffic_loses_nothing() {
         nodes: Vec::new(),
         _schema: TempSchema::new(),
         prefix: format!("octotest-{:016x}", rand_u64()),
-        config: None,
+        config: Some(config_file("")),
         broker: format!("nats://127.0.0.1:{port}"),
     };
     let started: Vec<_> = (0..2).map(|_| cluster.spawn()).collect();
@@ -604,4 +613,71 @@ async fn a_nats_restart_during_traffic_loses_nothing() {
     let sent = sender.await.expect("sender");
     seen.extend(message_seqs(&mut bob_sub, &w.channel, total - seen.len()).await);
     assert_eq!(seen, sent, "a delay, not a gap: everything, once, in order");
+}
+
+/// A refusal on one node never outlives the change that lifts it on another:
+/// even with the broker's signal lost (here, two nodes on one database but on
+/// different NATS prefixes, so node 1 never hears node 0), a member added to a
+/// private channel through node 0 posts at once through node 1, which had
+/// refused them (and cached why) a moment before.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_member_added_through_one_node_posts_at_once_through_another_without_its_signal() {
+    let mut cluster = Cluster {
+        nodes: Vec::new(),
+        _schema: TempSchema::new(),
+        prefix: format!("octotest-{:016x}", rand_u64()),
+        config: Some(config_file("")),
+        broker: nats_url(),
+    };
+    let first = cluster.spawn();
+    cluster.nodes.push(listening(first));
+    cluster.prefix = format!("octotest-{:016x}", rand_u64());
+    let second = cluster.spawn();
+    cluster.nodes.push(listening(second));
+
+    let w = world(&cluster, 0).await;
+    let owner = Client::new(&cluster.nodes[0].url, Some(w.setup.token.clone()));
+    let space = owner
+        .create_space(&w.setup.org.id, "Ops", Visibility::Open)
+        .await
+        .expect("space");
+    let private = owner
+        .create_channel(&space.id, "incidents", None, true)
+        .await
+        .expect("private channel");
+    let carol = owner
+        .add_member(
+            &w.setup.org.id,
+            "carol",
+            "carol@acme.test",
+            "member-pass-1",
+            Role::Member,
+        )
+        .await
+        .expect("carol");
+    let token = Client::new(&cluster.nodes[0].url, None)
+        .login("carol@acme.test", "member-pass-1")
+        .await
+        .expect("login")
+        .token;
+    let carol_on_1 = Client::new(&cluster.nodes[1].url, Some(token));
+    let refused = carol_on_1
+        .send(&private.id, "let me in", SendOptions::default())
+        .await
+        .expect_err("not a member yet");
+    assert!(
+        matches!(&refused, octo_client::ClientError::Api { status, .. }
+            if *status == StatusCode::FORBIDDEN || *status == StatusCode::NOT_FOUND),
+        "{refused}"
+    );
+
+    owner
+        .add_channel_member(&private.id, &carol.id)
+        .await
+        .expect("carol joins");
+    let sent = carol_on_1
+        .send(&private.id, "thanks, I'm in", SendOptions::default())
+        .await
+        .expect("a member now, on every node");
+    assert_eq!(sent.text, "thanks, I'm in");
 }
