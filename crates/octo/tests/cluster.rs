@@ -92,13 +92,11 @@ impl Cluster {
                 &self._schema.name,
             ])
             .args(["--broker", &self.broker, "--broker-prefix", &self.prefix])
-            // Without the scribe by default: with it, a write on one node was
-            // now and then refused as if a row were missing (a fresh token as
-            // invalid, setup as 404 from a foreign-key miss); not yet found.
-            // OCTO_TEST_CLUSTER_SCRIBE=true runs it, to chase that bug.
+            // The scribe runs as it does by default (OCTO_TEST_CLUSTER_SCRIBE=false
+            // turns it off), with a short lease so it starts during the test.
             .env(
                 "OCTO_SCRIBE",
-                std::env::var("OCTO_TEST_CLUSTER_SCRIBE").unwrap_or_else(|_| "false".into()),
+                std::env::var("OCTO_TEST_CLUSTER_SCRIBE").unwrap_or_else(|_| "true".into()),
             )
             .env(
                 "OCTO_LOG",
