@@ -679,3 +679,55 @@ async fn a_member_added_through_one_node_posts_at_once_through_another_without_i
         .expect("a member now, on every node");
     assert_eq!(sent.text, "thanks, I'm in");
 }
+
+/// Likewise for triggers: an agent added to a channel through node 0 is woken
+/// by its first mention through node 1, whose cached member list (read for an
+/// earlier message) predates it and whose broker never told it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_agent_added_through_one_node_is_woken_by_a_mention_through_another_without_its_signal()
+{
+    let mut cluster = Cluster {
+        nodes: Vec::new(),
+        _schema: TempSchema::new(),
+        prefix: format!("octotest-{:016x}", rand_u64()),
+        config: Some(config_file("")),
+        broker: nats_url(),
+    };
+    let first = cluster.spawn();
+    cluster.nodes.push(listening(first));
+    cluster.prefix = format!("octotest-{:016x}", rand_u64());
+    let second = cluster.spawn();
+    cluster.nodes.push(listening(second));
+
+    let w = world(&cluster, 0).await;
+    let owner_on_0 = Client::new(&cluster.nodes[0].url, Some(w.setup.token.clone()));
+    let owner_on_1 = Client::new(&cluster.nodes[1].url, Some(w.setup.token.clone()));
+    let helper = owner_on_0
+        .create_agent(&w.setup.org.id, "helper", None)
+        .await
+        .expect("agent");
+    send(&owner_on_1, &w.channel, "node 1 reads who is here").await;
+    owner_on_0
+        .add_channel_member(&w.channel, &helper.principal.id)
+        .await
+        .expect("helper joins");
+
+    let agent = Client::new(&cluster.nodes[1].url, Some(helper.token.clone()));
+    let mut sub = agent
+        .subscribe(SubscribeOptions::default())
+        .await
+        .expect("helper subscribes on node 1");
+    let mention = send(&owner_on_1, &w.channel, "@helper please look at this").await;
+    let deadline = tokio::time::Instant::now() + WAIT;
+    loop {
+        let frame = tokio::time::timeout_at(deadline, sub.next())
+            .await
+            .expect("helper is woken by its mention")
+            .expect("subscription open")
+            .expect("frame");
+        if let Frame::Trigger { event, .. } = frame {
+            assert_eq!(event.seq, mention);
+            break;
+        }
+    }
+}
