@@ -45,6 +45,7 @@ pub(super) const DECISION_OPENERS: &[&str] = &[
     "we're switching to",
     "we are switching to",
     "we'll switch to",
+    "switching to",
     "it's settled",
 ];
 
@@ -152,6 +153,12 @@ pub(super) const PROPOSAL_CUES: &[&str] = &[
     "how do we feel about",
     "i vote",
     "my vote",
+    "i'd prefer",
+    "i prefer",
+    "i'd rather",
+    "i lean towards",
+    "i lean toward",
+    "my preference",
 ];
 
 /// A reply that accepts what was just proposed.
@@ -182,6 +189,24 @@ pub(super) const AGREEMENT: &[&str] = &[
     "go for it",
     "fair",
     "sure",
+    "ok for me",
+    "ok with me",
+    "okay for me",
+    "fine with me",
+    "good for me",
+    "works for us",
+    "sounds great",
+    "sounds fine",
+    "understood",
+    "100%",
+    "exactly",
+    "i'm for it",
+    "i'm in",
+    "for sure",
+    "totally",
+    "absolutely",
+    "seconded",
+    "approved",
 ];
 
 /// A reply that pushes back on what was just said.

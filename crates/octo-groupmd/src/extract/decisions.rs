@@ -29,6 +29,11 @@ pub(super) fn decision_text(sentence: &str) -> String {
         "we are using",
         "let's use",
         "lets use",
+        "we're switching to",
+        "we are switching to",
+        "we'll switch to",
+        "switching to",
+        "we switch to",
     ];
     for prefix in USE {
         if let Some(rest) = strip_word_prefix(t, prefix) {
@@ -99,12 +104,11 @@ fn it_is(lower: &str, core: &str) -> Option<String> {
         return None;
     }
     let after = core[i + "it is".len()..].trim();
-    let after = if after.starts_with(|c: char| c.is_alphanumeric()) {
-        after
-    } else {
-        ""
-    };
-    Some(capitalise(format!("{before} {after}").trim()))
+    // "X it is" closes the clause; "it is their standard one" is a plain copula.
+    if after.starts_with(|c: char| c.is_alphanumeric()) {
+        return None;
+    }
+    Some(capitalise(before))
 }
 
 /// "ok, Tuesday then": a short choice settled after discussion. The choice must
@@ -122,7 +126,14 @@ fn settled_then(sentence: &str, said_before: &str) -> Option<String> {
         .unwrap_or("")
         .to_lowercase();
     const NOT_CHOICES: &[&str] = &["no", "not", "nobody", "none", "nothing", "that", "it"];
-    if NOT_CHOICES.contains(&first.as_str()) || shared_words(choice, said_before) == 0 {
+    // "keep it then" agrees with what was said; it names no choice of its own.
+    let points_back = crate::text::words(choice)
+        .iter()
+        .any(|w| ["it", "that", "this", "them"].contains(&w.as_str()));
+    if NOT_CHOICES.contains(&first.as_str())
+        || points_back
+        || shared_words(choice, said_before) == 0
+    {
         return None;
     }
     (1..=4).contains(&n).then(|| capitalise(choice))
@@ -173,6 +184,8 @@ fn we_plan(lower: &str) -> bool {
         && !NOT_PLANS.contains(&verb)
         && !verb.ends_with("ed")
         && !verb.ends_with('\'')
+        // "we'd need …" is a hypothetical, not a plan.
+        && !verb.starts_with('\'')
         && !verb.contains('\u{2019}')
 }
 
@@ -232,6 +245,100 @@ fn approvals(turn: &Turn<'_>) -> usize {
                 && cues::APPROVAL_EMOJI.contains(&r.emoji.as_str())
         })
         .count()
+}
+
+/// The sentence up to its first comma: a trailing "if we slip, we slip" does not
+/// hedge "no weekend work for alpha".
+fn head(lower: &str) -> &str {
+    lower.split(", ").next().unwrap_or(lower)
+}
+
+/// "no deploys on Fridays", "no weekend work for alpha": a rule said as a
+/// prohibition. "no idea", "no worries", "no one …" are not.
+fn prohibition(lower: &str) -> bool {
+    const NOT_RULES: &[&str] = &[
+        "idea", "problem", "problems", "worries", "worry", "way", "one", "clue", "need", "rush",
+        "pressure", "longer", "more", "thanks", "doubt", "matter", "wonder", "luck", "chance",
+        "comment", "comments", "objection", "objections", "issue", "issues", "reply", "response",
+        "answer", "news", "update", "updates", "big", "offense", "harm", "sweat", "shit", "kidding",
+        "joke", "pun", "surprise", "stress", "hurry", "go",
+    ];
+    let Some(rest) = lower.strip_prefix("no ") else {
+        return false;
+    };
+    let first = rest.split_whitespace().next().unwrap_or("");
+    !NOT_RULES.contains(&first) && content_words(head(rest)).len() >= 2
+}
+
+/// "we won't wait for upstream", "we will not ship on Fridays": a plan said as a
+/// refusal (not "we won't know until …").
+fn refusal(lower: &str) -> bool {
+    const NOT_PLANS: &[&str] = &[
+        "know", "have", "need", "be", "get", "see", "make", "find", "hear", "care", "mind", "like",
+        "want", "expect", "understand", "remember", "agree", "manage", "lose", "miss",
+    ];
+    ["we won't", "we will not", "we're not going to", "we are not going to"]
+        .iter()
+        .find_map(|p| strip_word_prefix(lower, p))
+        .and_then(|rest| rest.split_whitespace().next())
+        .is_some_and(|verb| !NOT_PLANS.contains(&verb))
+}
+
+/// "cert alerts should go to the platform channel", "night slots go to Rafael":
+/// a prescriptive statement about how things will be (a proposal until accepted).
+fn prescriptive(lower: &str) -> bool {
+    const SUBJECTS_NOT: &[&str] = &["i", "you", "it", "that", "this", "there", "he", "she"];
+    let subject = lower.split_whitespace().next().unwrap_or("");
+    if SUBJECTS_NOT.contains(&subject) {
+        return false;
+    }
+    has_phrase(
+        lower,
+        &[
+            "should", "must", "needs to", "has to", "goes to", "go to", "stays", "stay with",
+            "becomes", "become", "moves to", "move to",
+        ],
+    ) && !lower.starts_with("we ")
+}
+
+/// "keep it, but only page after 10 minutes": an imperative about how things
+/// will be (a proposal until someone accepts it).
+fn imperative_plan(lower: &str) -> bool {
+    const VERBS: &[&str] = &[
+        "keep", "use", "drop", "switch", "stick", "stay", "skip", "raise", "lower", "cap",
+        "limit", "require", "allow", "ban", "move", "go", "stop", "only",
+    ];
+    VERBS.iter().any(|v| strip_word_prefix(lower, v).is_some())
+}
+
+/// A sentence that opens with its own subject ("we said …", "the ED stays …").
+fn starts_with_subject(sentence: &str) -> bool {
+    const SUBJECTS: &[&str] = &[
+        "we", "i", "i'm", "it", "it's", "that", "this", "they", "you", "he", "she", "there", "the",
+        "our", "my",
+    ];
+    let first = trim_filler(sentence)
+        .split_whitespace()
+        .next()
+        .unwrap_or("")
+        .to_lowercase();
+    SUBJECTS.contains(&first.as_str())
+}
+
+/// Words that carry no subject of their own in a decision text.
+const EMPTY_WORDS: &[&str] = &[
+    "it", "that", "this", "them", "not", "no", "now", "then", "today", "yes", "ok", "sure",
+    "one", "too", "thing",
+];
+
+/// A decision says something: at least two words beyond pointers and time.
+fn substantive(text: &str) -> bool {
+    let text = text.split(", ").next().unwrap_or(text);
+    content_words(text)
+        .iter()
+        .filter(|w| !EMPTY_WORDS.contains(&w.as_str()))
+        .count()
+        >= 2
 }
 
 impl State<'_> {
@@ -296,9 +403,27 @@ impl State<'_> {
                 && ["we ", "we'll ", "we will "]
                     .iter()
                     .any(|p| lower.starts_with(p));
+            // "no weekend work for alpha", "we won't wait for upstream", "X is the
+            // metric from now on": said as settled, hedged only by a later clause.
+            let firm = prohibition(&lower)
+                || refusal(&lower)
+                || has_phrase(head(&lower), &["from now on", "going forward"]);
+            if firm && !s.question && !hedged(head(&lower)) {
+                // "We won't wait for upstream. Disable XML uploads …" goes on with
+                // an instruction; "… we said that last year" is an aside.
+                let text = decision_text(core);
+                let text = match sents.get(i + 1) {
+                    Some(next) if !starts_with_subject(&next.text) => with_next(text, &sents, i),
+                    _ => text,
+                };
+                // A prohibition's "no" is the rule itself, not a reversal.
+                let lower = full_lower.strip_prefix("no ").unwrap_or(&full_lower);
+                found.push((text, lower.to_owned()));
+                continue;
+            }
             if s.question || hedged(&lower) {
                 if has_phrase(&lower, cues::PROPOSAL_CUES) && !s.question || lets {
-                    self.propose(turn, decision_text(core));
+                    self.propose(turn, with_next(decision_text(core), &sents, i));
                 }
                 continue;
             }
@@ -343,16 +468,30 @@ impl State<'_> {
                     text = decision_text(&format!("{core}: {}", trim_filler(&next.text)));
                 }
                 found.push((text, full_lower));
-            } else if (has_phrase(&lower, cues::PROPOSAL_CUES) || we_plan(&lower))
+            } else if (has_phrase(&lower, cues::PROPOSAL_CUES)
+                || we_plan(&lower)
+                || prescriptive(&lower)
+                || imperative_plan(&lower))
                 && !["let's ", "lets ", "let us "]
                     .iter()
                     .any(|p| lower.starts_with(p))
             {
-                self.propose(turn, decision_text(core));
+                self.propose(turn, with_next(decision_text(core), &sents, i));
+            } else if i == first_statement(&sents)
+                && found.is_empty()
+                && !has_phrase(&lower, cues::COMPLETION)
+                && !has_phrase(&lower, cues::SELF_COMMIT)
+                && self.replies_to_choice(turn, all)
+            {
+                // An answer to "too long, no?" / "A or B?" is a proposal: the
+                // asker's or another member's agreement settles it.
+                self.propose(turn, with_next(decision_text(core), &sents, i));
             }
         }
         for (text, lower) in found {
-            self.add_decision(turn, text, &lower);
+            if substantive(&text) {
+                self.add_decision(turn, text, &lower);
+            }
         }
         // Heavily approved proposals are accepted.
         if approvals(turn) >= 2 {
@@ -370,8 +509,36 @@ impl State<'_> {
         }
     }
 
+    /// Whether `turn` answers a question another member just asked (the message
+    /// before, or its thread root) that asks for a choice or a yes/no, not a fact
+    /// ("where is the doc?", "who has the key?").
+    fn replies_to_choice(&self, turn: &Turn<'_>, all: &[Message]) -> bool {
+        let asked = match turn.message.thread_id.as_deref() {
+            Some(root) => all[..turn.index].iter().find(|m| m.id == root),
+            None => turn.index.checked_sub(1).and_then(|i| all.get(i)),
+        };
+        let Some(asked) = asked else { return false };
+        if asked.author.eq_ignore_ascii_case(&turn.message.author) {
+            return false;
+        }
+        let Some(q) = sentences(&without_quotes(&asked.text))
+            .into_iter()
+            .rev()
+            .find(|s| s.question)
+        else {
+            return false;
+        };
+        let q = trim_filler(&q.text).to_lowercase();
+        const FACTS: &[&str] = &[
+            "where", "who", "whos", "who's", "when", "how many", "how much", "how long", "what's",
+            "what is", "what time", "why", "which one is", "is it", "is there", "has anyone",
+            "does anyone", "did",
+        ];
+        !FACTS.iter().any(|f| strip_word_prefix(&q, f).is_some()) && !q.contains('@')
+    }
+
     fn propose(&mut self, turn: &Turn<'_>, text: String) {
-        if text.is_empty() {
+        if !substantive(&text) {
             return;
         }
         self.proposals.push(Proposal {
@@ -455,34 +622,19 @@ impl State<'_> {
         let agreement = cues::AGREEMENT
             .iter()
             .find(|a| starts(&raw, a) || starts(&lower, a));
-        let short = raw.split_whitespace().count() <= 8;
+        // "ok" on its own accepts; "ok I'll …" only acknowledges.
+        let bare_ok = ["ok", "okay", "ok!", "okay!", "ok.", "k", "kk", "ok ok"].contains(&raw.as_str());
+        let agreement = agreement.or(bare_ok.then_some(&"ok"));
+        // The agreeing sentence is short; what follows may explain it.
+        let short = sentences(&raw)
+            .first()
+            .is_some_and(|s| s.text.split_whitespace().count() <= 8);
         // "agreed, dropping that" agrees to drop.
         let negative = has_phrase(&lower, &["not", "no", "drop", "dropping", "skip", "don't"]);
         // "hmm" is filler elsewhere but pushback here.
         let disagrees = cues::DISAGREEMENT.iter().any(|d| {
             strip_word_prefix(&lower, d).is_some() || strip_word_prefix(&raw, d).is_some()
         });
-        // "agreed, purchases per session is the metric": the agreement restates it.
-        let restated = agreement.and_then(|_| {
-            let rest = trim_filler(&raw);
-            let first = sentences(rest).into_iter().next()?;
-            let reply = turn.context.contains('?')
-                || self
-                    .proposals
-                    .iter()
-                    .any(|p| State::in_reach(turn, p.at, &p.thread));
-            (reply
-                && !first.question
-                && content_words(&first.text).len() >= 3
-                && !hedged(&first.text)
-                && !negative)
-                .then(|| decision_text(&first.text))
-        });
-        if let Some(text) = restated {
-            let lower = text.to_lowercase();
-            self.add_decision(turn, text, &lower);
-            return;
-        }
         let author = &turn.message.author;
         // "sure" from someone just handed work acknowledges it; it accepts nothing.
         let acknowledges = self.actions.iter().any(|a| {
@@ -494,7 +646,47 @@ impl State<'_> {
                 && a.at < turn.index
                 && turn.index - a.at <= 2
         });
-        if agreement.is_some() && short && !disagrees && !negative && !acknowledges {
+        // What follows the agreement word itself ("fine by me but …" → "but …").
+        let after = agreement
+            .and_then(|a| raw.strip_prefix(a))
+            .map(trim_filler)
+            .unwrap_or("");
+        // "fine by me but we need a note first": agreement with a condition.
+        let conditional = ["but", "as long as", "if", "only if", "provided"]
+            .iter()
+            .any(|c| strip_word_prefix(after, c).is_some());
+        // "agreed, purchases per session is the metric": the agreement restates it.
+        let restated = agreement.filter(|_| !acknowledges && !conditional).and_then(|_| {
+            let rest = trim_filler(&raw);
+            let first = sentences(rest).into_iter().next()?;
+            let reply = turn.context.contains('?')
+                || self
+                    .proposals
+                    .iter()
+                    .any(|p| State::in_reach(turn, p.at, &p.thread));
+            // "sure, will have a draft by Friday" promises work; it restates nothing.
+            let promise = has_phrase(&first.text.to_lowercase(), cues::SELF_COMMIT)
+                || strip_word_prefix(&first.text, "will").is_some();
+            (reply
+                && !first.question
+                && !promise
+                && content_words(&first.text).len() >= 3
+                && !hedged(&first.text)
+                && !negative)
+                .then(|| decision_text(&first.text))
+        });
+        if let Some(text) = restated {
+            let lower = text.to_lowercase();
+            self.add_decision(turn, text, &lower);
+            return;
+        }
+        let short = short || conditional;
+        // "fair. Decision: …" states its own decision; the marker wins.
+        let own_decision = turn.clean.lines().any(|l| {
+            super::line_marker(super::marker_sentence(l), cues::DECISION_MARKERS).is_some()
+        });
+        if agreement.is_some() && short && !disagrees && !negative && !acknowledges && !own_decision
+        {
             let pos = self.proposals.iter().rposition(|p| {
                 !p.author.eq_ignore_ascii_case(author)
                     && p.at < turn.index
@@ -584,6 +776,16 @@ impl State<'_> {
             ],
         );
         if best.is_none() && strong && !self.decisions.is_empty() {
+            best = Some((self.decisions.len() - 1, 0.0));
+        }
+        // "switching to X instead": replaces the decision just made, in new words.
+        if best.is_none()
+            && (has_phrase(lower, &["switching to", "switch to"])
+                || has_phrase(lower, &["instead"]) && !has_phrase(lower, &["instead of"]))
+            && let Some(last) = self.decisions.last()
+            && !last.seeded
+            && turn.index.saturating_sub(last.at) <= 8
+        {
             best = Some((self.decisions.len() - 1, 0.0));
         }
         if let Some((i, _)) = best {
