@@ -267,6 +267,7 @@ pub(crate) fn trim_filler(mut text: &str) -> &str {
         "ack",
         "noted",
         "sounds good",
+        "sounds great",
         "agree",
         "agreed",
         "ugh",

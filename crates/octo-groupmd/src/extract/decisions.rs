@@ -47,6 +47,12 @@ pub(super) fn decision_text(sentence: &str) -> String {
         "decided to",
         "we've decided",
         "we decided",
+        "i'd prefer",
+        "i prefer",
+        "i'd rather",
+        "i vote for",
+        "i vote",
+        "i lean towards",
         "the plan is to",
         "the plan is",
         "the call is",
@@ -113,9 +119,9 @@ fn it_is(lower: &str, core: &str) -> Option<String> {
 
 /// "ok, Tuesday then": a short choice settled after discussion. The choice must
 /// echo something said before (an option on the table), not be a remark.
-fn settled_then(sentence: &str, said_before: &str) -> Option<String> {
+fn settled_then(sentence: &str, said_before: &str, options_asked: bool) -> Option<String> {
     let core = trim_filler(sentence);
-    if core.len() == sentence.trim().len() {
+    if core.len() == sentence.trim().len() && !options_asked {
         return None;
     }
     let choice = core.strip_suffix(" then")?;
@@ -137,6 +143,20 @@ fn settled_then(sentence: &str, said_before: &str) -> Option<String> {
         return None;
     }
     (1..=4).contains(&n).then(|| capitalise(choice))
+}
+
+/// The subject a short choice settles: "catering" when a recent message that
+/// named the choice opened with "catering: …".
+fn topic_of(choice: &str, before: &[Message]) -> Option<String> {
+    let choice = choice.to_lowercase();
+    before.iter().rev().find_map(|m| {
+        let text = m.text.to_lowercase();
+        find_phrase(&text, &choice)?;
+        let (label, _) = m.text.split_once(':')?;
+        let n = label.split_whitespace().count();
+        ((1..=2).contains(&n) && label.chars().all(|c| c.is_alphanumeric() || c == ' ' || c == '-'))
+            .then(|| capitalise(label.trim()))
+    })
 }
 
 /// Openers that announce a change of mind before the new decision.
@@ -325,6 +345,37 @@ fn starts_with_subject(sentence: &str) -> bool {
     SUBJECTS.contains(&first.as_str())
 }
 
+/// "should we start now or wait for the runs?" answered "start now, …": the
+/// option the answer opens with, in the question's words.
+fn chosen_option(question: &str, answer: &str) -> Option<String> {
+    if !question.contains(" or ") {
+        return None;
+    }
+    let clause = [
+        "should we", "do we", "are we", "shall we", "can we", "will we", "would we",
+    ]
+    .iter()
+    .find_map(|p| strip_word_prefix(question, p))?;
+    let first = answer.split_whitespace().next()?;
+    clause
+        .split(" or ")
+        .map(str::trim)
+        .find(|o| o.split_whitespace().next() == Some(first) && first.len() > 2)
+        .map(|o| capitalise(&shorten(o, MAX_ITEM_WORDS)))
+}
+
+/// Agreement said at the end of a short sentence ("Tuesday works for me").
+const AGREEMENT_ENDINGS: &[&str] = &[
+    "works for me",
+    "fine by me",
+    "ok for me",
+    "fine with me",
+    "good for me",
+    "is fine",
+    "sounds good",
+    "makes sense",
+];
+
 /// Words that carry no subject of their own in a decision text.
 const EMPTY_WORDS: &[&str] = &[
     "it", "that", "this", "them", "not", "no", "now", "then", "today", "yes", "ok", "sure",
@@ -383,6 +434,10 @@ impl State<'_> {
             .collect::<Vec<_>>()
             .join("\n");
         let approved = approvals(turn) > 0;
+        // Someone just asked "A or B?": a bare "B then" picks an option.
+        let options_asked = all[turn.index.saturating_sub(4)..turn.index]
+            .iter()
+            .any(|m| m.text.contains('?') && m.text.contains(" or "));
         let mut found = Vec::new();
         let sents = sentences(&turn.clean);
         for (i, s) in sents.iter().enumerate() {
@@ -413,7 +468,16 @@ impl State<'_> {
                 // an instruction; "… we said that last year" is an aside.
                 let text = decision_text(core);
                 let text = match sents.get(i + 1) {
-                    Some(next) if !starts_with_subject(&next.text) => with_next(text, &sents, i),
+                    Some(next)
+                        if !next.question
+                            && !starts_with_subject(&next.text)
+                            && text.split_whitespace().count() < 6 =>
+                    {
+                        capitalise(&shorten(
+                            &format!("{text}: {}", trim_filler(&next.text)),
+                            MAX_ITEM_WORDS,
+                        ))
+                    }
                     _ => text,
                 };
                 // A prohibition's "no" is the rule itself, not a reversal.
@@ -439,11 +503,17 @@ impl State<'_> {
             }
             let settled = it_is(&lower, core).or_else(|| {
                 (!opener && !lets)
-                    .then(|| settled_then(&s.text, &said_before))
+                    .then(|| settled_then(&s.text, &said_before, options_asked))
                     .flatten()
             });
             if let Some(mut text) = settled {
                 text = with_next(text, &sents, i);
+                // "GreenFork it is" after "catering: two quotes …" settles catering.
+                if text.split_whitespace().count() <= 2
+                    && let Some(topic) = topic_of(&text, &all[turn.index.saturating_sub(8)..turn.index])
+                {
+                    text = format!("{topic}: {text}");
+                }
                 found.push((text, full_lower));
                 continue;
             }
@@ -481,11 +551,15 @@ impl State<'_> {
                 && found.is_empty()
                 && !has_phrase(&lower, cues::COMPLETION)
                 && !has_phrase(&lower, cues::SELF_COMMIT)
-                && self.replies_to_choice(turn, all)
+                && !has_phrase(&lower, AGREEMENT_ENDINGS)
+                && let Some(question) = self.replies_to_choice(turn, all)
             {
                 // An answer to "too long, no?" / "A or B?" is a proposal: the
-                // asker's or another member's agreement settles it.
-                self.propose(turn, with_next(decision_text(core), &sents, i));
+                // asker's or another member's agreement settles it. Picking one
+                // option of "A or B?" proposes that option in the question's words.
+                let text = chosen_option(&question, &lower)
+                    .unwrap_or_else(|| with_next(decision_text(core), &sents, i));
+                self.propose(turn, text);
             }
         }
         for (text, lower) in found {
@@ -512,29 +586,32 @@ impl State<'_> {
     /// Whether `turn` answers a question another member just asked (the message
     /// before, or its thread root) that asks for a choice or a yes/no, not a fact
     /// ("where is the doc?", "who has the key?").
-    fn replies_to_choice(&self, turn: &Turn<'_>, all: &[Message]) -> bool {
+    fn replies_to_choice(&self, turn: &Turn<'_>, all: &[Message]) -> Option<String> {
+        // The thread root, or the latest of the last three top-level messages
+        // that asked something.
         let asked = match turn.message.thread_id.as_deref() {
             Some(root) => all[..turn.index].iter().find(|m| m.id == root),
-            None => turn.index.checked_sub(1).and_then(|i| all.get(i)),
-        };
-        let Some(asked) = asked else { return false };
+            None => all[turn.index.saturating_sub(3)..turn.index]
+                .iter()
+                .rev()
+                .filter(|m| m.thread_id.is_none())
+                .find(|m| sentences(&without_quotes(&m.text)).iter().any(|s| s.question)),
+        }?;
         if asked.author.eq_ignore_ascii_case(&turn.message.author) {
-            return false;
+            return None;
         }
-        let Some(q) = sentences(&without_quotes(&asked.text))
+        let q = sentences(&without_quotes(&asked.text))
             .into_iter()
             .rev()
-            .find(|s| s.question)
-        else {
-            return false;
-        };
+            .find(|s| s.question)?;
         let q = trim_filler(&q.text).to_lowercase();
         const FACTS: &[&str] = &[
             "where", "who", "whos", "who's", "when", "how many", "how much", "how long", "what's",
             "what is", "what time", "why", "which one is", "is it", "is there", "has anyone",
             "does anyone", "did",
         ];
-        !FACTS.iter().any(|f| strip_word_prefix(&q, f).is_some()) && !q.contains('@')
+        (!FACTS.iter().any(|f| strip_word_prefix(&q, f).is_some()) && !q.contains('@'))
+            .then_some(q)
     }
 
     fn propose(&mut self, turn: &Turn<'_>, text: String) {
@@ -609,7 +686,8 @@ impl State<'_> {
             Some(r) if content_words(&r).len() >= 2 => format!("{clause}: {r}"),
             _ => clause,
         };
-        Some((capitalise(&shorten(&text, MAX_ITEM_WORDS)), false))
+        // The asker proposed by asking; another member's "yes" accepts it.
+        Some((capitalise(&shorten(&text, MAX_ITEM_WORDS)), true))
     }
 
     /// A reply that agrees turns the proposal it answers into a decision; one that
@@ -624,7 +702,14 @@ impl State<'_> {
             .find(|a| starts(&raw, a) || starts(&lower, a));
         // "ok" on its own accepts; "ok I'll …" only acknowledges.
         let bare_ok = ["ok", "okay", "ok!", "okay!", "ok.", "k", "kk", "ok ok"].contains(&raw.as_str());
-        let agreement = agreement.or(bare_ok.then_some(&"ok"));
+        // "tuesday works for me": the agreement closes a short first sentence.
+        let first_sentence = sentences(&raw).into_iter().next().map(|s| s.text);
+        let closing = first_sentence.as_deref().and_then(|f| {
+            (f.split_whitespace().count() <= 5)
+                .then(|| AGREEMENT_ENDINGS.iter().find(|e| f.ends_with(*e)))
+                .flatten()
+        });
+        let agreement = agreement.or(bare_ok.then_some(&"ok")).or(closing);
         // The agreeing sentence is short; what follows may explain it.
         let short = sentences(&raw)
             .first()
@@ -692,6 +777,11 @@ impl State<'_> {
                     && p.at < turn.index
                     && (turn.index - p.at <= 2
                         || turn.message.thread_id.is_some() && p.thread == turn.thread)
+            });
+            // A message that proposed several things is agreed with for its lead.
+            let pos = pos.and_then(|i| {
+                let at = self.proposals[i].at;
+                self.proposals.iter().position(|p| p.at == at)
             });
             // Agreement goes to what was said last: a decision after the proposal.
             let pos = pos.filter(|&i| {
