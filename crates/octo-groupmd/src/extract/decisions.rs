@@ -153,6 +153,8 @@ fn topic_of(choice: &str, before: &[Message]) -> Option<String> {
         let text = m.text.to_lowercase();
         find_phrase(&text, &choice)?;
         let (label, _) = m.text.split_once(':')?;
+        // "yay! catering: …": the label opens its own sentence.
+        let label = label.rsplit(['.', '!', '?', '\n']).next().unwrap_or(label);
         let n = label.split_whitespace().count();
         ((1..=2).contains(&n) && label.chars().all(|c| c.is_alphanumeric() || c == ' ' || c == '-'))
             .then(|| capitalise(label.trim()))
