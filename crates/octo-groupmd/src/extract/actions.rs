@@ -339,7 +339,7 @@ impl State<'_> {
     }
 
     pub(super) fn read_natural_actions(&mut self, turn: &Turn<'_>, all: &[Message]) {
-        for s in sentences(&turn.clean) {
+        for s in self.work_clauses(&turn.clean) {
             let core = trim_filler(&s.text);
             let lower = core.to_lowercase();
             if lower.is_empty() {
@@ -439,6 +439,52 @@ impl State<'_> {
         }
     }
 
+    /// Sentences, further split where a clause hands work to someone by name
+    /// ("I'll write the email, Hana can you review it?"): each part is read on
+    /// its own, and only the part with the "?" asks. A pointer ("review it") in
+    /// the named part refers to the object of the part before.
+    fn work_clauses(&self, text: &str) -> Vec<crate::text::Sentence> {
+        let mut out = Vec::new();
+        for s in sentences(text) {
+            let cut = s.text.match_indices(", ").map(|(i, _)| i).find(|&i| {
+                let rest = &s.text[i + 2..];
+                let first = rest
+                    .split(|c: char| c.is_whitespace() || c == ',')
+                    .next()
+                    .unwrap_or("");
+                let after = rest[first.len()..].trim_start().to_lowercase();
+                self.member(first).is_some()
+                    && cues::REQUEST_OPENERS
+                        .iter()
+                        .any(|o| strip_word_prefix(&after, o).is_some())
+            });
+            let Some(i) = cut else {
+                out.push(s);
+                continue;
+            };
+            let (before, named) = (&s.text[..i], &s.text[i + 2..]);
+            // The object of "I'll write the apology email" is "the apology email".
+            let object = self_commitment(&trim_filler(before).to_lowercase()).and_then(|task| {
+                let verb = task.split_whitespace().next()?;
+                let object = task[verb.len()..].trim();
+                (content_words(object).len() >= 1).then(|| object.to_owned())
+            });
+            let named = match object {
+                Some(object) => replace_pointer(named, &object),
+                None => named.to_owned(),
+            };
+            out.push(crate::text::Sentence {
+                text: before.to_owned(),
+                question: false,
+            });
+            out.push(crate::text::Sentence {
+                text: named,
+                question: s.question,
+            });
+        }
+        out
+    }
+
     /// An unowned item from the last two messages gets the author as owner.
     fn take_unowned(&mut self, turn: &Turn<'_>) -> bool {
         let author = turn.message.author.clone();
@@ -506,7 +552,13 @@ impl State<'_> {
         let Some(member) = self.member(first) else {
             return false;
         };
-        let addressed = first.starts_with('@') || core[first.len()..].starts_with(',');
+        // "labbot block the confocal …": a name then an imperative (not "Bo update: …").
+        let imperative = core[first.len()..]
+            .split_whitespace()
+            .next()
+            .is_some_and(|w| !w.ends_with(':'));
+        let addressed =
+            first.starts_with('@') || core[first.len()..].starts_with(',') || imperative;
         let rest = core[first.len()..].trim_start_matches([' ', ',', ':']);
         let lower = rest.to_lowercase();
         let opened = cues::REQUEST_OPENERS
@@ -519,6 +571,19 @@ impl State<'_> {
             None => return false,
         };
         let task = &rest[rest.len() - task_lower.len()..];
+        // "Dmitri can you?" after "who's setting up the server?": hands that over.
+        if content_words(task).is_empty() {
+            let Some(pos) = self
+                .requests
+                .iter()
+                .rposition(|r| r.to.is_none() && State::in_reach(turn, r.at, &r.thread))
+            else {
+                return false;
+            };
+            let r = self.requests.remove(pos);
+            self.add_action(turn, Some(member.name.clone()), r.text);
+            return true;
+        }
         if member.agent && !outside_work(task)
             || cues::NOT_WORK
                 .iter()
@@ -526,9 +591,14 @@ impl State<'_> {
         {
             return false;
         }
+        // "ana_p can you add …" asks even typed without "?".
+        let asks = ["can you", "could you", "would you", "can u", "you can", "you could"]
+            .iter()
+            .any(|o| strip_word_prefix(&lower, o).is_some());
         if opened.is_some()
             && !member.agent
             && !question
+            && !asks
             && !lower.starts_with("please")
             && !lower.starts_with("to ")
             && !lower.starts_with("will")
@@ -668,6 +738,18 @@ impl State<'_> {
                 a.item.done = true;
             }
         }
+    }
+}
+
+/// "review it before it goes out" with "the apology email" → "review the
+/// apology email before it goes out" (the first "it" only).
+fn replace_pointer(clause: &str, object: &str) -> String {
+    let lower = clause.to_lowercase();
+    match crate::text::find_phrase(&lower, "it") {
+        Some(i) if lower.is_char_boundary(i) && clause.len() == lower.len() => {
+            format!("{}{}{}", &clause[..i], object, &clause[i + 2..])
+        }
+        _ => clause.to_owned(),
     }
 }
 

@@ -503,6 +503,8 @@ pub(super) const REQUEST_OPENERS: &[&str] = &[
     "can u",
     "you'll",
     "you will",
+    "you can",
+    "you could",
     "to",
     "will",
 ];
