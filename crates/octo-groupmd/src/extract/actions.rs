@@ -393,8 +393,18 @@ impl State<'_> {
             }
             if let Some(task) = self_commitment(&lower) {
                 let task = &core[core.len() - task.len()..];
-                let text = item_text(task);
-                if turn.author_is_agent && !outside_work(task) || points_back(&text) {
+                // "I'll send you the link" to Leila: send Leila the link.
+                let task = match self.addressee(turn, all) {
+                    Some(name) => replace_word(task, "you", &name),
+                    None => task.to_owned(),
+                };
+                let text = item_text(&task);
+                if turn.author_is_agent && !outside_work(&task) || points_back(&text) {
+                    continue;
+                }
+                // "ok, I'll email their controller" from someone just handed work
+                // says how they will do it: no second item.
+                if self.acknowledging(turn) {
                     continue;
                 }
                 // It answers an open request ("I'll take the redirects"): that
@@ -424,7 +434,10 @@ impl State<'_> {
                 // Any "who's …?" just asked is answered.
                 self.requests
                     .retain(|r| !(r.to.is_none() && !r.statement && turn.index - r.at <= 2));
-                self.add_action(turn, Some(turn.message.author.clone()), text);
+                // "I'll mark it xfail and open an issue to fix it": two pieces of work.
+                for part in split_work(&text) {
+                    self.add_action(turn, Some(turn.message.author.clone()), part);
+                }
                 continue;
             }
             // "rotating the staging key now": work started, owned by the author.
@@ -483,6 +496,35 @@ impl State<'_> {
             });
         }
         out
+    }
+
+    /// Who the author is answering: the thread root's author, or the author of
+    /// the message just before (when someone else wrote it).
+    fn addressee(&self, turn: &Turn<'_>, all: &[Message]) -> Option<String> {
+        let before = match turn.message.thread_id.as_deref() {
+            Some(root) => all[..turn.index].iter().find(|m| m.id == root),
+            None => turn.index.checked_sub(1).and_then(|i| all.get(i)),
+        }?;
+        (!before.author.eq_ignore_ascii_case(&turn.message.author))
+            .then(|| self.member(&before.author).map(|m| m.name.clone()))
+            .flatten()
+    }
+
+    /// "ok, I'll …" from someone handed work in the last two messages.
+    fn acknowledging(&self, turn: &Turn<'_>) -> bool {
+        let lower = turn.clean.trim().to_lowercase();
+        let acks = ["ok", "okay", "sure", "yes", "yep", "will do", "on it"]
+            .iter()
+            .any(|a| strip_word_prefix(&lower, a).is_some());
+        acks && self.actions.iter().any(|a| {
+            !a.seeded
+                && a.at < turn.index
+                && turn.index - a.at <= 2
+                && a.item
+                    .owner
+                    .as_ref()
+                    .is_some_and(|o| o.eq_ignore_ascii_case(&turn.message.author))
+        })
     }
 
     /// An unowned item from the last two messages gets the author as owner.
@@ -738,6 +780,47 @@ impl State<'_> {
                 a.item.done = true;
             }
         }
+    }
+}
+
+/// `word` replaced by `with` wherever it stands as a whole word.
+fn replace_word(text: &str, word: &str, with: &str) -> String {
+    text.split(' ')
+        .map(|w| {
+            let core = w.trim_end_matches(|c: char| ",.;:!?".contains(c));
+            if core.eq_ignore_ascii_case(word) {
+                format!("{with}{}", &w[core.len()..])
+            } else {
+                w.to_owned()
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// "Mark it xfail and open an issue to fix it" → two tasks, when what follows
+/// "and" is work of its own (a verb that changes something, two content words).
+fn split_work(text: &str) -> Vec<String> {
+    let lower = text.to_lowercase();
+    let split = lower.match_indices(" and ").map(|(i, _)| i).find(|&i| {
+        let rest = &lower[i + 5..];
+        // "… and put it behind a flag" goes on with the same work.
+        let continues = rest
+            .split_whitespace()
+            .nth(1)
+            .is_some_and(|w| POINTERS.contains(&w));
+        !continues
+            && cues::OUTSIDE_VERBS
+            .iter()
+            .any(|v| strip_word_prefix(rest, v).is_some())
+            && content_words(rest).len() >= 2
+            && content_words(&lower[..i]).len() >= 2
+    });
+    match split {
+        Some(i) if text.is_char_boundary(i) && text.len() == lower.len() => {
+            vec![capitalise(&text[..i]), capitalise(&text[i + 5..])]
+        }
+        _ => vec![text.to_owned()],
     }
 }
 
