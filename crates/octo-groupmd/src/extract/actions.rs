@@ -339,6 +339,7 @@ impl State<'_> {
     }
 
     pub(super) fn read_natural_actions(&mut self, turn: &Turn<'_>, all: &[Message]) {
+        self.read_owner_list(turn);
         for s in self.work_clauses(&turn.clean) {
             let core = trim_filler(&s.text);
             let lower = core.to_lowercase();
@@ -496,6 +497,81 @@ impl State<'_> {
             });
         }
         out
+    }
+
+    /// A list or table that pairs work with owners ("- bank recs (Tariq)",
+    /// "| landing page copy | Amir |"): each pair is an item. Two pairs at least,
+    /// so a lone bullet that names someone is not read as an assignment.
+    fn read_owner_list(&mut self, turn: &Turn<'_>) {
+        if turn.author_is_agent {
+            return;
+        }
+        let pairs: Vec<(String, String)> = turn
+            .clean
+            .lines()
+            .filter_map(|line| self.owned_line(line, &turn.message.author))
+            .collect();
+        if pairs.len() < 2 {
+            return;
+        }
+        for (owner, task) in pairs {
+            let text = item_text(&task);
+            if !text.is_empty() {
+                self.add_action(turn, Some(owner), text);
+            }
+        }
+    }
+
+    /// One list line or table row naming its owner: `(owner, task)`.
+    fn owned_line(&self, line: &str, author: &str) -> Option<(String, String)> {
+        let t = line.trim();
+        let owner_of = |name: &str| -> Option<String> {
+            let name = name.trim().trim_start_matches('@');
+            if name.eq_ignore_ascii_case("me") {
+                return Some(author.to_owned());
+            }
+            self.member(name).map(|m| m.name.clone())
+        };
+        if t.starts_with('|') {
+            let cells: Vec<&str> = t
+                .split('|')
+                .map(str::trim)
+                .filter(|c| !c.is_empty())
+                .collect();
+            let at = cells.iter().position(|c| owner_of(c).is_some())?;
+            let owner = owner_of(cells[at])?;
+            let task: Vec<&str> = cells
+                .iter()
+                .enumerate()
+                .filter(|&(i, _)| i != at)
+                .map(|(_, c)| *c)
+                .collect();
+            return (!task.is_empty()).then(|| (owner, task.join(", ")));
+        }
+        let item = ["- ", "* ", "\u{2022} "]
+            .iter()
+            .find_map(|b| t.strip_prefix(b))?
+            .trim();
+        // "task (Name)", "task - Name", "task: Name", "Name: task".
+        if let Some(open) = item.rfind('(')
+            && item.ends_with(')')
+            && let Some(owner) = owner_of(&item[open + 1..item.len() - 1])
+        {
+            return Some((owner, item[..open].trim().to_owned()));
+        }
+        for sep in [" - ", " \u{2014} ", ": "] {
+            if let Some((a, b)) = item.rsplit_once(sep)
+                && let Some(owner) = owner_of(b)
+            {
+                return Some((owner, a.trim().to_owned()));
+            }
+            if let Some((a, b)) = item.split_once(sep)
+                && let Some(owner) = owner_of(a)
+            {
+                return Some((owner, b.trim().to_owned()));
+            }
+        }
+        None
     }
 
     /// Who the author is answering: the thread root's author, or the author of
