@@ -43,7 +43,13 @@ pub(crate) fn similarity(a: &str, b: &str) -> f64 {
 
 /// Content words two texts share (ignoring very short ones).
 pub(crate) fn shared_words(a: &str, b: &str) -> usize {
-    let (a, b) = (content_words(a), content_words(b));
+    // "invitation" and "invitations" are the same thing.
+    let singular = |w: &String| match w.strip_suffix('s') {
+        Some(stem) if stem.len() > 3 && !stem.ends_with('s') => stem.to_owned(),
+        _ => w.clone(),
+    };
+    let a: BTreeSet<String> = content_words(a).iter().map(singular).collect();
+    let b: BTreeSet<String> = content_words(b).iter().map(singular).collect();
     a.intersection(&b).filter(|w| w.len() > 2).count()
 }
 

@@ -24,6 +24,12 @@ fn item_text(task: &str) -> String {
             owned.replace_range(i - 1..i + when.len() - 1, "");
         }
     }
+    // "collect the auction items though": a closing particle is not the task.
+    for tail in [" though", " as well", " too", " btw"] {
+        if owned.to_lowercase().ends_with(tail) && owned.is_char_boundary(owned.len() - tail.len()) {
+            owned.truncate(owned.len() - tail.len());
+        }
+    }
     let t = owned.as_str();
     let t = ["please", "pls", "plz", "also", "then", "on", "for"]
         .iter()
@@ -731,6 +737,13 @@ impl State<'_> {
         } else {
             item_text(task)
         };
+        // "someone should file tickets" then "@bot open a ticket per finding":
+        // the open request is now given to that member.
+        self.requests.retain(|r| {
+            !(r.to.is_none()
+                && State::in_reach(turn, r.at, &r.thread)
+                && shared_words(&r.text, &text) > 0)
+        });
         self.add_action(turn, Some(member.name.clone()), text);
         true
     }
@@ -771,15 +784,18 @@ impl State<'_> {
             .filter(|s| !s.question)
             .map(|s| s.text.to_lowercase())
             .collect();
-        let generic = report_sentences.iter().any(|s| {
-            has_phrase(s, cues::COMPLETION)
-                && !has_phrase(s, cues::NOT_YET)
-                && !s.contains("not ")
-                && !s.contains("n't")
-        });
+        // "Binder updated. Still waiting on wards 6 and 7": partly done is not done.
+        let partial = report_sentences.iter().any(|s| has_phrase(s, PARTIAL));
+        let generic = !partial
+            && report_sentences.iter().any(|s| {
+                (has_phrase(s, cues::COMPLETION) || passive_report(s))
+                    && !has_phrase(s, cues::NOT_YET)
+                    && !s.contains("not ")
+                    && !s.contains("n't")
+            });
         let report_words: Vec<String> = report_sentences
             .iter()
-            .filter(|s| !has_phrase(s, cues::NOT_YET))
+            .filter(|s| !partial && !has_phrase(s, cues::NOT_YET))
             .flat_map(|s| words(s))
             .collect();
         let mut best: Option<(usize, usize)> = None;
@@ -857,6 +873,40 @@ impl State<'_> {
             }
         }
     }
+}
+
+/// Words that say only part of the work is finished.
+const PARTIAL: &[&str] = &[
+    "still waiting",
+    "waiting on",
+    "waiting for",
+    "still need",
+    "still needs",
+    "remaining",
+    "is next",
+    "are next",
+    "partly",
+    "partially",
+    "except",
+    "apart from",
+];
+
+/// "trio is booked", "the flag is configured": a passive report of finished work
+/// (not "is scheduled for Thursday", which is still to come).
+fn passive_report(sentence: &str) -> bool {
+    const PLANNED: &[&str] = &[
+        "scheduled", "planned", "expected", "supposed", "blocked", "delayed", "needed",
+        "required", "assigned", "tagged", "used", "based", "involved", "interested", "concerned",
+        "booked up", "tied", "named", "called", "related", "allowed",
+    ];
+    let ws: Vec<&str> = sentence.split_whitespace().collect();
+    ws.windows(2).any(|w| {
+        let participle = w[1].trim_end_matches(|c: char| ",.;:!".contains(c));
+        ["is", "are", "was", "were", "been"].contains(&w[0])
+            && participle.len() > 4
+            && participle.ends_with("ed")
+            && !PLANNED.contains(&participle)
+    })
 }
 
 /// `word` replaced by `with` wherever it stands as a whole word.

@@ -321,6 +321,7 @@ pub(super) const COMPLETION: &[&str] = &[
     "are in the",
     "is ready",
     "are ready",
+    "received",
 ];
 
 /// Words that put a report in the future (so it is not a completion).
