@@ -980,7 +980,7 @@ fn clauses(lower: &str) -> Vec<String> {
 }
 
 /// "who's bringing the router?" → "bring the router".
-fn who_request(lower: &str) -> Option<String> {
+pub(super) fn who_request(lower: &str) -> Option<String> {
     let rest = ["who's ", "who is ", "whos "]
         .iter()
         .find_map(|p| lower.strip_prefix(p))?;
