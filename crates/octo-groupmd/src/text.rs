@@ -75,7 +75,9 @@ pub(crate) fn normalise_contractions(text: &str) -> String {
         ("thats", "that's"),
         ("theyre", "they're"),
     ];
-    const OPENERS: &[&str] = &["and", "so", "but", "ok", "okay", "then", "me", "sure", "yes"];
+    const OPENERS: &[&str] = &[
+        "and", "so", "but", "ok", "okay", "then", "me", "sure", "yes",
+    ];
     let text = text.replace('\u{2019}', "'");
     let mut out = String::with_capacity(text.len() + 8);
     let mut clause_start = true;
@@ -208,10 +210,12 @@ fn asks_without_mark(sentence: &str) -> bool {
     const SUBJECTS: &[&str] = &[
         "we", "i", "you", "it", "they", "there", "anyone", "someone", "somebody", "this", "that",
     ];
-    const WH: &[&str] = &["what", "why", "how", "when", "where", "which", "who", "whos", "who's"];
+    const WH: &[&str] = &[
+        "what", "why", "how", "when", "where", "which", "who", "whos", "who's",
+    ];
     const WH_NEXT: &[&str] = &[
-        "do", "does", "did", "are", "is", "was", "were", "can", "could", "should", "will",
-        "would", "about", "if", "many", "much", "long", "else", "time", "one", "happens",
+        "do", "does", "did", "are", "is", "was", "were", "can", "could", "should", "will", "would",
+        "about", "if", "many", "much", "long", "else", "time", "one", "happens",
     ];
     let lower = trim_filler(sentence).to_lowercase();
     let mut ws = lower.split_whitespace();
@@ -440,7 +444,10 @@ mod tests {
         );
         assert_eq!(normalise_contractions("I\u{2019}ll go"), "I'll go");
         // "ill" only where a clause opens.
-        assert_eq!(normalise_contractions("she is ill today"), "she is ill today");
+        assert_eq!(
+            normalise_contractions("she is ill today"),
+            "she is ill today"
+        );
     }
 
     #[test]

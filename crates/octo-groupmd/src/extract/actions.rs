@@ -26,7 +26,8 @@ fn item_text(task: &str) -> String {
     }
     // "collect the auction items though": a closing particle is not the task.
     for tail in [" though", " as well", " too", " btw"] {
-        if owned.to_lowercase().ends_with(tail) && owned.is_char_boundary(owned.len() - tail.len()) {
+        if owned.to_lowercase().ends_with(tail) && owned.is_char_boundary(owned.len() - tail.len())
+        {
             owned.truncate(owned.len() - tail.len());
         }
     }
@@ -716,9 +717,16 @@ impl State<'_> {
             return false;
         }
         // "ana_p can you add …" asks even typed without "?".
-        let asks = ["can you", "could you", "would you", "can u", "you can", "you could"]
-            .iter()
-            .any(|o| strip_word_prefix(&lower, o).is_some());
+        let asks = [
+            "can you",
+            "could you",
+            "would you",
+            "can u",
+            "you can",
+            "you could",
+        ]
+        .iter()
+        .any(|o| strip_word_prefix(&lower, o).is_some());
         if opened.is_some()
             && !member.agent
             && !question
@@ -895,9 +903,27 @@ const PARTIAL: &[&str] = &[
 /// (not "is scheduled for Thursday", which is still to come).
 fn passive_report(sentence: &str) -> bool {
     const PLANNED: &[&str] = &[
-        "scheduled", "planned", "expected", "supposed", "blocked", "delayed", "needed",
-        "required", "assigned", "tagged", "used", "based", "involved", "interested", "concerned",
-        "booked up", "tied", "named", "called", "related", "allowed",
+        "scheduled",
+        "planned",
+        "expected",
+        "supposed",
+        "blocked",
+        "delayed",
+        "needed",
+        "required",
+        "assigned",
+        "tagged",
+        "used",
+        "based",
+        "involved",
+        "interested",
+        "concerned",
+        "booked up",
+        "tied",
+        "named",
+        "called",
+        "related",
+        "allowed",
     ];
     let ws: Vec<&str> = sentence.split_whitespace().collect();
     ws.windows(2).any(|w| {
@@ -937,8 +963,8 @@ fn split_work(text: &str) -> Vec<String> {
             .is_some_and(|w| POINTERS.contains(&w));
         !continues
             && cues::OUTSIDE_VERBS
-            .iter()
-            .any(|v| strip_word_prefix(rest, v).is_some())
+                .iter()
+                .any(|v| strip_word_prefix(rest, v).is_some())
             && content_words(rest).len() >= 2
             && content_words(&lower[..i]).len() >= 2
     });

@@ -41,6 +41,7 @@ pub(super) fn decision_text(sentence: &str) -> String {
         }
     }
     const DROP: &[&str] = &[
+        "we should",
         "we've decided to",
         "we have decided to",
         "we decided to",
@@ -156,8 +157,11 @@ fn topic_of(choice: &str, before: &[Message]) -> Option<String> {
         // "yay! catering: …": the label opens its own sentence.
         let label = label.rsplit(['.', '!', '?', '\n']).next().unwrap_or(label);
         let n = label.split_whitespace().count();
-        ((1..=2).contains(&n) && label.chars().all(|c| c.is_alphanumeric() || c == ' ' || c == '-'))
-            .then(|| capitalise(label.trim()))
+        ((1..=2).contains(&n)
+            && label
+                .chars()
+                .all(|c| c.is_alphanumeric() || c == ' ' || c == '-'))
+        .then(|| capitalise(label.trim()))
     })
 }
 
@@ -279,11 +283,49 @@ fn head(lower: &str) -> &str {
 /// prohibition. "no idea", "no worries", "no one …" are not.
 fn prohibition(lower: &str) -> bool {
     const NOT_RULES: &[&str] = &[
-        "idea", "problem", "problems", "worries", "worry", "way", "one", "clue", "need", "rush",
-        "pressure", "longer", "more", "thanks", "doubt", "matter", "wonder", "luck", "chance",
-        "comment", "comments", "objection", "objections", "issue", "issues", "reply", "response",
-        "answer", "news", "update", "updates", "big", "offense", "harm", "sweat", "shit", "kidding",
-        "joke", "pun", "surprise", "stress", "hurry", "go",
+        "idea",
+        "problem",
+        "problems",
+        "worries",
+        "worry",
+        "way",
+        "one",
+        "clue",
+        "need",
+        "rush",
+        "pressure",
+        "longer",
+        "more",
+        "thanks",
+        "doubt",
+        "matter",
+        "wonder",
+        "luck",
+        "chance",
+        "comment",
+        "comments",
+        "objection",
+        "objections",
+        "issue",
+        "issues",
+        "reply",
+        "response",
+        "answer",
+        "news",
+        "update",
+        "updates",
+        "big",
+        "offense",
+        "harm",
+        "sweat",
+        "shit",
+        "kidding",
+        "joke",
+        "pun",
+        "surprise",
+        "stress",
+        "hurry",
+        "go",
     ];
     let Some(rest) = lower.strip_prefix("no ") else {
         return false;
@@ -296,14 +338,37 @@ fn prohibition(lower: &str) -> bool {
 /// refusal (not "we won't know until …").
 fn refusal(lower: &str) -> bool {
     const NOT_PLANS: &[&str] = &[
-        "know", "have", "need", "be", "get", "see", "make", "find", "hear", "care", "mind", "like",
-        "want", "expect", "understand", "remember", "agree", "manage", "lose", "miss",
+        "know",
+        "have",
+        "need",
+        "be",
+        "get",
+        "see",
+        "make",
+        "find",
+        "hear",
+        "care",
+        "mind",
+        "like",
+        "want",
+        "expect",
+        "understand",
+        "remember",
+        "agree",
+        "manage",
+        "lose",
+        "miss",
     ];
-    ["we won't", "we will not", "we're not going to", "we are not going to"]
-        .iter()
-        .find_map(|p| strip_word_prefix(lower, p))
-        .and_then(|rest| rest.split_whitespace().next())
-        .is_some_and(|verb| !NOT_PLANS.contains(&verb))
+    [
+        "we won't",
+        "we will not",
+        "we're not going to",
+        "we are not going to",
+    ]
+    .iter()
+    .find_map(|p| strip_word_prefix(lower, p))
+    .and_then(|rest| rest.split_whitespace().next())
+    .is_some_and(|verb| !NOT_PLANS.contains(&verb))
 }
 
 /// "cert alerts should go to the platform channel", "night slots go to Rafael":
@@ -317,8 +382,18 @@ fn prescriptive(lower: &str) -> bool {
     has_phrase(
         lower,
         &[
-            "should", "must", "needs to", "has to", "goes to", "go to", "stays", "stay with",
-            "becomes", "become", "moves to", "move to",
+            "should",
+            "must",
+            "needs to",
+            "has to",
+            "goes to",
+            "go to",
+            "stays",
+            "stay with",
+            "becomes",
+            "become",
+            "moves to",
+            "move to",
         ],
     ) && !lower.starts_with("we ")
 }
@@ -327,8 +402,8 @@ fn prescriptive(lower: &str) -> bool {
 /// will be (a proposal until someone accepts it).
 fn imperative_plan(lower: &str) -> bool {
     const VERBS: &[&str] = &[
-        "keep", "use", "drop", "switch", "stick", "stay", "skip", "raise", "lower", "cap",
-        "limit", "require", "allow", "ban", "move", "go", "stop", "only",
+        "keep", "use", "drop", "switch", "stick", "stay", "skip", "raise", "lower", "cap", "limit",
+        "require", "allow", "ban", "move", "go", "stop", "only",
     ];
     VERBS.iter().any(|v| strip_word_prefix(lower, v).is_some())
 }
@@ -354,7 +429,13 @@ fn chosen_option(question: &str, answer: &str) -> Option<String> {
         return None;
     }
     let clause = [
-        "should we", "do we", "are we", "shall we", "can we", "will we", "would we",
+        "should we",
+        "do we",
+        "are we",
+        "shall we",
+        "can we",
+        "will we",
+        "would we",
     ]
     .iter()
     .find_map(|p| strip_word_prefix(question, p))?;
@@ -380,8 +461,8 @@ const AGREEMENT_ENDINGS: &[&str] = &[
 
 /// Words that carry no subject of their own in a decision text.
 const EMPTY_WORDS: &[&str] = &[
-    "it", "that", "this", "them", "not", "no", "now", "then", "today", "yes", "ok", "sure",
-    "one", "too", "thing",
+    "it", "that", "this", "them", "not", "no", "now", "then", "today", "yes", "ok", "sure", "one",
+    "too", "thing",
 ];
 
 /// A decision says something: at least two words beyond pointers and time.
@@ -469,11 +550,16 @@ impl State<'_> {
                 // "We won't wait for upstream. Disable XML uploads …" goes on with
                 // an instruction; "… we said that last year" is an aside.
                 let text = decision_text(core);
+                // "no watering after 6pm, the slugs love it": the rule is the first clause.
+                let text = match text.split_once(", ") {
+                    Some((rule, _)) if prohibition(&rule.to_lowercase()) => rule.to_owned(),
+                    _ => text,
+                };
                 let text = match sents.get(i + 1) {
                     Some(next)
                         if !next.question
                             && !starts_with_subject(&next.text)
-                            && text.split_whitespace().count() < 6 =>
+                            && text.split_whitespace().count() <= 7 =>
                     {
                         capitalise(&shorten(
                             &format!("{text}: {}", trim_filler(&next.text)),
@@ -512,7 +598,8 @@ impl State<'_> {
                 text = with_next(text, &sents, i);
                 // "GreenFork it is" after "catering: two quotes …" settles catering.
                 if text.split_whitespace().count() <= 2
-                    && let Some(topic) = topic_of(&text, &all[turn.index.saturating_sub(8)..turn.index])
+                    && let Some(topic) =
+                        topic_of(&text, &all[turn.index.saturating_sub(8)..turn.index])
                 {
                     text = format!("{topic}: {text}");
                 }
@@ -597,7 +684,11 @@ impl State<'_> {
                 .iter()
                 .rev()
                 .filter(|m| m.thread_id.is_none())
-                .find(|m| sentences(&without_quotes(&m.text)).iter().any(|s| s.question)),
+                .find(|m| {
+                    sentences(&without_quotes(&m.text))
+                        .iter()
+                        .any(|s| s.question)
+                }),
         }?;
         if asked.author.eq_ignore_ascii_case(&turn.message.author) {
             return None;
@@ -608,12 +699,26 @@ impl State<'_> {
             .find(|s| s.question)?;
         let q = trim_filler(&q.text).to_lowercase();
         const FACTS: &[&str] = &[
-            "where", "who", "whos", "who's", "when", "how many", "how much", "how long", "what's",
-            "what is", "what time", "why", "which one is", "is it", "is there", "has anyone",
-            "does anyone", "did",
+            "where",
+            "who",
+            "whos",
+            "who's",
+            "when",
+            "how many",
+            "how much",
+            "how long",
+            "what's",
+            "what is",
+            "what time",
+            "why",
+            "which one is",
+            "is it",
+            "is there",
+            "has anyone",
+            "does anyone",
+            "did",
         ];
-        (!FACTS.iter().any(|f| strip_word_prefix(&q, f).is_some()) && !q.contains('@'))
-            .then_some(q)
+        (!FACTS.iter().any(|f| strip_word_prefix(&q, f).is_some()) && !q.contains('@')).then_some(q)
     }
 
     fn propose(&mut self, turn: &Turn<'_>, text: String) {
@@ -703,7 +808,8 @@ impl State<'_> {
             .iter()
             .find(|a| starts(&raw, a) || starts(&lower, a));
         // "ok" on its own accepts; "ok I'll …" only acknowledges.
-        let bare_ok = ["ok", "okay", "ok!", "okay!", "ok.", "k", "kk", "ok ok"].contains(&raw.as_str());
+        let bare_ok =
+            ["ok", "okay", "ok!", "okay!", "ok.", "k", "kk", "ok ok"].contains(&raw.as_str());
         // "tuesday works for me": the agreement closes a short first sentence.
         let first_sentence = sentences(&raw).into_iter().next().map(|s| s.text);
         let closing = first_sentence.as_deref().and_then(|f| {
@@ -719,8 +825,21 @@ impl State<'_> {
         // "agreed, dropping that" agrees to drop.
         let negative = has_phrase(&lower, &["not", "no", "drop", "dropping", "skip", "don't"]);
         // "hmm" is filler elsewhere but pushback here.
+        // A bare "no" pushes back ("no, …", "no."); "no idea", "no weekend work"
+        // go on with something else.
+        let bare_no = |t: &str| {
+            t.strip_prefix("no").is_some_and(|r| {
+                r.is_empty()
+                    || r.starts_with([',', '.', '!', ';', ' '])
+                        && !prohibition(t)
+                        && !r.starts_with(" idea")
+                        && !r.starts_with(" worries")
+                        && !r.starts_with(" problem")
+            })
+        };
         let disagrees = cues::DISAGREEMENT.iter().any(|d| {
-            strip_word_prefix(&lower, d).is_some() || strip_word_prefix(&raw, d).is_some()
+            let pushes = |t: &str| strip_word_prefix(t, d).is_some() && (*d != "no" || bare_no(t));
+            pushes(&lower) || pushes(&raw)
         });
         let author = &turn.message.author;
         // "sure" from someone just handed work acknowledges it; it accepts nothing.
@@ -743,25 +862,27 @@ impl State<'_> {
             .iter()
             .any(|c| strip_word_prefix(after, c).is_some());
         // "agreed, purchases per session is the metric": the agreement restates it.
-        let restated = agreement.filter(|_| !acknowledges && !conditional).and_then(|_| {
-            let rest = trim_filler(&raw);
-            let first = sentences(rest).into_iter().next()?;
-            let reply = turn.context.contains('?')
-                || self
-                    .proposals
-                    .iter()
-                    .any(|p| State::in_reach(turn, p.at, &p.thread));
-            // "sure, will have a draft by Friday" promises work; it restates nothing.
-            let promise = has_phrase(&first.text.to_lowercase(), cues::SELF_COMMIT)
-                || strip_word_prefix(&first.text, "will").is_some();
-            (reply
-                && !first.question
-                && !promise
-                && content_words(&first.text).len() >= 3
-                && !hedged(&first.text)
-                && !negative)
-                .then(|| decision_text(&first.text))
-        });
+        let restated = agreement
+            .filter(|_| !acknowledges && !conditional)
+            .and_then(|_| {
+                let rest = trim_filler(&raw);
+                let first = sentences(rest).into_iter().next()?;
+                let reply = turn.context.contains('?')
+                    || self
+                        .proposals
+                        .iter()
+                        .any(|p| State::in_reach(turn, p.at, &p.thread));
+                // "sure, will have a draft by Friday" promises work; it restates nothing.
+                let promise = has_phrase(&first.text.to_lowercase(), cues::SELF_COMMIT)
+                    || strip_word_prefix(&first.text, "will").is_some();
+                (reply
+                    && !first.question
+                    && !promise
+                    && content_words(&first.text).len() >= 3
+                    && !hedged(&first.text)
+                    && !negative)
+                    .then(|| decision_text(&first.text))
+            });
         if let Some(text) = restated {
             let lower = text.to_lowercase();
             self.add_decision(turn, text, &lower);
@@ -789,7 +910,8 @@ impl State<'_> {
             let pos = pos.filter(|&i| {
                 self.decisions
                     .last()
-                    .is_none_or(|d| d.seeded || d.at <= self.proposals[i].at)
+                    // (one that decided and proposed at once is confirmed as decided)
+                    .is_none_or(|d| d.seeded || d.at < self.proposals[i].at)
             });
             if let Some(pos) = pos {
                 let p = self.proposals.remove(pos);

@@ -93,9 +93,7 @@ impl State<'_> {
         let vague = has_phrase(&q, &["that", "it", "this"]) && content_words(&q).len() < 4;
         // "what about music? my cousin's trio would play": a lead-in its author
         // goes on to answer.
-        let lead_in = ["what about", "how about"]
-            .iter()
-            .any(|p| q.starts_with(p))
+        let lead_in = ["what about", "how about"].iter().any(|p| q.starts_with(p))
             && sents[pos + 1..]
                 .iter()
                 .any(|s| !s.question && content_words(&s.text).len() >= 3);
