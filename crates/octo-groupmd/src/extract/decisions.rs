@@ -82,7 +82,16 @@ pub(super) fn decision_text(sentence: &str) -> String {
 fn finish(t: &str) -> String {
     let t = t.trim();
     let t = t.strip_suffix(" then").unwrap_or(t);
-    capitalise(&shorten(t, MAX_ITEM_WORDS))
+    // "tuesday so the deploy chaos isn't on handoff day": the reason is not the
+    // decision ("so" opening a clause with its own subject, as "because" does).
+    let lower = t.to_lowercase();
+    let end = [" so the ", " so that ", " so we ", " so it ", " so nobody ", " so people "]
+        .iter()
+        .filter_map(|c| lower.find(c))
+        .min()
+        .filter(|&i| t.is_char_boundary(i))
+        .unwrap_or(t.len());
+    capitalise(&shorten(&t[..end], MAX_ITEM_WORDS))
 }
 
 fn shorten_marked(text: &str) -> String {
