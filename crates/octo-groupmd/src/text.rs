@@ -33,7 +33,7 @@ pub(crate) fn words(text: &str) -> Vec<String> {
 
 /// Jaccard index of two texts' content words.
 pub(crate) fn similarity(a: &str, b: &str) -> f64 {
-    let (a, b) = (content_words(a), content_words(b));
+    let (a, b) = (singular_words(a), singular_words(b));
     if a.is_empty() && b.is_empty() {
         return 1.0;
     }
@@ -43,14 +43,20 @@ pub(crate) fn similarity(a: &str, b: &str) -> f64 {
 
 /// Content words two texts share (ignoring very short ones).
 pub(crate) fn shared_words(a: &str, b: &str) -> usize {
-    // "invitation" and "invitations" are the same thing.
-    let singular = |w: &String| match w.strip_suffix('s') {
-        Some(stem) if stem.len() > 3 && !stem.ends_with('s') => stem.to_owned(),
-        _ => w.clone(),
-    };
-    let a: BTreeSet<String> = content_words(a).iter().map(singular).collect();
-    let b: BTreeSet<String> = content_words(b).iter().map(singular).collect();
+    let (a, b) = (singular_words(a), singular_words(b));
     a.intersection(&b).filter(|w| w.len() > 2).count()
+}
+
+/// Content words with a plural "-s" dropped: "invitation" and "invitations",
+/// "weekend" and "weekends" are the same thing.
+fn singular_words(text: &str) -> BTreeSet<String> {
+    content_words(text)
+        .into_iter()
+        .map(|w| match w.strip_suffix('s') {
+            Some(stem) if stem.len() > 3 && !stem.ends_with('s') => stem.to_owned(),
+            _ => w,
+        })
+        .collect()
 }
 
 /// Writes contractions typed without an apostrophe ("ill do it", "dont",
@@ -448,6 +454,14 @@ mod tests {
             normalise_contractions("she is ill today"),
             "she is ill today"
         );
+    }
+
+    #[test]
+    fn plurals_name_the_same_thing() {
+        assert_eq!(shared_words("design the invitations", "invitation draft is up"), 1);
+        assert!(similarity("no crunch weekends", "no weekend work") >= 0.4);
+        // "status" is not a plural.
+        assert_eq!(shared_words("status page", "stat page"), 1);
     }
 
     #[test]
