@@ -458,7 +458,10 @@ mod tests {
 
     #[test]
     fn plurals_name_the_same_thing() {
-        assert_eq!(shared_words("design the invitations", "invitation draft is up"), 1);
+        assert_eq!(
+            shared_words("design the invitations", "invitation draft is up"),
+            1
+        );
         assert!(similarity("no crunch weekends", "no weekend work") >= 0.4);
         // "status" is not a plural.
         assert_eq!(shared_words("status page", "stat page"), 1);

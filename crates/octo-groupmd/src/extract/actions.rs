@@ -240,7 +240,10 @@ impl State<'_> {
         }
         // The same person handed overlapping work moments apart: one item.
         let same_work = |a: &Tracked<ActionItem>| {
-            similarity(&a.item.text, &text) >= 0.5
+            // The same task for two named people is two items.
+            let other_owner =
+                matches!((&a.item.owner, &owner), (Some(x), Some(y)) if !x.eq_ignore_ascii_case(y));
+            similarity(&a.item.text, &text) >= 0.5 && !other_owner
                 || owner.is_some()
                     && a.item.owner == owner
                     && !a.seeded
@@ -677,6 +680,20 @@ impl State<'_> {
         let Some(member) = self.member(first) else {
             return false;
         };
+        // "Chen and Aisha, do the SDK": the same work for each of them.
+        if let Some(rest) = strip_word_prefix(core[first.len()..].trim_start(), "and") {
+            let second = rest.split([' ', ',']).next().unwrap_or("");
+            if let Some(other) = self.member(second)
+                && let Some(task) = rest[second.len()..].strip_prefix(',')
+            {
+                let other = other.name.clone();
+                let one = format!("{first},{task}");
+                let two = format!("{other},{task}");
+                let a = self.mention_request(turn, &one, question, all);
+                let b = self.mention_request(turn, &two, question, all);
+                return a || b;
+            }
+        }
         // "labbot block the confocal …": a name then an imperative (not "Bo update: …").
         let imperative = core[first.len()..]
             .split_whitespace()

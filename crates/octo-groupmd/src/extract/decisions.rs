@@ -85,12 +85,19 @@ fn finish(t: &str) -> String {
     // "tuesday so the deploy chaos isn't on handoff day": the reason is not the
     // decision ("so" opening a clause with its own subject, as "because" does).
     let lower = t.to_lowercase();
-    let end = [" so the ", " so that ", " so we ", " so it ", " so nobody ", " so people "]
-        .iter()
-        .filter_map(|c| lower.find(c))
-        .min()
-        .filter(|&i| t.is_char_boundary(i))
-        .unwrap_or(t.len());
+    let end = [
+        " so the ",
+        " so that ",
+        " so we ",
+        " so it ",
+        " so nobody ",
+        " so people ",
+    ]
+    .iter()
+    .filter_map(|c| lower.find(c))
+    .min()
+    .filter(|&i| t.is_char_boundary(i))
+    .unwrap_or(t.len());
     capitalise(&shorten(&t[..end], MAX_ITEM_WORDS))
 }
 
@@ -603,6 +610,9 @@ impl State<'_> {
                     .then(|| settled_then(&s.text, &said_before, options_asked))
                     .flatten()
             });
+            // "ok, android integration then" from someone just handed that work
+            // acknowledges it; it settles nothing.
+            let settled = settled.filter(|_| !self.handed_recently(turn));
             if let Some(mut text) = settled {
                 text = with_next(text, &sents, i);
                 // "GreenFork it is" after "catering: two quotes …" settles catering.
@@ -728,6 +738,19 @@ impl State<'_> {
             "did",
         ];
         (!FACTS.iter().any(|f| strip_word_prefix(&q, f).is_some()) && !q.contains('@')).then_some(q)
+    }
+
+    /// Whether the author was handed work in the last two messages.
+    fn handed_recently(&self, turn: &Turn<'_>) -> bool {
+        self.actions.iter().any(|a| {
+            !a.seeded
+                && a.at < turn.index
+                && turn.index - a.at <= 2
+                && a.item
+                    .owner
+                    .as_ref()
+                    .is_some_and(|o| o.eq_ignore_ascii_case(&turn.message.author))
+        })
     }
 
     fn propose(&mut self, turn: &Turn<'_>, text: String) {

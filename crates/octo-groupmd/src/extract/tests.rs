@@ -918,3 +918,20 @@ fn a_hypothetical_we_would_is_no_proposal_and_a_marker_beats_fair() {
         ["We wait until the second tank is installed"]
     );
 }
+
+#[test]
+fn work_given_to_two_members_is_an_item_for_each_and_their_ok_settles_nothing() {
+    let e = convo(&[
+        ("Ana", "do we use the red or the blue trays?", None, NONE),
+        ("Ana", "Bo and Cy, order the blue seed trays", None, NONE),
+        ("Bo", "ok, blue trays then", None, NONE),
+    ]);
+    assert_eq!(
+        actions(&e),
+        [
+            (Some("Bo"), "Order the blue seed trays", false),
+            (Some("Cy"), "Order the blue seed trays", false),
+        ]
+    );
+    assert!(e.decisions.is_empty(), "{:?}", e.decisions);
+}
