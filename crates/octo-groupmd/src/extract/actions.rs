@@ -121,7 +121,11 @@ fn clause_end(lower: &str) -> Option<usize> {
 fn points_back(task: &str) -> bool {
     let head = task.split([',', ';']).next().unwrap_or(task);
     let ws = words(head);
-    ws.len() <= 4 && ws.iter().any(|w| POINTERS.contains(&w.as_str()))
+    // "pick that up after the release": claiming words, whatever follows.
+    let claim = ["pick", "take", "handle", "own", "grab", "do"]
+        .contains(&ws.first().map_or("", String::as_str))
+        && ws.get(1).is_some_and(|w| POINTERS.contains(&w.as_str()));
+    claim || ws.len() <= 4 && ws.iter().any(|w| POINTERS.contains(&w.as_str()))
 }
 
 /// First word (or two) of a task is work that changes something outside the chat.
@@ -469,9 +473,15 @@ impl State<'_> {
     /// the named part refers to the object of the part before.
     fn work_clauses(&self, text: &str) -> Vec<crate::text::Sentence> {
         let mut out = Vec::new();
-        for s in sentences(text) {
+        for s in sentences(&text.replace(" and @", ", @")) {
             let cut = s.text.match_indices(", ").map(|(i, _)| i).find(|&i| {
                 let rest = &s.text[i + 2..];
+                // "push the fix and @hilbot run the suite": a second addressee.
+                if rest.starts_with('@') {
+                    return self
+                        .member(rest.split_whitespace().next().unwrap_or(""))
+                        .is_some();
+                }
                 let first = rest
                     .split(|c: char| c.is_whitespace() || c == ',')
                     .next()
@@ -785,7 +795,13 @@ impl State<'_> {
             && let Some(first) = sentences(&reply.text).into_iter().next()
             && !first.question
         {
-            return Some(item_text(&first.text));
+            // "ok will track it in the sheet": the work, not the promise.
+            let text = trim_filler(&first.text);
+            let text = ["i'll", "i will", "will"]
+                .iter()
+                .find_map(|p| strip_word_prefix(text, p))
+                .unwrap_or(text);
+            return Some(item_text(text));
         }
         let before = all.get(turn.index.checked_sub(1)?)?;
         let first = sentences(&crate::text::without_quotes(&before.text))
@@ -813,7 +829,7 @@ impl State<'_> {
         let partial = report_sentences.iter().any(|s| has_phrase(s, PARTIAL));
         let generic = !partial
             && report_sentences.iter().any(|s| {
-                (has_phrase(s, cues::COMPLETION) || passive_report(s))
+                (has_phrase(s, cues::COMPLETION) || passive_report(s) || headline_report(s))
                     && !has_phrase(s, cues::NOT_YET)
                     && !s.contains("not ")
                     && !s.contains("n't")
@@ -952,6 +968,28 @@ fn passive_report(sentence: &str) -> bool {
     })
 }
 
+/// "dinner booked for the 13th", "list sent to the office": a report written
+/// as a headline, a noun then a past participle.
+fn headline_report(sentence: &str) -> bool {
+    const SUBJECTS: &[&str] = &["i", "we", "you", "he", "she", "they", "it", "that", "this"];
+    const PLANNED: &[&str] = &[
+        "scheduled",
+        "planned",
+        "expected",
+        "needed",
+        "blocked",
+        "delayed",
+    ];
+    let ws: Vec<&str> = sentence.split_whitespace().take(3).collect();
+    if ws.first().is_none_or(|w| SUBJECTS.contains(w)) {
+        return false;
+    }
+    ws.iter().skip(1).any(|w| {
+        let w = w.trim_end_matches(|c: char| ",.;:!".contains(c));
+        w.len() > 4 && w.ends_with("ed") && !PLANNED.contains(&w)
+    })
+}
+
 /// `word` replaced by `with` wherever it stands as a whole word.
 fn replace_word(text: &str, word: &str, with: &str) -> String {
     text.split(' ')
@@ -983,7 +1021,8 @@ fn split_work(text: &str) -> Vec<String> {
                 .iter()
                 .any(|v| strip_word_prefix(rest, v).is_some())
             && content_words(rest).len() >= 2
-            && content_words(&lower[..i]).len() >= 2
+            // "call Fresco and set up the account" is one errand.
+            && content_words(&lower[..i]).len() >= 3
     });
     match split {
         Some(i) if text.is_char_boundary(i) && text.len() == lower.len() => {

@@ -154,6 +154,7 @@ pub(super) const PROPOSAL_CUES: &[&str] = &[
     "i vote",
     "my vote",
     "i'd prefer",
+    "i'd like",
     "i prefer",
     "i'd rather",
     "i lean towards",
@@ -207,6 +208,9 @@ pub(super) const AGREEMENT: &[&str] = &[
     "absolutely",
     "seconded",
     "approved",
+    "i like that",
+    "i like it",
+    "love that",
 ];
 
 /// A reply that pushes back on what was just said.
@@ -347,6 +351,15 @@ pub(super) const NOT_YET: &[&str] = &[
     "before",
     "by friday",
     "by monday",
+    // "booked for Tuesday": arranged, still to happen.
+    "for monday",
+    "for tuesday",
+    "for wednesday",
+    "for thursday",
+    "for friday",
+    "for saturday",
+    "for sunday",
+    "for tomorrow",
     "eta",
     "?",
     "is next",
@@ -646,6 +659,7 @@ pub(super) const OUTSIDE_VERBS: &[&str] = &[
     "clean up",
     "purge",
     "share",
+    "push",
 ];
 
 /// Placement words that keep an agent's output in the chat.

@@ -48,6 +48,10 @@ pub(super) fn decision_text(sentence: &str) -> String {
         "decided to",
         "we've decided",
         "we decided",
+        "what if we",
+        "how about we",
+        "why don't we",
+        "should we",
         "i'd prefer",
         "i prefer",
         "i'd rather",
@@ -590,7 +594,11 @@ impl State<'_> {
                 continue;
             }
             if s.question || hedged(&lower) {
-                if has_phrase(&lower, cues::PROPOSAL_CUES) && !s.question || lets {
+                // "what if we quarantine it with an owner?" proposes by asking.
+                let asks_to = ["what if we", "how about we", "why don't we", "should we"]
+                    .iter()
+                    .any(|p| lower.starts_with(p));
+                if has_phrase(&lower, cues::PROPOSAL_CUES) && !s.question || asks_to || lets {
                     self.propose(turn, with_next(decision_text(core), &sents, i));
                 }
                 continue;
@@ -831,7 +839,7 @@ impl State<'_> {
 
     /// A reply that agrees turns the proposal it answers into a decision; one that
     /// pushes back withdraws a fresh unapproved decision.
-    pub(super) fn accept_proposals(&mut self, turn: &Turn<'_>) {
+    pub(super) fn accept_proposals(&mut self, turn: &Turn<'_>, all: &[Message]) {
         // Agreement words are filler elsewhere: look at the raw opening too.
         let raw = turn.clean.trim().to_lowercase();
         let lower = trim_filler(&turn.clean).to_lowercase();
@@ -897,9 +905,37 @@ impl State<'_> {
         let restated = agreement
             .filter(|_| !acknowledges && !conditional)
             .and_then(|_| {
-                let rest = trim_filler(&raw);
+                // What follows the agreement words ("I like that, X" → "X").
+                let rest = if after.is_empty() {
+                    trim_filler(&raw)
+                } else {
+                    after
+                };
                 let first = sentences(rest).into_iter().next()?;
+                // It answers something: a question in its thread or just before
+                // it from someone else, or a proposal.
+                let asked_before = all[turn.index.saturating_sub(2)..turn.index]
+                    .iter()
+                    .any(|m| {
+                        !m.author.eq_ignore_ascii_case(&turn.message.author)
+                            && m.thread_id.is_none()
+                            && sentences(&without_quotes(&m.text)).iter().any(|s| {
+                                // "what if we start with X?" proposes by asking.
+                                s.question
+                                    && has_phrase(
+                                        &s.text.to_lowercase(),
+                                        &[
+                                            "what if",
+                                            "how about",
+                                            "what about",
+                                            "should we",
+                                            "why don't we",
+                                        ],
+                                    )
+                            })
+                    });
                 let reply = turn.context.contains('?')
+                    || asked_before
                     || self
                         .proposals
                         .iter()
@@ -911,7 +947,8 @@ impl State<'_> {
                     && !first.question
                     && !promise
                     && content_words(&first.text).len() >= 3
-                    && !hedged(&first.text)
+                    // "…, the rest later": only the first clause can hedge it.
+                    && !hedged(head(&first.text.to_lowercase()))
                     && !negative)
                     .then(|| decision_text(&first.text))
             });
@@ -922,8 +959,16 @@ impl State<'_> {
         }
         let short = short || conditional;
         // "fair. Decision: …" states its own decision; the marker wins.
+        // "I like that. Let's train both variants …": it decides in its own words.
         let own_decision = turn.clean.lines().any(|l| {
             super::line_marker(super::marker_sentence(l), cues::DECISION_MARKERS).is_some()
+        }) || sentences(&turn.clean).iter().skip(1).any(|s| {
+            let lower = trim_filler(&s.text).to_lowercase();
+            !s.question
+                && (committing_lets(&lower)
+                    || cues::DECISION_OPENERS
+                        .iter()
+                        .any(|o| strip_word_prefix(&lower, o).is_some()))
         });
         if agreement.is_some() && short && !disagrees && !negative && !acknowledges && !own_decision
         {

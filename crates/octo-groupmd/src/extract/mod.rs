@@ -166,7 +166,7 @@ impl<'a> State<'a> {
         // Responses to what came before.
         self.complete_actions(&turn, all);
         self.cancel_actions(&turn);
-        self.accept_proposals(&turn);
+        self.accept_proposals(&turn, all);
         self.answer_questions(&turn, all);
         let claimed = self.claim_requests(&turn, all);
         // What this message introduces.

@@ -935,3 +935,107 @@ fn work_given_to_two_members_is_an_item_for_each_and_their_ok_settles_nothing() 
     );
     assert!(e.decisions.is_empty(), "{:?}", e.decisions);
 }
+
+#[test]
+fn what_if_proposes_and_i_like_that_restates_or_accepts() {
+    let e = convo(&[
+        ("Ana", "the compost is a mess again", None, NONE),
+        ("Bo", "compost means nobody ever turns it", None, NONE),
+        (
+            "Cy",
+            "what if we turn it with a named owner each week?",
+            None,
+            NONE,
+        ),
+        ("Ana", "I like that", None, NONE),
+        ("Bo", "what if we start with just the east beds?", None, NONE),
+        (
+            "Cy",
+            "I like that, east beds get drip lines first, the rest later",
+            None,
+            NONE,
+        ),
+    ]);
+    assert_eq!(
+        decisions(&e),
+        [
+            "Turn it with a named owner each week",
+            "East beds get drip lines first, the rest later"
+        ]
+    );
+}
+
+#[test]
+fn an_agreement_that_goes_on_to_decide_accepts_nothing_else() {
+    let e = convo(&[
+        (
+            "Ana",
+            "what if we did both and compared them at harvest?",
+            None,
+            NONE,
+        ),
+        (
+            "Bo",
+            "I like that. Let's plant both varieties and keep whichever yields more.",
+            None,
+            NONE,
+        ),
+    ]);
+    assert_eq!(
+        decisions(&e),
+        ["Plant both varieties and keep whichever yields more"]
+    );
+}
+
+#[test]
+fn headline_reports_close_items_but_booked_for_a_day_is_still_to_come() {
+    let e = convo(&[
+        ("Ana", "I'll organise the harvest dinner", None, NONE),
+        ("Bo", "I can run a pruning workshop next week", None, NONE),
+        ("Ana", "dinner booked for the 13th, 40 people", None, NONE),
+        ("Bo", "pruning workshop is booked for Tuesday", None, NONE),
+    ]);
+    let done: Vec<_> = e.action_items.iter().map(|a| a.done).collect();
+    assert_eq!(done, [true, false], "{:?}", e.action_items);
+}
+
+#[test]
+fn claiming_with_a_pointer_names_no_new_work_and_one_errand_stays_one_item() {
+    let e = convo(&[
+        (
+            "Ana",
+            "@helper open a ticket for the broken pump and assign it to Bo",
+            None,
+            NONE,
+        ),
+        ("Bo", "I'll pick that up after the open day", None, NONE),
+        ("Cy", "I'll call Greenhaus and set up the account", None, NONE),
+        (
+            "Ana",
+            "Cy push the new rota and @helper post it in the volunteers channel",
+            None,
+            NONE,
+        ),
+    ]);
+    let owners: Vec<_> = e.action_items.iter().map(|a| a.owner.as_deref()).collect();
+    assert_eq!(
+        owners,
+        [Some("helper"), Some("Cy"), Some("Cy"), Some("helper")],
+        "{:?}",
+        e.action_items
+    );
+    assert_eq!(e.action_items[1].text, "Call Greenhaus and set up the account");
+}
+
+#[test]
+fn the_owners_reply_says_what_a_pointer_task_is_without_its_promise() {
+    let e = convo(&[
+        ("Ana", "the seed budget went over again", None, NONE),
+        ("Bo", "Cy track it weekly", None, NONE),
+        ("Cy", "ok will track it in the shared seed sheet", None, NONE),
+    ]);
+    assert_eq!(
+        actions(&e),
+        [(Some("Cy"), "Track it in the shared seed sheet", false)]
+    );
+}
