@@ -708,7 +708,7 @@ impl State<'_> {
         let imperative = core[first.len()..]
             .split_whitespace()
             .next()
-            .is_some_and(|w| !w.ends_with(':'));
+            .is_some_and(|w| w.chars().all(|c| c.is_alphabetic()));
         let addressed =
             first.starts_with('@') || core[first.len()..].starts_with(',') || imperative;
         let rest = core[first.len()..].trim_start_matches([' ', ',', ':']);
@@ -957,6 +957,21 @@ fn passive_report(sentence: &str) -> bool {
         "called",
         "related",
         "allowed",
+        "failed",
+        "crashed",
+        "rejected",
+        "denied",
+        "refused",
+        "stalled",
+        "paused",
+        "reverted",
+        "postponed",
+        "cancelled",
+        "canceled",
+        "missed",
+        "stopped",
+        "flagged",
+        "reported",
     ];
     let ws: Vec<&str> = sentence.split_whitespace().collect();
     ws.windows(2).any(|w| {
@@ -979,6 +994,22 @@ fn headline_report(sentence: &str) -> bool {
         "needed",
         "blocked",
         "delayed",
+        "failed",
+        "crashed",
+        "rejected",
+        "denied",
+        "refused",
+        "stalled",
+        "paused",
+        "reverted",
+        "postponed",
+        "cancelled",
+        "canceled",
+        "missed",
+        "stopped",
+        "flagged",
+        "reported",
+        "timed",
     ];
     let ws: Vec<&str> = sentence.split_whitespace().take(3).collect();
     if ws.first().is_none_or(|w| SUBJECTS.contains(w)) {

@@ -773,4 +773,5 @@ pub(super) const WHEN: &[&str] = &[
     " by friday",
     " by monday",
     " anyway",
+    " this time",
 ];

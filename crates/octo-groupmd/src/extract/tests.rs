@@ -948,7 +948,12 @@ fn what_if_proposes_and_i_like_that_restates_or_accepts() {
             NONE,
         ),
         ("Ana", "I like that", None, NONE),
-        ("Bo", "what if we start with just the east beds?", None, NONE),
+        (
+            "Bo",
+            "what if we start with just the east beds?",
+            None,
+            NONE,
+        ),
         (
             "Cy",
             "I like that, east beds get drip lines first, the rest later",
@@ -1009,7 +1014,12 @@ fn claiming_with_a_pointer_names_no_new_work_and_one_errand_stays_one_item() {
             NONE,
         ),
         ("Bo", "I'll pick that up after the open day", None, NONE),
-        ("Cy", "I'll call Greenhaus and set up the account", None, NONE),
+        (
+            "Cy",
+            "I'll call Greenhaus and set up the account",
+            None,
+            NONE,
+        ),
         (
             "Ana",
             "Cy push the new rota and @helper post it in the volunteers channel",
@@ -1024,7 +1034,10 @@ fn claiming_with_a_pointer_names_no_new_work_and_one_errand_stays_one_item() {
         "{:?}",
         e.action_items
     );
-    assert_eq!(e.action_items[1].text, "Call Greenhaus and set up the account");
+    assert_eq!(
+        e.action_items[1].text,
+        "Call Greenhaus and set up the account"
+    );
 }
 
 #[test]
@@ -1032,10 +1045,27 @@ fn the_owners_reply_says_what_a_pointer_task_is_without_its_promise() {
     let e = convo(&[
         ("Ana", "the seed budget went over again", None, NONE),
         ("Bo", "Cy track it weekly", None, NONE),
-        ("Cy", "ok will track it in the shared seed sheet", None, NONE),
+        (
+            "Cy",
+            "ok will track it in the shared seed sheet",
+            None,
+            NONE,
+        ),
     ]);
     assert_eq!(
         actions(&e),
         [(Some("Cy"), "Track it in the shared seed sheet", false)]
     );
+}
+
+#[test]
+fn observations_are_not_prohibitions_and_failures_are_not_completions() {
+    let e = convo(&[
+        ("Ana", "I'll fix the pump timer", None, NONE),
+        ("Ana", "pump timer failed again overnight", None, NONE),
+        ("Bo", "no leaks since the new seals went in", None, NONE),
+        ("Cy", "no errors in the sensor logs", None, NONE),
+    ]);
+    assert!(e.decisions.is_empty(), "{:?}", e.decisions);
+    assert!(!e.action_items[0].done, "{:?}", e.action_items);
 }
