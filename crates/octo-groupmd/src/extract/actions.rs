@@ -501,7 +501,7 @@ impl State<'_> {
             let object = self_commitment(&trim_filler(before).to_lowercase()).and_then(|task| {
                 let verb = task.split_whitespace().next()?;
                 let object = task[verb.len()..].trim();
-                (content_words(object).len() >= 1).then(|| object.to_owned())
+                (!content_words(object).is_empty()).then(|| object.to_owned())
             });
             let named = match object {
                 Some(object) => replace_pointer(named, &object),
