@@ -229,7 +229,10 @@ fn asks_without_mark(sentence: &str) -> bool {
         return false;
     };
     let second = second.trim_end_matches(',');
-    (AUXILIARIES.contains(&first) && SUBJECTS.contains(&second))
+    // "do it", "have it ready": imperatives, not questions.
+    let pointer = ["it", "this", "that"].contains(&second);
+    let imperative = pointer && ["do", "did", "have", "has"].contains(&first);
+    (AUXILIARIES.contains(&first) && SUBJECTS.contains(&second) && !imperative)
         || (WH.contains(&first) && (WH_NEXT.contains(&second) || first.starts_with("who")))
 }
 
@@ -440,6 +443,8 @@ mod tests {
         let s = sentences("do we still need the old protocol\nwe still need it");
         assert!(s[0].question && !s[1].question);
         assert!(!sentences("what we need is a plan")[0].question);
+        assert!(!sentences("do it")[0].question && !sentences("have it ready by noon")[0].question);
+        assert!(sentences("is it ready")[0].question);
     }
 
     #[test]

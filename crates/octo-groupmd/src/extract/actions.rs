@@ -530,6 +530,19 @@ impl State<'_> {
             .clean
             .lines()
             .filter_map(|line| self.owned_line(line, &turn.message.author))
+            // "- Bo: shipped the fix", "- Cy: on leave": status, not work to do.
+            .filter(|(_, task)| {
+                let lower = task.to_lowercase();
+                let mut ws = lower.split_whitespace();
+                let (first, second) = (ws.next().unwrap_or(""), ws.next().unwrap_or(""));
+                // "finished the fence", "fixing the gate": a verb reporting status.
+                let reported = (first.ends_with("ed") || first.ends_with("ing"))
+                    && ["the", "a", "an", "our", "my", "his", "her", "their", "it"]
+                        .contains(&second);
+                !(reported
+                    || has_phrase(&lower, cues::COMPLETION)
+                    || has_phrase(&lower, &["on leave", "out", "off", "ooo", "pto", "sick"]))
+            })
             .collect();
         if pairs.len() < 2 {
             return;
@@ -829,7 +842,13 @@ impl State<'_> {
         let partial = report_sentences.iter().any(|s| has_phrase(s, PARTIAL));
         let generic = !partial
             && report_sentences.iter().any(|s| {
-                (has_phrase(s, cues::COMPLETION) || passive_report(s) || headline_report(s))
+                (has_phrase(s, cues::COMPLETION)
+                    || passive_report(s)
+                    // "dinner booked", not "Bo finished …" (someone else's work).
+                    || headline_report(s)
+                        && self
+                            .member(s.split_whitespace().next().unwrap_or(""))
+                            .is_none())
                     && !has_phrase(s, cues::NOT_YET)
                     && !s.contains("not ")
                     && !s.contains("n't")
@@ -1012,7 +1031,10 @@ fn headline_report(sentence: &str) -> bool {
         "timed",
     ];
     let ws: Vec<&str> = sentence.split_whitespace().take(3).collect();
-    if ws.first().is_none_or(|w| SUBJECTS.contains(w)) {
+    if ws
+        .first()
+        .is_none_or(|w| SUBJECTS.contains(w) || !w.chars().all(char::is_alphanumeric))
+    {
         return false;
     }
     ws.iter().skip(1).any(|w| {

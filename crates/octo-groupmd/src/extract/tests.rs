@@ -838,6 +838,13 @@ fn lists_and_tables_of_owners_are_items() {
             NONE,
         ),
         ("Cy", "- remember sunscreen (Bo)", None, NONE),
+        // A status list names people but hands out no work.
+        (
+            "Ana",
+            "status:\n- Bo: building the fence\n- Cy: on leave\n- me: fixing the gate",
+            None,
+            NONE,
+        ),
     ]);
     assert_eq!(
         actions(&e),
