@@ -33,7 +33,7 @@ pub(crate) fn words(text: &str) -> Vec<String> {
 
 /// Jaccard index of two texts' content words.
 pub(crate) fn similarity(a: &str, b: &str) -> f64 {
-    let (a, b) = (content_words(a), content_words(b));
+    let (a, b) = (singular_words(a), singular_words(b));
     if a.is_empty() && b.is_empty() {
         return 1.0;
     }
@@ -43,8 +43,77 @@ pub(crate) fn similarity(a: &str, b: &str) -> f64 {
 
 /// Content words two texts share (ignoring very short ones).
 pub(crate) fn shared_words(a: &str, b: &str) -> usize {
-    let (a, b) = (content_words(a), content_words(b));
+    let (a, b) = (singular_words(a), singular_words(b));
     a.intersection(&b).filter(|w| w.len() > 2).count()
+}
+
+/// Content words with a plural "-s" dropped: "invitation" and "invitations",
+/// "weekend" and "weekends" are the same thing.
+fn singular_words(text: &str) -> BTreeSet<String> {
+    content_words(text)
+        .into_iter()
+        .map(|w| match w.strip_suffix('s') {
+            Some(stem) if stem.len() > 3 && !stem.ends_with('s') => stem.to_owned(),
+            _ => w,
+        })
+        .collect()
+}
+
+/// Writes contractions typed without an apostrophe ("ill do it", "dont",
+/// "wont") and curly apostrophes the way the rules read them, so unpunctuated
+/// chat matches the same cues. "ill" only opens a clause ("I'm ill" stays).
+pub(crate) fn normalise_contractions(text: &str) -> String {
+    const ANYWHERE: &[(&str, &str)] = &[
+        ("dont", "don't"),
+        ("wont", "won't"),
+        ("cant", "can't"),
+        ("didnt", "didn't"),
+        ("doesnt", "doesn't"),
+        ("isnt", "isn't"),
+        ("arent", "aren't"),
+        ("wasnt", "wasn't"),
+        ("shouldnt", "shouldn't"),
+        ("couldnt", "couldn't"),
+        ("wouldnt", "wouldn't"),
+        ("ive", "I've"),
+        ("im", "I'm"),
+        ("youre", "you're"),
+        ("thats", "that's"),
+        ("theyre", "they're"),
+    ];
+    const OPENERS: &[&str] = &[
+        "and", "so", "but", "ok", "okay", "then", "me", "sure", "yes",
+    ];
+    let text = text.replace('\u{2019}', "'");
+    let mut out = String::with_capacity(text.len() + 8);
+    let mut clause_start = true;
+    let mut prev = String::new();
+    for (i, piece) in text.split(' ').enumerate() {
+        if i > 0 {
+            out.push(' ');
+        }
+        let core = piece.trim_end_matches(|c: char| ",.;:!?".contains(c));
+        let lower = core.to_lowercase();
+        let opens = clause_start || OPENERS.contains(&prev.as_str());
+        let fixed = ANYWHERE
+            .iter()
+            .find(|(from, _)| *from == lower)
+            .map(|(_, to)| *to)
+            .or_else(|| (opens && lower == "ill").then_some("I'll"));
+        match fixed {
+            Some(to) if !core.contains('\n') => {
+                out.push_str(to);
+                out.push_str(&piece[core.len()..]);
+            }
+            _ => out.push_str(piece),
+        }
+        if piece.is_empty() {
+            continue;
+        }
+        clause_start = piece.ends_with(|c: char| ",.;:!?".contains(c)) || piece.contains('\n');
+        prev = lower;
+    }
+    out
 }
 
 /// Removes what the author is quoting rather than saying: `>` lines, code blocks,
@@ -129,10 +198,42 @@ fn push_sentence(out: &mut Vec<Sentence>, raw: &str) {
     if t.is_empty() {
         return;
     }
+    // Unpunctuated chat asks without "?": an inverted opening still asks.
+    let unpunctuated = !t.ends_with(['.', '!', ';', '?']);
     out.push(Sentence {
-        question: t.ends_with('?'),
+        question: t.ends_with('?') || unpunctuated && asks_without_mark(t),
         text: t.trim_end_matches(['.', '!', ';', '?']).trim().to_owned(),
     });
+}
+
+/// "do we still need it", "who's writing the guide": a question by its word
+/// order (auxiliary or question word first), for chat typed without "?".
+fn asks_without_mark(sentence: &str) -> bool {
+    const AUXILIARIES: &[&str] = &[
+        "do", "does", "did", "are", "is", "can", "could", "should", "shall", "will", "would",
+        "have", "has",
+    ];
+    const SUBJECTS: &[&str] = &[
+        "we", "i", "you", "it", "they", "there", "anyone", "someone", "somebody", "this", "that",
+    ];
+    const WH: &[&str] = &[
+        "what", "why", "how", "when", "where", "which", "who", "whos", "who's",
+    ];
+    const WH_NEXT: &[&str] = &[
+        "do", "does", "did", "are", "is", "was", "were", "can", "could", "should", "will", "would",
+        "about", "if", "many", "much", "long", "else", "time", "one", "happens",
+    ];
+    let lower = trim_filler(sentence).to_lowercase();
+    let mut ws = lower.split_whitespace();
+    let (Some(first), Some(second)) = (ws.next(), ws.next()) else {
+        return false;
+    };
+    let second = second.trim_end_matches(',');
+    // "do it", "have it ready": imperatives, not questions.
+    let pointer = ["it", "this", "that"].contains(&second);
+    let imperative = pointer && ["do", "did", "have", "has"].contains(&first);
+    (AUXILIARIES.contains(&first) && SUBJECTS.contains(&second) && !imperative)
+        || (WH.contains(&first) && (WH_NEXT.contains(&second) || first.starts_with("who")))
 }
 
 /// Lowercase `text` starts with `prefix` at a word boundary; returns the rest.
@@ -172,6 +273,8 @@ pub(crate) fn trim_filler(mut text: &str) -> &str {
         "and",
         "also",
         "btw",
+        "anyway",
+        "anyways",
         "fyi",
         "final answer",
         "to be clear",
@@ -183,6 +286,7 @@ pub(crate) fn trim_filler(mut text: &str) -> &str {
         "ack",
         "noted",
         "sounds good",
+        "sounds great",
         "agree",
         "agreed",
         "ugh",
@@ -335,6 +439,37 @@ mod tests {
         let texts: Vec<_> = s.iter().map(|s| s.text.as_str()).collect();
         assert_eq!(texts, ["ship v1.2 today", "ok", "sure"]);
         assert!(s[1].question);
+        // Unpunctuated chat asks by word order.
+        let s = sentences("do we still need the old protocol\nwe still need it");
+        assert!(s[0].question && !s[1].question);
+        assert!(!sentences("what we need is a plan")[0].question);
+        assert!(!sentences("do it")[0].question && !sentences("have it ready by noon")[0].question);
+        assert!(sentences("is it ready")[0].question);
+    }
+
+    #[test]
+    fn contractions_without_apostrophes_read_as_contractions() {
+        assert_eq!(
+            normalise_contractions("me, ill write it. dont worry, im on it"),
+            "me, I'll write it. don't worry, I'm on it"
+        );
+        assert_eq!(normalise_contractions("I\u{2019}ll go"), "I'll go");
+        // "ill" only where a clause opens.
+        assert_eq!(
+            normalise_contractions("she is ill today"),
+            "she is ill today"
+        );
+    }
+
+    #[test]
+    fn plurals_name_the_same_thing() {
+        assert_eq!(
+            shared_words("design the invitations", "invitation draft is up"),
+            1
+        );
+        assert!(similarity("no crunch weekends", "no weekend work") >= 0.4);
+        // "status" is not a plural.
+        assert_eq!(shared_words("status page", "stat page"), 1);
     }
 
     #[test]

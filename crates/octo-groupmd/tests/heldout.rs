@@ -13,9 +13,16 @@ use std::path::{Path, PathBuf};
 use octo_groupmd::{Conversation, Output, extract};
 use serde_json::Value;
 
-/// The floors this set is held to (measured, then rounded down).
-const MIN_PRECISION: f64 = 0.95;
-const MIN_RECALL: f64 = 0.85;
+/// The floors the whole set is held to: measured on all 36 files (P 0.949,
+/// R 0.849 when conv-19…36 were added), less a small margin. The later
+/// batches were written to find where the rules fail, so they sit lower.
+const MIN_PRECISION: f64 = 0.93;
+const MIN_RECALL: f64 = 0.83;
+/// The first 18 files keep their old floors (P 0.974, R 0.892 measured): the
+/// rules for later batches must not cost them anything.
+const FIRST_BATCH: usize = 18;
+const FIRST_MIN_PRECISION: f64 = 0.95;
+const FIRST_MIN_RECALL: f64 = 0.85;
 
 const STOPWORDS: &[&str] = &[
     "a", "an", "the", "to", "of", "for", "and", "or", "in", "on", "at", "by", "with", "is", "are",
@@ -112,6 +119,7 @@ fn heldout_conversations_score_above_their_floors() {
     assert!(files.len() >= 12, "{} held-out conversations", files.len());
     let pred_dir = std::env::var_os("GROUPMD_PRED_DIR").map(PathBuf::from);
     let mut total = Tally::default();
+    let mut first = Tally::default();
     let mut questions = Tally::default();
     for path in &files {
         let raw = std::fs::read_to_string(path).expect("read");
@@ -129,6 +137,17 @@ fn heldout_conversations_score_above_their_floors() {
         for cat in ["decisions", "action_items", "open_questions"] {
             let (p, e) = (texts(&out[cat]), texts(&expected[cat]));
             let m = matches(&p, &e);
+            // conv-NN: the first batch is held to its own floors too.
+            let number: usize = name
+                .trim_start_matches("conv-")
+                .parse()
+                .unwrap_or(usize::MAX);
+            if cat != "open_questions" && number <= FIRST_BATCH {
+                let (p, e) = (texts(&out[cat]), texts(&expected[cat]));
+                first.pred += p.len();
+                first.exp += e.len();
+                first.matched += matches(&p, &e).len();
+            }
             let tally = if cat == "open_questions" {
                 &mut questions
             } else {
@@ -180,4 +199,11 @@ fn heldout_conversations_score_above_their_floors() {
         "precision {precision:.3} < {MIN_PRECISION}"
     );
     assert!(recall >= MIN_RECALL, "recall {recall:.3} < {MIN_RECALL}");
+    let first_precision = first.matched as f64 / first.pred.max(1) as f64;
+    let first_recall = first.matched as f64 / first.exp.max(1) as f64;
+    println!("first {FIRST_BATCH}: P={first_precision:.3} R={first_recall:.3}");
+    assert!(
+        first_precision >= FIRST_MIN_PRECISION && first_recall >= FIRST_MIN_RECALL,
+        "first {FIRST_BATCH} files: P {first_precision:.3} R {first_recall:.3} below {FIRST_MIN_PRECISION} / {FIRST_MIN_RECALL}"
+    );
 }

@@ -24,6 +24,13 @@ fn item_text(task: &str) -> String {
             owned.replace_range(i - 1..i + when.len() - 1, "");
         }
     }
+    // "collect the auction items though": a closing particle is not the task.
+    for tail in [" though", " as well", " too", " btw"] {
+        if owned.to_lowercase().ends_with(tail) && owned.is_char_boundary(owned.len() - tail.len())
+        {
+            owned.truncate(owned.len() - tail.len());
+        }
+    }
     let t = owned.as_str();
     let t = ["please", "pls", "plz", "also", "then", "on", "for"]
         .iter()
@@ -114,7 +121,11 @@ fn clause_end(lower: &str) -> Option<usize> {
 fn points_back(task: &str) -> bool {
     let head = task.split([',', ';']).next().unwrap_or(task);
     let ws = words(head);
-    ws.len() <= 4 && ws.iter().any(|w| POINTERS.contains(&w.as_str()))
+    // "pick that up after the release": claiming words, whatever follows.
+    let claim = ["pick", "take", "handle", "own", "grab", "do"]
+        .contains(&ws.first().map_or("", String::as_str))
+        && ws.get(1).is_some_and(|w| POINTERS.contains(&w.as_str()));
+    claim || ws.len() <= 4 && ws.iter().any(|w| POINTERS.contains(&w.as_str()))
 }
 
 /// First word (or two) of a task is work that changes something outside the chat.
@@ -233,7 +244,10 @@ impl State<'_> {
         }
         // The same person handed overlapping work moments apart: one item.
         let same_work = |a: &Tracked<ActionItem>| {
-            similarity(&a.item.text, &text) >= 0.5
+            // The same task for two named people is two items.
+            let other_owner =
+                matches!((&a.item.owner, &owner), (Some(x), Some(y)) if !x.eq_ignore_ascii_case(y));
+            similarity(&a.item.text, &text) >= 0.5 && !other_owner
                 || owner.is_some()
                     && a.item.owner == owner
                     && !a.seeded
@@ -339,7 +353,8 @@ impl State<'_> {
     }
 
     pub(super) fn read_natural_actions(&mut self, turn: &Turn<'_>, all: &[Message]) {
-        for s in sentences(&turn.clean) {
+        self.read_owner_list(turn);
+        for s in self.work_clauses(&turn.clean) {
             let core = trim_filler(&s.text);
             let lower = core.to_lowercase();
             if lower.is_empty() {
@@ -393,8 +408,18 @@ impl State<'_> {
             }
             if let Some(task) = self_commitment(&lower) {
                 let task = &core[core.len() - task.len()..];
-                let text = item_text(task);
-                if turn.author_is_agent && !outside_work(task) || points_back(&text) {
+                // "I'll send you the link" to Leila: send Leila the link.
+                let task = match self.addressee(turn, all) {
+                    Some(name) => replace_word(task, "you", &name),
+                    None => task.to_owned(),
+                };
+                let text = item_text(&task);
+                if turn.author_is_agent && !outside_work(&task) || points_back(&text) {
+                    continue;
+                }
+                // "ok, I'll email their controller" from someone just handed work
+                // says how they will do it: no second item.
+                if self.acknowledging(turn) {
                     continue;
                 }
                 // It answers an open request ("I'll take the redirects"): that
@@ -424,7 +449,10 @@ impl State<'_> {
                 // Any "who's …?" just asked is answered.
                 self.requests
                     .retain(|r| !(r.to.is_none() && !r.statement && turn.index - r.at <= 2));
-                self.add_action(turn, Some(turn.message.author.clone()), text);
+                // "I'll mark it xfail and open an issue to fix it": two pieces of work.
+                for part in split_work(&text) {
+                    self.add_action(turn, Some(turn.message.author.clone()), part);
+                }
                 continue;
             }
             // "rotating the staging key now": work started, owned by the author.
@@ -437,6 +465,175 @@ impl State<'_> {
                 }
             }
         }
+    }
+
+    /// Sentences, further split where a clause hands work to someone by name
+    /// ("I'll write the email, Hana can you review it?"): each part is read on
+    /// its own, and only the part with the "?" asks. A pointer ("review it") in
+    /// the named part refers to the object of the part before.
+    fn work_clauses(&self, text: &str) -> Vec<crate::text::Sentence> {
+        let mut out = Vec::new();
+        for s in sentences(&text.replace(" and @", ", @")) {
+            let cut = s.text.match_indices(", ").map(|(i, _)| i).find(|&i| {
+                let rest = &s.text[i + 2..];
+                // "push the fix and @hilbot run the suite": a second addressee.
+                if rest.starts_with('@') {
+                    return self
+                        .member(rest.split_whitespace().next().unwrap_or(""))
+                        .is_some();
+                }
+                let first = rest
+                    .split(|c: char| c.is_whitespace() || c == ',')
+                    .next()
+                    .unwrap_or("");
+                let after = rest[first.len()..].trim_start().to_lowercase();
+                self.member(first).is_some()
+                    && cues::REQUEST_OPENERS
+                        .iter()
+                        .any(|o| strip_word_prefix(&after, o).is_some())
+            });
+            let Some(i) = cut else {
+                out.push(s);
+                continue;
+            };
+            let (before, named) = (&s.text[..i], &s.text[i + 2..]);
+            // The object of "I'll write the apology email" is "the apology email".
+            let object = self_commitment(&trim_filler(before).to_lowercase()).and_then(|task| {
+                let verb = task.split_whitespace().next()?;
+                let object = task[verb.len()..].trim();
+                (!content_words(object).is_empty()).then(|| object.to_owned())
+            });
+            let named = match object {
+                Some(object) => replace_pointer(named, &object),
+                None => named.to_owned(),
+            };
+            out.push(crate::text::Sentence {
+                text: before.to_owned(),
+                question: false,
+            });
+            out.push(crate::text::Sentence {
+                text: named,
+                question: s.question,
+            });
+        }
+        out
+    }
+
+    /// A list or table that pairs work with owners ("- bank recs (Tariq)",
+    /// "| landing page copy | Amir |"): each pair is an item. Two pairs at least,
+    /// so a lone bullet that names someone is not read as an assignment.
+    fn read_owner_list(&mut self, turn: &Turn<'_>) {
+        if turn.author_is_agent {
+            return;
+        }
+        let pairs: Vec<(String, String)> = turn
+            .clean
+            .lines()
+            .filter_map(|line| self.owned_line(line, &turn.message.author))
+            // "- Bo: shipped the fix", "- Cy: on leave": status, not work to do.
+            .filter(|(_, task)| {
+                let lower = task.to_lowercase();
+                let mut ws = lower.split_whitespace();
+                let (first, second) = (ws.next().unwrap_or(""), ws.next().unwrap_or(""));
+                // "finished the fence", "fixing the gate": a verb reporting status.
+                let reported = (first.ends_with("ed") || first.ends_with("ing"))
+                    && ["the", "a", "an", "our", "my", "his", "her", "their", "it"]
+                        .contains(&second);
+                !(reported
+                    || has_phrase(&lower, cues::COMPLETION)
+                    || has_phrase(&lower, &["on leave", "out", "off", "ooo", "pto", "sick"]))
+            })
+            .collect();
+        if pairs.len() < 2 {
+            return;
+        }
+        for (owner, task) in pairs {
+            let text = item_text(&task);
+            if !text.is_empty() {
+                self.add_action(turn, Some(owner), text);
+            }
+        }
+    }
+
+    /// One list line or table row naming its owner: `(owner, task)`.
+    fn owned_line(&self, line: &str, author: &str) -> Option<(String, String)> {
+        let t = line.trim();
+        let owner_of = |name: &str| -> Option<String> {
+            let name = name.trim().trim_start_matches('@');
+            if name.eq_ignore_ascii_case("me") {
+                return Some(author.to_owned());
+            }
+            self.member(name).map(|m| m.name.clone())
+        };
+        if t.starts_with('|') {
+            let cells: Vec<&str> = t
+                .split('|')
+                .map(str::trim)
+                .filter(|c| !c.is_empty())
+                .collect();
+            let at = cells.iter().position(|c| owner_of(c).is_some())?;
+            let owner = owner_of(cells[at])?;
+            let task: Vec<&str> = cells
+                .iter()
+                .enumerate()
+                .filter(|&(i, _)| i != at)
+                .map(|(_, c)| *c)
+                .collect();
+            return (!task.is_empty()).then(|| (owner, task.join(", ")));
+        }
+        let item = ["- ", "* ", "\u{2022} "]
+            .iter()
+            .find_map(|b| t.strip_prefix(b))?
+            .trim();
+        // "task (Name)", "task - Name", "task: Name", "Name: task".
+        if let Some(open) = item.rfind('(')
+            && item.ends_with(')')
+            && let Some(owner) = owner_of(&item[open + 1..item.len() - 1])
+        {
+            return Some((owner, item[..open].trim().to_owned()));
+        }
+        for sep in [" - ", " \u{2014} ", ": "] {
+            if let Some((a, b)) = item.rsplit_once(sep)
+                && let Some(owner) = owner_of(b)
+            {
+                return Some((owner, a.trim().to_owned()));
+            }
+            if let Some((a, b)) = item.split_once(sep)
+                && let Some(owner) = owner_of(a)
+            {
+                return Some((owner, b.trim().to_owned()));
+            }
+        }
+        None
+    }
+
+    /// Who the author is answering: the thread root's author, or the author of
+    /// the message just before (when someone else wrote it).
+    fn addressee(&self, turn: &Turn<'_>, all: &[Message]) -> Option<String> {
+        let before = match turn.message.thread_id.as_deref() {
+            Some(root) => all[..turn.index].iter().find(|m| m.id == root),
+            None => turn.index.checked_sub(1).and_then(|i| all.get(i)),
+        }?;
+        (!before.author.eq_ignore_ascii_case(&turn.message.author))
+            .then(|| self.member(&before.author).map(|m| m.name.clone()))
+            .flatten()
+    }
+
+    /// "ok, I'll …" from someone handed work in the last two messages.
+    fn acknowledging(&self, turn: &Turn<'_>) -> bool {
+        let lower = turn.clean.trim().to_lowercase();
+        let acks = ["ok", "okay", "sure", "yes", "yep", "will do", "on it"]
+            .iter()
+            .any(|a| strip_word_prefix(&lower, a).is_some());
+        acks && self.actions.iter().any(|a| {
+            !a.seeded
+                && a.at < turn.index
+                && turn.index - a.at <= 2
+                && a.item
+                    .owner
+                    .as_ref()
+                    .is_some_and(|o| o.eq_ignore_ascii_case(&turn.message.author))
+        })
     }
 
     /// An unowned item from the last two messages gets the author as owner.
@@ -506,7 +703,27 @@ impl State<'_> {
         let Some(member) = self.member(first) else {
             return false;
         };
-        let addressed = first.starts_with('@') || core[first.len()..].starts_with(',');
+        // "Chen and Aisha, do the SDK": the same work for each of them.
+        if let Some(rest) = strip_word_prefix(core[first.len()..].trim_start(), "and") {
+            let second = rest.split([' ', ',']).next().unwrap_or("");
+            if let Some(other) = self.member(second)
+                && let Some(task) = rest[second.len()..].strip_prefix(',')
+            {
+                let other = other.name.clone();
+                let one = format!("{first},{task}");
+                let two = format!("{other},{task}");
+                let a = self.mention_request(turn, &one, question, all);
+                let b = self.mention_request(turn, &two, question, all);
+                return a || b;
+            }
+        }
+        // "labbot block the confocal …": a name then an imperative (not "Bo update: …").
+        let imperative = core[first.len()..]
+            .split_whitespace()
+            .next()
+            .is_some_and(|w| w.chars().all(|c| c.is_alphabetic()));
+        let addressed =
+            first.starts_with('@') || core[first.len()..].starts_with(',') || imperative;
         let rest = core[first.len()..].trim_start_matches([' ', ',', ':']);
         let lower = rest.to_lowercase();
         let opened = cues::REQUEST_OPENERS
@@ -519,6 +736,19 @@ impl State<'_> {
             None => return false,
         };
         let task = &rest[rest.len() - task_lower.len()..];
+        // "Dmitri can you?" after "who's setting up the server?": hands that over.
+        if content_words(task).is_empty() {
+            let Some(pos) = self
+                .requests
+                .iter()
+                .rposition(|r| r.to.is_none() && State::in_reach(turn, r.at, &r.thread))
+            else {
+                return false;
+            };
+            let r = self.requests.remove(pos);
+            self.add_action(turn, Some(member.name.clone()), r.text);
+            return true;
+        }
         if member.agent && !outside_work(task)
             || cues::NOT_WORK
                 .iter()
@@ -526,9 +756,21 @@ impl State<'_> {
         {
             return false;
         }
+        // "ana_p can you add …" asks even typed without "?".
+        let asks = [
+            "can you",
+            "could you",
+            "would you",
+            "can u",
+            "you can",
+            "you could",
+        ]
+        .iter()
+        .any(|o| strip_word_prefix(&lower, o).is_some());
         if opened.is_some()
             && !member.agent
             && !question
+            && !asks
             && !lower.starts_with("please")
             && !lower.starts_with("to ")
             && !lower.starts_with("will")
@@ -543,6 +785,13 @@ impl State<'_> {
         } else {
             item_text(task)
         };
+        // "someone should file tickets" then "@bot open a ticket per finding":
+        // the open request is now given to that member.
+        self.requests.retain(|r| {
+            !(r.to.is_none()
+                && State::in_reach(turn, r.at, &r.thread)
+                && shared_words(&r.text, &text) > 0)
+        });
         self.add_action(turn, Some(member.name.clone()), text);
         true
     }
@@ -559,7 +808,13 @@ impl State<'_> {
             && let Some(first) = sentences(&reply.text).into_iter().next()
             && !first.question
         {
-            return Some(item_text(&first.text));
+            // "ok will track it in the sheet": the work, not the promise.
+            let text = trim_filler(&first.text);
+            let text = ["i'll", "i will", "will"]
+                .iter()
+                .find_map(|p| strip_word_prefix(text, p))
+                .unwrap_or(text);
+            return Some(item_text(text));
         }
         let before = all.get(turn.index.checked_sub(1)?)?;
         let first = sentences(&crate::text::without_quotes(&before.text))
@@ -583,15 +838,24 @@ impl State<'_> {
             .filter(|s| !s.question)
             .map(|s| s.text.to_lowercase())
             .collect();
-        let generic = report_sentences.iter().any(|s| {
-            has_phrase(s, cues::COMPLETION)
-                && !has_phrase(s, cues::NOT_YET)
-                && !s.contains("not ")
-                && !s.contains("n't")
-        });
+        // "Binder updated. Still waiting on wards 6 and 7": partly done is not done.
+        let partial = report_sentences.iter().any(|s| has_phrase(s, PARTIAL));
+        let generic = !partial
+            && report_sentences.iter().any(|s| {
+                (has_phrase(s, cues::COMPLETION)
+                    || passive_report(s)
+                    // "dinner booked", not "Bo finished …" (someone else's work).
+                    || headline_report(s)
+                        && self
+                            .member(s.split_whitespace().next().unwrap_or(""))
+                            .is_none())
+                    && !has_phrase(s, cues::NOT_YET)
+                    && !s.contains("not ")
+                    && !s.contains("n't")
+            });
         let report_words: Vec<String> = report_sentences
             .iter()
-            .filter(|s| !has_phrase(s, cues::NOT_YET))
+            .filter(|s| !partial && !has_phrase(s, cues::NOT_YET))
             .flat_map(|s| words(s))
             .collect();
         let mut best: Option<(usize, usize)> = None;
@@ -671,6 +935,168 @@ impl State<'_> {
     }
 }
 
+/// Words that say only part of the work is finished.
+const PARTIAL: &[&str] = &[
+    "still waiting",
+    "waiting on",
+    "waiting for",
+    "still need",
+    "still needs",
+    "remaining",
+    "is next",
+    "are next",
+    "partly",
+    "partially",
+    "except",
+    "apart from",
+];
+
+/// "trio is booked", "the flag is configured": a passive report of finished work
+/// (not "is scheduled for Thursday", which is still to come).
+fn passive_report(sentence: &str) -> bool {
+    const PLANNED: &[&str] = &[
+        "scheduled",
+        "planned",
+        "expected",
+        "supposed",
+        "blocked",
+        "delayed",
+        "needed",
+        "required",
+        "assigned",
+        "tagged",
+        "used",
+        "based",
+        "involved",
+        "interested",
+        "concerned",
+        "booked up",
+        "tied",
+        "named",
+        "called",
+        "related",
+        "allowed",
+        "failed",
+        "crashed",
+        "rejected",
+        "denied",
+        "refused",
+        "stalled",
+        "paused",
+        "reverted",
+        "postponed",
+        "cancelled",
+        "canceled",
+        "missed",
+        "stopped",
+        "flagged",
+        "reported",
+    ];
+    let ws: Vec<&str> = sentence.split_whitespace().collect();
+    ws.windows(2).any(|w| {
+        let participle = w[1].trim_end_matches(|c: char| ",.;:!".contains(c));
+        ["is", "are", "was", "were", "been"].contains(&w[0])
+            && participle.len() > 4
+            && participle.ends_with("ed")
+            && !PLANNED.contains(&participle)
+    })
+}
+
+/// "dinner booked for the 13th", "list sent to the office": a report written
+/// as a headline, a noun then a past participle.
+fn headline_report(sentence: &str) -> bool {
+    const SUBJECTS: &[&str] = &["i", "we", "you", "he", "she", "they", "it", "that", "this"];
+    const PLANNED: &[&str] = &[
+        "scheduled",
+        "planned",
+        "expected",
+        "needed",
+        "blocked",
+        "delayed",
+        "failed",
+        "crashed",
+        "rejected",
+        "denied",
+        "refused",
+        "stalled",
+        "paused",
+        "reverted",
+        "postponed",
+        "cancelled",
+        "canceled",
+        "missed",
+        "stopped",
+        "flagged",
+        "reported",
+        "timed",
+    ];
+    let ws: Vec<&str> = sentence.split_whitespace().take(3).collect();
+    if ws
+        .first()
+        .is_none_or(|w| SUBJECTS.contains(w) || !w.chars().all(char::is_alphanumeric))
+    {
+        return false;
+    }
+    ws.iter().skip(1).any(|w| {
+        let w = w.trim_end_matches(|c: char| ",.;:!".contains(c));
+        w.len() > 4 && w.ends_with("ed") && !PLANNED.contains(&w)
+    })
+}
+
+/// `word` replaced by `with` wherever it stands as a whole word.
+fn replace_word(text: &str, word: &str, with: &str) -> String {
+    text.split(' ')
+        .map(|w| {
+            let core = w.trim_end_matches(|c: char| ",.;:!?".contains(c));
+            if core.eq_ignore_ascii_case(word) {
+                format!("{with}{}", &w[core.len()..])
+            } else {
+                w.to_owned()
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// "Mark it xfail and open an issue to fix it" → two tasks, when what follows
+/// "and" is work of its own (a verb that changes something, two content words).
+fn split_work(text: &str) -> Vec<String> {
+    let lower = text.to_lowercase();
+    let split = lower.match_indices(" and ").map(|(i, _)| i).find(|&i| {
+        let rest = &lower[i + 5..];
+        // "… and put it behind a flag" goes on with the same work.
+        let continues = rest
+            .split_whitespace()
+            .nth(1)
+            .is_some_and(|w| POINTERS.contains(&w));
+        !continues
+            && cues::OUTSIDE_VERBS
+                .iter()
+                .any(|v| strip_word_prefix(rest, v).is_some())
+            && content_words(rest).len() >= 2
+            // "call Fresco and set up the account" is one errand.
+            && content_words(&lower[..i]).len() >= 3
+    });
+    match split {
+        Some(i) if text.is_char_boundary(i) && text.len() == lower.len() => {
+            vec![capitalise(&text[..i]), capitalise(&text[i + 5..])]
+        }
+        _ => vec![text.to_owned()],
+    }
+}
+
+/// "review it before it goes out" with "the apology email" → "review the
+/// apology email before it goes out" (the first "it" only).
+fn replace_pointer(clause: &str, object: &str) -> String {
+    let lower = clause.to_lowercase();
+    match crate::text::find_phrase(&lower, "it") {
+        Some(i) if lower.is_char_boundary(i) && clause.len() == lower.len() => {
+            format!("{}{}{}", &clause[..i], object, &clause[i + 2..])
+        }
+        _ => clause.to_owned(),
+    }
+}
+
 /// The task after "can someone …" / "we need someone to …".
 fn open_request(lower: &str) -> Option<&str> {
     cues::OPEN_REQUESTS.iter().find_map(|cue| {
@@ -689,7 +1115,7 @@ fn clauses(lower: &str) -> Vec<String> {
 }
 
 /// "who's bringing the router?" → "bring the router".
-fn who_request(lower: &str) -> Option<String> {
+pub(super) fn who_request(lower: &str) -> Option<String> {
     let rest = ["who's ", "who is ", "whos "]
         .iter()
         .find_map(|p| lower.strip_prefix(p))?;

@@ -45,6 +45,7 @@ pub(super) const DECISION_OPENERS: &[&str] = &[
     "we're switching to",
     "we are switching to",
     "we'll switch to",
+    "switching to",
     "it's settled",
 ];
 
@@ -152,6 +153,13 @@ pub(super) const PROPOSAL_CUES: &[&str] = &[
     "how do we feel about",
     "i vote",
     "my vote",
+    "i'd prefer",
+    "i'd like",
+    "i prefer",
+    "i'd rather",
+    "i lean towards",
+    "i lean toward",
+    "my preference",
 ];
 
 /// A reply that accepts what was just proposed.
@@ -182,6 +190,27 @@ pub(super) const AGREEMENT: &[&str] = &[
     "go for it",
     "fair",
     "sure",
+    "ok for me",
+    "ok with me",
+    "okay for me",
+    "fine with me",
+    "good for me",
+    "works for us",
+    "sounds great",
+    "sounds fine",
+    "understood",
+    "100%",
+    "exactly",
+    "i'm for it",
+    "i'm in",
+    "for sure",
+    "totally",
+    "absolutely",
+    "seconded",
+    "approved",
+    "i like that",
+    "i like it",
+    "love that",
 ];
 
 /// A reply that pushes back on what was just said.
@@ -296,6 +325,7 @@ pub(super) const COMPLETION: &[&str] = &[
     "are in the",
     "is ready",
     "are ready",
+    "received",
 ];
 
 /// Words that put a report in the future (so it is not a completion).
@@ -321,6 +351,15 @@ pub(super) const NOT_YET: &[&str] = &[
     "before",
     "by friday",
     "by monday",
+    // "booked for Tuesday": arranged, still to happen.
+    "for monday",
+    "for tuesday",
+    "for wednesday",
+    "for thursday",
+    "for friday",
+    "for saturday",
+    "for sunday",
+    "for tomorrow",
     "eta",
     "?",
     "is next",
@@ -478,6 +517,8 @@ pub(super) const REQUEST_OPENERS: &[&str] = &[
     "can u",
     "you'll",
     "you will",
+    "you can",
+    "you could",
     "to",
     "will",
 ];
@@ -618,6 +659,7 @@ pub(super) const OUTSIDE_VERBS: &[&str] = &[
     "clean up",
     "purge",
     "share",
+    "push",
 ];
 
 /// Placement words that keep an agent's output in the chat.
@@ -657,6 +699,10 @@ pub(super) const DEFERRAL: &[&str] = &[
     "no answer",
     "nobody knows",
     "still waiting",
+    "not decided",
+    "undecided",
+    "haven't decided",
+    "no decision yet",
     "let me check",
     "will check",
     "later",
@@ -727,4 +773,5 @@ pub(super) const WHEN: &[&str] = &[
     " by friday",
     " by monday",
     " anyway",
+    " this time",
 ];

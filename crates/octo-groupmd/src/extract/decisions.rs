@@ -29,6 +29,11 @@ pub(super) fn decision_text(sentence: &str) -> String {
         "we are using",
         "let's use",
         "lets use",
+        "we're switching to",
+        "we are switching to",
+        "we'll switch to",
+        "switching to",
+        "we switch to",
     ];
     for prefix in USE {
         if let Some(rest) = strip_word_prefix(t, prefix) {
@@ -36,12 +41,23 @@ pub(super) fn decision_text(sentence: &str) -> String {
         }
     }
     const DROP: &[&str] = &[
+        "we should",
         "we've decided to",
         "we have decided to",
         "we decided to",
         "decided to",
         "we've decided",
         "we decided",
+        "what if we",
+        "how about we",
+        "why don't we",
+        "should we",
+        "i'd prefer",
+        "i prefer",
+        "i'd rather",
+        "i vote for",
+        "i vote",
+        "i lean towards",
         "the plan is to",
         "the plan is",
         "the call is",
@@ -70,7 +86,23 @@ pub(super) fn decision_text(sentence: &str) -> String {
 fn finish(t: &str) -> String {
     let t = t.trim();
     let t = t.strip_suffix(" then").unwrap_or(t);
-    capitalise(&shorten(t, MAX_ITEM_WORDS))
+    // "tuesday so the deploy chaos isn't on handoff day": the reason is not the
+    // decision ("so" opening a clause with its own subject, as "because" does).
+    let lower = t.to_lowercase();
+    let end = [
+        " so the ",
+        " so that ",
+        " so we ",
+        " so it ",
+        " so nobody ",
+        " so people ",
+    ]
+    .iter()
+    .filter_map(|c| lower.find(c))
+    .min()
+    .filter(|&i| t.is_char_boundary(i))
+    .unwrap_or(t.len());
+    capitalise(&shorten(&t[..end], MAX_ITEM_WORDS))
 }
 
 fn shorten_marked(text: &str) -> String {
@@ -99,19 +131,18 @@ fn it_is(lower: &str, core: &str) -> Option<String> {
         return None;
     }
     let after = core[i + "it is".len()..].trim();
-    let after = if after.starts_with(|c: char| c.is_alphanumeric()) {
-        after
-    } else {
-        ""
-    };
-    Some(capitalise(format!("{before} {after}").trim()))
+    // "X it is" closes the clause; "it is their standard one" is a plain copula.
+    if after.starts_with(|c: char| c.is_alphanumeric()) {
+        return None;
+    }
+    Some(capitalise(before))
 }
 
 /// "ok, Tuesday then": a short choice settled after discussion. The choice must
 /// echo something said before (an option on the table), not be a remark.
-fn settled_then(sentence: &str, said_before: &str) -> Option<String> {
+fn settled_then(sentence: &str, said_before: &str, options_asked: bool) -> Option<String> {
     let core = trim_filler(sentence);
-    if core.len() == sentence.trim().len() {
+    if core.len() == sentence.trim().len() && !options_asked {
         return None;
     }
     let choice = core.strip_suffix(" then")?;
@@ -122,10 +153,36 @@ fn settled_then(sentence: &str, said_before: &str) -> Option<String> {
         .unwrap_or("")
         .to_lowercase();
     const NOT_CHOICES: &[&str] = &["no", "not", "nobody", "none", "nothing", "that", "it"];
-    if NOT_CHOICES.contains(&first.as_str()) || shared_words(choice, said_before) == 0 {
+    // "keep it then" agrees with what was said; it names no choice of its own.
+    let points_back = crate::text::words(choice)
+        .iter()
+        .any(|w| ["it", "that", "this", "them"].contains(&w.as_str()));
+    if NOT_CHOICES.contains(&first.as_str())
+        || points_back
+        || shared_words(choice, said_before) == 0
+    {
         return None;
     }
     (1..=4).contains(&n).then(|| capitalise(choice))
+}
+
+/// The subject a short choice settles: "catering" when a recent message that
+/// named the choice opened with "catering: …".
+fn topic_of(choice: &str, before: &[Message]) -> Option<String> {
+    let choice = choice.to_lowercase();
+    before.iter().rev().find_map(|m| {
+        let text = m.text.to_lowercase();
+        find_phrase(&text, &choice)?;
+        let (label, _) = m.text.split_once(':')?;
+        // "yay! catering: …": the label opens its own sentence.
+        let label = label.rsplit(['.', '!', '?', '\n']).next().unwrap_or(label);
+        let n = label.split_whitespace().count();
+        ((1..=2).contains(&n)
+            && label
+                .chars()
+                .all(|c| c.is_alphanumeric() || c == ' ' || c == '-'))
+        .then(|| capitalise(label.trim()))
+    })
 }
 
 /// Openers that announce a change of mind before the new decision.
@@ -173,6 +230,8 @@ fn we_plan(lower: &str) -> bool {
         && !NOT_PLANS.contains(&verb)
         && !verb.ends_with("ed")
         && !verb.ends_with('\'')
+        // "we'd need …" is a hypothetical, not a plan.
+        && !verb.starts_with('\'')
         && !verb.contains('\u{2019}')
 }
 
@@ -234,6 +293,224 @@ fn approvals(turn: &Turn<'_>) -> usize {
         .count()
 }
 
+/// The sentence up to its first comma: a trailing "if we slip, we slip" does not
+/// hedge "no weekend work for alpha".
+fn head(lower: &str) -> &str {
+    lower.split(", ").next().unwrap_or(lower)
+}
+
+/// "no deploys on Fridays", "no weekend work for alpha": a rule said as a
+/// prohibition. "no idea", "no worries", "no one …" are not.
+fn prohibition(lower: &str) -> bool {
+    const NOT_RULES: &[&str] = &[
+        "idea",
+        "problem",
+        "problems",
+        "worries",
+        "worry",
+        "way",
+        "one",
+        "clue",
+        "need",
+        "rush",
+        "pressure",
+        "longer",
+        "more",
+        "thanks",
+        "doubt",
+        "matter",
+        "wonder",
+        "luck",
+        "chance",
+        "comment",
+        "comments",
+        "objection",
+        "objections",
+        "issue",
+        "issues",
+        "reply",
+        "response",
+        "answer",
+        "news",
+        "update",
+        "updates",
+        "big",
+        "offense",
+        "harm",
+        "sweat",
+        "shit",
+        "kidding",
+        "joke",
+        "pun",
+        "surprise",
+        "stress",
+        "hurry",
+        "go",
+        "errors",
+        "error",
+        "crashes",
+        "alerts",
+        "failures",
+        "incidents",
+        "complaints",
+        "data",
+        "signal",
+        "results",
+        "sign",
+    ];
+    let Some(rest) = lower.strip_prefix("no ") else {
+        return false;
+    };
+    let first = rest.split_whitespace().next().unwrap_or("");
+    // "no tests failed overnight", "no errors since the fix": observations.
+    let observed = head(rest)
+        .split_whitespace()
+        .any(|w| w.len() > 4 && w.ends_with("ed"))
+        || has_phrase(head(rest), &["yet", "so far", "since", "anymore", "left"]);
+    !NOT_RULES.contains(&first) && !observed && content_words(head(rest)).len() >= 2
+}
+
+/// "we won't wait for upstream", "we will not ship on Fridays": a plan said as a
+/// refusal (not "we won't know until …").
+fn refusal(lower: &str) -> bool {
+    const NOT_PLANS: &[&str] = &[
+        "know",
+        "have",
+        "need",
+        "be",
+        "get",
+        "see",
+        "make",
+        "find",
+        "hear",
+        "care",
+        "mind",
+        "like",
+        "want",
+        "expect",
+        "understand",
+        "remember",
+        "agree",
+        "manage",
+        "lose",
+        "miss",
+    ];
+    [
+        "we won't",
+        "we will not",
+        "we're not going to",
+        "we are not going to",
+    ]
+    .iter()
+    .find_map(|p| strip_word_prefix(lower, p))
+    .and_then(|rest| rest.split_whitespace().next())
+    .is_some_and(|verb| !NOT_PLANS.contains(&verb))
+}
+
+/// "cert alerts should go to the platform channel", "night slots go to Rafael":
+/// a prescriptive statement about how things will be (a proposal until accepted).
+fn prescriptive(lower: &str) -> bool {
+    const SUBJECTS_NOT: &[&str] = &["i", "you", "it", "that", "this", "there", "he", "she"];
+    let subject = lower.split_whitespace().next().unwrap_or("");
+    if SUBJECTS_NOT.contains(&subject) {
+        return false;
+    }
+    has_phrase(
+        lower,
+        &[
+            "should",
+            "must",
+            "needs to",
+            "has to",
+            "goes to",
+            "go to",
+            "stays",
+            "stay with",
+            "becomes",
+            "become",
+            "moves to",
+            "move to",
+        ],
+    ) && !lower.starts_with("we ")
+}
+
+/// "keep it, but only page after 10 minutes": an imperative about how things
+/// will be (a proposal until someone accepts it).
+fn imperative_plan(lower: &str) -> bool {
+    const VERBS: &[&str] = &[
+        "keep", "use", "drop", "switch", "stick", "stay", "skip", "raise", "lower", "cap", "limit",
+        "require", "allow", "ban", "move", "go", "stop", "only",
+    ];
+    VERBS.iter().any(|v| strip_word_prefix(lower, v).is_some())
+}
+
+/// A sentence that opens with its own subject ("we said …", "the ED stays …").
+fn starts_with_subject(sentence: &str) -> bool {
+    const SUBJECTS: &[&str] = &[
+        "we", "i", "i'm", "it", "it's", "that", "this", "they", "you", "he", "she", "there", "the",
+        "our", "my",
+    ];
+    let first = trim_filler(sentence)
+        .split_whitespace()
+        .next()
+        .unwrap_or("")
+        .to_lowercase();
+    SUBJECTS.contains(&first.as_str())
+}
+
+/// "should we start now or wait for the runs?" answered "start now, …": the
+/// option the answer opens with, in the question's words.
+fn chosen_option(question: &str, answer: &str) -> Option<String> {
+    if !question.contains(" or ") {
+        return None;
+    }
+    let clause = [
+        "should we",
+        "do we",
+        "are we",
+        "shall we",
+        "can we",
+        "will we",
+        "would we",
+    ]
+    .iter()
+    .find_map(|p| strip_word_prefix(question, p))?;
+    let first = answer.split_whitespace().next()?;
+    clause
+        .split(" or ")
+        .map(str::trim)
+        .find(|o| o.split_whitespace().next() == Some(first) && first.len() > 2)
+        .map(|o| capitalise(&shorten(o, MAX_ITEM_WORDS)))
+}
+
+/// Agreement said at the end of a short sentence ("Tuesday works for me").
+const AGREEMENT_ENDINGS: &[&str] = &[
+    "works for me",
+    "fine by me",
+    "ok for me",
+    "fine with me",
+    "good for me",
+    "is fine",
+    "sounds good",
+    "makes sense",
+];
+
+/// Words that carry no subject of their own in a decision text.
+const EMPTY_WORDS: &[&str] = &[
+    "it", "that", "this", "them", "not", "no", "now", "then", "today", "yes", "ok", "sure", "one",
+    "too", "thing",
+];
+
+/// A decision says something: at least two words beyond pointers and time.
+fn substantive(text: &str) -> bool {
+    let text = text.split(", ").next().unwrap_or(text);
+    content_words(text)
+        .iter()
+        .filter(|w| !EMPTY_WORDS.contains(&w.as_str()))
+        .count()
+        >= 2
+}
+
 impl State<'_> {
     pub(super) fn marked_decision(&mut self, turn: &Turn<'_>, rest: &str) -> bool {
         let lower = rest.to_lowercase();
@@ -276,6 +553,10 @@ impl State<'_> {
             .collect::<Vec<_>>()
             .join("\n");
         let approved = approvals(turn) > 0;
+        // Someone just asked "A or B?": a bare "B then" picks an option.
+        let options_asked = all[turn.index.saturating_sub(4)..turn.index]
+            .iter()
+            .any(|m| m.text.contains('?') && m.text.contains(" or "));
         let mut found = Vec::new();
         let sents = sentences(&turn.clean);
         for (i, s) in sents.iter().enumerate() {
@@ -296,9 +577,45 @@ impl State<'_> {
                 && ["we ", "we'll ", "we will "]
                     .iter()
                     .any(|p| lower.starts_with(p));
+            // "no weekend work for alpha", "we won't wait for upstream", "X is the
+            // metric from now on": said as settled, hedged only by a later clause.
+            let firm = prohibition(&lower)
+                || refusal(&lower)
+                || has_phrase(head(&lower), &["from now on", "going forward"]);
+            if firm && !s.question && !hedged(head(&lower)) {
+                // "We won't wait for upstream. Disable XML uploads …" goes on with
+                // an instruction; "… we said that last year" is an aside.
+                let text = decision_text(core);
+                // "no watering after 6pm, the slugs love it": the rule is the first clause.
+                let text = match text.split_once(", ") {
+                    Some((rule, _)) if prohibition(&rule.to_lowercase()) => rule.to_owned(),
+                    _ => text,
+                };
+                let text = match sents.get(i + 1) {
+                    Some(next)
+                        if !next.question
+                            && !starts_with_subject(&next.text)
+                            && text.split_whitespace().count() <= 7 =>
+                    {
+                        capitalise(&shorten(
+                            &format!("{text}: {}", trim_filler(&next.text)),
+                            MAX_ITEM_WORDS,
+                        ))
+                    }
+                    _ => text,
+                };
+                // A prohibition's "no" is the rule itself, not a reversal.
+                let lower = full_lower.strip_prefix("no ").unwrap_or(&full_lower);
+                found.push((text, lower.to_owned()));
+                continue;
+            }
             if s.question || hedged(&lower) {
-                if has_phrase(&lower, cues::PROPOSAL_CUES) && !s.question || lets {
-                    self.propose(turn, decision_text(core));
+                // "what if we quarantine it with an owner?" proposes by asking.
+                let asks_to = ["what if we", "how about we", "why don't we", "should we"]
+                    .iter()
+                    .any(|p| lower.starts_with(p));
+                if has_phrase(&lower, cues::PROPOSAL_CUES) && !s.question || asks_to || lets {
+                    self.propose(turn, with_next(decision_text(core), &sents, i));
                 }
                 continue;
             }
@@ -314,11 +631,21 @@ impl State<'_> {
             }
             let settled = it_is(&lower, core).or_else(|| {
                 (!opener && !lets)
-                    .then(|| settled_then(&s.text, &said_before))
+                    .then(|| settled_then(&s.text, &said_before, options_asked))
                     .flatten()
             });
+            // "ok, android integration then" from someone just handed that work
+            // acknowledges it; it settles nothing.
+            let settled = settled.filter(|_| !self.handed_recently(turn));
             if let Some(mut text) = settled {
                 text = with_next(text, &sents, i);
+                // "GreenFork it is" after "catering: two quotes …" settles catering.
+                if text.split_whitespace().count() <= 2
+                    && let Some(topic) =
+                        topic_of(&text, &all[turn.index.saturating_sub(8)..turn.index])
+                {
+                    text = format!("{topic}: {text}");
+                }
                 found.push((text, full_lower));
                 continue;
             }
@@ -343,16 +670,34 @@ impl State<'_> {
                     text = decision_text(&format!("{core}: {}", trim_filler(&next.text)));
                 }
                 found.push((text, full_lower));
-            } else if (has_phrase(&lower, cues::PROPOSAL_CUES) || we_plan(&lower))
+            } else if (has_phrase(&lower, cues::PROPOSAL_CUES)
+                || we_plan(&lower)
+                || prescriptive(&lower)
+                || imperative_plan(&lower))
                 && !["let's ", "lets ", "let us "]
                     .iter()
                     .any(|p| lower.starts_with(p))
             {
-                self.propose(turn, decision_text(core));
+                self.propose(turn, with_next(decision_text(core), &sents, i));
+            } else if i == first_statement(&sents)
+                && found.is_empty()
+                && !has_phrase(&lower, cues::COMPLETION)
+                && !has_phrase(&lower, cues::SELF_COMMIT)
+                && !has_phrase(&lower, AGREEMENT_ENDINGS)
+                && let Some(question) = self.replies_to_choice(turn, all)
+            {
+                // An answer to "too long, no?" / "A or B?" is a proposal: the
+                // asker's or another member's agreement settles it. Picking one
+                // option of "A or B?" proposes that option in the question's words.
+                let text = chosen_option(&question, &lower)
+                    .unwrap_or_else(|| with_next(decision_text(core), &sents, i));
+                self.propose(turn, text);
             }
         }
         for (text, lower) in found {
-            self.add_decision(turn, text, &lower);
+            if substantive(&text) {
+                self.add_decision(turn, text, &lower);
+            }
         }
         // Heavily approved proposals are accepted.
         if approvals(turn) >= 2 {
@@ -370,8 +715,70 @@ impl State<'_> {
         }
     }
 
+    /// Whether `turn` answers a question another member just asked (the message
+    /// before, or its thread root) that asks for a choice or a yes/no, not a fact
+    /// ("where is the doc?", "who has the key?").
+    fn replies_to_choice(&self, turn: &Turn<'_>, all: &[Message]) -> Option<String> {
+        // The thread root, or the latest of the last three top-level messages
+        // that asked something.
+        let asked = match turn.message.thread_id.as_deref() {
+            Some(root) => all[..turn.index].iter().find(|m| m.id == root),
+            None => all[turn.index.saturating_sub(3)..turn.index]
+                .iter()
+                .rev()
+                .filter(|m| m.thread_id.is_none())
+                .find(|m| {
+                    sentences(&without_quotes(&m.text))
+                        .iter()
+                        .any(|s| s.question)
+                }),
+        }?;
+        if asked.author.eq_ignore_ascii_case(&turn.message.author) {
+            return None;
+        }
+        let q = sentences(&without_quotes(&asked.text))
+            .into_iter()
+            .rev()
+            .find(|s| s.question)?;
+        let q = trim_filler(&q.text).to_lowercase();
+        const FACTS: &[&str] = &[
+            "where",
+            "who",
+            "whos",
+            "who's",
+            "when",
+            "how many",
+            "how much",
+            "how long",
+            "what's",
+            "what is",
+            "what time",
+            "why",
+            "which one is",
+            "is it",
+            "is there",
+            "has anyone",
+            "does anyone",
+            "did",
+        ];
+        (!FACTS.iter().any(|f| strip_word_prefix(&q, f).is_some()) && !q.contains('@')).then_some(q)
+    }
+
+    /// Whether the author was handed work in the last two messages.
+    fn handed_recently(&self, turn: &Turn<'_>) -> bool {
+        self.actions.iter().any(|a| {
+            !a.seeded
+                && a.at < turn.index
+                && turn.index - a.at <= 2
+                && a.item
+                    .owner
+                    .as_ref()
+                    .is_some_and(|o| o.eq_ignore_ascii_case(&turn.message.author))
+        })
+    }
+
     fn propose(&mut self, turn: &Turn<'_>, text: String) {
-        if text.is_empty() {
+        if !substantive(&text) {
             return;
         }
         self.proposals.push(Proposal {
@@ -442,12 +849,13 @@ impl State<'_> {
             Some(r) if content_words(&r).len() >= 2 => format!("{clause}: {r}"),
             _ => clause,
         };
-        Some((capitalise(&shorten(&text, MAX_ITEM_WORDS)), false))
+        // The asker proposed by asking; another member's "yes" accepts it.
+        Some((capitalise(&shorten(&text, MAX_ITEM_WORDS)), true))
     }
 
     /// A reply that agrees turns the proposal it answers into a decision; one that
     /// pushes back withdraws a fresh unapproved decision.
-    pub(super) fn accept_proposals(&mut self, turn: &Turn<'_>) {
+    pub(super) fn accept_proposals(&mut self, turn: &Turn<'_>, all: &[Message]) {
         // Agreement words are filler elsewhere: look at the raw opening too.
         let raw = turn.clean.trim().to_lowercase();
         let lower = trim_filler(&turn.clean).to_lowercase();
@@ -455,34 +863,40 @@ impl State<'_> {
         let agreement = cues::AGREEMENT
             .iter()
             .find(|a| starts(&raw, a) || starts(&lower, a));
-        let short = raw.split_whitespace().count() <= 8;
+        // "ok" on its own accepts; "ok I'll …" only acknowledges.
+        let bare_ok =
+            ["ok", "okay", "ok!", "okay!", "ok.", "k", "kk", "ok ok"].contains(&raw.as_str());
+        // "tuesday works for me": the agreement closes a short first sentence.
+        let first_sentence = sentences(&raw).into_iter().next().map(|s| s.text);
+        let closing = first_sentence.as_deref().and_then(|f| {
+            (f.split_whitespace().count() <= 5)
+                .then(|| AGREEMENT_ENDINGS.iter().find(|e| f.ends_with(*e)))
+                .flatten()
+        });
+        let agreement = agreement.or(bare_ok.then_some(&"ok")).or(closing);
+        // The agreeing sentence is short; what follows may explain it.
+        let short = sentences(&raw)
+            .first()
+            .is_some_and(|s| s.text.split_whitespace().count() <= 8);
         // "agreed, dropping that" agrees to drop.
         let negative = has_phrase(&lower, &["not", "no", "drop", "dropping", "skip", "don't"]);
         // "hmm" is filler elsewhere but pushback here.
+        // A bare "no" pushes back ("no, …", "no."); "no idea", "no weekend work"
+        // go on with something else.
+        let bare_no = |t: &str| {
+            t.strip_prefix("no").is_some_and(|r| {
+                r.is_empty()
+                    || r.starts_with([',', '.', '!', ';', ' '])
+                        && !prohibition(t)
+                        && !r.starts_with(" idea")
+                        && !r.starts_with(" worries")
+                        && !r.starts_with(" problem")
+            })
+        };
         let disagrees = cues::DISAGREEMENT.iter().any(|d| {
-            strip_word_prefix(&lower, d).is_some() || strip_word_prefix(&raw, d).is_some()
+            let pushes = |t: &str| strip_word_prefix(t, d).is_some() && (*d != "no" || bare_no(t));
+            pushes(&lower) || pushes(&raw)
         });
-        // "agreed, purchases per session is the metric": the agreement restates it.
-        let restated = agreement.and_then(|_| {
-            let rest = trim_filler(&raw);
-            let first = sentences(rest).into_iter().next()?;
-            let reply = turn.context.contains('?')
-                || self
-                    .proposals
-                    .iter()
-                    .any(|p| State::in_reach(turn, p.at, &p.thread));
-            (reply
-                && !first.question
-                && content_words(&first.text).len() >= 3
-                && !hedged(&first.text)
-                && !negative)
-                .then(|| decision_text(&first.text))
-        });
-        if let Some(text) = restated {
-            let lower = text.to_lowercase();
-            self.add_decision(turn, text, &lower);
-            return;
-        }
         let author = &turn.message.author;
         // "sure" from someone just handed work acknowledges it; it accepts nothing.
         let acknowledges = self.actions.iter().any(|a| {
@@ -494,18 +908,103 @@ impl State<'_> {
                 && a.at < turn.index
                 && turn.index - a.at <= 2
         });
-        if agreement.is_some() && short && !disagrees && !negative && !acknowledges {
+        // What follows the agreement word itself ("fine by me but …" → "but …").
+        let after = agreement
+            .and_then(|a| raw.strip_prefix(a))
+            .map(trim_filler)
+            .unwrap_or("");
+        // "fine by me but we need a note first": agreement with a condition.
+        let conditional = ["but", "as long as", "if", "only if", "provided"]
+            .iter()
+            .any(|c| strip_word_prefix(after, c).is_some());
+        // "agreed, purchases per session is the metric": the agreement restates it.
+        let restated = agreement
+            .filter(|_| !acknowledges && !conditional)
+            .and_then(|_| {
+                // What follows the agreement words ("I like that, X" → "X").
+                let rest = if after.is_empty() {
+                    trim_filler(&raw)
+                } else {
+                    after
+                };
+                let first = sentences(rest).into_iter().next()?;
+                // It answers something: a question in its thread or just before
+                // it from someone else, or a proposal.
+                let asked_before = all[turn.index.saturating_sub(2)..turn.index]
+                    .iter()
+                    .any(|m| {
+                        !m.author.eq_ignore_ascii_case(&turn.message.author)
+                            && m.thread_id.is_none()
+                            && sentences(&without_quotes(&m.text)).iter().any(|s| {
+                                // "what if we start with X?" proposes by asking.
+                                s.question
+                                    && has_phrase(
+                                        &s.text.to_lowercase(),
+                                        &[
+                                            "what if",
+                                            "how about",
+                                            "what about",
+                                            "should we",
+                                            "why don't we",
+                                        ],
+                                    )
+                            })
+                    });
+                let reply = turn.context.contains('?')
+                    || asked_before
+                    || self
+                        .proposals
+                        .iter()
+                        .any(|p| State::in_reach(turn, p.at, &p.thread));
+                // "sure, will have a draft by Friday" promises work; it restates nothing.
+                let promise = has_phrase(&first.text.to_lowercase(), cues::SELF_COMMIT)
+                    || strip_word_prefix(&first.text, "will").is_some();
+                (reply
+                    && !first.question
+                    && !promise
+                    && content_words(&first.text).len() >= 3
+                    // "…, the rest later": only the first clause can hedge it.
+                    && !hedged(head(&first.text.to_lowercase()))
+                    && !negative)
+                    .then(|| decision_text(&first.text))
+            });
+        if let Some(text) = restated {
+            let lower = text.to_lowercase();
+            self.add_decision(turn, text, &lower);
+            return;
+        }
+        let short = short || conditional;
+        // "fair. Decision: …" states its own decision; the marker wins.
+        // "I like that. Let's train both variants …": it decides in its own words.
+        let own_decision = turn.clean.lines().any(|l| {
+            super::line_marker(super::marker_sentence(l), cues::DECISION_MARKERS).is_some()
+        }) || sentences(&turn.clean).iter().skip(1).any(|s| {
+            let lower = trim_filler(&s.text).to_lowercase();
+            !s.question
+                && (committing_lets(&lower)
+                    || cues::DECISION_OPENERS
+                        .iter()
+                        .any(|o| strip_word_prefix(&lower, o).is_some()))
+        });
+        if agreement.is_some() && short && !disagrees && !negative && !acknowledges && !own_decision
+        {
             let pos = self.proposals.iter().rposition(|p| {
                 !p.author.eq_ignore_ascii_case(author)
                     && p.at < turn.index
                     && (turn.index - p.at <= 2
                         || turn.message.thread_id.is_some() && p.thread == turn.thread)
             });
+            // A message that proposed several things is agreed with for its lead.
+            let pos = pos.and_then(|i| {
+                let at = self.proposals[i].at;
+                self.proposals.iter().position(|p| p.at == at)
+            });
             // Agreement goes to what was said last: a decision after the proposal.
             let pos = pos.filter(|&i| {
                 self.decisions
                     .last()
-                    .is_none_or(|d| d.seeded || d.at <= self.proposals[i].at)
+                    // (one that decided and proposed at once is confirmed as decided)
+                    .is_none_or(|d| d.seeded || d.at < self.proposals[i].at)
             });
             if let Some(pos) = pos {
                 let p = self.proposals.remove(pos);
@@ -584,6 +1083,16 @@ impl State<'_> {
             ],
         );
         if best.is_none() && strong && !self.decisions.is_empty() {
+            best = Some((self.decisions.len() - 1, 0.0));
+        }
+        // "switching to X instead": replaces the decision just made, in new words.
+        if best.is_none()
+            && (has_phrase(lower, &["switching to", "switch to"])
+                || has_phrase(lower, &["instead"]) && !has_phrase(lower, &["instead of"]))
+            && let Some(last) = self.decisions.last()
+            && !last.seeded
+            && turn.index.saturating_sub(last.at) <= 8
+        {
             best = Some((self.decisions.len() - 1, 0.0));
         }
         if let Some((i, _)) = best {

@@ -14,7 +14,7 @@ mod verbs;
 
 use crate::document::{Document, SectionKind};
 use crate::model::{ActionItem, Decision, Extraction, Member, Message, Question};
-use crate::text::without_quotes;
+use crate::text::{normalise_contractions, without_quotes};
 
 /// Longest item text, in words (items are short paraphrases).
 pub(crate) const MAX_ITEM_WORDS: usize = 16;
@@ -150,7 +150,7 @@ impl<'a> State<'a> {
         let turn = Turn {
             index,
             message,
-            clean: without_quotes(&message.text),
+            clean: normalise_contractions(&without_quotes(&message.text)),
             thread: message
                 .thread_id
                 .clone()
@@ -166,7 +166,7 @@ impl<'a> State<'a> {
         // Responses to what came before.
         self.complete_actions(&turn, all);
         self.cancel_actions(&turn);
-        self.accept_proposals(&turn);
+        self.accept_proposals(&turn, all);
         self.answer_questions(&turn, all);
         let claimed = self.claim_requests(&turn, all);
         // What this message introduces.

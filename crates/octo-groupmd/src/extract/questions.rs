@@ -39,8 +39,6 @@ const NOT_ASKING: &[&str] = &[
     "how about",
     "why not",
     "why don't we",
-    "who's",
-    "who is",
     "who wants",
     "who can",
     "who will",
@@ -93,7 +91,16 @@ impl State<'_> {
         // "one thing, do we need …?": the question may follow a lead-in.
         let asks = |t: &str| ASKING.iter().any(|w| t.starts_with(w)) || t.contains(" or ");
         let vague = has_phrase(&q, &["that", "it", "this"]) && content_words(&q).len() < 4;
+        // "what about music? my cousin's trio would play": a lead-in its author
+        // goes on to answer.
+        let lead_in = ["what about", "how about"].iter().any(|p| q.starts_with(p))
+            && sents[pos + 1..]
+                .iter()
+                .any(|s| !s.question && content_words(&s.text).len() >= 3);
         if q.contains('@')
+            || lead_in
+            // "who's writing the guide?" asks for a taker (an action request).
+            || super::actions::who_request(&q).is_some()
             || has_phrase(&q, cues::RHETORICAL)
             || has_phrase(&q, NOT_ASKING)
             || !(asks(&q) || q.split(", ").skip(1).any(asks))

@@ -432,3 +432,647 @@ fn an_unanswered_question_stays_open_and_an_answered_one_does_not() {
         ]
     );
 }
+
+fn actions(e: &Extraction) -> Vec<(Option<&str>, &str, bool)> {
+    e.action_items
+        .iter()
+        .map(|a| (a.owner.as_deref(), a.text.as_str(), a.done))
+        .collect()
+}
+
+#[test]
+fn unpunctuated_chat_asks_and_commits_like_punctuated_chat() {
+    let e = convo(&[
+        (
+            "Ana",
+            "anyway who's writing the volunteer guide",
+            None,
+            NONE,
+        ),
+        ("Bo", "me, ill write it", None, NONE),
+        ("Cy", "Bo can you add the tool list to it too", None, NONE),
+    ]);
+    assert_eq!(
+        actions(&e),
+        [
+            (Some("Bo"), "Write the volunteer guide", false),
+            (Some("Bo"), "Add the tool list to it", false),
+        ]
+    );
+}
+
+#[test]
+fn prohibitions_refusals_and_from_now_on_are_decisions() {
+    let e = convo(&[
+        (
+            "Ana",
+            "no watering after 6pm, the slugs love it",
+            None,
+            NONE,
+        ),
+        (
+            "Bo",
+            "we won't wait for the council. fence the beds ourselves",
+            None,
+            NONE,
+        ),
+        (
+            "Cy",
+            "Good point. Seed orders go through Bo from now on, we keep the receipts",
+            None,
+            NONE,
+        ),
+        // Not rules: a remark and a fact about the future.
+        ("Ana", "no idea how long the frost lasts", None, NONE),
+        ("Bo", "we won't know about the grant until May", None, NONE),
+    ]);
+    assert_eq!(
+        decisions(&e),
+        [
+            "No watering after 6pm",
+            "We won't wait for the council: fence the beds ourselves",
+            "Seed orders go through Bo from now on",
+        ]
+    );
+}
+
+#[test]
+fn a_prescriptive_statement_is_decided_only_once_someone_agrees() {
+    let agreed = convo(&[
+        (
+            "Ana",
+            "frost alerts should go to the volunteers channel instead of email",
+            None,
+            NONE,
+        ),
+        ("Bo", "+1", None, NONE),
+    ]);
+    assert_eq!(
+        decisions(&agreed),
+        ["Frost alerts should go to the volunteers channel instead of email"]
+    );
+    let alone = convo(&[(
+        "Ana",
+        "frost alerts should go to the volunteers channel instead of email",
+        None,
+        NONE,
+    )]);
+    assert!(alone.decisions.is_empty(), "{:?}", alone.decisions);
+}
+
+#[test]
+fn an_answer_to_a_choice_question_is_decided_by_agreement_but_a_fact_is_not() {
+    let e = convo(&[
+        (
+            "Ana",
+            "the lease renews for 3 years. too long, no?",
+            None,
+            NONE,
+        ),
+        (
+            "Bo",
+            "Yes too long. One year renewal, with 60 days notice.",
+            None,
+            NONE,
+        ),
+        ("Ana", "ok for me", None, NONE),
+        ("Cy", "where are the spare keys?", None, NONE),
+        ("Bo", "in the blue box in the shed", None, NONE),
+        ("Cy", "ok", None, NONE),
+    ]);
+    assert_eq!(
+        decisions(&e),
+        ["Too long: One year renewal, with 60 days notice"]
+    );
+}
+
+#[test]
+fn picking_one_option_proposes_it_in_the_questions_words() {
+    let e = convo(&[
+        (
+            "Ana",
+            "should we start planting the east beds now or wait for the soil test",
+            None,
+            NONE,
+        ),
+        (
+            "Bo",
+            "start now, the test only matters for the west beds",
+            None,
+            NONE,
+        ),
+        ("Ana", "ok", None, NONE),
+    ]);
+    assert_eq!(decisions(&e), ["Start planting the east beds now"]);
+}
+
+#[test]
+fn agreement_with_a_condition_or_a_promise_restates_nothing() {
+    let e = convo(&[
+        ("Ana", "we should close the garden in January", None, NONE),
+        (
+            "Bo",
+            "fine by me but we need to tell the school first",
+            None,
+            NONE,
+        ),
+        ("Cy", "TODO: @Bo write the newsletter", None, NONE),
+        ("Bo", "sure, will have a draft by Friday", None, NONE),
+    ]);
+    assert_eq!(decisions(&e), ["Close the garden in January"]);
+}
+
+#[test]
+fn a_plain_copula_and_a_pointer_choice_settle_nothing() {
+    let e = convo(&[
+        (
+            "Ana",
+            "do we keep the old hose or buy a new one?",
+            None,
+            NONE,
+        ),
+        (
+            "Bo",
+            "the quote came back, it is their standard price",
+            None,
+            NONE,
+        ),
+        ("Cy", "ok ok keep it then", None, NONE),
+        ("Ana", "let's not open that now", None, NONE),
+    ]);
+    assert!(e.decisions.is_empty(), "{:?}", e.decisions);
+}
+
+#[test]
+fn agreement_at_the_end_and_the_lead_proposal_of_a_message() {
+    let e = convo(&[
+        ("Ana", "do we water on Sundays?", None, NONE),
+        (
+            "Bo",
+            "No Sunday shifts. Volunteers rest that day; we only check the pump.",
+            Some(1),
+            NONE,
+        ),
+        ("Cy", "that works for me", Some(1), NONE),
+    ]);
+    assert_eq!(
+        decisions(&e),
+        ["No Sunday shifts: Volunteers rest that day"]
+    );
+}
+
+#[test]
+fn yes_to_should_we_settles_and_a_bare_option_settles_a_choice() {
+    let e = convo(&[
+        (
+            "Ana",
+            "should we run a seed swap again this spring?",
+            None,
+            NONE,
+        ),
+        ("Bo", "yes, seed swap again", None, NONE),
+        (
+            "Cy",
+            "should the banner be the sunflower photo or the logo?",
+            None,
+            NONE,
+        ),
+        ("Ana", "the sunflower photo tested better", None, NONE),
+        ("Bo", "sunflower photo then", None, NONE),
+    ]);
+    assert_eq!(
+        decisions(&e),
+        [
+            "Run a seed swap again this spring: seed swap again",
+            "Sunflower photo"
+        ]
+    );
+}
+
+#[test]
+fn a_one_word_choice_takes_the_topic_it_settles() {
+    let e = convo(&[
+        (
+            "Ana",
+            "yay! mulch: two offers, BarkCo at 40 a load and Woodchip Ltd at 35",
+            None,
+            NONE,
+        ),
+        ("Bo", "Woodchip it is!", None, NONE),
+    ]);
+    assert_eq!(decisions(&e), ["Mulch: Woodchip"]);
+}
+
+#[test]
+fn switching_instead_replaces_the_decision_just_made() {
+    let e = convo(&[
+        (
+            "Ana",
+            "let's go with Dripline kits, cost matters",
+            None,
+            NONE,
+        ),
+        (
+            "Bo",
+            "Dripline kits leak at the joints, we tried them",
+            None,
+            NONE,
+        ),
+        (
+            "Ana",
+            "ugh. ok, switching to soaker hoses instead",
+            None,
+            NONE,
+        ),
+    ]);
+    assert_eq!(decisions(&e), ["Use soaker hoses instead"]);
+    let kept = convo(&[
+        (
+            "Ana",
+            "let's go with Dripline kits, cost matters",
+            None,
+            NONE,
+        ),
+        (
+            "Bo",
+            "let's send frost alerts by text instead of email",
+            None,
+            NONE,
+        ),
+    ]);
+    assert_eq!(kept.decisions.len(), 2, "{:?}", kept.decisions);
+}
+
+#[test]
+fn a_named_request_inside_a_commitment_is_its_own_item() {
+    let e = convo(&[
+        (
+            "Ana",
+            "the school wants a letter about the fence",
+            None,
+            NONE,
+        ),
+        (
+            "Bo",
+            "I'll write the letter to the school, Cy can you review it before it goes out?",
+            None,
+            NONE,
+        ),
+        ("Cy", "helper order twenty bags of compost", None, NONE),
+    ]);
+    assert_eq!(
+        actions(&e),
+        [
+            (Some("Bo"), "Write the letter to the school", false),
+            (
+                Some("Cy"),
+                "Review the letter to the school before it goes out",
+                false
+            ),
+            (Some("helper"), "Order twenty bags of compost", false),
+        ]
+    );
+}
+
+#[test]
+fn handing_over_an_open_request_and_naming_a_taker_for_open_work() {
+    let e = convo(&[
+        ("Ana", "who's fixing the greenhouse door?", None, NONE),
+        ("Bo", "Cy can you? you have the tools", None, NONE),
+        (
+            "Cy",
+            "someone should file a claim for the broken pane",
+            None,
+            NONE,
+        ),
+        (
+            "Ana",
+            "@helper open a claim for the broken pane with the insurer",
+            None,
+            NONE,
+        ),
+    ]);
+    assert_eq!(
+        actions(&e),
+        [
+            (Some("Cy"), "Fix the greenhouse door", false),
+            (
+                Some("helper"),
+                "Open a claim for the broken pane with the insurer",
+                false
+            ),
+        ]
+    );
+}
+
+#[test]
+fn you_is_the_person_answered_and_an_acknowledgement_adds_nothing() {
+    let e = convo(&[
+        ("Ana", "who has the planting calendar?", None, NONE),
+        (
+            "Bo",
+            "it's in the drive, I'll send you the link",
+            None,
+            NONE,
+        ),
+        (
+            "Ana",
+            "Cy please get the school to sign the form",
+            None,
+            NONE,
+        ),
+        ("Cy", "ok I'll email their office", None, NONE),
+    ]);
+    assert_eq!(
+        actions(&e),
+        [
+            (Some("Bo"), "Send Ana the link", false),
+            (Some("Cy"), "Get the school to sign the form", false),
+        ]
+    );
+}
+
+#[test]
+fn two_pieces_of_work_in_one_promise_but_not_a_continuation() {
+    let e = convo(&[
+        (
+            "Ana",
+            "I'll mark the pump faulty and open a ticket with the supplier",
+            None,
+            NONE,
+        ),
+        (
+            "Bo",
+            "I'll write the rota and put it on the noticeboard",
+            None,
+            NONE,
+        ),
+    ]);
+    assert_eq!(
+        actions(&e),
+        [
+            (Some("Ana"), "Mark the pump faulty", false),
+            (Some("Ana"), "Open a ticket with the supplier", false),
+            (
+                Some("Bo"),
+                "Write the rota and put it on the noticeboard",
+                false
+            ),
+        ]
+    );
+}
+
+#[test]
+fn lists_and_tables_of_owners_are_items() {
+    let e = convo(&[
+        (
+            "Ana",
+            "Open day prep:\n- seed labels (Bo)\n- signage: Cy\n- cake stall (me)",
+            None,
+            NONE,
+        ),
+        (
+            "Bo",
+            "| task | who |\n|---|---|\n| parking plan | Cy |\n| raffle prizes | Ana |",
+            None,
+            NONE,
+        ),
+        ("Cy", "- remember sunscreen (Bo)", None, NONE),
+        // A status list names people but hands out no work.
+        (
+            "Ana",
+            "status:\n- Bo: building the fence\n- Cy: on leave\n- me: fixing the gate",
+            None,
+            NONE,
+        ),
+    ]);
+    assert_eq!(
+        actions(&e),
+        [
+            (Some("Bo"), "Seed labels", false),
+            (Some("Cy"), "Signage", false),
+            (Some("Ana"), "Cake stall", false),
+            (Some("Cy"), "Parking plan", false),
+            (Some("Ana"), "Raffle prizes", false),
+        ]
+    );
+}
+
+#[test]
+fn passive_and_received_reports_close_items_but_partial_ones_do_not() {
+    let e = convo(&[
+        ("Ana", "I'll book the brass band", None, NONE),
+        ("Bo", "I'll request the permit from the council", None, NONE),
+        ("Cy", "I'll update the volunteer binder", None, NONE),
+        ("Ana", "band is booked, they need a gazebo", None, NONE),
+        ("Bo", "permit received from the council", None, NONE),
+        (
+            "Cy",
+            "Binder updated. Still waiting on two teams to sign it.",
+            None,
+            NONE,
+        ),
+        (
+            "Ana",
+            "I'll put the gazebo up, it is scheduled for Friday",
+            None,
+            NONE,
+        ),
+    ]);
+    let done: Vec<_> = e.action_items.iter().map(|a| a.done).collect();
+    assert_eq!(done, [true, true, false, false], "{:?}", e.action_items);
+}
+
+#[test]
+fn who_is_the_lead_stays_open_until_decided_and_a_lead_in_is_not_a_question() {
+    let e = convo(&[
+        (
+            "Ana",
+            "Who is the first aider for the open day?",
+            None,
+            NONE,
+        ),
+        (
+            "Bo",
+            "Not decided yet, I'll raise it on Thursday.",
+            None,
+            NONE,
+        ),
+        (
+            "Cy",
+            "what about music? my cousin's brass band would play for free",
+            None,
+            NONE,
+        ),
+    ]);
+    let open: Vec<_> = e.open_questions.iter().map(|q| q.text.as_str()).collect();
+    assert_eq!(open, ["Who is the first aider for the open day?"]);
+}
+
+#[test]
+fn a_hypothetical_we_would_is_no_proposal_and_a_marker_beats_fair() {
+    let e = convo(&[
+        ("Ana", "we'd need a second water tank first", None, NONE),
+        (
+            "Bo",
+            "fair. Decision: we wait until the second tank is installed",
+            None,
+            NONE,
+        ),
+    ]);
+    assert_eq!(
+        decisions(&e),
+        ["We wait until the second tank is installed"]
+    );
+}
+
+#[test]
+fn work_given_to_two_members_is_an_item_for_each_and_their_ok_settles_nothing() {
+    let e = convo(&[
+        ("Ana", "do we use the red or the blue trays?", None, NONE),
+        ("Ana", "Bo and Cy, order the blue seed trays", None, NONE),
+        ("Bo", "ok, blue trays then", None, NONE),
+    ]);
+    assert_eq!(
+        actions(&e),
+        [
+            (Some("Bo"), "Order the blue seed trays", false),
+            (Some("Cy"), "Order the blue seed trays", false),
+        ]
+    );
+    assert!(e.decisions.is_empty(), "{:?}", e.decisions);
+}
+
+#[test]
+fn what_if_proposes_and_i_like_that_restates_or_accepts() {
+    let e = convo(&[
+        ("Ana", "the compost is a mess again", None, NONE),
+        ("Bo", "compost means nobody ever turns it", None, NONE),
+        (
+            "Cy",
+            "what if we turn it with a named owner each week?",
+            None,
+            NONE,
+        ),
+        ("Ana", "I like that", None, NONE),
+        (
+            "Bo",
+            "what if we start with just the east beds?",
+            None,
+            NONE,
+        ),
+        (
+            "Cy",
+            "I like that, east beds get drip lines first, the rest later",
+            None,
+            NONE,
+        ),
+    ]);
+    assert_eq!(
+        decisions(&e),
+        [
+            "Turn it with a named owner each week",
+            "East beds get drip lines first, the rest later"
+        ]
+    );
+}
+
+#[test]
+fn an_agreement_that_goes_on_to_decide_accepts_nothing_else() {
+    let e = convo(&[
+        (
+            "Ana",
+            "what if we did both and compared them at harvest?",
+            None,
+            NONE,
+        ),
+        (
+            "Bo",
+            "I like that. Let's plant both varieties and keep whichever yields more.",
+            None,
+            NONE,
+        ),
+    ]);
+    assert_eq!(
+        decisions(&e),
+        ["Plant both varieties and keep whichever yields more"]
+    );
+}
+
+#[test]
+fn headline_reports_close_items_but_booked_for_a_day_is_still_to_come() {
+    let e = convo(&[
+        ("Ana", "I'll organise the harvest dinner", None, NONE),
+        ("Bo", "I can run a pruning workshop next week", None, NONE),
+        ("Ana", "dinner booked for the 13th, 40 people", None, NONE),
+        ("Bo", "pruning workshop is booked for Tuesday", None, NONE),
+    ]);
+    let done: Vec<_> = e.action_items.iter().map(|a| a.done).collect();
+    assert_eq!(done, [true, false], "{:?}", e.action_items);
+}
+
+#[test]
+fn claiming_with_a_pointer_names_no_new_work_and_one_errand_stays_one_item() {
+    let e = convo(&[
+        (
+            "Ana",
+            "@helper open a ticket for the broken pump and assign it to Bo",
+            None,
+            NONE,
+        ),
+        ("Bo", "I'll pick that up after the open day", None, NONE),
+        (
+            "Cy",
+            "I'll call Greenhaus and set up the account",
+            None,
+            NONE,
+        ),
+        (
+            "Ana",
+            "Cy push the new rota and @helper post it in the volunteers channel",
+            None,
+            NONE,
+        ),
+    ]);
+    let owners: Vec<_> = e.action_items.iter().map(|a| a.owner.as_deref()).collect();
+    assert_eq!(
+        owners,
+        [Some("helper"), Some("Cy"), Some("Cy"), Some("helper")],
+        "{:?}",
+        e.action_items
+    );
+    assert_eq!(
+        e.action_items[1].text,
+        "Call Greenhaus and set up the account"
+    );
+}
+
+#[test]
+fn the_owners_reply_says_what_a_pointer_task_is_without_its_promise() {
+    let e = convo(&[
+        ("Ana", "the seed budget went over again", None, NONE),
+        ("Bo", "Cy track it weekly", None, NONE),
+        (
+            "Cy",
+            "ok will track it in the shared seed sheet",
+            None,
+            NONE,
+        ),
+    ]);
+    assert_eq!(
+        actions(&e),
+        [(Some("Cy"), "Track it in the shared seed sheet", false)]
+    );
+}
+
+#[test]
+fn observations_are_not_prohibitions_and_failures_are_not_completions() {
+    let e = convo(&[
+        ("Ana", "I'll fix the pump timer", None, NONE),
+        ("Ana", "pump timer failed again overnight", None, NONE),
+        ("Bo", "no leaks since the new seals went in", None, NONE),
+        ("Cy", "no errors in the sensor logs", None, NONE),
+    ]);
+    assert!(e.decisions.is_empty(), "{:?}", e.decisions);
+    assert!(!e.action_items[0].done, "{:?}", e.action_items);
+}
