@@ -98,9 +98,10 @@ fn fast(max_attempts: u32) -> ServerConfig {
     }
 }
 
-/// Waits (bounded) until `done` holds for what the receiver saw.
+/// Waits (bounded: 20 s, generous for a loaded CI machine) until `done` holds
+/// for what the receiver saw.
 async fn until(r: &Receiver, done: impl Fn(&[Seen]) -> bool) -> Vec<Seen> {
-    for _ in 0..200 {
+    for _ in 0..400 {
         let seen = r.seen.lock().expect("lock").clone();
         if done(&seen) {
             return seen;
