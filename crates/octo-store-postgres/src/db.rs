@@ -60,3 +60,20 @@ pub(crate) async fn lock(c: &impl Db, key: &str) -> Res<()> {
     .await?;
     Ok(())
 }
+
+/// The outcome of statements sent together, in the order they are listed: the
+/// first real failure, not the "transaction is aborted" the later ones get
+/// because of it (which of them the server ran first is not fixed).
+pub(crate) fn first_failure(results: impl IntoIterator<Item = Res<()>>) -> Res<()> {
+    let mut aborted = None;
+    for result in results {
+        match result {
+            Ok(()) => {}
+            Err(e) if e.is_aborted_transaction() => {
+                aborted.get_or_insert(e);
+            }
+            Err(e) => return Err(e),
+        }
+    }
+    aborted.map_or(Ok(()), Err)
+}

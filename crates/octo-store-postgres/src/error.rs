@@ -13,6 +13,14 @@ pub(crate) enum Error {
 
 pub(crate) type Res<T> = Result<T, Error>;
 
+impl Error {
+    /// The answer to a statement sent after an earlier one of its transaction
+    /// failed.
+    pub(crate) fn is_aborted_transaction(&self) -> bool {
+        matches!(self, Error::Db(e) if e.code() == Some(&SqlState::IN_FAILED_SQL_TRANSACTION))
+    }
+}
+
 impl From<StoreError> for Error {
     fn from(e: StoreError) -> Self {
         Error::Store(e)

@@ -111,7 +111,7 @@ async fn earlier_post(
     db::query_opt_map(c, &sql, &[&author.as_str(), &client_msg_id], rows::message).await
 }
 
-pub(crate) async fn post(c: &impl Db, m: NewMessage) -> Res<Posted> {
+pub(crate) async fn post(c: &impl Db, mut m: NewMessage) -> Res<Posted> {
     if let Some(client_msg_id) = &m.client_msg_id {
         // Concurrent retries of one post (through any node) take turns here;
         // the later ones find the first's message.
@@ -131,64 +131,108 @@ pub(crate) async fn post(c: &impl Db, m: NewMessage) -> Res<Posted> {
     let seq = events::next_seq(c, &m.channel_id).await?;
     let hop = next_hop(m.author_kind, previous_hop(c, &m).await?);
     files::check_attachable(c, &m.attachments, &m.channel_id, &m.author_id).await?;
-    let stream = m.stream.then_some(StreamStatus::Open);
-    db::execute(
-        c,
-        "INSERT INTO messages (id, channel_id, seq, thread_id, author_id, text, data, mentions, client_msg_id, \
-         hop, created_at, stream, stream_updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
-        &[
-            &m.id.as_str(),
-            &m.channel_id.as_str(),
-            &seq_param(seq),
-            &m.thread_id.as_ref().map(|t| t.as_str()),
-            &m.author_id.as_str(),
-            &m.text,
-            &m.data.as_ref().map(serde_json::to_string).transpose()?,
-            &serde_json::to_string(&m.mentions)?,
-            &m.client_msg_id,
-            &i64::from(hop),
-            &ms(m.created_at),
-            &stream.map(StreamStatus::as_str),
-            &stream.map(|_| ms(m.created_at)),
-        ],
-    )
-    .await?;
-    files::attach(c, &m.attachments, &m.id).await?;
-    if let Some(root) = &m.thread_id {
-        db::execute(
-            c,
-            "UPDATE messages SET reply_count = reply_count + 1, last_reply_at = $2, last_reply_seq = $3 WHERE id = $1",
-            &[&root.as_str(), &ms(m.created_at), &seq_param(seq)],
+    let files = std::mem::take(&mut m.attachments);
+    let mut message = m.stored(seq, hop, Vec::new());
+    let event = |message: &Message| {
+        events::build(
+            &message.channel_id,
+            seq,
+            EventKind::MessageCreated,
+            &message.author_id,
+            now(),
+            payload::message_created(message),
         )
-        .await?;
-    }
-    let attachments = files::of_message(c, &m.id).await?;
-    let message = m.stored(seq, hop, attachments);
-    let event = events::build(
-        &message.channel_id,
-        seq,
-        EventKind::MessageCreated,
-        &message.author_id,
-        now(),
-        payload::message_created(&message),
-    );
-    events::insert(c, &event).await?;
-    // Whoever writes has read the channel up to their own message.
-    db::execute(
-        c,
-        "UPDATE channel_members SET read_seq = $3 \
-         WHERE channel_id = $1 AND principal_id = $2 AND read_seq < $3",
-        &[
-            &message.channel_id.as_str(),
-            &message.author_id.as_str(),
-            &seq_param(seq),
-        ],
-    )
-    .await?;
+    };
+    // Without files the event is known before any write, so it goes with them.
+    let early = files.is_empty().then(|| event(&message));
+    write_new(c, &message, early.as_ref()).await?;
+    let event = match early {
+        Some(event) => event,
+        None => {
+            // The files point at the message row, so they follow it.
+            files::attach(c, &files, &message.id).await?;
+            message.attachments = files::of_message(c, &message.id).await?;
+            let event = event(&message);
+            events::insert(c, &event).await?;
+            event
+        }
+    };
     Ok(Posted {
         message,
         event: Some(event),
     })
+}
+
+/// The rows of a new message: the message, its thread root's reply count, the
+/// author's read cursor (whoever writes has read the channel up to their own
+/// message) and, when given, its event. None depends on another, so they go
+/// to the server together: one round trip instead of four.
+async fn write_new(c: &impl Db, message: &Message, event: Option<&Event>) -> Res<()> {
+    let seq = seq_param(message.seq);
+    let data = message
+        .data
+        .as_ref()
+        .map(serde_json::to_string)
+        .transpose()?;
+    let mentions = serde_json::to_string(&message.mentions)?;
+    let hop = i64::from(message.hop);
+    let created_at = ms(message.created_at);
+    let stream = message.stream.map(StreamStatus::as_str);
+    let stream_updated_at = message.stream.map(|_| created_at);
+    let (channel, author) = (message.channel_id.as_str(), message.author_id.as_str());
+    let insert: [&(dyn ToSql + Sync); 13] = [
+        &message.id.as_str(),
+        &channel,
+        &seq,
+        &message.thread_id.as_ref().map(|t| t.as_str()),
+        &author,
+        &message.text,
+        &data,
+        &mentions,
+        &message.client_msg_id,
+        &hop,
+        &created_at,
+        &stream,
+        &stream_updated_at,
+    ];
+    let read_params: [&(dyn ToSql + Sync); 3] = [&channel, &author, &seq];
+    let (inserted, replied, read, logged) = tokio::join!(
+        db::execute(
+            c,
+            "INSERT INTO messages (id, channel_id, seq, thread_id, author_id, text, data, mentions, client_msg_id, \
+             hop, created_at, stream, stream_updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
+            &insert,
+        ),
+        async {
+            let Some(root) = &message.thread_id else {
+                return Ok(0);
+            };
+            db::execute(
+                c,
+                "UPDATE messages SET reply_count = reply_count + 1, last_reply_at = $2, last_reply_seq = $3 WHERE id = $1",
+                &[&root.as_str(), &created_at, &seq],
+            )
+            .await
+        },
+        db::execute(
+            c,
+            "UPDATE channel_members SET read_seq = $3 \
+             WHERE channel_id = $1 AND principal_id = $2 AND read_seq < $3",
+            &read_params,
+        ),
+        async {
+            match event {
+                Some(event) => events::insert(c, event).await,
+                None => Ok(()),
+            }
+        },
+    );
+    db::first_failure([
+        inserted.map(drop),
+        replied.map(drop),
+        read.map(drop),
+        logged,
+    ])
 }
 
 pub(crate) async fn edit(
