@@ -56,6 +56,7 @@ pub mod cli;
 pub mod compare;
 pub mod context;
 pub mod jetstream;
+pub mod nats_server;
 pub mod nodes;
 
 use nodes::Nodes;
