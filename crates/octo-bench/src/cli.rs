@@ -33,6 +33,12 @@ pub struct BenchArgs {
     /// new channel and reads every message).
     #[arg(long, global = true)]
     pub scribe: bool,
+    /// The embedded server's `[storage] sqlite_synchronous`: `full` (an fsync
+    /// per group commit, the server's default) or `normal` (no fsync at
+    /// commit; a power loss may lose the last commits, as JetStream's default
+    /// file store may). Ignored with --database.
+    #[arg(long, global = true, value_enum, default_value_t = crate::SqliteSync::Full)]
+    pub sqlite_synchronous: crate::SqliteSync,
 }
 
 #[derive(Subcommand, Debug)]
@@ -229,9 +235,14 @@ fn print_server(octo: &std::path::Path, send_queue: usize, scale_out: Option<&cr
 pub async fn run(args: BenchArgs, default_octo: Option<PathBuf>) -> Result<()> {
     let fd_limit = raise_fd_limit();
     crate::set_scribe(args.scribe);
+    crate::set_sqlite_sync(args.sqlite_synchronous);
     println!(
         "scribe: {} (--scribe runs the server's built-in group.md agent)",
         if args.scribe { "on" } else { "off" }
+    );
+    println!(
+        "sqlite_synchronous: {} (--sqlite-synchronous full|normal)",
+        args.sqlite_synchronous.as_str()
     );
     if let Some(BenchCommand::Context(c)) = args.command {
         if !(1..=100_000).contains(&c.replies) || !(1..=10_000).contains(&c.requests) {

@@ -145,10 +145,12 @@ impl CompareReport {
         emit!(
             out,
             "note: an Octo ack follows a {}; a JetStream PubAck follows the write to its file store, which fsyncs on a timer (sync_interval, 2 min by default){}.",
-            if self.octo_mode == crate::ScaleOut::label(None) {
-                "SQLite commit with synchronous=FULL (fsync)"
-            } else {
+            if self.octo_mode != crate::ScaleOut::label(None) {
                 "PostgreSQL commit (synchronous_commit on: the WAL is flushed)"
+            } else if crate::sqlite_sync() == crate::SqliteSync::Normal {
+                "SQLite commit with synchronous=NORMAL (no fsync: the WAL is fsynced at checkpoints)"
+            } else {
+                "SQLite commit with synchronous=FULL (fsync)"
             },
             if js2.is_some() {
                 "; with sync_interval: always it fsyncs every write before the PubAck"
