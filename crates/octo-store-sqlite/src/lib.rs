@@ -10,6 +10,7 @@
 
 mod audit;
 mod channels;
+mod checkpoint;
 mod deliveries;
 mod error;
 mod events;
@@ -100,6 +101,7 @@ pub struct SqliteStore {
     /// `None` once closed: new writes are refused.
     jobs: Mutex<Option<Sender<Job>>>,
     writer: Mutex<Option<JoinHandle<()>>>,
+    checkpointer: Mutex<Option<checkpoint::Checkpointer>>,
     reads: ReadPool,
 }
 
@@ -123,6 +125,7 @@ impl SqliteStore {
             configure(&conn, None)?;
             readers.push(conn);
         }
+        let checkpointer = checkpoint::Checkpointer::start(path, options.synchronous)?;
         let (tx, rx) = std::sync::mpsc::channel();
         let max_batch = options.max_batch;
         let handle = std::thread::Builder::new()
@@ -132,6 +135,7 @@ impl SqliteStore {
         Ok(SqliteStore {
             jobs: Mutex::new(Some(tx)),
             writer: Mutex::new(Some(handle)),
+            checkpointer: Mutex::new(Some(checkpointer)),
             reads: ReadPool::new(readers),
         })
     }
@@ -139,6 +143,11 @@ impl SqliteStore {
     /// Stops taking writes, lets every queued write commit and answer,
     /// checkpoints the WAL and waits for the writer thread to end.
     pub async fn close(&self) {
+        // First, so that the writer's final checkpoint runs alone.
+        let checkpointer = self.checkpointer.lock().ok().and_then(|mut c| c.take());
+        if let Some(checkpointer) = checkpointer {
+            let _ = tokio::task::spawn_blocking(move || checkpointer.stop()).await;
+        }
         // Dropping the only sender ends the writer's loop once the queue is empty.
         if let Ok(mut jobs) = self.jobs.lock() {
             jobs.take();
@@ -192,6 +201,13 @@ fn configure(conn: &Connection, writer: Option<Synchronous>) -> Res<()> {
             return Err(error::corrupt("journal mode (WAL refused)", &mode));
         }
         conn.pragma_update(None, "synchronous", sync.pragma())?;
+        // The checkpointer thread keeps the WAL short; the writer checkpoints
+        // (inside a commit, fsyncs included) only if it falls far behind.
+        conn.pragma_update(
+            None,
+            "wal_autocheckpoint",
+            checkpoint::WRITER_BACKSTOP_PAGES,
+        )?;
     }
     conn.set_prepared_statement_cache_capacity(64);
     Ok(())
