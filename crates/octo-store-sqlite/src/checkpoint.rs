@@ -62,3 +62,46 @@ impl Checkpointer {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::{DB_FILE, SqliteOptions, SqliteStore};
+    use rusqlite::{Connection, OpenFlags};
+    use std::time::{Duration, Instant};
+
+    /// Rows of `t` in the database file itself, ignoring the WAL.
+    fn rows_in_main_file(path: &std::path::Path) -> i64 {
+        let uri = format!("file:{}?immutable=1", path.display());
+        let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_URI;
+        Connection::open_with_flags(uri, flags)
+            .and_then(|c| c.query_row("SELECT count(*) FROM t", [], |r| r.get(0)))
+            .unwrap_or(0)
+    }
+
+    #[tokio::test]
+    async fn committed_writes_reach_the_database_file_while_the_store_runs() {
+        let dir = tempfile::tempdir().expect("dir");
+        let store = SqliteStore::open(dir.path(), SqliteOptions::default())
+            .await
+            .expect("open");
+        store
+            .write(|c| Ok(c.execute_batch("CREATE TABLE t (v INTEGER NOT NULL)")?))
+            .await
+            .expect("create");
+        for v in 0..50 {
+            store
+                .write(move |c| Ok(c.execute("INSERT INTO t (v) VALUES (?1)", [v])?))
+                .await
+                .expect("insert");
+        }
+        // Far below the writer's own checkpoint threshold: only the
+        // checkpointer copies these into the file. Bounded wait.
+        let path = dir.path().join(DB_FILE);
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while rows_in_main_file(&path) < 50 && Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        assert_eq!(rows_in_main_file(&path), 50, "checkpointed before close");
+        store.close().await;
+    }
+}
