@@ -33,6 +33,12 @@ pub struct BenchArgs {
     /// new channel and reads every message).
     #[arg(long, global = true)]
     pub scribe: bool,
+    /// The embedded server's `[storage] sqlite_synchronous`: `full` (an fsync
+    /// per group commit, the server's default) or `normal` (no fsync at
+    /// commit; a power loss may lose the last commits, as JetStream's default
+    /// file store may). Ignored with --database.
+    #[arg(long, global = true, value_enum, default_value_t = crate::SqliteSync::Full)]
+    pub sqlite_synchronous: crate::SqliteSync,
 }
 
 #[derive(Subcommand, Debug)]
@@ -46,10 +52,15 @@ pub enum BenchCommand {
     /// publish with ack (one publish awaiting its PubAck at a time, like Octo's
     /// one request at a time); one ordered push consumer per member (ephemeral,
     /// ack none, deliver all, flow control), each member on its own NATS
-    /// connection, filtered to its channel's subject. nats-server is not
-    /// started: it must run at --nats (loopback only). Prints both systems'
-    /// figures and, last, `ratios octo/jetstream: throughput=R p99=R
-    /// deliveries=R rss=R`.
+    /// connection, filtered to its channel's subject. By default nats-server
+    /// is not started: it must run at --nats (loopback only). With
+    /// --nats-server PATH or --jetstream-sync-always the bench starts a
+    /// private nats-server for each JetStream run (127.0.0.1, a free port, a
+    /// temporary store, stopped after the run). Prints every system's figures
+    /// and, last, `ratios octo/jetstream: throughput=R p99=R deliveries=R
+    /// rss=R`, always against the JetStream run with its default fsync timer
+    /// (sync_interval 2 min); with --jetstream-sync-always the line before it
+    /// is `ratios octo/jetstream-sync-always: …`.
     Compare(CompareArgs),
     /// Fills one thread with a root and --replies replies over the API, then
     /// times `GET /channels/{id}/context?thread_id=…` (one request at a time,
@@ -123,9 +134,36 @@ pub struct LoadArgs {
 pub struct CompareArgs {
     #[command(flatten)]
     pub load: LoadArgs,
-    /// NATS with JetStream to compare with (loopback only).
+    /// NATS with JetStream to compare with (loopback only); not used when the
+    /// bench starts its own (--nats-server, --jetstream-sync-always).
     #[arg(long, env = "OCTO_BENCH_NATS", default_value = DEFAULT_NATS_URL)]
     pub nats: String,
+    /// Start a private nats-server from this binary for each JetStream run
+    /// instead of using --nats (with --jetstream-sync-always the default is
+    /// `nats-server` on PATH, else /usr/sbin/nats-server).
+    #[arg(long)]
+    pub nats_server: Option<PathBuf>,
+    /// Also run JetStream with `sync_interval: always` (fsync of every write
+    /// before its PubAck, as Octo's default commit), on a private server; the
+    /// default-timer run then uses a private server of the same binary too.
+    /// Needs nats-server 2.10 or later.
+    #[arg(long)]
+    pub jetstream_sync_always: bool,
+}
+
+impl CompareArgs {
+    pub fn side(&self) -> crate::compare::JetStreamSide {
+        let private = match (&self.nats_server, self.jetstream_sync_always) {
+            (Some(path), _) => Some(path.clone()),
+            (None, true) => Some(crate::nats_server::default_binary()),
+            (None, false) => None,
+        };
+        crate::compare::JetStreamSide {
+            url: self.nats.clone(),
+            private,
+            sync_always: self.jetstream_sync_always,
+        }
+    }
 }
 
 fn seconds(name: &str, s: f64, max: f64) -> Result<Duration> {
@@ -197,9 +235,14 @@ fn print_server(octo: &std::path::Path, send_queue: usize, scale_out: Option<&cr
 pub async fn run(args: BenchArgs, default_octo: Option<PathBuf>) -> Result<()> {
     let fd_limit = raise_fd_limit();
     crate::set_scribe(args.scribe);
+    crate::set_sqlite_sync(args.sqlite_synchronous);
     println!(
         "scribe: {} (--scribe runs the server's built-in group.md agent)",
         if args.scribe { "on" } else { "off" }
+    );
+    println!(
+        "sqlite_synchronous: {} (--sqlite-synchronous full|normal)",
+        args.sqlite_synchronous.as_str()
     );
     if let Some(BenchCommand::Context(c)) = args.command {
         if !(1..=100_000).contains(&c.replies) || !(1..=10_000).contains(&c.requests) {
@@ -233,7 +276,7 @@ pub async fn run(args: BenchArgs, default_octo: Option<PathBuf>) -> Result<()> {
             config.duration.as_secs_f64(),
             DRAIN.as_secs_f64()
         );
-        let report = crate::compare::compare(&config, &octo, &c.nats).await?;
+        let report = crate::compare::compare(&config, &octo, &c.side()).await?;
         report.print();
         return Ok(());
     }

@@ -11,10 +11,12 @@
 //! send time rides in the first 8 bytes of the payload. The stream is deleted at
 //! the end however the run ends (it also ages out by itself, `max_age`).
 //!
-//! The server is not started here: it is the long-running `nats-server` at
-//! `--nats` (loopback only). Its memory and CPU come from `/proc` of the process
-//! named `nats-server`.
+//! The server is the long-running `nats-server` at `--nats` (loopback only),
+//! whose memory and CPU come from `/proc` of the process named `nats-server`,
+//! or a private one that [`crate::nats_server`] started for this run (its pid
+//! is known).
 
+use crate::nats_server::JsSync;
 use crate::{
     Config, DRAIN, Latency, MemberResult, PeakSampler, ProcSample, REQUEST_TIMEOUT, SenderResult,
     fmt_bytes, fmt_dur, own_cpu, per_second, rand_u16, sample,
@@ -71,6 +73,9 @@ pub struct JsReport {
     pub bench_cpu: Duration,
     /// `Err(why)` if deleting the stream at the end failed.
     pub stream_deleted: Result<(), String>,
+    /// `Some` when the server was a private one started for this run, with
+    /// its fsync setting; `None`: the shared server at `url`.
+    pub private: Option<JsSync>,
 }
 
 impl JsReport {
@@ -93,12 +98,21 @@ impl JsReport {
     pub fn render(&self) -> String {
         let mut out = String::new();
         let c = &self.config;
-        emit!(
-            out,
-            "server:           nats-server {} at {} (not started by the bench)",
-            self.server_version,
-            self.url
-        );
+        match self.private {
+            None => emit!(
+                out,
+                "server:           nats-server {} at {} (not started by the bench)",
+                self.server_version,
+                self.url
+            ),
+            Some(sync) => emit!(
+                out,
+                "server:           nats-server {} at {}, started by the bench for this run (JetStream in a temporary directory, {})",
+                self.server_version,
+                self.url,
+                sync.label()
+            ),
+        }
         emit!(
             out,
             "stream:           {}: file storage, 1 replica, {} subject(s) octobench.<run>.<k>; deleted at the end: {}",
@@ -163,6 +177,19 @@ impl JsReport {
         );
         let wall = self.delivery_elapsed.as_secs_f64().max(1e-9);
         match &self.server {
+            Some(s) if self.private.is_some() => {
+                emit!(
+                    out,
+                    "server memory:    nats-server pid {} (private): RSS before the run {}, at end {}, peak sampled during the run {}, peak (VmHWM, since start) {}; {} threads",
+                    s.pid,
+                    fmt_bytes(s.before.rss),
+                    fmt_bytes(s.end.rss),
+                    fmt_bytes(s.peak_rss),
+                    fmt_bytes(s.end.hwm),
+                    s.end.threads
+                );
+                self.render_cpu(&mut out, s, wall);
+            }
             Some(s) => {
                 emit!(
                     out,
@@ -174,15 +201,7 @@ impl JsReport {
                     fmt_bytes(s.end.hwm),
                     s.end.threads
                 );
-                let cpu = s.end.cpu.saturating_sub(s.before.cpu).as_secs_f64();
-                emit!(
-                    out,
-                    "server CPU:       {:.2} s during the run ({:.0}% of one core); bench itself {:.2} s ({:.0}%)",
-                    cpu,
-                    100.0 * cpu / wall,
-                    self.bench_cpu.as_secs_f64(),
-                    100.0 * self.bench_cpu.as_secs_f64() / wall
-                );
+                self.render_cpu(&mut out, s, wall);
             }
             None => emit!(
                 out,
@@ -190,6 +209,18 @@ impl JsReport {
             ),
         }
         out
+    }
+
+    fn render_cpu(&self, out: &mut String, s: &NatsProcess, wall: f64) {
+        let cpu = s.end.cpu.saturating_sub(s.before.cpu).as_secs_f64();
+        emit!(
+            out,
+            "server CPU:       {:.2} s during the run ({:.0}% of one core); bench itself {:.2} s ({:.0}%)",
+            cpu,
+            100.0 * cpu / wall,
+            self.bench_cpu.as_secs_f64(),
+            100.0 * self.bench_cpu.as_secs_f64() / wall
+        );
     }
 }
 
@@ -291,8 +322,10 @@ pub async fn probe(url: &str) -> Result<String> {
     Ok(version)
 }
 
-/// Runs the workload once through JetStream at `url` (loopback).
-pub async fn run(config: &Config, url: &str) -> Result<JsReport> {
+/// Runs the workload once through JetStream at `url` (loopback). `private`:
+/// the pid and fsync setting of the server the bench started for this run;
+/// `None` measures the process named `nats-server` instead.
+pub async fn run(config: &Config, url: &str, private: Option<(u32, JsSync)>) -> Result<JsReport> {
     if config.senders == 0 || config.members == 0 || config.channels == 0 {
         bail!("senders, members and channels must be at least 1");
     }
@@ -324,7 +357,8 @@ pub async fn run(config: &Config, url: &str) -> Result<JsReport> {
     .map_err(|_| anyhow!("creating the stream: no answer within {REQUEST_TIMEOUT:?}"))?
     .with_context(|| format!("creating stream {stream_name} (is JetStream enabled?)"))?;
 
-    let result = tokio::time::timeout(bound, round(config, url, &stream_name, run_id))
+    let pid = private.map(|(pid, _)| pid);
+    let result = tokio::time::timeout(bound, round(config, url, &stream_name, run_id, pid))
         .await
         .unwrap_or_else(|_| Err(anyhow!("the JetStream run overran its time limit")));
     let deleted = match tokio::time::timeout(REQUEST_TIMEOUT, js.delete_stream(&stream_name)).await
@@ -338,10 +372,17 @@ pub async fn run(config: &Config, url: &str) -> Result<JsReport> {
     report.server_version = server_version;
     report.url = url.to_owned();
     report.stream_deleted = deleted;
+    report.private = private.map(|(_, sync)| sync);
     Ok(report)
 }
 
-async fn round(config: &Config, url: &str, stream_name: &str, run_id: u64) -> Result<JsReport> {
+async fn round(
+    config: &Config,
+    url: &str,
+    stream_name: &str,
+    run_id: u64,
+    private_pid: Option<u32>,
+) -> Result<JsReport> {
     let subjects: Arc<Vec<String>> = Arc::new(
         (0..config.channels)
             .map(|k| format!("octobench.{run_id}.{k}"))
@@ -390,7 +431,7 @@ async fn round(config: &Config, url: &str, stream_name: &str, run_id: u64) -> Re
         })??;
 
     tokio::time::sleep(Duration::from_millis(500)).await;
-    let pid = find_nats_server(port_of(url));
+    let pid = private_pid.or_else(|| find_nats_server(port_of(url)));
     let before = pid.and_then(|p| sample(p).ok());
     let peak = pid.map(PeakSampler::start);
     let bench_cpu_before = own_cpu()?;
@@ -512,6 +553,7 @@ async fn round(config: &Config, url: &str, stream_name: &str, run_id: u64) -> Re
         server,
         bench_cpu,
         stream_deleted: Ok(()),
+        private: None,
     })
 }
 

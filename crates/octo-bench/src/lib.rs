@@ -56,6 +56,7 @@ pub mod cli;
 pub mod compare;
 pub mod context;
 pub mod jetstream;
+pub mod nats_server;
 pub mod nodes;
 
 use nodes::Nodes;
@@ -624,12 +625,49 @@ pub fn scribe() -> bool {
     SCRIBE.load(Ordering::Relaxed)
 }
 
+/// The embedded server's `[storage] sqlite_synchronous`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, clap::ValueEnum)]
+pub enum SqliteSync {
+    /// An fsync per group commit (the server's default).
+    #[default]
+    Full,
+    /// No fsync at commit: JetStream's default durability class.
+    Normal,
+}
+
+impl SqliteSync {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SqliteSync::Full => "full",
+            SqliteSync::Normal => "normal",
+        }
+    }
+}
+
+/// What the servers the bench starts use for `[storage] sqlite_synchronous`
+/// (set once from the command line, like the scribe).
+static SQLITE_NORMAL: AtomicBool = AtomicBool::new(false);
+
+pub fn set_sqlite_sync(sync: SqliteSync) {
+    SQLITE_NORMAL.store(sync == SqliteSync::Normal, Ordering::Relaxed);
+}
+
+pub fn sqlite_sync() -> SqliteSync {
+    if SQLITE_NORMAL.load(Ordering::Relaxed) {
+        SqliteSync::Normal
+    } else {
+        SqliteSync::Full
+    }
+}
+
 /// The config file the bench starts the server with.
 pub fn config_text(send_queue: usize) -> String {
     format!(
         "# written by octo-bench: the per-principal rate limit would otherwise shape the load\n\
          [limits.rate_limit]\nburst = {RATE_LIMIT_BURST}\nper_second = {RATE_LIMIT_PER_SECOND:.1}\n\n\
-         [limits.realtime]\nsend_queue = {send_queue}\n"
+         [limits.realtime]\nsend_queue = {send_queue}\n\n\
+         [storage]\nsqlite_synchronous = \"{}\"\n",
+        sqlite_sync().as_str()
     )
 }
 
@@ -1233,5 +1271,15 @@ mod tests {
     fn config_parses_as_toml_keys() {
         let text = config_text(DEFAULT_SEND_QUEUE);
         assert!(text.contains("[limits.rate_limit]") && text.contains("send_queue"));
+    }
+
+    #[test]
+    fn the_server_config_carries_the_sqlite_synchronous_asked_for() {
+        // One test sets the global, so the two states are checked in order here.
+        assert!(config_text(1).contains("sqlite_synchronous = \"full\""));
+        set_sqlite_sync(SqliteSync::Normal);
+        let normal = config_text(1);
+        set_sqlite_sync(SqliteSync::Full);
+        assert!(normal.contains("[storage]\nsqlite_synchronous = \"normal\""));
     }
 }

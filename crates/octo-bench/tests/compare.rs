@@ -5,7 +5,7 @@
 //! binary or NATS is not there.
 
 use octo_bench::Config;
-use octo_bench::compare::compare;
+use octo_bench::compare::{JetStreamSide, compare};
 use octo_bench::jetstream::DEFAULT_NATS_URL;
 use std::path::PathBuf;
 use std::time::Duration;
@@ -53,7 +53,7 @@ async fn compare_delivers_everything_on_both_systems() -> anyhow::Result<()> {
         rate: 0.0,
         ..Config::default()
     };
-    let report = compare(&config, &octo, &url).await?;
+    let report = compare(&config, &octo, &JetStreamSide::shared(&url)).await?;
     let text = report.render();
     print!("{text}");
 

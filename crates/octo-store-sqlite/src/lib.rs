@@ -2,13 +2,15 @@
 //! writer thread and a small pool of read connections.
 //!
 //! Every write is a job run by the writer inside a batch transaction and is
-//! acknowledged only after the batch commits with `synchronous=FULL`, so an
-//! answer means "durable". Reads run on read-only connections in blocking
-//! threads and see every acknowledged write.
+//! acknowledged only after the batch commits. With the default
+//! `synchronous=FULL` the commit is fsynced, so an answer means "durable";
+//! [`Synchronous::Normal`] trades that for speed (see there). Reads run on
+//! read-only connections in blocking threads and see every acknowledged write.
 #![forbid(unsafe_code)]
 
 mod audit;
 mod channels;
+mod checkpoint;
 mod deliveries;
 mod error;
 mod events;
@@ -46,6 +48,29 @@ use std::thread::JoinHandle;
 use std::time::Duration;
 use writer::Job;
 
+/// When a commit reaches the disk: SQLite's `synchronous` in WAL mode.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Synchronous {
+    /// `FULL`: every (group) commit is fsynced before it is acknowledged; an
+    /// acknowledged write survives a power loss.
+    #[default]
+    Full,
+    /// `NORMAL`: commits go to the WAL without an fsync (the WAL is fsynced
+    /// at checkpoints). A crash of the process loses nothing acknowledged; a
+    /// power loss or OS crash may lose the last commits (the database stays
+    /// consistent).
+    Normal,
+}
+
+impl Synchronous {
+    fn pragma(self) -> &'static str {
+        match self {
+            Synchronous::Full => "FULL",
+            Synchronous::Normal => "NORMAL",
+        }
+    }
+}
+
 /// How the store runs.
 #[derive(Debug, Clone)]
 pub struct SqliteOptions {
@@ -53,6 +78,8 @@ pub struct SqliteOptions {
     pub max_batch: usize,
     /// Read-only connections, i.e. how many reads run at once.
     pub read_connections: usize,
+    /// Whether a commit waits for an fsync.
+    pub synchronous: Synchronous,
 }
 
 impl Default for SqliteOptions {
@@ -60,6 +87,7 @@ impl Default for SqliteOptions {
         SqliteOptions {
             max_batch: 512,
             read_connections: 4,
+            synchronous: Synchronous::Full,
         }
     }
 }
@@ -73,6 +101,7 @@ pub struct SqliteStore {
     /// `None` once closed: new writes are refused.
     jobs: Mutex<Option<Sender<Job>>>,
     writer: Mutex<Option<JoinHandle<()>>>,
+    checkpointer: Mutex<Option<checkpoint::Checkpointer>>,
     reads: ReadPool,
 }
 
@@ -87,15 +116,16 @@ impl SqliteStore {
 
     fn open_blocking(path: &Path, options: SqliteOptions) -> Result<SqliteStore, StoreError> {
         let mut write = Connection::open(path).map_err(error::Error::from)?;
-        configure(&write, true)?;
+        configure(&write, Some(options.synchronous))?;
         migrate::migrate(&mut write)?;
         let mut readers = Vec::new();
         for _ in 0..options.read_connections.max(1) {
             let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX;
             let conn = Connection::open_with_flags(path, flags).map_err(error::Error::from)?;
-            configure(&conn, false)?;
+            configure(&conn, None)?;
             readers.push(conn);
         }
+        let checkpointer = checkpoint::Checkpointer::start(path, options.synchronous)?;
         let (tx, rx) = std::sync::mpsc::channel();
         let max_batch = options.max_batch;
         let handle = std::thread::Builder::new()
@@ -105,6 +135,7 @@ impl SqliteStore {
         Ok(SqliteStore {
             jobs: Mutex::new(Some(tx)),
             writer: Mutex::new(Some(handle)),
+            checkpointer: Mutex::new(Some(checkpointer)),
             reads: ReadPool::new(readers),
         })
     }
@@ -112,6 +143,11 @@ impl SqliteStore {
     /// Stops taking writes, lets every queued write commit and answer,
     /// checkpoints the WAL and waits for the writer thread to end.
     pub async fn close(&self) {
+        // First, so that the writer's final checkpoint runs alone.
+        let checkpointer = self.checkpointer.lock().ok().and_then(|mut c| c.take());
+        if let Some(checkpointer) = checkpointer {
+            let _ = tokio::task::spawn_blocking(move || checkpointer.stop()).await;
+        }
         // Dropping the only sender ends the writer's loop once the queue is empty.
         if let Ok(mut jobs) = self.jobs.lock() {
             jobs.take();
@@ -153,18 +189,58 @@ impl SqliteStore {
     }
 }
 
-fn configure(conn: &Connection, writer: bool) -> Res<()> {
+/// `writer`: the writer's `synchronous`; `None` for a read connection.
+fn configure(conn: &Connection, writer: Option<Synchronous>) -> Res<()> {
     conn.busy_timeout(BUSY_TIMEOUT)?;
     conn.pragma_update(None, "foreign_keys", "ON")?;
-    if writer {
+    if let Some(sync) = writer {
         // WAL lets readers run beside the writer; FULL makes a commit durable.
         let mode: String =
             conn.pragma_update_and_check(None, "journal_mode", "WAL", |r| r.get(0))?;
         if !mode.eq_ignore_ascii_case("wal") {
             return Err(error::corrupt("journal mode (WAL refused)", &mode));
         }
-        conn.pragma_update(None, "synchronous", "FULL")?;
+        conn.pragma_update(None, "synchronous", sync.pragma())?;
+        // The checkpointer thread keeps the WAL short; the writer checkpoints
+        // (inside a commit, fsyncs included) only if it falls far behind.
+        conn.pragma_update(
+            None,
+            "wal_autocheckpoint",
+            checkpoint::WRITER_BACKSTOP_PAGES,
+        )?;
     }
     conn.set_prepared_statement_cache_capacity(64);
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The writer's `PRAGMA synchronous` (1 = NORMAL, 2 = FULL).
+    async fn writer_synchronous(store: &SqliteStore) -> i64 {
+        store
+            .write(|c| Ok(c.pragma_query_value(None, "synchronous", |r| r.get(0))?))
+            .await
+            .expect("pragma")
+    }
+
+    #[tokio::test]
+    async fn the_writer_commits_as_configured() {
+        let dir = tempfile::tempdir().expect("dir");
+        let full = SqliteStore::open(dir.path(), SqliteOptions::default())
+            .await
+            .expect("open");
+        assert_eq!(writer_synchronous(&full).await, 2, "FULL by default");
+        full.close().await;
+        let options = SqliteOptions {
+            synchronous: Synchronous::Normal,
+            ..SqliteOptions::default()
+        };
+        let normal = SqliteStore::open(dir.path(), options)
+            .await
+            .expect("reopen");
+        assert_eq!(writer_synchronous(&normal).await, 1, "NORMAL when asked");
+        normal.close().await;
+    }
 }

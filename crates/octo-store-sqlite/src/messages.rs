@@ -117,8 +117,11 @@ pub(crate) fn post(conn: &Connection, m: NewMessage) -> Res<Posted> {
         }
     }
     let hop = next_hop(m.author_kind, previous_hop(conn, &m)?);
+    let has_files = !m.attachments.is_empty();
     // Refused attachments stop the post before anything is written.
-    files::check_attachable(conn, &m.attachments, &m.channel_id, &m.author_id)?;
+    if has_files {
+        files::check_attachable(conn, &m.attachments, &m.channel_id, &m.author_id)?;
+    }
     let seq = events::next_seq(conn, &m.channel_id)?;
     let stream = m.stream.then_some(StreamStatus::Open);
     conn.prepare_cached(
@@ -140,14 +143,21 @@ pub(crate) fn post(conn: &Connection, m: NewMessage) -> Res<Posted> {
         stream.map(StreamStatus::as_str),
         stream.map(|_| ms(m.created_at)),
     ])?;
-    files::attach(conn, &m.attachments, &m.id)?;
+    if has_files {
+        files::attach(conn, &m.attachments, &m.id)?;
+    }
     if let Some(root) = &m.thread_id {
         conn.prepare_cached(
             "UPDATE messages SET reply_count = reply_count + 1, last_reply_at = ?2, last_reply_seq = ?3 WHERE id = ?1",
         )?
         .execute(params![root.as_str(), ms(m.created_at), seq_param(seq)])?;
     }
-    let attachments = files::of_message(conn, &m.id)?;
+    // A new message has no reactions, and files only if it was sent with some.
+    let attachments = if has_files {
+        files::of_message(conn, &m.id)?
+    } else {
+        Vec::new()
+    };
     let message = m.stored(seq, hop, attachments);
     let event = events::build(
         &message.channel_id,

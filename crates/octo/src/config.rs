@@ -23,6 +23,7 @@ pub struct FileConfig {
     /// NATS subject prefix: clusters sharing one NATS keep apart by it.
     pub broker_prefix: Option<String>,
     pub limits: ServerConfig,
+    pub storage: StorageSection,
     pub files: FilesStorage,
     pub voice: VoiceEngine,
     pub scribe: ScribeSection,
@@ -124,6 +125,34 @@ impl ScribeSection {
     }
 }
 
+/// `[storage]`: how the embedded SQLite database commits.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct StorageSection {
+    pub sqlite_synchronous: SqliteSynchronous,
+}
+
+/// When an acknowledged write reaches the disk (SQLite's `synchronous`, WAL).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SqliteSynchronous {
+    /// An fsync per (group) commit: an acknowledged message survives a power loss.
+    #[default]
+    Full,
+    /// No fsync at commit: a crash of the process loses nothing, a power loss
+    /// or OS crash may lose the last commits.
+    Normal,
+}
+
+impl SqliteSynchronous {
+    pub fn store_option(self) -> octo_store_sqlite::Synchronous {
+        match self {
+            SqliteSynchronous::Full => octo_store_sqlite::Synchronous::Full,
+            SqliteSynchronous::Normal => octo_store_sqlite::Synchronous::Normal,
+        }
+    }
+}
+
 /// Which speech engine `POST /channels/{id}/transcribe` uses.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
 #[serde(tag = "engine", rename_all = "lowercase", deny_unknown_fields)]
@@ -192,6 +221,15 @@ data = "./octo-data"
 # database_schema = "public"
 # broker = "nats://127.0.0.1:4222"
 # broker_prefix = "octo"
+
+# The embedded database (SQLite; ignored with a PostgreSQL database).
+[storage]
+# "full": every commit is fsynced before a message is acknowledged, so an
+# acknowledged message survives a power loss. "normal": no fsync at commit
+# (the write-ahead log is fsynced at checkpoints): a crash of Octo loses
+# nothing, a power loss or OS crash may lose the last acknowledged messages
+# (the durability class of NATS JetStream's default file store). Faster.
+sqlite_synchronous = "full"
 
 # Attachments are kept in <data>/files unless an S3-compatible bucket is named
 # (credentials from AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY).
@@ -315,6 +353,31 @@ mod tests {
             "the example states every default"
         );
         assert_eq!(parsed.scribe, ScribeSection::default());
+        assert_eq!(parsed.storage, StorageSection::default());
+    }
+
+    #[test]
+    fn sqlite_synchronous_is_full_unless_normal_is_asked_for() {
+        let default: FileConfig = toml::from_str("").expect("parses");
+        assert_eq!(
+            default.storage.sqlite_synchronous.store_option(),
+            octo_store_sqlite::Synchronous::Full
+        );
+        let normal: FileConfig =
+            toml::from_str("[storage]\nsqlite_synchronous = \"normal\"\n").expect("parses");
+        assert_eq!(
+            normal.storage.sqlite_synchronous.store_option(),
+            octo_store_sqlite::Synchronous::Normal
+        );
+        let bad = toml::from_str::<FileConfig>("[storage]\nsqlite_synchronous = \"off\"\n")
+            .expect_err("off is not a choice");
+        let said = bad.to_string();
+        assert!(
+            said.contains("sqlite_synchronous")
+                && said.contains("`full`")
+                && said.contains("`normal`"),
+            "the error names the key and the choices: {said}"
+        );
     }
 
     #[test]

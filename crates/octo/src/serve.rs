@@ -67,6 +67,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         args.database.or(file.database).as_deref(),
         args.database_schema.or(file.database_schema),
         &data,
+        file.storage.sqlite_synchronous.store_option(),
     )
     .await?;
     let broker = open_broker(
@@ -134,6 +135,7 @@ async fn open_store(
     database: Option<&str>,
     schema: Option<String>,
     data: &Path,
+    synchronous: octo_store_sqlite::Synchronous,
 ) -> anyhow::Result<Arc<dyn Store>> {
     match database {
         Some(url) if url.starts_with("postgres://") || url.starts_with("postgresql://") => {
@@ -152,9 +154,15 @@ async fn open_store(
             redacted(other)
         ),
         None => Ok(Arc::new(
-            SqliteStore::open(data, SqliteOptions::default())
-                .await
-                .with_context(|| format!("opening the database in {}", data.display()))?,
+            SqliteStore::open(
+                data,
+                SqliteOptions {
+                    synchronous,
+                    ..SqliteOptions::default()
+                },
+            )
+            .await
+            .with_context(|| format!("opening the database in {}", data.display()))?,
         )),
     }
 }
