@@ -207,14 +207,23 @@ pub async fn authorize_channel(
     id: &ChannelId,
     action: Action,
 ) -> ApiResult<ChannelView> {
+    let view = read_channel_view(state, caller, id).await?;
+    view.check(caller, action)?;
+    Ok(view)
+}
+
+/// The channel and the caller's permission inputs in it, from the store.
+async fn read_channel_view(
+    state: &AppState,
+    caller: &Caller,
+    id: &ChannelId,
+) -> ApiResult<ChannelView> {
     let channel = state
         .store
         .get_channel(id)
         .await?
         .ok_or(ApiError::NotFound("channel"))?;
-    let view = load_channel_view(state, caller, channel).await?;
-    view.check(caller, action)?;
-    Ok(view)
+    load_channel_view(state, caller, channel).await
 }
 
 /// [`authorize_channel`] from this node's cache (see `crate::cache`), for the
@@ -258,12 +267,7 @@ async fn fresh_channel_view(
     action: Action,
 ) -> ApiResult<ChannelView> {
     let epoch = state.cache.epoch();
-    let channel = state
-        .store
-        .get_channel(id)
-        .await?
-        .ok_or(ApiError::NotFound("channel"))?;
-    let view = load_channel_view(state, caller, channel).await?;
+    let view = read_channel_view(state, caller, id).await?;
     let inputs = crate::cache::ChannelInputs {
         channel: view.channel.clone(),
         membership: view.membership.clone(),

@@ -613,13 +613,9 @@ async fn a_nats_restart_during_traffic_loses_nothing() {
     assert_eq!(seen, sent, "a delay, not a gap: everything, once, in order");
 }
 
-/// A refusal on one node never outlives the change that lifts it on another:
-/// even with the broker's signal lost (here, two nodes on one database but on
-/// different NATS prefixes, so node 1 never hears node 0), a member added to a
-/// private channel through node 0 posts at once through node 1, which had
-/// refused them (and cached why) a moment before.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_member_added_through_one_node_posts_at_once_through_another_without_its_signal() {
+/// Two nodes on one database whose brokers never meet (different NATS
+/// prefixes): node 1 hears no signal of node 0, as when the broker loses one.
+fn deaf_pair() -> Cluster {
     let mut cluster = Cluster {
         nodes: Vec::new(),
         _schema: TempSchema::new(),
@@ -632,6 +628,17 @@ async fn a_member_added_through_one_node_posts_at_once_through_another_without_i
     cluster.prefix = format!("octotest-{:016x}", rand_u64());
     let second = cluster.spawn();
     cluster.nodes.push(listening(second));
+    cluster
+}
+
+/// A refusal on one node never outlives the change that lifts it on another:
+/// even with the broker's signal lost (here, two nodes on one database but on
+/// different NATS prefixes, so node 1 never hears node 0), a member added to a
+/// private channel through node 0 posts at once through node 1, which had
+/// refused them (and cached why) a moment before.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_member_added_through_one_node_posts_at_once_through_another_without_its_signal() {
+    let cluster = deaf_pair();
 
     let w = world(&cluster, 0).await;
     let owner = Client::new(&cluster.nodes[0].url, Some(w.setup.token.clone()));
@@ -686,18 +693,7 @@ async fn a_member_added_through_one_node_posts_at_once_through_another_without_i
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_agent_added_through_one_node_is_woken_by_a_mention_through_another_without_its_signal()
 {
-    let mut cluster = Cluster {
-        nodes: Vec::new(),
-        _schema: TempSchema::new(),
-        prefix: format!("octotest-{:016x}", rand_u64()),
-        config: Some(config_file("")),
-        broker: nats_url(),
-    };
-    let first = cluster.spawn();
-    cluster.nodes.push(listening(first));
-    cluster.prefix = format!("octotest-{:016x}", rand_u64());
-    let second = cluster.spawn();
-    cluster.nodes.push(listening(second));
+    let cluster = deaf_pair();
 
     let w = world(&cluster, 0).await;
     let owner_on_0 = Client::new(&cluster.nodes[0].url, Some(w.setup.token.clone()));
