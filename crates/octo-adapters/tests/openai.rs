@@ -27,6 +27,18 @@ fn sse(events: Vec<Value>) -> Response {
     ([(header::CONTENT_TYPE, "text/event-stream")], body).into_response()
 }
 
+/// Serves the model's side on a loopback port of its own.
+async fn model_server(model: Router) -> std::net::SocketAddr {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, model).await;
+    });
+    addr
+}
+
 fn chunk(delta: Value, finish: Option<&str>) -> Value {
     json!({"id": "c1", "object": "chat.completion.chunk", "model": "tiny",
         "choices": [{"index": 0, "delta": delta, "finish_reason": finish}]})
@@ -77,16 +89,12 @@ async fn completions(State(seen): State<Seen>, headers: HeaderMap, body: String)
 #[tokio::test]
 async fn a_mention_gets_a_streamed_model_reply_built_from_the_thread() {
     let seen = Seen::default();
-    let model = Router::new()
-        .route("/v1/chat/completions", post(completions))
-        .with_state(seen.clone());
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind");
-    let model_addr = listener.local_addr().expect("addr");
-    tokio::spawn(async move {
-        let _ = axum::serve(listener, model).await;
-    });
+    let model_addr = model_server(
+        Router::new()
+            .route("/v1/chat/completions", post(completions))
+            .with_state(seen.clone()),
+    )
+    .await;
 
     let app = spawn_app().await;
     let (scout, token) = app.agent("scout").await;
@@ -198,16 +206,12 @@ async fn proposes(State(seen): State<Seen>, headers: HeaderMap, body: String) ->
 #[tokio::test]
 async fn in_review_mode_the_models_group_md_becomes_a_proposal_not_a_revision() {
     let seen = Seen::default();
-    let model = Router::new()
-        .route("/v1/chat/completions", post(proposes))
-        .with_state(seen.clone());
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind");
-    let model_addr = listener.local_addr().expect("addr");
-    tokio::spawn(async move {
-        let _ = axum::serve(listener, model).await;
-    });
+    let model_addr = model_server(
+        Router::new()
+            .route("/v1/chat/completions", post(proposes))
+            .with_state(seen.clone()),
+    )
+    .await;
 
     let app = spawn_app().await;
     let (scout, token) = app.agent("scout").await;
