@@ -39,6 +39,22 @@ async fn model_server(model: Router) -> std::net::SocketAddr {
     addr
 }
 
+/// `agents.toml` for the agent `scout` on the openai connector, plus `extra`
+/// lines of its table.
+fn scout_config(url: &str, token: &str, model: std::net::SocketAddr, extra: &str) -> String {
+    format!(
+        r#"url = "{url}"
+[[agents]]
+name = "scout"
+token = "{token}"
+connector = "openai"
+base_url = "http://{model}/v1"
+model = "tiny"
+api_key_env = "TEST_MODEL_KEY"
+{extra}"#
+    )
+}
+
 fn chunk(delta: Value, finish: Option<&str>) -> Value {
     json!({"id": "c1", "object": "chat.completion.chunk", "model": "tiny",
         "choices": [{"index": 0, "delta": delta, "finish_reason": finish}]})
@@ -99,19 +115,11 @@ async fn a_mention_gets_a_streamed_model_reply_built_from_the_thread() {
     let app = spawn_app().await;
     let (scout, token) = app.agent("scout").await;
     let channel = app.channel(&[&scout]).await;
-    let config = format!(
-        r#"url = "{}"
-[[agents]]
-name = "scout"
-token = "{token}"
-connector = "openai"
-base_url = "http://{model_addr}/v1"
-model = "tiny"
-api_key_env = "TEST_MODEL_KEY"
-system_prompt = "You are scout. Be brief."
-parameters = {{ temperature = 0.1 }}
-"#,
-        app.url
+    let config = scout_config(
+        &app.url,
+        &token,
+        model_addr,
+        "system_prompt = \"You are scout. Be brief.\"\nparameters = { temperature = 0.1 }\n",
     );
     let bridge = start_bridge(&config).await;
 
@@ -223,18 +231,7 @@ async fn in_review_mode_the_models_group_md_becomes_a_proposal_not_a_revision() 
         Some(json!({"mode": "review"})),
     )
     .await;
-    let config = format!(
-        r#"url = "{}"
-[[agents]]
-name = "scout"
-token = "{token}"
-connector = "openai"
-base_url = "http://{model_addr}/v1"
-model = "tiny"
-api_key_env = "TEST_MODEL_KEY"
-"#,
-        app.url
-    );
+    let config = scout_config(&app.url, &token, model_addr, "");
     let bridge = start_bridge(&config).await;
     app.say(&channel, "@scout note that deploys freeze on Fridays", None)
         .await;

@@ -951,6 +951,26 @@ const PARTIAL: &[&str] = &[
     "apart from",
 ];
 
+/// Past participles that report something other than work done: a failure,
+/// a halt, a postponement, a flag raised.
+const NOT_DONE: &[&str] = &[
+    "failed",
+    "crashed",
+    "rejected",
+    "denied",
+    "refused",
+    "stalled",
+    "paused",
+    "reverted",
+    "postponed",
+    "cancelled",
+    "canceled",
+    "missed",
+    "stopped",
+    "flagged",
+    "reported",
+];
+
 /// "trio is booked", "the flag is configured": a passive report of finished work
 /// (not "is scheduled for Thursday", which is still to come).
 fn passive_report(sentence: &str) -> bool {
@@ -976,21 +996,6 @@ fn passive_report(sentence: &str) -> bool {
         "called",
         "related",
         "allowed",
-        "failed",
-        "crashed",
-        "rejected",
-        "denied",
-        "refused",
-        "stalled",
-        "paused",
-        "reverted",
-        "postponed",
-        "cancelled",
-        "canceled",
-        "missed",
-        "stopped",
-        "flagged",
-        "reported",
     ];
     let ws: Vec<&str> = sentence.split_whitespace().collect();
     ws.windows(2).any(|w| {
@@ -999,6 +1004,7 @@ fn passive_report(sentence: &str) -> bool {
             && participle.len() > 4
             && participle.ends_with("ed")
             && !PLANNED.contains(&participle)
+            && !NOT_DONE.contains(&participle)
     })
 }
 
@@ -1013,21 +1019,6 @@ fn headline_report(sentence: &str) -> bool {
         "needed",
         "blocked",
         "delayed",
-        "failed",
-        "crashed",
-        "rejected",
-        "denied",
-        "refused",
-        "stalled",
-        "paused",
-        "reverted",
-        "postponed",
-        "cancelled",
-        "canceled",
-        "missed",
-        "stopped",
-        "flagged",
-        "reported",
         "timed",
     ];
     let ws: Vec<&str> = sentence.split_whitespace().take(3).collect();
@@ -1039,7 +1030,7 @@ fn headline_report(sentence: &str) -> bool {
     }
     ws.iter().skip(1).any(|w| {
         let w = w.trim_end_matches(|c: char| ",.;:!".contains(c));
-        w.len() > 4 && w.ends_with("ed") && !PLANNED.contains(&w)
+        w.len() > 4 && w.ends_with("ed") && !PLANNED.contains(&w) && !NOT_DONE.contains(&w)
     })
 }
 
