@@ -52,14 +52,12 @@ pub(crate) async fn query_opt_map<T>(
 /// PostgreSQL stand-in for "runs on the single writer" where a check and the
 /// insert it guards must not race.
 pub(crate) async fn lock(c: &impl Db, key: &str) -> Res<()> {
-    execute(
-        c,
-        "SELECT pg_advisory_xact_lock(hashtextextended($1, 0))",
-        &[&key],
-    )
-    .await?;
+    execute(c, LOCK, &[&key]).await?;
     Ok(())
 }
+
+/// The statement of [`lock`].
+pub(crate) const LOCK: &str = "SELECT pg_advisory_xact_lock(hashtextextended($1, 0))";
 
 /// The outcome of statements sent together, in the order they are listed: the
 /// first real failure, not the "transaction is aborted" the later ones get

@@ -17,6 +17,7 @@ use octo_core::*;
 use octo_store::{
     MessageEdit, MessagePage, NewMessage, Posted, StoreError, ThreadFilter, next_hop, now, payload,
 };
+use tokio_postgres::Row;
 use tokio_postgres::types::ToSql;
 
 /// The message row without reactions and attachments, deleted or not.
@@ -66,70 +67,100 @@ pub(crate) async fn get(c: &impl Db, id: &MessageId) -> Res<Option<Message>> {
     }
 }
 
-async fn hop_of_newest(c: &impl Db, sql: &str, key: &str) -> Res<Option<u32>> {
-    let row = db::query_opt(c, sql, &[&key]).await?;
+fn hop_at(row: Option<Row>) -> Res<Option<u32>> {
     let hop = row.map(|r| r.try_get::<_, i64>(0)).transpose()?;
     Ok(hop.map(|h| u32::try_from(h).unwrap_or(u32::MAX)))
 }
 
-/// The hop of the message a new one follows: the newest reply of its thread
-/// (else the root itself), or for a top-level message the newest top-level one.
-async fn previous_hop(c: &impl Db, m: &NewMessage) -> Res<Option<u32>> {
+/// The channel's next seq (taking its row lock) and the hop of the message the
+/// new one follows: the newest reply of its thread (else the root itself), or
+/// for a top-level message the newest top-level one. The reads are sent with
+/// the seq's UPDATE and run after it, so they see the channel settled.
+async fn seq_and_previous_hop(c: &impl Db, m: &NewMessage) -> Res<(u64, Option<u32>)> {
+    let channel = m.channel_id.as_str();
+    let by_channel: [&(dyn ToSql + Sync); 1] = [&channel];
+    let bare_sql = format!("SELECT {MESSAGE_COLS} FROM messages WHERE id = $1");
+    let (bump, newest_top, bare, newest_reply) = tokio::try_join!(
+        c.prepare_cached(NEXT_SEQ),
+        c.prepare_cached(
+            "SELECT hop FROM messages WHERE channel_id = $1 AND thread_id IS NULL ORDER BY seq DESC LIMIT 1"
+        ),
+        c.prepare_cached(&bare_sql),
+        c.prepare_cached("SELECT hop FROM messages WHERE thread_id = $1 ORDER BY seq DESC LIMIT 1"),
+    )?;
+    let seq_of =
+        |row: Option<Row>| -> Res<u64> { rows::u64_at(&row.ok_or(StoreError::NotFound)?, 0) };
     match &m.thread_id {
+        None => {
+            let (seq, previous) = tokio::join!(
+                c.query_opt(&bump, &by_channel),
+                c.query_opt(&newest_top, &by_channel)
+            );
+            let seq = seq_of(seq?)?;
+            Ok((seq, hop_at(previous?)?))
+        }
         Some(root_id) => {
+            let root_id = root_id.as_str();
+            let by_root: [&(dyn ToSql + Sync); 1] = [&root_id];
+            let (seq, root, newest) = tokio::join!(
+                c.query_opt(&bump, &by_channel),
+                c.query_opt(&bare, &by_root),
+                c.query_opt(&newest_reply, &by_root),
+            );
+            let seq = seq_of(seq?)?;
             // Replies hang off a top-level message of the same channel.
-            let root = get_bare(c, root_id)
-                .await?
+            let root = root?
+                .as_ref()
+                .map(rows::message)
+                .transpose()?
                 .filter(|r| r.channel_id == m.channel_id && r.thread_id.is_none())
                 .ok_or(StoreError::NotFound)?;
-            let newest_reply = hop_of_newest(
-                c,
-                "SELECT hop FROM messages WHERE thread_id = $1 ORDER BY seq DESC LIMIT 1",
-                root_id.as_str(),
-            )
-            .await?;
-            Ok(Some(newest_reply.unwrap_or(root.hop)))
-        }
-        None => {
-            hop_of_newest(
-                c,
-                "SELECT hop FROM messages WHERE channel_id = $1 AND thread_id IS NULL ORDER BY seq DESC LIMIT 1",
-                m.channel_id.as_str(),
-            )
-            .await
+            Ok((seq, Some(hop_at(newest?)?.unwrap_or(root.hop))))
         }
     }
 }
 
+/// The seq's UPDATE: it takes the channel row's lock until commit.
+const NEXT_SEQ: &str =
+    "UPDATE channels SET last_seq = last_seq + 1 WHERE id = $1 RETURNING last_seq";
+
+/// A message by `author` with this `client_msg_id`, looked up under the
+/// advisory lock that makes concurrent retries of one post (through any node)
+/// take turns: both go in one round trip, the look-up after the lock.
 async fn earlier_post(
     c: &impl Db,
     author: &PrincipalId,
     client_msg_id: &str,
 ) -> Res<Option<Message>> {
-    let sql =
+    let key = format!("octo-post:{}:{client_msg_id}", author.as_str());
+    let look_sql =
         format!("SELECT {MESSAGE_COLS} FROM messages WHERE author_id = $1 AND client_msg_id = $2");
-    db::query_opt_map(c, &sql, &[&author.as_str(), &client_msg_id], rows::message).await
+    let (lock, look) = tokio::try_join!(c.prepare_cached(db::LOCK), c.prepare_cached(&look_sql))?;
+    let author = author.as_str();
+    let lock_params: [&(dyn ToSql + Sync); 1] = [&key];
+    let look_params: [&(dyn ToSql + Sync); 2] = [&author, &client_msg_id];
+    // Sent in this order (tokio-postgres sends in the order of first polls,
+    // and both statements are prepared): the server runs the look-up second.
+    let (locked, found) = tokio::join!(
+        c.execute(&lock, &lock_params),
+        c.query_opt(&look, &look_params),
+    );
+    locked?;
+    found?.as_ref().map(rows::message).transpose()
 }
 
 pub(crate) async fn post(c: &impl Db, mut m: NewMessage) -> Res<Posted> {
-    if let Some(client_msg_id) = &m.client_msg_id {
-        // Concurrent retries of one post (through any node) take turns here;
-        // the later ones find the first's message.
-        db::lock(
-            c,
-            &format!("octo-post:{}:{client_msg_id}", m.author_id.as_str()),
-        )
-        .await?;
-        if let Some(earlier) = earlier_post(c, &m.author_id, client_msg_id).await? {
-            return Ok(Posted {
-                message: with_details(c, earlier).await?,
-                event: None,
-            });
-        }
+    if let Some(client_msg_id) = &m.client_msg_id
+        && let Some(earlier) = earlier_post(c, &m.author_id, client_msg_id).await?
+    {
+        return Ok(Posted {
+            message: with_details(c, earlier).await?,
+            event: None,
+        });
     }
     // The seq first: with the channel locked, the previous message is settled.
-    let seq = events::next_seq(c, &m.channel_id).await?;
-    let hop = next_hop(m.author_kind, previous_hop(c, &m).await?);
+    let (seq, previous) = seq_and_previous_hop(c, &m).await?;
+    let hop = next_hop(m.author_kind, previous);
     files::check_attachable(c, &m.attachments, &m.channel_id, &m.author_id).await?;
     let files = std::mem::take(&mut m.attachments);
     let mut message = m.stored(seq, hop, Vec::new());
