@@ -28,6 +28,7 @@ mod reactions;
 mod read_pool;
 mod rows;
 mod search;
+mod search_index;
 mod secrets;
 mod spaces;
 mod store;
@@ -130,7 +131,13 @@ impl SqliteStore {
         let max_batch = options.max_batch;
         let handle = std::thread::Builder::new()
             .name("octo-sqlite-writer".into())
-            .spawn(move || writer::run(write, rx, max_batch))
+            .spawn(move || {
+                let chore = writer::Chore {
+                    every: search_index::EVERY,
+                    work: |c| search_index::catch_up(c).map(drop),
+                };
+                writer::run(write, rx, max_batch, Some(chore))
+            })
             .map_err(|e| StoreError::Backend(format!("could not start the writer thread: {e}")))?;
         Ok(SqliteStore {
             jobs: Mutex::new(Some(tx)),

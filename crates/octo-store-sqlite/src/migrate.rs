@@ -14,6 +14,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0006_groupmd.sql"),
     include_str!("../migrations/0007_leases.sql"),
     include_str!("../migrations/0008_groupmd_review.sql"),
+    include_str!("../migrations/0009_search_catch_up.sql"),
 ];
 
 pub(crate) fn migrate(conn: &mut Connection) -> Res<()> {

@@ -235,6 +235,8 @@ mod tests {
         let mentions = serde_json::to_string(&octo_core::model::Mentions::default()).unwrap();
         conn.execute("UPDATE messages SET mentions = ?1", [mentions])
             .unwrap();
+        // As the store does before every search.
+        crate::search_index::catch_up(&conn).unwrap();
         let request = |offset: u32, limit: u32| SearchRequest {
             channels: vec![octo_core::ChannelId::from_string("c")],
             terms: vec![Word("fig".into())],

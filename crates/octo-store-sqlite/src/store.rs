@@ -495,6 +495,10 @@ impl Store for SqliteStore {
         if request.channels.is_empty() {
             return Ok(Vec::new());
         }
+        // Whatever was posted before this search began is indexed first.
+        if self.read(crate::search_index::backlog).await? > 0 {
+            self.write(crate::search_index::catch_up).await?;
+        }
         self.read(move |c| search::search(c, request)).await
     }
 

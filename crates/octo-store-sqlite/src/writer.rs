@@ -12,7 +12,8 @@ use crate::error::Res;
 use octo_store::StoreError;
 use rusqlite::Connection;
 use std::panic::{AssertUnwindSafe, catch_unwind};
-use std::sync::mpsc::{Receiver, TryRecvError};
+use std::sync::mpsc::{Receiver, RecvTimeoutError, TryRecvError};
+use std::time::{Duration, Instant};
 use tokio::sync::oneshot;
 
 /// Delivers a job's outcome once the batch's fate is known: `Ok` if it
@@ -56,29 +57,75 @@ where
     (job, rx)
 }
 
+/// Work the writer does on its own behalf, in a transaction of its own: every
+/// `every` while it is busy or idle, and once more before it exits.
+pub(crate) struct Chore {
+    pub every: Duration,
+    pub work: fn(&Connection) -> Res<()>,
+}
+
 /// The writer thread's body.
-pub(crate) fn run(conn: Connection, jobs: Receiver<Job>, max_batch: usize) {
+pub(crate) fn run(conn: Connection, jobs: Receiver<Job>, max_batch: usize, chore: Option<Chore>) {
     let max_batch = max_batch.max(1);
     let mut batch = Vec::with_capacity(max_batch);
-    while let Ok(first) = jobs.recv() {
-        batch.push(first);
-        while batch.len() < max_batch {
-            match jobs.try_recv() {
-                Ok(job) => batch.push(job),
-                Err(TryRecvError::Empty | TryRecvError::Disconnected) => break,
+    let mut last_chore = Instant::now();
+    loop {
+        let first = match &chore {
+            None => jobs.recv().ok(),
+            Some(c) => match jobs.recv_timeout(c.every) {
+                Ok(job) => Some(job),
+                Err(RecvTimeoutError::Timeout) => None,
+                Err(RecvTimeoutError::Disconnected) => break,
+            },
+        };
+        match first {
+            Some(first) => {
+                batch.push(first);
+                while batch.len() < max_batch {
+                    match jobs.try_recv() {
+                        Ok(job) => batch.push(job),
+                        Err(TryRecvError::Empty | TryRecvError::Disconnected) => break,
+                    }
+                }
+                if batch.len() == 1 {
+                    if let Some(job) = batch.pop() {
+                        run_alone(&conn, job);
+                    }
+                } else {
+                    run_batch(&conn, batch.drain(..));
+                }
             }
+            None if chore.is_none() => break,
+            None => {}
         }
-        if batch.len() == 1 {
-            if let Some(job) = batch.pop() {
-                run_alone(&conn, job);
-            }
-        } else {
-            run_batch(&conn, batch.drain(..));
+        if let Some(c) = &chore
+            && last_chore.elapsed() >= c.every
+        {
+            run_chore(&conn, c);
+            last_chore = Instant::now();
         }
+    }
+    if let Some(c) = &chore {
+        run_chore(&conn, c);
     }
     // Fold the WAL back into the main file so a closed database is one file.
     if let Err(e) = conn.execute_batch("PRAGMA wal_checkpoint(TRUNCATE);") {
         tracing::warn!(error = %e, "final WAL checkpoint failed");
+    }
+}
+
+/// A deferred transaction: a chore with nothing to do only reads.
+fn run_chore(conn: &Connection, chore: &Chore) {
+    let done = exec(conn, "BEGIN")
+        .map_err(crate::error::Error::from)
+        .and_then(|()| (chore.work)(conn))
+        .and_then(|()| exec(conn, "COMMIT").map_err(Into::into));
+    if let Err(e) = done {
+        let e = StoreError::from(e);
+        tracing::warn!(error = %e, "the writer's own work failed; it will try again");
+        if !conn.is_autocommit() {
+            let _ = conn.execute_batch("ROLLBACK");
+        }
     }
 }
 
@@ -202,7 +249,7 @@ mod tests {
         }
         drop(tx);
         let path = conn.path().unwrap().to_owned();
-        run(conn, rx, 512);
+        run(conn, rx, 512, None);
         Connection::open(path).unwrap()
     }
 
@@ -320,7 +367,7 @@ mod tests {
             replies.push(r);
         }
         drop(tx);
-        run(conn, rx, max_batch);
+        run(conn, rx, max_batch, None);
         replies
             .into_iter()
             .map(|r| r.blocking_recv().unwrap().unwrap())
