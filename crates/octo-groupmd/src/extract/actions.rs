@@ -625,15 +625,7 @@ impl State<'_> {
         let acks = ["ok", "okay", "sure", "yes", "yep", "will do", "on it"]
             .iter()
             .any(|a| strip_word_prefix(&lower, a).is_some());
-        acks && self.actions.iter().any(|a| {
-            !a.seeded
-                && a.at < turn.index
-                && turn.index - a.at <= 2
-                && a.item
-                    .owner
-                    .as_ref()
-                    .is_some_and(|o| o.eq_ignore_ascii_case(&turn.message.author))
-        })
+        acks && self.handed_recently(turn)
     }
 
     /// An unowned item from the last two messages gets the author as owner.

@@ -765,7 +765,7 @@ impl State<'_> {
     }
 
     /// Whether the author was handed work in the last two messages.
-    fn handed_recently(&self, turn: &Turn<'_>) -> bool {
+    pub(super) fn handed_recently(&self, turn: &Turn<'_>) -> bool {
         self.actions.iter().any(|a| {
             !a.seeded
                 && a.at < turn.index
