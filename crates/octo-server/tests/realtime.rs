@@ -164,7 +164,7 @@ async fn server_side_cursors_resume_after_acks() {
     ws.send(json!({"type": "ack", "cursors": { ch.clone(): e["seq"] }}))
         .await;
     ws.send(json!({"type": "ping"})).await;
-    assert_eq!(ws.frame().await["type"], "pong");
+    assert_eq!(ws.reply().await["type"], "pong");
     drop(ws);
     let b = say(&app, &ch, &org.owner_token, "task 2").await;
     // No cursors in hello: the server's own (acked) cursor is used.
@@ -363,22 +363,22 @@ async fn bad_frames_get_errors_and_the_server_keeps_serving() {
     )
     .await;
     let mut codes = vec![
-        ws.frame().await["code"].clone(),
-        ws.frame().await["code"].clone(),
+        ws.reply().await["code"].clone(),
+        ws.reply().await["code"].clone(),
     ];
     codes.sort_by_key(|c| c.to_string());
     assert_eq!(codes, [json!("cursor_ahead"), json!("unknown_channel")]);
     ws.send_raw(Message::Text("{oops".into())).await;
-    assert_eq!(ws.frame().await["code"], "bad_frame");
+    assert_eq!(ws.reply().await["code"], "bad_frame");
     ws.send(json!({"type": "shout"})).await;
-    assert_eq!(ws.frame().await["code"], "bad_frame");
+    assert_eq!(ws.reply().await["code"], "bad_frame");
     ws.send_raw(Message::Binary(vec![1, 2, 3].into())).await;
-    assert_eq!(ws.frame().await["code"], "bad_frame");
+    assert_eq!(ws.reply().await["code"], "bad_frame");
     ws.send(json!({"type": "typing", "channel_id": "nope"}))
         .await;
-    assert_eq!(ws.frame().await["code"], "unknown_channel");
+    assert_eq!(ws.reply().await["code"], "unknown_channel");
     ws.send(json!({"type": "ping"})).await;
-    assert_eq!(ws.frame().await["type"], "pong");
+    assert_eq!(ws.reply().await["type"], "pong");
     // Oversize: closed with 1009.
     ws.send_raw(Message::Text("x".repeat(70_000).into())).await;
     let (ended, _) = ws.until_end(WAIT).await;
@@ -590,7 +590,7 @@ async fn hello_can_name_its_channels_and_acks_are_judged_per_channel() {
 
     ws.send(json!({"type": "ack", "cursors": { wanted.clone(): m["seq"], other.clone(): 1 }}))
         .await;
-    let err = ws.frame().await;
+    let err = ws.reply().await;
     assert_eq!(
         (err["code"].clone(), err["channel_id"].clone()),
         (json!("unknown_channel"), json!(other))

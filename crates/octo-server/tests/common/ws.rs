@@ -89,6 +89,18 @@ impl Ws {
         }
     }
 
+    /// The next frame that answers something the client sent (a pong, an
+    /// error), skipping the presence and typing frames the server sends on
+    /// its own whenever someone comes, goes or types.
+    pub async fn reply(&mut self) -> Value {
+        loop {
+            let f = self.frame().await;
+            if f["type"] != "presence" && f["type"] != "typing" {
+                return f;
+            }
+        }
+    }
+
     /// The next frame of type `event` (skipping presence, typing, …).
     pub async fn event(&mut self) -> Value {
         loop {
