@@ -9,17 +9,17 @@ use octo_core::*;
 use octo_store::{StoreError, Timestamp, now};
 use serde_json::Value;
 
+/// The statement of [`next_seq`] (a post sends it pipelined with its reads).
+pub(crate) const NEXT_SEQ: &str =
+    "UPDATE channels SET last_seq = last_seq + 1 WHERE id = $1 RETURNING last_seq";
+
 /// Takes the channel's next seq; NotFound if there is no such channel. The
 /// bumped row stays locked until commit, so a second writer to the channel
 /// (on any node) waits here and gets the next seq: gapless, in commit order.
 pub(crate) async fn next_seq(c: &impl Db, channel: &ChannelId) -> Res<u64> {
-    let row = db::query_opt(
-        c,
-        "UPDATE channels SET last_seq = last_seq + 1 WHERE id = $1 RETURNING last_seq",
-        &[&channel.as_str()],
-    )
-    .await?
-    .ok_or(StoreError::NotFound)?;
+    let row = db::query_opt(c, NEXT_SEQ, &[&channel.as_str()])
+        .await?
+        .ok_or(StoreError::NotFound)?;
     rows::u64_at(&row, 0)
 }
 

@@ -79,33 +79,38 @@ fn hop_at(row: Option<Row>) -> Res<Option<u32>> {
 async fn seq_and_previous_hop(c: &impl Db, m: &NewMessage) -> Res<(u64, Option<u32>)> {
     let channel = m.channel_id.as_str();
     let by_channel: [&(dyn ToSql + Sync); 1] = [&channel];
-    let bare_sql = format!("SELECT {MESSAGE_COLS} FROM messages WHERE id = $1");
-    let (bump, newest_top, bare, newest_reply) = tokio::try_join!(
-        c.prepare_cached(NEXT_SEQ),
-        c.prepare_cached(
-            "SELECT hop FROM messages WHERE channel_id = $1 AND thread_id IS NULL ORDER BY seq DESC LIMIT 1"
-        ),
-        c.prepare_cached(&bare_sql),
-        c.prepare_cached("SELECT hop FROM messages WHERE thread_id = $1 ORDER BY seq DESC LIMIT 1"),
-    )?;
     let seq_of =
         |row: Option<Row>| -> Res<u64> { rows::u64_at(&row.ok_or(StoreError::NotFound)?, 0) };
     match &m.thread_id {
         None => {
+            let (bump, newest) = tokio::try_join!(
+                c.prepare_cached(events::NEXT_SEQ),
+                c.prepare_cached(
+                    "SELECT hop FROM messages WHERE channel_id = $1 AND thread_id IS NULL ORDER BY seq DESC LIMIT 1"
+                ),
+            )?;
             let (seq, previous) = tokio::join!(
                 c.query_opt(&bump, &by_channel),
-                c.query_opt(&newest_top, &by_channel)
+                c.query_opt(&newest, &by_channel)
             );
             let seq = seq_of(seq?)?;
             Ok((seq, hop_at(previous?)?))
         }
         Some(root_id) => {
+            let bare_sql = format!("SELECT {MESSAGE_COLS} FROM messages WHERE id = $1");
+            let (bump, bare, newest) = tokio::try_join!(
+                c.prepare_cached(events::NEXT_SEQ),
+                c.prepare_cached(&bare_sql),
+                c.prepare_cached(
+                    "SELECT hop FROM messages WHERE thread_id = $1 ORDER BY seq DESC LIMIT 1"
+                ),
+            )?;
             let root_id = root_id.as_str();
             let by_root: [&(dyn ToSql + Sync); 1] = [&root_id];
             let (seq, root, newest) = tokio::join!(
                 c.query_opt(&bump, &by_channel),
                 c.query_opt(&bare, &by_root),
-                c.query_opt(&newest_reply, &by_root),
+                c.query_opt(&newest, &by_root),
             );
             let seq = seq_of(seq?)?;
             // Replies hang off a top-level message of the same channel.
@@ -119,10 +124,6 @@ async fn seq_and_previous_hop(c: &impl Db, m: &NewMessage) -> Res<(u64, Option<u
         }
     }
 }
-
-/// The seq's UPDATE: it takes the channel row's lock until commit.
-const NEXT_SEQ: &str =
-    "UPDATE channels SET last_seq = last_seq + 1 WHERE id = $1 RETURNING last_seq";
 
 /// A message by `author` with this `client_msg_id`, looked up under the
 /// advisory lock that makes concurrent retries of one post (through any node)

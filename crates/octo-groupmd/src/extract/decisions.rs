@@ -458,23 +458,26 @@ fn starts_with_subject(sentence: &str) -> bool {
     SUBJECTS.contains(&first.as_str())
 }
 
+/// How a question about what "we" do opens.
+const ASKING_WE: &[&str] = &[
+    "should we",
+    "do we",
+    "are we",
+    "shall we",
+    "can we",
+    "will we",
+];
+
 /// "should we start now or wait for the runs?" answered "start now, …": the
 /// option the answer opens with, in the question's words.
 fn chosen_option(question: &str, answer: &str) -> Option<String> {
     if !question.contains(" or ") {
         return None;
     }
-    let clause = [
-        "should we",
-        "do we",
-        "are we",
-        "shall we",
-        "can we",
-        "will we",
-        "would we",
-    ]
-    .iter()
-    .find_map(|p| strip_word_prefix(question, p))?;
+    let clause = ASKING_WE
+        .iter()
+        .chain(&["would we"])
+        .find_map(|p| strip_word_prefix(question, p))?;
     let first = answer.split_whitespace().next()?;
     clause
         .split(" or ")
@@ -811,18 +814,11 @@ impl State<'_> {
             .find_map(|m| strip_word_prefix(&q, m))
             .unwrap_or(&q)
             .to_owned();
-        let clause = [
-            "should we",
-            "do we",
-            "are we",
-            "shall we",
-            "can we",
-            "will we",
-        ]
-        .iter()
-        .find_map(|p| strip_word_prefix(&q, p))?
-        .trim_start_matches("also ")
-        .to_owned();
+        let clause = ASKING_WE
+            .iter()
+            .find_map(|p| strip_word_prefix(&q, p))?
+            .trim_start_matches("also ")
+            .to_owned();
         // "do we need to …?" asks about a fact, not a choice.
         const FACTS: &[&str] = &["need", "have", "know", "support", "get", "expect", "still"];
         if FACTS
