@@ -30,6 +30,7 @@ pub use state::{AgentsConfig, AppState, FilesConfig, RealtimeConfig, ServerConfi
 
 use axum::Router;
 use axum::routing::get;
+use axum::serve::ListenerExt as _;
 use std::future::Future;
 use std::net::SocketAddr;
 use tokio::net::TcpListener;
@@ -68,6 +69,14 @@ pub async fn serve(
         stopping.begin_shutdown();
         mcp_stop.stop();
     };
+    // Without TCP_NODELAY a small frame written while the previous one is
+    // unacknowledged waits for the peer's delayed ACK (up to 40 ms on Linux):
+    // real-time delivery is a stream of small frames.
+    let listener = listener.tap_io(|tcp| {
+        if let Err(e) = tcp.set_nodelay(true) {
+            tracing::debug!(error = %e, "could not set TCP_NODELAY");
+        }
+    });
     let served = axum::serve(
         listener,
         app(state)

@@ -208,6 +208,10 @@ fn configure(conn: &Connection, writer: Option<Synchronous>) -> Res<()> {
             return Err(error::corrupt("journal mode (WAL refused)", &mode));
         }
         conn.pragma_update(None, "synchronous", sync.pragma())?;
+        // A batch's savepoints journal the pages they change; past 64 KiB
+        // that journal spills to a temp file, opened and unlinked per batch,
+        // unless temp storage is memory.
+        conn.pragma_update(None, "temp_store", "MEMORY")?;
         // The checkpointer thread keeps the WAL short; the writer checkpoints
         // (inside a commit, fsyncs included) only if it falls far behind.
         conn.pragma_update(

@@ -324,6 +324,17 @@ async fn stream_session_inner(
                 if received == 0 {
                     return Err(End::Close(close::SLOW_CONSUMER, super::hub::KICK_SLOW.to_owned()));
                 }
+                // Under load the rest of a group commit's events are being
+                // published at this moment: one yield lets them land, so they
+                // share this write (a syscall per event was most of the cost
+                // of a delivery). Idle, it costs one trip through the scheduler.
+                tokio::task::yield_now().await;
+                while batch.len() < BATCH {
+                    match mailbox.try_recv() {
+                        Ok(out) => batch.push(out),
+                        Err(_) => break,
+                    }
+                }
                 for out in batch.drain(..) {
                 match out {
                     Outbound::Event { event, frame } => {
