@@ -13,11 +13,19 @@ use std::path::{Path, PathBuf};
 use octo_groupmd::{Conversation, Output, extract};
 use serde_json::Value;
 
-/// The floors the whole set is held to: measured on all 36 files (P 0.949,
+/// The floors conv-01…36 are held to: measured on those 36 files (P 0.949,
 /// R 0.849 when conv-19…36 were added), less a small margin. The later
 /// batches were written to find where the rules fail, so they sit lower.
 const MIN_PRECISION: f64 = 0.93;
 const MIN_RECALL: f64 = 0.83;
+/// conv-37…48 were written (before the rules ever ran on them) with answer
+/// keys in a note-taker's own words: self-contained items that name their
+/// object ("Fix the Apple Pay button rendering twice", not "Look at that").
+/// First look P 0.388 R 0.263; with context resolution P 0.524 R 0.364.
+/// Their floor is that, less a small margin; they are not in the floor above.
+const NEW_BATCH_FROM: usize = 37;
+const NEW_MIN_PRECISION: f64 = 0.50;
+const NEW_MIN_RECALL: f64 = 0.34;
 /// The first 18 files keep their old floors (P 0.974, R 0.892 measured): the
 /// rules for later batches must not cost them anything.
 const FIRST_BATCH: usize = 18;
@@ -121,6 +129,7 @@ fn heldout_conversations_score_above_their_floors() {
     let mut total = Tally::default();
     let mut first = Tally::default();
     let mut questions = Tally::default();
+    let mut newest = Tally::default();
     for path in &files {
         let raw = std::fs::read_to_string(path).expect("read");
         let expected: Value =
@@ -150,6 +159,8 @@ fn heldout_conversations_score_above_their_floors() {
             }
             let tally = if cat == "open_questions" {
                 &mut questions
+            } else if number >= NEW_BATCH_FROM {
+                &mut newest
             } else {
                 &mut total
             };
@@ -184,7 +195,8 @@ fn heldout_conversations_score_above_their_floors() {
     let precision = total.matched as f64 / total.pred.max(1) as f64;
     let recall = total.matched as f64 / total.exp.max(1) as f64;
     println!(
-        "held-out: P={precision:.3} R={recall:.3} (decisions + action items: {} predicted, {} expected, {} matched; owner ok {}, done ok {}); open questions: {} predicted, {} expected, {} matched",
+        "held-out conv-01…{}: P={precision:.3} R={recall:.3} (decisions + action items: {} predicted, {} expected, {} matched; owner ok {}, done ok {}); open questions: {} predicted, {} expected, {} matched",
+        NEW_BATCH_FROM - 1,
         total.pred,
         total.exp,
         total.matched,
@@ -199,6 +211,16 @@ fn heldout_conversations_score_above_their_floors() {
         "precision {precision:.3} < {MIN_PRECISION}"
     );
     assert!(recall >= MIN_RECALL, "recall {recall:.3} < {MIN_RECALL}");
+    let new_precision = newest.matched as f64 / newest.pred.max(1) as f64;
+    let new_recall = newest.matched as f64 / newest.exp.max(1) as f64;
+    println!(
+        "conv-{NEW_BATCH_FROM}+: P={new_precision:.3} R={new_recall:.3} ({} predicted, {} expected, {} matched; owner ok {}, done ok {})",
+        newest.pred, newest.exp, newest.matched, newest.owner_ok, newest.done_ok
+    );
+    assert!(
+        new_precision >= NEW_MIN_PRECISION && new_recall >= NEW_MIN_RECALL,
+        "conv-{NEW_BATCH_FROM}+: P {new_precision:.3} R {new_recall:.3} below {NEW_MIN_PRECISION} / {NEW_MIN_RECALL}"
+    );
     let first_precision = first.matched as f64 / first.pred.max(1) as f64;
     let first_recall = first.matched as f64 / first.exp.max(1) as f64;
     println!("first {FIRST_BATCH}: P={first_precision:.3} R={first_recall:.3}");

@@ -364,7 +364,7 @@ impl State<'_> {
                 continue;
             }
             if s.question
-                && let Some(task) = who_request(&lower)
+                && let Some(task) = who_request(&lower).or_else(|| super::context::who_does(&lower))
             {
                 self.requests.push(Request {
                     text: item_text(&task),
@@ -770,7 +770,7 @@ impl State<'_> {
             return false;
         }
         let text = if points_back(task) {
-            match self.referent(turn, &member.name, all) {
+            match self.referent(turn, &member.name, task, all) {
                 Some(t) => t,
                 None => return false,
             }
@@ -790,7 +790,13 @@ impl State<'_> {
 
     /// What "set that up" points at: the owner's reply if it reports the work,
     /// else the message before.
-    fn referent(&self, turn: &Turn<'_>, owner: &str, all: &[Message]) -> Option<String> {
+    fn referent(
+        &self,
+        turn: &Turn<'_>,
+        owner: &str,
+        task: &str,
+        all: &[Message],
+    ) -> Option<String> {
         let reply = all
             .iter()
             .skip(turn.index + 1)
@@ -806,6 +812,17 @@ impl State<'_> {
                 .iter()
                 .find_map(|p| strip_word_prefix(text, p))
                 .unwrap_or(text);
+            // "sure will do", "sure, after the shadow fix": a yes, not the work;
+            // the task keeps its own words and gets its object from context.
+            let says_work = content_words(text).len() >= 2
+                && ![
+                    "after", "before", "once", "when", "tomorrow", "today", "later",
+                ]
+                .iter()
+                .any(|w| strip_word_prefix(&text.to_lowercase(), w).is_some());
+            if !says_work {
+                return Some(item_text(task.split(',').next().unwrap_or(task)));
+            }
             return Some(item_text(text));
         }
         let before = all.get(turn.index.checked_sub(1)?)?;
@@ -1052,7 +1069,15 @@ fn split_work(text: &str) -> Vec<String> {
             .split_whitespace()
             .nth(1)
             .is_some_and(|w| POINTERS.contains(&w));
+        // "… and share on monday": no object of its own, the same work.
+        let no_object = rest.split_whitespace().nth(1).is_none_or(|w| {
+            [
+                "on", "in", "with", "by", "at", "after", "before", "tomorrow", "today",
+            ]
+            .contains(&w)
+        });
         !continues
+            && !no_object
             && cues::OUTSIDE_VERBS
                 .iter()
                 .any(|v| strip_word_prefix(rest, v).is_some())

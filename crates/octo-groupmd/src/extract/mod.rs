@@ -7,6 +7,7 @@
 //! phrasing). Quoted text (`>` lines, code, long "…" passages) is never read.
 
 mod actions;
+mod context;
 mod cues;
 mod decisions;
 mod questions;
@@ -35,6 +36,7 @@ pub fn extract_since(members: &[Member], messages: &[Message], doc: &Document) -
     for (index, message) in messages.iter().enumerate() {
         state.read(index, message, messages);
     }
+    state.resolve_context(messages);
     state.finish()
 }
 

@@ -1076,3 +1076,154 @@ fn observations_are_not_prohibitions_and_failures_are_not_completions() {
     assert!(e.decisions.is_empty(), "{:?}", e.decisions);
     assert!(!e.action_items[0].done, "{:?}", e.action_items);
 }
+
+#[test]
+fn a_pointer_claim_gets_its_object_from_the_message_it_answers() {
+    // "who can look at that?" + "I'll take it": the task names the bug.
+    let e = convo(&[
+        (
+            "Bo",
+            "the export button is still rendering twice on the invoices page",
+            None,
+            NONE,
+        ),
+        (
+            "Ana",
+            "ugh. who can look at that before friday?",
+            None,
+            NONE,
+        ),
+        ("Cy", "I'll take it", None, NONE),
+    ]);
+    assert_eq!(e.action_items.len(), 1, "{:?}", e.action_items);
+    let a = &e.action_items[0];
+    assert_eq!(a.owner.as_deref(), Some("Cy"));
+    assert!(
+        a.text.contains("export button") && a.text.contains("invoices"),
+        "{}",
+        a.text
+    );
+}
+
+#[test]
+fn a_vague_decision_gets_the_proposal_it_accepts() {
+    // "let's do that for 2.1" after "could we X?": the decision says X.
+    let e = convo(&[
+        (
+            "Bo",
+            "could we disable autosave during the boss transition? logs say it corrupts there",
+            None,
+            NONE,
+        ),
+        ("Cy", "is that safe?", None, NONE),
+        (
+            "Bo",
+            "players lose ten minutes of progress at most, better than a broken save",
+            None,
+            NONE,
+        ),
+        ("Ana", "ok let's do that for 2.1", None, NONE),
+    ]);
+    assert!(
+        decisions(&e)
+            .iter()
+            .any(|d| d.contains("disable autosave during the boss transition")),
+        "{:?}",
+        decisions(&e)
+    );
+}
+
+#[test]
+fn a_claim_of_who_does_x_is_x_and_a_bare_yes_is_not_the_task() {
+    // "who submits the build?" is a request like "who's submitting …?".
+    let e = convo(&[
+        (
+            "Ana",
+            "who submits the build to the store this time?",
+            None,
+            NONE,
+        ),
+        ("Bo", "me", None, NONE),
+        (
+            "Cy",
+            "the audit firm wants the revenue testing sample by the 10th",
+            None,
+            NONE,
+        ),
+        (
+            "Ana",
+            "Cy please own that, you did it last year",
+            None,
+            NONE,
+        ),
+        ("Cy", "sure will do", None, NONE),
+    ]);
+    let items = actions(&e);
+    assert!(
+        items
+            .iter()
+            .any(|(o, t, _)| *o == Some("Bo") && t.contains("build to the store")),
+        "{items:?}"
+    );
+    assert!(
+        items
+            .iter()
+            .any(|(o, t, _)| *o == Some("Cy") && t.contains("revenue testing sample")),
+        "{items:?}"
+    );
+}
+
+#[test]
+fn an_item_with_its_own_object_keeps_its_words_and_and_share_is_one_task() {
+    let e = convo(&[
+        ("Bo", "the billing cutover is the scary part", None, NONE),
+        (
+            "Ana",
+            "I'll write the cutover plan for billing and share on monday",
+            None,
+            NONE,
+        ),
+        ("Cy", "I'll roll back the search migration", None, NONE),
+    ]);
+    assert_eq!(
+        actions(&e),
+        [
+            (
+                Some("Ana"),
+                "Write the cutover plan for billing and share on monday",
+                false
+            ),
+            (Some("Cy"), "Roll back the search migration", false)
+        ]
+    );
+}
+
+#[test]
+fn context_clauses_drop_lead_ins_asides_and_first_person_reports() {
+    use super::context::{Clause, context_clause, vague_action, with_context};
+    let c = context_clause(
+        "other topic - the nitrogen delivery (usually 8am) is on thursday",
+        false,
+    );
+    assert_eq!(
+        c.map(|c| c.text).as_deref(),
+        Some("the nitrogen delivery is on thursday")
+    );
+    assert!(context_clause("I got two quotes from the caterers", false).is_none());
+    assert!(context_clause("Booked the room for the whole week", false).is_none());
+    let m = members();
+    assert!(vague_action("Look at that", &m));
+    assert!(vague_action("Ask Bo in finance", &m));
+    assert!(vague_action("Share on monday", &m));
+    assert!(!vague_action("Write the postmortem by Thursday", &m));
+    assert!(!vague_action("Ask finance about the audit budget", &m));
+    let ctx = Clause {
+        text: "ask them if a csv export is enough".into(),
+        question: true,
+        task: None,
+    };
+    assert_eq!(
+        with_context("Ask Bo in finance", &ctx),
+        "Ask Bo in finance if a csv export is enough"
+    );
+}

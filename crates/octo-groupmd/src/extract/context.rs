@@ -1,0 +1,405 @@
+//! Items that say too little on their own ("Look at that", "Fix the
+//! validation", "Use CronJobs") get their object from the conversation around
+//! them: the request, question or proposal they answer, in the same thread (or
+//! at top level), a few messages back. A note-taker writes the task so it can
+//! be read without the chat; this pass does the same, once every message is read.
+
+use super::{State, cues};
+use crate::model::{Member, Message};
+use crate::text::{
+    capitalise, content_words, sentences, shared_words, strip_word_prefix, trim_filler,
+    without_parentheses, without_quotes, words,
+};
+
+/// Words that stand for something said before.
+const POINTERS: &[&str] = &[
+    "that", "it", "this", "those", "them", "these", "one", "both", "thing", "stuff",
+];
+
+/// Words that say when or how, not what.
+const NOT_OBJECT: &[&str] = &[
+    "today",
+    "tomorrow",
+    "tonight",
+    "now",
+    "later",
+    "asap",
+    "first",
+    "next",
+    "week",
+    "monday",
+    "tuesday",
+    "wednesday",
+    "thursday",
+    "friday",
+    "saturday",
+    "sunday",
+    "morning",
+    "afternoon",
+    "evening",
+    "again",
+    "anyway",
+    "quickly",
+    "soon",
+];
+
+/// Verbs that claim work without naming it.
+const CLAIM_VERBS: &[&str] = &["do", "take", "handle", "own", "grab", "get", "make"];
+
+/// Verbs of asking someone: without a topic ("ask Hannah") they say nothing.
+/// Words that give an asking task its topic.
+const TOPIC: &[&str] = &[
+    "about", "whether", "if", "what", "how", "when", "why", "which", "for", "to", "on",
+];
+
+/// How many earlier messages (in the item's thread) can hold its object.
+const WINDOW: usize = 6;
+
+/// Content words that say what the item is about: not member names, not when.
+fn object_words(text: &str, members: &[Member]) -> Vec<String> {
+    content_words(text)
+        .into_iter()
+        .filter(|w| w.chars().count() > 1 || w.chars().all(|c| c.is_ascii_digit()))
+        .filter(|w| !NOT_OBJECT.contains(&w.as_str()) && !POINTERS.contains(&w.as_str()))
+        .filter(|w| !members.iter().any(|m| m.name.eq_ignore_ascii_case(w)))
+        .collect()
+}
+
+/// The words after a task's verb (and its particle: "pick up", "look at").
+fn after_verb(text: &str) -> Vec<String> {
+    let ws = words(text);
+    let skip = match ws.get(1).map(String::as_str) {
+        Some("up" | "at" | "into" | "over" | "out" | "back" | "on") => 2,
+        _ => 1,
+    };
+    ws.into_iter().skip(skip).collect()
+}
+
+/// Whether an action item's text needs its object from context: a verb
+/// alone ("Do", "Check"), a pointer for its object with little else ("Look at
+/// that", "Move both", "Put it in the macro doc"), a claim verb with one word
+/// ("Do the submission"), a verb going straight to a preposition ("Share on
+/// monday"), or asking someone without a topic ("Ask Marta in finance").
+pub(super) fn vague_action(text: &str, members: &[Member]) -> bool {
+    let rest = after_verb(text);
+    let verb = words(text).into_iter().next().unwrap_or_default();
+    let own = object_words(&rest.join(" "), members);
+    if own.is_empty() {
+        return true;
+    }
+    let object = rest.first().map_or("", String::as_str);
+    if POINTERS.contains(&object) && own.len() <= 2 {
+        return true;
+    }
+    if CLAIM_VERBS.contains(&verb.as_str()) && own.len() <= 1 {
+        return true;
+    }
+    // "Review, its a lot of yaml", "Share on monday" ("confirm with them for
+    // 120 guests" has its object after "with").
+    let lower = text.to_lowercase();
+    let first = lower.split_whitespace().next().unwrap_or("");
+    if first.ends_with(',') || ["on", "in", "by", "until", "after", "before"].contains(&object) {
+        return true;
+    }
+    // "Ask Marta in finance": whom, not what.
+    verb == "ask" && !rest.iter().any(|w| TOPIC.contains(&w.as_str()))
+}
+
+/// Whether a decision's text needs its subject from context: "Use CronJobs",
+/// "Use option C" (one word of its own after the verb), "Do that for 1.3.2"
+/// (a pointer for its object).
+pub(super) fn vague_decision(text: &str, members: &[Member]) -> bool {
+    let ws = words(text);
+    let verb = ws.first().map_or("", String::as_str);
+    let rest = after_verb(text);
+    let pointer = rest
+        .first()
+        .is_some_and(|w| ["it", "that", "this"].contains(&w.as_str()));
+    (["use", "do", "go"].contains(&verb) && object_words(&rest.join(" "), members).len() <= 1)
+        || pointer && CLAIM_VERBS.contains(&verb)
+}
+
+/// Lead-ins that open a topic or a proposal without being it.
+const LEAD_INS: &[&str] = &[
+    "could we",
+    "can we",
+    "should we",
+    "shall we",
+    "we should",
+    "we could",
+    "we need to",
+    "we must",
+    "what if we",
+    "how about we",
+    "how about",
+    "why don't we",
+    "why not",
+    "maybe",
+    "i think",
+    "i'd",
+    "i would",
+    "proposal",
+    "question",
+    "still open",
+    "what about",
+    "one thing",
+    "other topic",
+    "next",
+];
+
+/// One clause of the conversation an item may point at.
+#[derive(Debug, PartialEq)]
+pub(super) struct Clause {
+    pub text: String,
+    pub question: bool,
+    /// Asked of nobody in particular ("who submits the build?", "can someone
+    /// chase the bank?"): the work itself, as a task.
+    pub task: Option<String>,
+}
+
+/// The self-contained part of a sentence, without a short lead-in ("other
+/// topic -", "question for everyone:") or proposal opener, cut at a clause
+/// with its own subject. `None` when it points back itself, speaks for its
+/// author ("I got two quotes", "i'll take the traps") or reports work done
+/// ("Booked the confocal …"): that is not what an item is about.
+pub(super) fn context_clause(sentence: &str, question: bool) -> Option<Clause> {
+    // "(flaky, 3rd time this week)": an aside, not the subject.
+    let sentence = without_parentheses(sentence);
+    let mut t = trim_filler(&sentence).to_owned();
+    // "@docbot what's …", "Nils, who submits …": the addressee is not the subject.
+    if t.starts_with('@') {
+        t = t
+            .split_once(' ')
+            .map_or(String::new(), |(_, r)| trim_filler(r).to_owned());
+    }
+    // "macro question, …", "other topic - …", "last thing: …".
+    for sep in [": ", " - ", " \u{2014} ", ", "] {
+        if let Some((head, rest)) = t.split_once(sep)
+            && head.split_whitespace().count() <= 3
+            && content_words(rest).len() >= 3
+            && !head.contains('?')
+        {
+            t = trim_filler(rest).to_owned();
+            break;
+        }
+    }
+    let first = words(&t).into_iter().next().unwrap_or_default();
+    if ["i", "im", "ill", "ive", "id", "me", "my", "you", "youre"].contains(&first.as_str())
+        || POINTERS.contains(&first.as_str())
+        || first.len() > 4 && first.ends_with("ed")
+    {
+        return None;
+    }
+    let lower = t.to_lowercase();
+    let task = super::actions::who_request(&lower)
+        .or_else(|| who_does(&lower))
+        .or_else(|| {
+            cues::OPEN_REQUESTS
+                .iter()
+                .find_map(|c| strip_word_prefix(&lower, c))
+                .map(str::to_owned)
+        })
+        .map(|task| cut_clause(&task));
+    for _ in 0..2 {
+        let lower = t.to_lowercase();
+        if let Some(rest) = LEAD_INS.iter().find_map(|p| strip_word_prefix(&lower, p)) {
+            let rest = rest.trim_start_matches([' ', ',', ':', '-']);
+            t = t[t.len() - rest.len()..].to_owned();
+            t = trim_filler(&t).to_owned();
+        }
+    }
+    let t = cut_clause(&t);
+    (content_words(&t).len() >= 3).then(|| Clause {
+        text: t.split_whitespace().take(10).collect::<Vec<_>>().join(" "),
+        question,
+        task: task.filter(|t| content_words(t).len() >= 2),
+    })
+}
+
+/// "who submits the build to Nintendo" → "submit the build to Nintendo".
+pub(super) fn who_does(lower: &str) -> Option<String> {
+    let rest = lower.strip_prefix("who ")?;
+    let verb = rest.split_whitespace().next()?;
+    let base = verb
+        .strip_suffix("es")
+        .filter(|b| b.ends_with("sh") || b.ends_with("ch") || b.ends_with('s'))
+        .or_else(|| verb.strip_suffix('s'))
+        .filter(|b| b.len() > 2 && !b.ends_with('s'))?;
+    let task = rest[verb.len()..].trim();
+    (!task.is_empty() && !["is", "was", "has", "does"].contains(&verb))
+        .then(|| format!("{base} {task}"))
+}
+
+/// Cut at a comma opening a clause with its own subject ("…, it just silently
+/// accepts them") or at a comparison ("… rather than …").
+fn cut_clause(t: &str) -> String {
+    let lower = t.to_lowercase();
+    let comma = lower.match_indices(", ").map(|(i, _)| i).find(|&i| {
+        let rest = &lower[i + 2..];
+        [
+            "it",
+            "they",
+            "we",
+            "i",
+            "that",
+            "that's",
+            "this",
+            "which",
+            "otherwise",
+            "but",
+            "so",
+            "because",
+            "last",
+            "no",
+        ]
+        .iter()
+        .any(|w| strip_word_prefix(rest, w).is_some())
+    });
+    let end = [comma, lower.find(" rather than "), lower.find("? ")]
+        .into_iter()
+        .flatten()
+        .filter(|&i| lower[..i].split_whitespace().count() >= 3 && t.is_char_boundary(i))
+        .min()
+        .unwrap_or(t.len());
+    t[..end]
+        .trim_end_matches(['?', '.', '!', ',', ' '])
+        .to_owned()
+}
+
+/// The first sentence of a message with three content words or more, as a clause.
+fn message_clause(text: &str) -> Option<Clause> {
+    let clean = without_quotes(text);
+    let s = sentences(&clean)
+        .into_iter()
+        .find(|s| content_words(&s.text).len() >= 3)?;
+    context_clause(&s.text, s.question)
+}
+
+/// The clause `text` most likely points at: an earlier sentence of its own
+/// message `at`, or an earlier message in the same thread (or at top level),
+/// within [`WINDOW`] messages; ones that share words with `text` and questions
+/// first, then the nearest. The clause must add four words of its own.
+/// Commands to an agent ("@bot how much space …") are lookups, not topics.
+pub(super) fn context_for(
+    text: &str,
+    at: usize,
+    all: &[Message],
+    members: &[Member],
+) -> Option<Clause> {
+    let src = all.get(at)?;
+    let thread = src.thread_id.as_deref();
+    let same = |m: &Message| match thread {
+        Some(t) => m.thread_id.as_deref() == Some(t) || m.id == t,
+        None => m.thread_id.is_none(),
+    };
+    let to_agent = |m: &Message| {
+        let first = m.text.split_whitespace().next().unwrap_or("");
+        first.starts_with('@')
+            && members
+                .iter()
+                .any(|x| x.agent && x.name.eq_ignore_ascii_case(first.trim_start_matches('@')))
+    };
+    let own = content_words(text);
+    // "notifications and image-resizer are easy. I can move both": the
+    // sentences before the one the item came from.
+    let clean = without_quotes(&src.text);
+    let src_sentences = sentences(&clean);
+    let item_at = src_sentences
+        .iter()
+        .position(|s| shared_words(&s.text, text) > 0)
+        .unwrap_or(src_sentences.len());
+    let own_clauses = src_sentences[..item_at]
+        .iter()
+        .rev()
+        .filter_map(|s| context_clause(&s.text, s.question))
+        .map(|c| (-1.0, c));
+    let earlier = all[..at]
+        .iter()
+        .rev()
+        .filter(|m| same(m))
+        .take(WINDOW)
+        .enumerate()
+        .filter(|(_, m)| !to_agent(m))
+        .filter_map(|(rank, m)| message_clause(&m.text).map(|c| ((rank + 1) as f64, c)));
+    let mut best: Option<(f64, Clause)> = None;
+    for (distance, clause) in own_clauses.chain(earlier) {
+        let new = object_words(&clause.text, members)
+            .into_iter()
+            .filter(|w| !own.contains(w) && !w.chars().all(|c| c.is_ascii_digit()))
+            .count();
+        if new < 4 && clause.task.is_none() {
+            continue;
+        }
+        let score = 4.0 * shared_words(text, &clause.text) as f64
+            + if clause.question && clause.task.is_none() {
+                2.5
+            } else {
+                0.0
+            }
+            - distance;
+        if best.as_ref().is_none_or(|(s, _)| score > *s) {
+            best = Some((score, clause));
+        }
+    }
+    best.map(|(_, c)| c)
+}
+
+/// "Look at that" + "apple pay button renders twice" → "Look at: apple pay
+/// button renders twice"; a bare claim ("Do", "Handle that") or a claim of
+/// work asked for ("who submits the build?") is that work; a context opening
+/// with the item's own verb goes on from it ("Ask Marta" + "ask them if …"
+/// → "Ask Marta if …").
+pub(super) fn with_context(text: &str, context: &Clause) -> String {
+    let mut head: Vec<&str> = text.split_whitespace().collect();
+    while head.last().is_some_and(|w| {
+        let w = w.trim_end_matches([',', '.', '!', ':']).to_lowercase();
+        POINTERS.contains(&w.as_str())
+    }) {
+        head.pop();
+    }
+    let head = head.join(" ");
+    let head = head.trim_end_matches([',', ':', ' ']);
+    let head_words = words(head);
+    let verb = head_words.first().map_or("", String::as_str);
+    let bare = head_words.is_empty() || CLAIM_VERBS.contains(&verb);
+    if let Some(task) = &context.task
+        && bare
+    {
+        return capitalise(task);
+    }
+    if bare && head_words.len() <= 1 {
+        return capitalise(&context.text);
+    }
+    let ctx_words = words(&context.text);
+    if ctx_words.first().map(String::as_str) == Some(verb)
+        && let Some((_, rest)) = context.text.split_once(' ')
+    {
+        let rest = match rest.split_once(' ') {
+            Some((p, r)) if POINTERS.contains(&p.to_lowercase().as_str()) => r,
+            _ => rest,
+        };
+        return format!("{head} {rest}");
+    }
+    format!("{head}: {}", context.text)
+}
+
+impl State<'_> {
+    /// Gives vague action items and decisions their object from context.
+    pub(super) fn resolve_context(&mut self, all: &[Message]) {
+        let members = self.members;
+        for a in self.actions.iter_mut().filter(|a| !a.seeded) {
+            if vague_action(&a.item.text, members)
+                && let Some(ctx) = context_for(&a.item.text, a.at, all, members)
+            {
+                a.item.text = with_context(&a.item.text, &ctx);
+            }
+        }
+        for d in self.decisions.iter_mut().filter(|d| !d.seeded) {
+            if vague_decision(&d.item.text, members)
+                && let Some(ctx) = context_for(&d.item.text, d.at, all, members)
+            {
+                d.item.text = with_context(&d.item.text, &ctx);
+            }
+        }
+    }
+}
