@@ -124,6 +124,10 @@ pub struct RealtimeConfig {
     pub max_frame_bytes: usize,
     /// Longest `wait` a long-poll may ask for, in seconds.
     pub longpoll_max_wait_secs: u64,
+    /// Events for a socket written to less than this long ago wait out the
+    /// rest of the window and go in one write: under load, fewer writes (most
+    /// of a delivery's cost) for at most this much latency. 0: write at once.
+    pub coalesce_ms: u64,
 }
 
 impl Default for RealtimeConfig {
@@ -136,6 +140,7 @@ impl Default for RealtimeConfig {
             hello_timeout_ms: 10_000,
             max_frame_bytes: 64 * 1024,
             longpoll_max_wait_secs: 60,
+            coalesce_ms: 3,
         }
     }
 }

@@ -194,9 +194,21 @@ impl FileConfig {
     pub fn load(path: &Path) -> anyhow::Result<Self> {
         let text = std::fs::read_to_string(path)
             .map_err(|e| anyhow::anyhow!("reading config {}: {e}", path.display()))?;
-        toml::from_str(&text).map_err(|e| anyhow::anyhow!("config {}: {e}", path.display()))
+        let config: Self =
+            toml::from_str(&text).map_err(|e| anyhow::anyhow!("config {}: {e}", path.display()))?;
+        let coalesce = config.limits.realtime.coalesce_ms;
+        if coalesce > MAX_COALESCE_MS {
+            anyhow::bail!(
+                "config {}: limits.realtime.coalesce_ms is {coalesce}; at most {MAX_COALESCE_MS}",
+                path.display()
+            );
+        }
+        Ok(config)
     }
 }
+
+/// Longer would let a busy socket's events sit past any real-time promise.
+const MAX_COALESCE_MS: u64 = 1000;
 
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
 pub const DEFAULT_DATA: &str = "./octo-data";
@@ -287,6 +299,10 @@ hello_timeout_ms = 10000
 max_frame_bytes = 65536
 # Longest wait a long-poll may ask for, in seconds.
 longpoll_max_wait_secs = 60
+# A socket written to less than this long ago gets what arrives in the rest of
+# the window in one write: fewer writes under load, at most this much added
+# latency. 0 writes every event at once.
+coalesce_ms = 3
 
 [limits.agents]
 # A streaming reply with no delta for this long is closed as interrupted.
@@ -419,6 +435,18 @@ mod tests {
         .expect("parses");
         assert!(unset.scribe.maintainer_config().is_err());
         assert!(toml::from_str::<FileConfig>("[scribe]\nmaintainer = \"gpt\"\n").is_err());
+    }
+
+    #[test]
+    fn a_coalescing_window_past_a_second_is_refused() {
+        let dir = tempfile::tempdir().expect("dir");
+        let path = dir.path().join("octo.toml");
+        std::fs::write(&path, "[limits.realtime]\ncoalesce_ms = 5000\n").expect("write");
+        let err = FileConfig::load(&path).expect_err("refused").to_string();
+        assert!(err.contains("coalesce_ms is 5000; at most 1000"), "{err}");
+        std::fs::write(&path, "[limits.realtime]\ncoalesce_ms = 0\n").expect("write");
+        let config = FileConfig::load(&path).expect("0 writes at once");
+        assert_eq!(config.limits.realtime.coalesce_ms, 0);
     }
 
     #[test]

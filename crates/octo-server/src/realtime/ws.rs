@@ -222,10 +222,22 @@ async fn send_all(
     kicked: &mut tokio::sync::oneshot::Receiver<&'static str>,
     frames: Vec<String>,
 ) -> Result<(), End> {
+    queue_all(state, sink, kicked, frames).await?;
+    flush(state, sink, kicked).await
+}
+
+/// Queues frames for the socket without flushing: the caller flushes once
+/// for everything it queued.
+async fn queue_all(
+    state: &AppState,
+    sink: &mut Sink,
+    kicked: &mut tokio::sync::oneshot::Receiver<&'static str>,
+    frames: Vec<String>,
+) -> Result<(), End> {
     for frame in frames {
         send(state, sink, kicked, Message::Text(frame.into())).await?;
     }
-    flush(state, sink, kicked).await
+    Ok(())
 }
 
 async fn serve(
@@ -311,6 +323,8 @@ async fn stream_session_inner(
     let shutting_down = super::shutting_down(state.shutting_down.clone());
     tokio::pin!(shutting_down);
     let mut batch = Vec::with_capacity(BATCH);
+    let coalesce = Duration::from_millis(realtime.coalesce_ms);
+    let mut last_flush = Instant::now();
     loop {
         tokio::select! {
             biased;
@@ -324,11 +338,18 @@ async fn stream_session_inner(
                 if received == 0 {
                     return Err(End::Close(close::SLOW_CONSUMER, super::hub::KICK_SLOW.to_owned()));
                 }
-                // Under load the rest of a group commit's events are being
-                // published at this moment: one yield lets them land, so they
-                // share this write (a syscall per event was most of the cost
-                // of a delivery). Idle, it costs one trip through the scheduler.
-                tokio::task::yield_now().await;
+                // A socket written to less than `coalesce` ago is busy: what
+                // arrives in the rest of that window shares the next write (a
+                // write per event was most of a delivery's cost; with
+                // TCP_NODELAY nothing else coalesces). A quiet socket is
+                // written at once, after one yield that lets the rest of a
+                // group commit's events land.
+                let since = last_flush.elapsed();
+                if since < coalesce {
+                    tokio::time::sleep(coalesce - since).await;
+                } else {
+                    tokio::task::yield_now().await;
+                }
                 while batch.len() < BATCH {
                     match mailbox.try_recv() {
                         Ok(out) => batch.push(out),
@@ -339,7 +360,8 @@ async fn stream_session_inner(
                 match out {
                     Outbound::Event { event, frame } => {
                         let delivery = session.on_event(&event).await?;
-                        send_all(&state, sink, &mut kicked, delivery.backfill).await?;
+                        // Flushed once, after the whole batch.
+                        queue_all(&state, sink, &mut kicked, delivery.backfill).await?;
                         if delivery.send_event {
                             send(&state, sink, &mut kicked, Message::Text(frame)).await?;
                         }
@@ -387,6 +409,7 @@ async fn stream_session_inner(
                 }
                 }
                 flush(&state, sink, &mut kicked).await?;
+                last_flush = Instant::now();
             }
             incoming = stream.next() => {
                 let msg = match incoming {
