@@ -459,7 +459,7 @@ fn starts_with_subject(sentence: &str) -> bool {
 }
 
 /// How a question about what "we" do opens.
-const ASKING_WE: &[&str] = &[
+pub(super) const ASKING_WE: &[&str] = &[
     "should we",
     "do we",
     "are we",
@@ -744,27 +744,87 @@ impl State<'_> {
             .rev()
             .find(|s| s.question)?;
         let q = trim_filler(&q.text).to_lowercase();
-        const FACTS: &[&str] = &[
-            "where",
-            "who",
-            "whos",
-            "who's",
-            "when",
-            "how many",
-            "how much",
-            "how long",
-            "what's",
-            "what is",
-            "what time",
-            "why",
-            "which one is",
-            "is it",
-            "is there",
-            "has anyone",
-            "does anyone",
-            "did",
-        ];
-        (!FACTS.iter().any(|f| strip_word_prefix(&q, f).is_some()) && !q.contains('@')).then_some(q)
+        (!FACT_QUESTIONS
+            .iter()
+            .any(|f| strip_word_prefix(&q, f).is_some())
+            && !q.contains('@'))
+        .then_some(q)
+    }
+}
+
+/// "do we power for 1% or 2%?", "min effect - should we …?": a question
+/// that asks the team to choose (between options, or whether "we" do something).
+pub(super) fn choice_question(lower: &str) -> bool {
+    lower.contains(" or ") || ASKING_WE.iter().any(|p| find_phrase(lower, p).is_some())
+}
+
+/// Acknowledgements that accept when they go on to restate the choice.
+const ACKNOWLEDGEMENTS: &[&str] = &["ok", "okay", "fine", "alright", "all right", "right"];
+
+/// Question openers that ask for a fact, not a choice.
+const FACT_QUESTIONS: &[&str] = &[
+    "where",
+    "who",
+    "whos",
+    "who's",
+    "when",
+    "how many",
+    "how much",
+    "how long",
+    "what's",
+    "what is",
+    "what time",
+    "why",
+    "which one is",
+    "is it",
+    "is there",
+    "has anyone",
+    "does anyone",
+    "did",
+];
+
+impl State<'_> {
+    /// Whether `lower` (a reply) echoes a choice asked about just before: a
+    /// question at top level in the last four messages (or the thread root),
+    /// not about a fact, sharing a word with the reply. The asker's own
+    /// question counts once someone else has answered it.
+    fn asked_recently(&self, turn: &Turn<'_>, all: &[Message], lower: &str) -> bool {
+        let author = &turn.message.author;
+        let from = turn.index.saturating_sub(4);
+        let candidates: Vec<(usize, &Message)> = match turn.message.thread_id.as_deref() {
+            Some(root) => all[..turn.index]
+                .iter()
+                .enumerate()
+                .filter(|(_, m)| m.id == root)
+                .collect(),
+            None => all[from..turn.index]
+                .iter()
+                .enumerate()
+                .map(|(i, m)| (from + i, m))
+                .filter(|(_, m)| m.thread_id.is_none())
+                .collect(),
+        };
+        candidates.into_iter().any(|(at, m)| {
+            let asked = sentences(&without_quotes(&m.text))
+                .into_iter()
+                .filter(|s| s.question)
+                .any(|s| {
+                    let q = trim_filler(&s.text).to_lowercase();
+                    !FACT_QUESTIONS
+                        .iter()
+                        .any(|f| strip_word_prefix(&q, f).is_some())
+                        && choice_question(&q)
+                        && content_words(&q)
+                            .intersection(&content_words(lower))
+                            .count()
+                            > 0
+                });
+            let answered = !m.author.eq_ignore_ascii_case(author)
+                || all[at + 1..turn.index]
+                    .iter()
+                    .any(|x| !x.author.eq_ignore_ascii_case(author));
+            asked && answered
+        })
     }
 
     /// Whether the author was handed work in the last two messages.
@@ -870,6 +930,14 @@ impl State<'_> {
                 .flatten()
         });
         let agreement = agreement.or(bare_ok.then_some(&"ok")).or(closing);
+        // "ok power for 2%", "fine, 5.0 requires 3.9+": an acknowledgement that
+        // restates a choice someone asked about (only a restatement counts).
+        let acked = agreement.is_none()
+            && ACKNOWLEDGEMENTS
+                .iter()
+                .any(|a| strip_word_prefix(&raw, a).is_some())
+            && self.asked_recently(turn, all, &lower);
+        let agreement = agreement.or(acked.then_some(&""));
         // The agreeing sentence is short; what follows may explain it.
         let short = sentences(&raw)
             .first()
@@ -948,6 +1016,7 @@ impl State<'_> {
                     });
                 let reply = turn.context.contains('?')
                     || asked_before
+                    || acked
                     || self
                         .proposals
                         .iter()
@@ -958,7 +1027,8 @@ impl State<'_> {
                 (reply
                     && !first.question
                     && !promise
-                    && content_words(&first.text).len() >= 3
+                    // (a restated choice may be short: "ok power for 2%")
+                    && content_words(&first.text).len() >= if acked { 2 } else { 3 }
                     // "…, the rest later": only the first clause can hedge it.
                     && !hedged(head(&first.text.to_lowercase()))
                     && !negative)
@@ -969,6 +1039,8 @@ impl State<'_> {
             self.add_decision(turn, text, &lower);
             return;
         }
+        // An acknowledgement that restates nothing accepts nothing.
+        let agreement = agreement.filter(|_| !acked);
         let short = short || conditional;
         // "fair. Decision: …" states its own decision; the marker wins.
         // "I like that. Let's train both variants …": it decides in its own words.

@@ -1227,3 +1227,57 @@ fn context_clauses_drop_lead_ins_asides_and_first_person_reports() {
         "Ask Bo in finance if a csv export is enough"
     );
 }
+
+#[test]
+fn an_acknowledgement_restating_a_choice_decides_it_with_its_subject() {
+    let e = convo(&[
+        (
+            "Ana",
+            "retention for the audit logs - do we keep them 90 days or a full year?",
+            None,
+            NONE,
+        ),
+        ("Bo", "a year costs 3x the storage", None, NONE),
+        ("Cy", "90 days is what the contract says", None, NONE),
+        ("Ana", "ok keep 90 days", None, NONE),
+    ]);
+    let d = decisions(&e);
+    assert_eq!(d.len(), 1, "{d:?}");
+    assert!(d[0].starts_with("Keep 90 days"), "{d:?}");
+    assert!(d[0].contains("audit logs"), "{d:?}");
+}
+
+#[test]
+fn an_acknowledgement_after_a_fact_question_decides_nothing() {
+    let e = convo(&[
+        ("Ana", "where are the audit logs stored now?", None, NONE),
+        ("Bo", "in the cold bucket since may", None, NONE),
+        ("Ana", "ok cold bucket it is not, that was moved", None, NONE),
+        ("Cy", "ok the nightly build is green again", None, NONE),
+    ]);
+    assert!(decisions(&e).is_empty(), "{:?}", decisions(&e));
+}
+
+#[test]
+fn a_short_answer_to_a_choice_names_what_was_chosen_for() {
+    let e = convo(&[
+        (
+            "Ana",
+            "for the invoices, should we render the PDFs in the browser or on our own worker?",
+            None,
+            NONE,
+        ),
+        (
+            "Bo",
+            "own worker, the browser fonts differ per OS anyway",
+            None,
+            NONE,
+        ),
+        ("Cy", "yep, let's do that", None, NONE),
+    ]);
+    let d = decisions(&e);
+    assert_eq!(d.len(), 1, "{d:?}");
+    assert!(d[0].starts_with("Own worker:"), "{d:?}");
+    assert!(d[0].contains("render the PDFs"), "{d:?}");
+    assert!(!d[0].contains("fonts"), "{d:?}");
+}
