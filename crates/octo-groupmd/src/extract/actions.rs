@@ -141,6 +141,93 @@ fn outside_work(task: &str) -> bool {
         && !cues::IN_CHAT.iter().any(|p| has_phrase(lower, &[p]))
 }
 
+/// "@ci-bot run the e2e suite against staging", "@nb-agent break CTR down by
+/// platform": an imperative given to an agent is work it does, whatever the
+/// verb, unless it only asks to be shown or told something ("@bot show me …",
+/// "@bot what's …?", "@bot list … here"): a lookup answered in the chat.
+fn agent_command(lower: &str, question: bool) -> bool {
+    const NOT_COMMANDS: &[&str] = &[
+        "what",
+        "whats",
+        "what's",
+        "who",
+        "where",
+        "when",
+        "why",
+        "how",
+        "which",
+        "is",
+        "are",
+        "was",
+        "were",
+        "do",
+        "does",
+        "did",
+        "can",
+        "could",
+        "would",
+        "will",
+        "should",
+        "show",
+        "tell",
+        "give",
+        "explain",
+        "help",
+        "hi",
+        "hey",
+        "hello",
+        "thanks",
+        "thank",
+        "ping",
+        "status",
+        "any",
+        "i",
+        "we",
+        "you",
+        "it",
+        "this",
+        "that",
+        "the",
+        "a",
+        "an",
+        "please",
+        // Lookups: the agent answers in the chat.
+        "summarize",
+        "summarise",
+        "find",
+        "list",
+        "compare",
+        "count",
+        "search",
+        "look",
+        "check",
+        "get",
+        "fetch",
+        "pull",
+    ];
+    let lower = trim_filler(lower);
+    let lower = ["please ", "pls ", "can you ", "could you "]
+        .iter()
+        .find_map(|p| lower.strip_prefix(p))
+        .unwrap_or(lower);
+    let ws = words(lower);
+    let Some(verb) = ws.first() else {
+        return false;
+    };
+    !question
+        && verb.chars().all(|c| c.is_ascii_alphabetic())
+        && !NOT_COMMANDS.contains(&verb.as_str())
+        && !cues::NOT_WORK
+            .iter()
+            .any(|v| strip_word_prefix(lower, v).is_some())
+        && !verb.ends_with("ed")
+        && !verb.ends_with("ing")
+        // "crashbot shows 0 new": a report about the agent, not to it.
+        && !(verb.ends_with('s') && !verb.ends_with("ss"))
+        && !cues::IN_CHAT.iter().any(|p| has_phrase(lower, &[p]))
+        && content_words(&ws[1..].join(" ")).len() >= 2
+}
+
 /// Past forms of a verb, for "repoint …" ↔ "repointed".
 fn past_forms(verb: &str) -> Vec<String> {
     const IRREGULAR: &[(&str, &[&str])] = &[
@@ -724,7 +811,11 @@ impl State<'_> {
         let task_lower = match opened {
             Some(t) => t,
             // "@relay open a ticket …": a bare instruction to someone addressed.
-            None if addressed && outside_work(&lower) => lower.as_str(),
+            None if addressed
+                && (outside_work(&lower) || member.agent && agent_command(&lower, question)) =>
+            {
+                lower.as_str()
+            }
             None => return false,
         };
         let task = &rest[rest.len() - task_lower.len()..];
@@ -741,7 +832,7 @@ impl State<'_> {
             self.add_action(turn, Some(member.name.clone()), r.text);
             return true;
         }
-        if member.agent && !outside_work(task)
+        if member.agent && !outside_work(task) && !agent_command(task_lower, question)
             || cues::NOT_WORK
                 .iter()
                 .any(|v| strip_word_prefix(task_lower, v).is_some())

@@ -1252,7 +1252,12 @@ fn an_acknowledgement_after_a_fact_question_decides_nothing() {
     let e = convo(&[
         ("Ana", "where are the audit logs stored now?", None, NONE),
         ("Bo", "in the cold bucket since may", None, NONE),
-        ("Ana", "ok cold bucket it is not, that was moved", None, NONE),
+        (
+            "Ana",
+            "ok cold bucket it is not, that was moved",
+            None,
+            NONE,
+        ),
         ("Cy", "ok the nightly build is green again", None, NONE),
     ]);
     assert!(decisions(&e).is_empty(), "{:?}", decisions(&e));
@@ -1280,4 +1285,24 @@ fn a_short_answer_to_a_choice_names_what_was_chosen_for() {
     assert!(d[0].starts_with("Own worker:"), "{d:?}");
     assert!(d[0].contains("render the PDFs"), "{d:?}");
     assert!(!d[0].contains("fonts"), "{d:?}");
+}
+
+#[test]
+fn an_imperative_to_an_agent_is_its_work_but_a_lookup_is_not() {
+    let e = convo(&[
+        ("Ana", "@helper run the load test suite against staging", None, NONE),
+        ("helper", "Load test suite: 212 passed, 0 failed.", Some(1), NONE),
+        ("Bo", "@helper list the open invoices here", None, NONE),
+        ("Cy", "helper shows 3 retries since the last deploy", None, NONE),
+    ]);
+    let items: Vec<_> = e
+        .action_items
+        .iter()
+        .map(|a| (a.owner.as_deref(), a.text.as_str()))
+        .collect();
+    assert_eq!(
+        items,
+        [(Some("helper"), "Run the load test suite against staging")],
+        "{items:?}"
+    );
 }
