@@ -223,7 +223,7 @@ fn agent_command(lower: &str, question: bool) -> bool {
         && !verb.ends_with("ed")
         && !verb.ends_with("ing")
         // "crashbot shows 0 new": a report about the agent, not to it.
-        && !(verb.ends_with('s') && !verb.ends_with("ss"))
+        && (!verb.ends_with('s') || verb.ends_with("ss"))
         && !cues::IN_CHAT.iter().any(|p| has_phrase(lower, &[p]))
         && content_words(&ws[1..].join(" ")).len() >= 2
 }

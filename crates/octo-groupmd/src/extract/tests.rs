@@ -1290,10 +1290,25 @@ fn a_short_answer_to_a_choice_names_what_was_chosen_for() {
 #[test]
 fn an_imperative_to_an_agent_is_its_work_but_a_lookup_is_not() {
     let e = convo(&[
-        ("Ana", "@helper run the load test suite against staging", None, NONE),
-        ("helper", "Load test suite: 212 passed, 0 failed.", Some(1), NONE),
+        (
+            "Ana",
+            "@helper run the load test suite against staging",
+            None,
+            NONE,
+        ),
+        (
+            "helper",
+            "Load test suite: 212 passed, 0 failed.",
+            Some(1),
+            NONE,
+        ),
         ("Bo", "@helper list the open invoices here", None, NONE),
-        ("Cy", "helper shows 3 retries since the last deploy", None, NONE),
+        (
+            "Cy",
+            "helper shows 3 retries since the last deploy",
+            None,
+            NONE,
+        ),
     ]);
     let items: Vec<_> = e
         .action_items
