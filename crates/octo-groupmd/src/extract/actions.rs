@@ -129,7 +129,7 @@ fn points_back(task: &str) -> bool {
 }
 
 /// First word (or two) of a task is work that changes something outside the chat.
-fn outside_work(task: &str) -> bool {
+pub(super) fn outside_work(task: &str) -> bool {
     let lower = trim_filler(task).to_lowercase();
     let lower = ["please ", "pls ", "also ", "go ahead and "]
         .iter()
@@ -501,7 +501,33 @@ impl State<'_> {
                     None => task.to_owned(),
                 };
                 let text = item_text(&task);
-                if turn.author_is_agent && !outside_work(&task) || points_back(&text) {
+                if turn.author_is_agent && !outside_work(&task) {
+                    continue;
+                }
+                if points_back(&text) {
+                    // "i can make it, …" with no request to take: the work is
+                    // whatever was just said needs doing (found once all is read).
+                    // "we need to move the datasets" → "i can make it": taken.
+                    if let Some(pos) = self
+                        .requests
+                        .iter()
+                        .rposition(|r| r.to.is_none() && State::in_reach(turn, r.at, &r.thread))
+                    {
+                        let r = self.requests.remove(pos);
+                        self.add_action(turn, Some(turn.message.author.clone()), r.text);
+                        continue;
+                    }
+                    let open = self
+                        .requests
+                        .iter()
+                        .any(|r| State::in_reach(turn, r.at, &r.thread));
+                    if !open && !self.acknowledging(turn) && !self.take_unowned(turn) {
+                        // "Make it, the 2022 ones are processed": the claim, not the aside.
+                        let text = text.split([',', ';']).next().unwrap_or(&text).to_owned();
+                        let owner = Some(turn.message.author.clone());
+                        self.add_action(turn, owner, text.clone());
+                        self.pointing.push((turn.message.id.clone(), text));
+                    }
                     continue;
                 }
                 // "ok, I'll email their controller" from someone just handed work
@@ -1226,6 +1252,18 @@ pub(super) fn who_request(lower: &str) -> Option<String> {
 
 /// The task after "I'll …" (also mid-sentence: "once it's live I'll …").
 fn self_commitment(lower: &str) -> Option<&str> {
+    // "will fix today": a clause opening with "will" speaks for its author.
+    if let Some(task) = strip_word_prefix(lower, "will")
+        && !cues::NOT_WORK
+            .iter()
+            .any(|v| strip_word_prefix(task, v).is_some())
+        && !["do", "be", "have", "need"]
+            .iter()
+            .any(|v| strip_word_prefix(task, v).is_some())
+        && content_words(task).len() >= 2
+    {
+        return Some(task);
+    }
     for opener in cues::SELF_COMMIT {
         let start = if lower.starts_with(opener) {
             Some(0)
@@ -1269,7 +1307,8 @@ fn self_commitment(lower: &str) -> Option<&str> {
         {
             continue;
         }
-        if content_words(task).len() < 2 {
+        // "I can own it": a claim of work said just before.
+        if content_words(task).len() < 2 && !points_back(task) {
             continue;
         }
         return Some(task);

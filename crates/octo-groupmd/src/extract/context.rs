@@ -475,12 +475,36 @@ impl State<'_> {
     /// Gives vague action items and decisions their object from context.
     pub(super) fn resolve_context(&mut self, all: &[Message]) {
         let members = self.members;
-        for a in self.actions.iter_mut().filter(|a| !a.seeded) {
-            if vague_action(&a.item.text, members)
-                && let Some(ctx) = context_for(&a.item.text, a.at, all, members)
-            {
-                a.item.text = with_context(&a.item.text, &ctx);
+        let pointing = std::mem::take(&mut self.pointing);
+        let mut unresolved = Vec::new();
+        for (i, a) in self
+            .actions
+            .iter_mut()
+            .enumerate()
+            .filter(|(_, a)| !a.seeded)
+        {
+            let claimed = pointing
+                .iter()
+                .any(|(src, text)| *src == a.item.source && *text == a.item.text);
+            let ctx = vague_action(&a.item.text, members)
+                .then(|| context_for(&a.item.text, a.at, all, members))
+                .flatten();
+            match ctx {
+                Some(ctx) => {
+                    let text = with_context(&a.item.text, &ctx);
+                    // A pointer claim stands only for work said before ("we need
+                    // to move the old datasets" → "Move the old datasets").
+                    if claimed && !super::actions::outside_work(&text) {
+                        unresolved.push(i);
+                    }
+                    a.item.text = text;
+                }
+                None if claimed => unresolved.push(i),
+                None => {}
             }
+        }
+        for i in unresolved.into_iter().rev() {
+            self.actions.remove(i);
         }
         for d in self.decisions.iter_mut().filter(|d| !d.seeded) {
             if vague_decision(&d.item.text, members)

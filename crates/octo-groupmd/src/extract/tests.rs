@@ -1321,3 +1321,58 @@ fn an_imperative_to_an_agent_is_its_work_but_a_lookup_is_not() {
         "{items:?}"
     );
 }
+
+#[test]
+fn a_pointer_claim_takes_the_work_said_before_or_nothing() {
+    let e = convo(&[
+        (
+            "Ana",
+            "disk is at 93%. we need to move the old recordings to the archive bucket",
+            None,
+            NONE,
+        ),
+        (
+            "Bo",
+            "i can make it, the 2022 ones are already exported",
+            None,
+            NONE,
+        ),
+        ("Cy", "the dashboard colours look odd today", None, NONE),
+        ("Ana", "lol yes. I can own it", None, NONE),
+    ]);
+    let items: Vec<_> = e
+        .action_items
+        .iter()
+        .map(|a| (a.owner.as_deref(), a.text.as_str()))
+        .collect();
+    assert_eq!(items.len(), 1, "{items:?}");
+    assert_eq!(items[0].0, Some("Bo"));
+    assert!(
+        items[0].1.starts_with("Move the old recordings"),
+        "{items:?}"
+    );
+}
+
+#[test]
+fn a_clause_opening_with_will_is_the_authors_work() {
+    let e = convo(&[
+        (
+            "Ana",
+            "the export button is broken on safari since the redesign",
+            None,
+            NONE,
+        ),
+        (
+            "Bo",
+            "yeah my bad, broke it with the toolbar change. will fix the toolbar css today",
+            None,
+            NONE,
+        ),
+    ]);
+    let items: Vec<_> = e
+        .action_items
+        .iter()
+        .map(|a| (a.owner.as_deref(), a.text.as_str()))
+        .collect();
+    assert_eq!(items, [(Some("Bo"), "Fix the toolbar css")], "{items:?}");
+}
