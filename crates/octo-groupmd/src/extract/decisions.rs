@@ -40,8 +40,26 @@ pub(super) fn decision_text(sentence: &str) -> String {
             return finish(&format!("use {rest}"));
         }
     }
+    // "I agree with Jonas, ship to 100%": the agreement is not the decision.
+    if let Some(rest) = ["i agree with", "agree with", "i'm with", "im with"]
+        .iter()
+        .find_map(|p| strip_word_prefix(t, p))
+        .and_then(|r| r.split_once(", "))
+        .map(|(_, r)| r)
+        .or_else(|| {
+            ["i agree,", "agreed,", "i agree.", "agreed."]
+                .iter()
+                .find_map(|p| t.to_lowercase().starts_with(p).then(|| &t[p.len()..]))
+        })
+    {
+        t = trim_filler(rest);
+    }
     const DROP: &[&str] = &[
+        "i think we should",
+        "i think",
+        "imo",
         "we should",
+        "we could",
         "we've decided to",
         "we have decided to",
         "we decided to",

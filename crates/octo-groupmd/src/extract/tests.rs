@@ -1376,3 +1376,82 @@ fn a_clause_opening_with_will_is_the_authors_work() {
         .collect();
     assert_eq!(items, [(Some("Bo"), "Fix the toolbar css")], "{items:?}");
 }
+
+#[test]
+fn agreeing_with_someone_by_name_is_not_part_of_the_decision() {
+    let e = convo(&[
+        (
+            "Cy",
+            "results are in, the new ranking wins on mobile. ship?",
+            None,
+            NONE,
+        ),
+        ("Bo", "ship on mobile only?", None, NONE),
+        (
+            "Ana",
+            "I agree with Cy, ship the new ranking to all platforms",
+            None,
+            THUMBS,
+        ),
+    ]);
+    let d = decisions(&e);
+    assert!(
+        d.iter()
+            .any(|t| t.starts_with("Ship the new ranking to all platforms")),
+        "{d:?}"
+    );
+}
+
+#[test]
+fn we_could_proposes_and_a_plus_one_accepts() {
+    let e = convo(&[
+        (
+            "Ana",
+            "we could move billing last, after everything else is stable",
+            None,
+            NONE,
+        ),
+        ("Bo", "+1", None, NONE),
+    ]);
+    assert_eq!(
+        decisions(&e),
+        ["Move billing last, after everything else is stable"]
+    );
+}
+
+#[test]
+fn a_question_put_off_to_later_stays_open_and_decides_nothing() {
+    let e = convo(&[
+        (
+            "Ana",
+            "one more - do we backport the timeout fix to the 2.x branch?",
+            None,
+            NONE,
+        ),
+        (
+            "Bo",
+            "2.x is EOL officially but two distros ship it",
+            None,
+            NONE,
+        ),
+        (
+            "Ana",
+            "let's decide next week, I want to ask the distro maintainers first",
+            None,
+            NONE,
+        ),
+        (
+            "Cy",
+            "does anyone know if the vendor refunds the broken units? 14 of them",
+            None,
+            NONE,
+        ),
+        ("Bo", "no clue", None, NONE),
+        ("Cy", "ok leave it with me", None, NONE),
+    ]);
+    assert!(decisions(&e).is_empty(), "{:?}", decisions(&e));
+    let q: Vec<_> = e.open_questions.iter().map(|q| q.text.as_str()).collect();
+    assert_eq!(q.len(), 2, "{q:?}");
+    assert!(q[0].starts_with("Do we backport the timeout fix"), "{q:?}");
+    assert!(q[1].contains("vendor refunds the broken units"), "{q:?}");
+}
