@@ -637,6 +637,19 @@ impl State<'_> {
                     .any(|p| lower.starts_with(p));
                 if has_phrase(&lower, cues::PROPOSAL_CUES) && !s.question || asks_to || lets {
                     self.propose(turn, with_next(decision_text(core), &sents, i));
+                } else if !s.question
+                    && i == first_statement(&sents)
+                    && found.is_empty()
+                    && !has_phrase(&lower, cues::DEFERRAL)
+                    && !has_phrase(&lower, cues::COMPLETION)
+                    && !has_phrase(&lower, cues::SELF_COMMIT)
+                    && self.replies_to_choice(turn, all).is_some()
+                    // (what it proposes, not what someone would do)
+                    && !starts_with_subject(&decision_text(core))
+                {
+                    // "I think keep 4 as backup for a month" answering "do we keep
+                    // some?": a hedged answer still proposes.
+                    self.propose(turn, with_next(decision_text(core), &sents, i));
                 }
                 continue;
             }
@@ -916,7 +929,28 @@ impl State<'_> {
         let rest = ["yes", "yep", "yeah", "yup", "definitely", "absolutely"]
             .iter()
             .find_map(|y| strip_word_prefix(&raw, y))?;
-        let rest = sentences(rest).into_iter().next().map(|s| s.text);
+        // "yes please, otherwise they all write to us": the reason is not the answer.
+        let rest = trim_filler(rest.trim_start_matches([',', '.', '!', ' ']));
+        let rest = strip_word_prefix(rest, "please")
+            .map(|r| r.trim_start_matches([',', '.', '!', ' ']))
+            .unwrap_or(rest);
+        let reason = [
+            "otherwise",
+            "because",
+            "since",
+            "as",
+            "so",
+            "it's",
+            "its",
+            "that's",
+        ]
+        .iter()
+        .any(|w| strip_word_prefix(rest, w).is_some());
+        let rest = sentences(rest)
+            .into_iter()
+            .next()
+            .map(|s| s.text)
+            .filter(|_| !reason);
         // A full answer stands alone; a short one completes the question.
         let text = match rest {
             Some(r) if content_words(&r).len() >= 4 => r,
@@ -961,7 +995,17 @@ impl State<'_> {
             .first()
             .is_some_and(|s| s.text.split_whitespace().count() <= 8);
         // "agreed, dropping that" agrees to drop.
-        let negative = has_phrase(&lower, &["not", "no", "drop", "dropping", "skip", "don't"]);
+        // (A condition after it — "but only for orders not yet delivered" —
+        // narrows the agreement; its "not" does not turn it down.)
+        let unconditioned = [", but only ", " but only ", ", only if ", " as long as "]
+            .iter()
+            .filter_map(|c| lower.find(c))
+            .min()
+            .map_or(lower.as_str(), |i| &lower[..i]);
+        let negative = has_phrase(
+            unconditioned,
+            &["not", "no", "drop", "dropping", "skip", "don't"],
+        );
         // "hmm" is filler elsewhere but pushback here.
         // A bare "no" pushes back ("no, …", "no."); "no idea", "no weekend work"
         // go on with something else.
@@ -1010,6 +1054,13 @@ impl State<'_> {
                     after
                 };
                 let first = sentences(rest).into_iter().next()?;
+                // "yes please, otherwise …": a reason, not a restatement.
+                if ["please", "otherwise", "because", "since"]
+                    .iter()
+                    .any(|w| strip_word_prefix(&first.text, w).is_some())
+                {
+                    return None;
+                }
                 // It answers something: a question in its thread or just before
                 // it from someone else, or a proposal.
                 let asked_before = all[turn.index.saturating_sub(2)..turn.index]
@@ -1053,6 +1104,28 @@ impl State<'_> {
                     .then(|| decision_text(&first.text))
             });
         if let Some(text) = restated {
+            // "yes, agreed. 4 backup for one month" after "keep 4 as backup for
+            // one month, then give back": the proposal says it in full.
+            let fuller = self.proposals.iter().rposition(|p| {
+                !p.author.eq_ignore_ascii_case(author)
+                    && State::in_reach(turn, p.at, &p.thread)
+                    && shared_words(&p.text, &text) >= 2
+                    && content_words(&p.text).len() > content_words(&text).len()
+            });
+            if let Some(pos) = fuller {
+                let p = self.proposals.remove(pos);
+                let lower = p.text.to_lowercase();
+                let proposal_turn = Turn {
+                    index: p.at,
+                    message: turn.message,
+                    clean: String::new(),
+                    thread: p.thread.clone(),
+                    author_is_agent: false,
+                    context: String::new(),
+                };
+                self.add_decision_from(&proposal_turn, p.text, &lower, p.source);
+                return;
+            }
             let lower = text.to_lowercase();
             self.add_decision(turn, text, &lower);
             return;
@@ -1092,8 +1165,37 @@ impl State<'_> {
                     // (one that decided and proposed at once is confirmed as decided)
                     .is_none_or(|d| d.seeded || d.at < self.proposals[i].at)
             });
+            // "let's do it, but only for orders not yet delivered": agreed with
+            // that condition.
+            let condition = conditional
+                .then(|| strip_word_prefix(after, "but").unwrap_or(after).trim())
+                .filter(|c| {
+                    ["only", "as long as", "if", "provided", "except"]
+                        .iter()
+                        .any(|w| strip_word_prefix(c, w).is_some())
+                        && content_words(c).len() >= 2
+                })
+                .and_then(|c| sentences(c).into_iter().next())
+                .map(|c| c.text);
+            let with_condition = |text: &str| match &condition {
+                Some(c) => format!("{}, {c}", text.trim_end_matches(['.', ','])),
+                None => text.to_owned(),
+            };
+            // The condition narrows a decision someone else just made.
+            if pos.is_none()
+                && condition.is_some()
+                && let Some(last) = self.decisions.last_mut()
+                && !last.seeded
+                && turn.index - last.at <= 2
+                && all
+                    .get(last.at)
+                    .is_some_and(|m| !m.author.eq_ignore_ascii_case(author))
+            {
+                last.item.text = with_condition(&last.item.text);
+            }
             if let Some(pos) = pos {
-                let p = self.proposals.remove(pos);
+                let mut p = self.proposals.remove(pos);
+                p.text = with_condition(&p.text);
                 let lower = p.text.to_lowercase();
                 let proposal_turn = Turn {
                     index: p.at,

@@ -1455,3 +1455,54 @@ fn a_question_put_off_to_later_stays_open_and_decides_nothing() {
     assert!(q[0].starts_with("Do we backport the timeout fix"), "{q:?}");
     assert!(q[1].contains("vendor refunds the broken units"), "{q:?}");
 }
+
+#[test]
+fn a_hedged_answer_to_a_choice_proposes_and_agreement_settles_it() {
+    let e = convo(&[
+        (
+            "Ana",
+            "and the old printers? we keep some as spares?",
+            None,
+            NONE,
+        ),
+        (
+            "Bo",
+            "I think keep 3 as spares for a month, then recycle them",
+            None,
+            NONE,
+        ),
+        ("Cy", "yes, agreed. 3 spares for a month", None, NONE),
+    ]);
+    assert_eq!(
+        decisions(&e),
+        ["Keep 3 as spares for a month, then recycle them"]
+    );
+}
+
+#[test]
+fn yes_with_a_reason_settles_the_question_and_a_condition_narrows_it() {
+    let e = convo(&[
+        (
+            "Ana",
+            "should we send a heads-up mail to everyone with a delayed order?",
+            None,
+            NONE,
+        ),
+        (
+            "Bo",
+            "yes please, otherwise they all call support",
+            None,
+            NONE,
+        ),
+        (
+            "Cy",
+            "let's do it, but only for orders not yet shipped",
+            None,
+            NONE,
+        ),
+    ]);
+    assert_eq!(
+        decisions(&e),
+        ["Send a heads-up mail to everyone with a delayed order, only for orders not yet shipped"]
+    );
+}
