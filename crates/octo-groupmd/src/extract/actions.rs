@@ -109,6 +109,15 @@ fn clause_end(lower: &str) -> Option<usize> {
             !goes_on || subject(rest) || rest.split_whitespace().count() > 10
         } else if let Some(after) = strip_word_prefix(rest, "that") {
             subject(after)
+        } else if let Some(after) = ["before", "after", "until", "once", "while", "because"]
+            .iter()
+            .find_map(|w| strip_word_prefix(rest, w))
+        {
+            // "ask the department about budget before we decide": when people
+            // act, not the task ("review it before it goes out" keeps going).
+            ["we", "i", "they", "you", "he", "she"]
+                .iter()
+                .any(|w| strip_word_prefix(after, w).is_some())
         } else {
             // "… so agents stop …", "… so that …": a purpose, not the task.
             strip_word_prefix(rest, "so").is_some()

@@ -1506,3 +1506,15 @@ fn yes_with_a_reason_settles_the_question_and_a_condition_narrows_it() {
         ["Send a heads-up mail to everyone with a delayed order, only for orders not yet shipped"]
     );
 }
+
+#[test]
+fn a_task_ends_before_a_clause_about_when_people_act() {
+    let e = convo(&[(
+        "Ana",
+        "I'll ask the landlord about the deposit before we sign anything",
+        None,
+        NONE,
+    )]);
+    let items: Vec<_> = e.action_items.iter().map(|a| a.text.as_str()).collect();
+    assert_eq!(items, ["Ask the landlord about the deposit"]);
+}
