@@ -961,8 +961,15 @@ impl State<'_> {
 
     /// "done", "merged", "the cron job repointed", a ✅ on the report: closes
     /// the open item the report is about.
-    pub(super) fn complete_actions(&mut self, turn: &Turn<'_>, _all: &[Message]) {
+    pub(super) fn complete_actions(&mut self, turn: &Turn<'_>, all: &[Message]) {
         let author = &turn.message.author;
+        // The thread this report is in, when it hangs off a top-level message.
+        let root = turn.message.thread_id.as_deref().and_then(|r| {
+            all[..turn.index]
+                .iter()
+                .position(|m| m.id == r)
+                .map(|i| (i, &all[i]))
+        });
         let checked = turn
             .message
             .reactions
@@ -1005,6 +1012,19 @@ impl State<'_> {
                 .is_some_and(|o| o.eq_ignore_ascii_case(author));
             let in_thread = turn.message.thread_id.as_deref() == Some(a.item.source.as_str())
                 || (turn.message.thread_id.is_some() && turn.thread == a.thread);
+            // "apple pay button renders twice" → "who can look at that?" → "I'll
+            // take it": a "merged" in the report's thread closes the work.
+            let about_root = !in_thread
+                && !a.seeded
+                && root.is_some_and(|(r, m)| {
+                    m.thread_id.is_none()
+                        && r < a.at
+                        && a.at - r <= 2
+                        // (its text may still point back: "look at that")
+                        && (shared_words(&m.text, &a.item.text) >= 2
+                            || points_back(&a.item.text))
+                });
+            let in_thread = in_thread || about_root;
             let verb = words(&a.item.text).into_iter().next().unwrap_or_default();
             let verb_done =
                 verb.len() > 2 && past_forms(&verb).iter().any(|f| report_words.contains(f));

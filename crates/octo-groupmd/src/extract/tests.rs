@@ -1518,3 +1518,31 @@ fn a_task_ends_before_a_clause_about_when_people_act() {
     let items: Vec<_> = e.action_items.iter().map(|a| a.text.as_str()).collect();
     assert_eq!(items, ["Ask the landlord about the deposit"]);
 }
+
+#[test]
+fn merged_in_the_thread_of_the_reported_problem_closes_the_claimed_work() {
+    let e = convo(&[
+        (
+            "Ana",
+            "the export button renders twice on safari",
+            None,
+            NONE,
+        ),
+        ("Bo", "ugh. who can look at that before friday?", None, NONE),
+        ("Cy", "I'll take it", None, NONE),
+        ("Ana", "unrelated: the wiki is down again", None, NONE),
+        (
+            "Cy",
+            "found it, the button was mounted twice. PR #881",
+            Some(1),
+            NONE,
+        ),
+        ("Bo", "merged, thx", Some(1), NONE),
+    ]);
+    let items: Vec<_> = e
+        .action_items
+        .iter()
+        .map(|a| (a.owner.as_deref(), a.done))
+        .collect();
+    assert_eq!(items, [(Some("Cy"), true)], "{:?}", e.action_items);
+}
