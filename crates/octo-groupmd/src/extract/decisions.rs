@@ -586,6 +586,11 @@ impl State<'_> {
             // Reversal cues live in the whole sentence ("actually, …").
             let full_lower = s.text.to_lowercase();
             if lower.is_empty() {
+                if i == 0
+                    && let Some(text) = self.confirmed_plan(turn, all)
+                {
+                    found.push((text, full_lower));
+                }
                 continue;
             }
             let opener = cues::DECISION_OPENERS
@@ -882,6 +887,54 @@ impl State<'_> {
             author: turn.message.author.clone(),
             source: turn.message.id.clone(),
         });
+    }
+
+    /// "launch date still 3rd of june?" — "yes": a plan put as a bare yes/no
+    /// question (no "do we", no question word), confirmed by someone else.
+    fn confirmed_plan(&self, turn: &Turn<'_>, all: &[Message]) -> Option<String> {
+        let bare_yes = ["yes", "yep", "yup", "yeah", "correct", "confirmed"]
+            .iter()
+            .any(|y| {
+                turn.clean
+                    .trim()
+                    .trim_end_matches(['.', '!'])
+                    .eq_ignore_ascii_case(y)
+            });
+        if !bare_yes {
+            return None;
+        }
+        let asked = if turn.message.thread_id.is_some() {
+            let root = turn.message.thread_id.as_deref()?;
+            all[..turn.index].iter().find(|m| m.id == root)?
+        } else {
+            all.get(turn.index.checked_sub(1)?)?
+        };
+        if asked.author.eq_ignore_ascii_case(&turn.message.author) {
+            return None;
+        }
+        let sents = sentences(&without_quotes(&asked.text));
+        let [question] = sents.as_slice() else {
+            return None;
+        };
+        let q = trim_filler(&question.text).to_lowercase();
+        const OPENERS: &[&str] = &[
+            "what", "why", "how", "who", "when", "where", "which", "is", "are", "do", "does",
+            "did", "can", "could", "should", "shall", "will", "would", "have", "has", "any",
+            "anyone", "anybody", "you", "i", "we", "it", "that", "this", "and", "or", "so",
+        ];
+        let opener = q.split_whitespace().next().unwrap_or("");
+        // "Nico can you update the wiki?" — "yes" takes work; it decides nothing.
+        let asks_someone = self.member(opener.trim_end_matches(',')).is_some()
+            || crate::text::words(&q)
+                .iter()
+                .any(|w| w == "you" || w == "u");
+        (question.question
+            && !asks_someone
+            && !OPENERS.contains(&opener)
+            && !q.contains(" or ")
+            && content_words(&q).len() >= 3
+            && q.split_whitespace().count() <= 8)
+            .then(|| capitalise(q.trim_end_matches(['?', ' '])))
     }
 
     /// A reply to "should we X?" / "do we X?" from someone else: "yes, …" makes

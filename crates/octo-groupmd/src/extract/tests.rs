@@ -1546,3 +1546,16 @@ fn merged_in_the_thread_of_the_reported_problem_closes_the_claimed_work() {
         .collect();
     assert_eq!(items, [(Some("Cy"), true)], "{:?}", e.action_items);
 }
+
+#[test]
+fn a_plan_asked_as_a_bare_question_and_confirmed_is_decided() {
+    let e = convo(&[
+        ("Ana", "go-live date still 14th of may?", None, NONE),
+        ("Bo", "yes", None, NONE),
+        ("Cy", "anyone seen my charger?", None, NONE),
+        ("Ana", "yes", None, NONE),
+        ("Bo", "Cy can you update the wiki page?", None, NONE),
+        ("Cy", "yes", None, NONE),
+    ]);
+    assert_eq!(decisions(&e), ["Go-live date still 14th of may"]);
+}
