@@ -21,17 +21,21 @@ const MIN_RECALL: f64 = 0.83;
 /// conv-37…48 were written (before the rules ever ran on them) with answer
 /// keys in a note-taker's own words: self-contained items that name their
 /// object ("Fix the Apple Pay button rendering twice", not "Look at that").
-/// First look P 0.388 R 0.263; with context resolution P 0.524 R 0.364.
-/// Their floor is that, less a small margin; they are not in the floor above.
+/// First look P 0.388 R 0.263; with context resolution P 0.524 R 0.364; with
+/// choices settled in the question's words, agent commands, pointer claims
+/// and put-off questions P 0.630 R 0.492. Their floor is that, less a small
+/// margin; they are not in the floor above.
 const NEW_BATCH_FROM: usize = 37;
-const NEW_MIN_PRECISION: f64 = 0.50;
-const NEW_MIN_RECALL: f64 = 0.34;
+const NEW_MIN_PRECISION: f64 = 0.60;
+const NEW_MIN_RECALL: f64 = 0.46;
 /// conv-49…56 were written the same way, and committed before the rules ever
 /// ran on them; they were kept out of the rule work that followed (their
-/// misses print only with `GROUPMD_SHOW_FINAL=1`) and measured once at the end.
+/// misses print only with `GROUPMD_SHOW_FINAL=1`) and measured once at the end:
+/// P 0.400 R 0.272 (the rules before that work: P 0.391 R 0.222). Their floor
+/// is that, less a small margin.
 const FINAL_BATCH_FROM: usize = 49;
-const FINAL_MIN_PRECISION: f64 = 0.0;
-const FINAL_MIN_RECALL: f64 = 0.0;
+const FINAL_MIN_PRECISION: f64 = 0.37;
+const FINAL_MIN_RECALL: f64 = 0.24;
 /// The first 18 files keep their old floors (P 0.974, R 0.892 measured): the
 /// rules for later batches must not cost them anything.
 const FIRST_BATCH: usize = 18;
