@@ -21,11 +21,21 @@ const MIN_RECALL: f64 = 0.83;
 /// conv-37…48 were written (before the rules ever ran on them) with answer
 /// keys in a note-taker's own words: self-contained items that name their
 /// object ("Fix the Apple Pay button rendering twice", not "Look at that").
-/// First look P 0.388 R 0.263; with context resolution P 0.524 R 0.364.
-/// Their floor is that, less a small margin; they are not in the floor above.
+/// First look P 0.388 R 0.263; with context resolution P 0.524 R 0.364; with
+/// choices settled in the question's words, agent commands, pointer claims
+/// and put-off questions P 0.630 R 0.492. Their floor is that, less a small
+/// margin; they are not in the floor above.
 const NEW_BATCH_FROM: usize = 37;
-const NEW_MIN_PRECISION: f64 = 0.50;
-const NEW_MIN_RECALL: f64 = 0.34;
+const NEW_MIN_PRECISION: f64 = 0.60;
+const NEW_MIN_RECALL: f64 = 0.46;
+/// conv-49…56 were written the same way, and committed before the rules ever
+/// ran on them; they were kept out of the rule work that followed (their
+/// misses print only with `GROUPMD_SHOW_FINAL=1`) and measured once at the end:
+/// P 0.400 R 0.272 (the rules before that work: P 0.391 R 0.222). Their floor
+/// is that, less a small margin.
+const FINAL_BATCH_FROM: usize = 49;
+const FINAL_MIN_PRECISION: f64 = 0.37;
+const FINAL_MIN_RECALL: f64 = 0.24;
 /// The first 18 files keep their old floors (P 0.974, R 0.892 measured): the
 /// rules for later batches must not cost them anything.
 const FIRST_BATCH: usize = 18;
@@ -130,6 +140,9 @@ fn heldout_conversations_score_above_their_floors() {
     let mut first = Tally::default();
     let mut questions = Tally::default();
     let mut newest = Tally::default();
+    let mut last = Tally::default();
+    let mut last_questions = Tally::default();
+    let show_final = std::env::var_os("GROUPMD_SHOW_FINAL").is_some();
     for path in &files {
         let raw = std::fs::read_to_string(path).expect("read");
         let expected: Value =
@@ -157,8 +170,13 @@ fn heldout_conversations_score_above_their_floors() {
                 first.exp += e.len();
                 first.matched += matches(&p, &e).len();
             }
-            let tally = if cat == "open_questions" {
+            let quiet = number >= FINAL_BATCH_FROM && !show_final;
+            let tally = if cat == "open_questions" && number >= FINAL_BATCH_FROM {
+                &mut last_questions
+            } else if cat == "open_questions" {
                 &mut questions
+            } else if number >= FINAL_BATCH_FROM {
+                &mut last
             } else if number >= NEW_BATCH_FROM {
                 &mut newest
             } else {
@@ -172,13 +190,16 @@ fn heldout_conversations_score_above_their_floors() {
                     let (pi, ej) = (&out[cat][i], &expected[cat][j]);
                     tally.owner_ok += usize::from(owner(pi) == owner(ej));
                     tally.done_ok += usize::from(pi["done"] == ej["done"]);
-                    if owner(pi) != owner(ej) || pi["done"] != ej["done"] {
+                    if !quiet && (owner(pi) != owner(ej) || pi["done"] != ej["done"]) {
                         println!(
                             "{name} {cat}: {:?} got owner {} done {}",
                             e[j], pi["owner"], pi["done"]
                         );
                     }
                 }
+            }
+            if quiet {
+                continue;
             }
             for (j, t) in e.iter().enumerate() {
                 if !m.iter().any(|&(_, mj)| mj == j) {
@@ -214,12 +235,33 @@ fn heldout_conversations_score_above_their_floors() {
     let new_precision = newest.matched as f64 / newest.pred.max(1) as f64;
     let new_recall = newest.matched as f64 / newest.exp.max(1) as f64;
     println!(
-        "conv-{NEW_BATCH_FROM}+: P={new_precision:.3} R={new_recall:.3} ({} predicted, {} expected, {} matched; owner ok {}, done ok {})",
-        newest.pred, newest.exp, newest.matched, newest.owner_ok, newest.done_ok
+        "conv-{NEW_BATCH_FROM}…{}: P={new_precision:.3} R={new_recall:.3} ({} predicted, {} expected, {} matched; owner ok {}, done ok {})",
+        FINAL_BATCH_FROM - 1,
+        newest.pred,
+        newest.exp,
+        newest.matched,
+        newest.owner_ok,
+        newest.done_ok
     );
     assert!(
         new_precision >= NEW_MIN_PRECISION && new_recall >= NEW_MIN_RECALL,
         "conv-{NEW_BATCH_FROM}+: P {new_precision:.3} R {new_recall:.3} below {NEW_MIN_PRECISION} / {NEW_MIN_RECALL}"
+    );
+    let final_precision = last.matched as f64 / last.pred.max(1) as f64;
+    let final_recall = last.matched as f64 / last.exp.max(1) as f64;
+    if show_final {
+        println!(
+            "conv-{FINAL_BATCH_FROM}+: P={final_precision:.3} R={final_recall:.3} ({} predicted, {} expected, {} matched; owner ok {}, done ok {})",
+            last.pred, last.exp, last.matched, last.owner_ok, last.done_ok
+        );
+        println!(
+            "conv-{FINAL_BATCH_FROM}+ open questions: {} predicted, {} expected, {} matched",
+            last_questions.pred, last_questions.exp, last_questions.matched
+        );
+    }
+    assert!(
+        final_precision >= FINAL_MIN_PRECISION && final_recall >= FINAL_MIN_RECALL,
+        "conv-{FINAL_BATCH_FROM}+ below its floor {FINAL_MIN_PRECISION} / {FINAL_MIN_RECALL}"
     );
     let first_precision = first.matched as f64 / first.pred.max(1) as f64;
     let first_recall = first.matched as f64 / first.exp.max(1) as f64;

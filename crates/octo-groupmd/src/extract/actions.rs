@@ -109,6 +109,15 @@ fn clause_end(lower: &str) -> Option<usize> {
             !goes_on || subject(rest) || rest.split_whitespace().count() > 10
         } else if let Some(after) = strip_word_prefix(rest, "that") {
             subject(after)
+        } else if let Some(after) = ["before", "after", "until", "once", "while", "because"]
+            .iter()
+            .find_map(|w| strip_word_prefix(rest, w))
+        {
+            // "ask the department about budget before we decide": when people
+            // act, not the task ("review it before it goes out" keeps going).
+            ["we", "i", "they", "you", "he", "she"]
+                .iter()
+                .any(|w| strip_word_prefix(after, w).is_some())
         } else {
             // "… so agents stop …", "… so that …": a purpose, not the task.
             strip_word_prefix(rest, "so").is_some()
@@ -129,7 +138,7 @@ fn points_back(task: &str) -> bool {
 }
 
 /// First word (or two) of a task is work that changes something outside the chat.
-fn outside_work(task: &str) -> bool {
+pub(super) fn outside_work(task: &str) -> bool {
     let lower = trim_filler(task).to_lowercase();
     let lower = ["please ", "pls ", "also ", "go ahead and "]
         .iter()
@@ -139,6 +148,93 @@ fn outside_work(task: &str) -> bool {
         .iter()
         .any(|v| strip_word_prefix(lower, v).is_some())
         && !cues::IN_CHAT.iter().any(|p| has_phrase(lower, &[p]))
+}
+
+/// "@ci-bot run the e2e suite against staging", "@nb-agent break CTR down by
+/// platform": an imperative given to an agent is work it does, whatever the
+/// verb, unless it only asks to be shown or told something ("@bot show me …",
+/// "@bot what's …?", "@bot list … here"): a lookup answered in the chat.
+fn agent_command(lower: &str, question: bool) -> bool {
+    const NOT_COMMANDS: &[&str] = &[
+        "what",
+        "whats",
+        "what's",
+        "who",
+        "where",
+        "when",
+        "why",
+        "how",
+        "which",
+        "is",
+        "are",
+        "was",
+        "were",
+        "do",
+        "does",
+        "did",
+        "can",
+        "could",
+        "would",
+        "will",
+        "should",
+        "show",
+        "tell",
+        "give",
+        "explain",
+        "help",
+        "hi",
+        "hey",
+        "hello",
+        "thanks",
+        "thank",
+        "ping",
+        "status",
+        "any",
+        "i",
+        "we",
+        "you",
+        "it",
+        "this",
+        "that",
+        "the",
+        "a",
+        "an",
+        "please",
+        // Lookups: the agent answers in the chat.
+        "summarize",
+        "summarise",
+        "find",
+        "list",
+        "compare",
+        "count",
+        "search",
+        "look",
+        "check",
+        "get",
+        "fetch",
+        "pull",
+    ];
+    let lower = trim_filler(lower);
+    let lower = ["please ", "pls ", "can you ", "could you "]
+        .iter()
+        .find_map(|p| lower.strip_prefix(p))
+        .unwrap_or(lower);
+    let ws = words(lower);
+    let Some(verb) = ws.first() else {
+        return false;
+    };
+    !question
+        && verb.chars().all(|c| c.is_ascii_alphabetic())
+        && !NOT_COMMANDS.contains(&verb.as_str())
+        && !cues::NOT_WORK
+            .iter()
+            .any(|v| strip_word_prefix(lower, v).is_some())
+        && !verb.ends_with("ed")
+        && !verb.ends_with("ing")
+        // "crashbot shows 0 new": a report about the agent, not to it.
+        && (!verb.ends_with('s') || verb.ends_with("ss"))
+        && !cues::IN_CHAT.iter().any(|p| has_phrase(lower, &[p]))
+        && content_words(&ws[1..].join(" ")).len() >= 2
 }
 
 /// Past forms of a verb, for "repoint …" ↔ "repointed".
@@ -414,7 +510,33 @@ impl State<'_> {
                     None => task.to_owned(),
                 };
                 let text = item_text(&task);
-                if turn.author_is_agent && !outside_work(&task) || points_back(&text) {
+                if turn.author_is_agent && !outside_work(&task) {
+                    continue;
+                }
+                if points_back(&text) {
+                    // "i can make it, …" with no request to take: the work is
+                    // whatever was just said needs doing (found once all is read).
+                    // "we need to move the datasets" → "i can make it": taken.
+                    if let Some(pos) = self
+                        .requests
+                        .iter()
+                        .rposition(|r| r.to.is_none() && State::in_reach(turn, r.at, &r.thread))
+                    {
+                        let r = self.requests.remove(pos);
+                        self.add_action(turn, Some(turn.message.author.clone()), r.text);
+                        continue;
+                    }
+                    let open = self
+                        .requests
+                        .iter()
+                        .any(|r| State::in_reach(turn, r.at, &r.thread));
+                    if !open && !self.acknowledging(turn) && !self.take_unowned(turn) {
+                        // "Make it, the 2022 ones are processed": the claim, not the aside.
+                        let text = text.split([',', ';']).next().unwrap_or(&text).to_owned();
+                        let owner = Some(turn.message.author.clone());
+                        self.add_action(turn, owner, text.clone());
+                        self.pointing.push((turn.message.id.clone(), text));
+                    }
                     continue;
                 }
                 // "ok, I'll email their controller" from someone just handed work
@@ -724,7 +846,11 @@ impl State<'_> {
         let task_lower = match opened {
             Some(t) => t,
             // "@relay open a ticket …": a bare instruction to someone addressed.
-            None if addressed && outside_work(&lower) => lower.as_str(),
+            None if addressed
+                && (outside_work(&lower) || member.agent && agent_command(&lower, question)) =>
+            {
+                lower.as_str()
+            }
             None => return false,
         };
         let task = &rest[rest.len() - task_lower.len()..];
@@ -741,7 +867,7 @@ impl State<'_> {
             self.add_action(turn, Some(member.name.clone()), r.text);
             return true;
         }
-        if member.agent && !outside_work(task)
+        if member.agent && !outside_work(task) && !agent_command(task_lower, question)
             || cues::NOT_WORK
                 .iter()
                 .any(|v| strip_word_prefix(task_lower, v).is_some())
@@ -835,8 +961,15 @@ impl State<'_> {
 
     /// "done", "merged", "the cron job repointed", a ✅ on the report: closes
     /// the open item the report is about.
-    pub(super) fn complete_actions(&mut self, turn: &Turn<'_>, _all: &[Message]) {
+    pub(super) fn complete_actions(&mut self, turn: &Turn<'_>, all: &[Message]) {
         let author = &turn.message.author;
+        // The thread this report is in, when it hangs off a top-level message.
+        let root = turn.message.thread_id.as_deref().and_then(|r| {
+            all[..turn.index]
+                .iter()
+                .position(|m| m.id == r)
+                .map(|i| (i, &all[i]))
+        });
         let checked = turn
             .message
             .reactions
@@ -879,6 +1012,19 @@ impl State<'_> {
                 .is_some_and(|o| o.eq_ignore_ascii_case(author));
             let in_thread = turn.message.thread_id.as_deref() == Some(a.item.source.as_str())
                 || (turn.message.thread_id.is_some() && turn.thread == a.thread);
+            // "apple pay button renders twice" → "who can look at that?" → "I'll
+            // take it": a "merged" in the report's thread closes the work.
+            let about_root = !in_thread
+                && !a.seeded
+                && root.is_some_and(|(r, m)| {
+                    m.thread_id.is_none()
+                        && r < a.at
+                        && a.at - r <= 2
+                        // (its text may still point back: "look at that")
+                        && (shared_words(&m.text, &a.item.text) >= 2
+                            || points_back(&a.item.text))
+                });
+            let in_thread = in_thread || about_root;
             let verb = words(&a.item.text).into_iter().next().unwrap_or_default();
             let verb_done =
                 verb.len() > 2 && past_forms(&verb).iter().any(|f| report_words.contains(f));
@@ -1135,6 +1281,18 @@ pub(super) fn who_request(lower: &str) -> Option<String> {
 
 /// The task after "I'll …" (also mid-sentence: "once it's live I'll …").
 fn self_commitment(lower: &str) -> Option<&str> {
+    // "will fix today": a clause opening with "will" speaks for its author.
+    if let Some(task) = strip_word_prefix(lower, "will")
+        && !cues::NOT_WORK
+            .iter()
+            .any(|v| strip_word_prefix(task, v).is_some())
+        && !["do", "be", "have", "need"]
+            .iter()
+            .any(|v| strip_word_prefix(task, v).is_some())
+        && content_words(task).len() >= 2
+    {
+        return Some(task);
+    }
     for opener in cues::SELF_COMMIT {
         let start = if lower.starts_with(opener) {
             Some(0)
@@ -1178,7 +1336,8 @@ fn self_commitment(lower: &str) -> Option<&str> {
         {
             continue;
         }
-        if content_words(task).len() < 2 {
+        // "I can own it": a claim of work said just before.
+        if content_words(task).len() < 2 && !points_back(task) {
             continue;
         }
         return Some(task);

@@ -4,11 +4,12 @@
 //! at top level), a few messages back. A note-taker writes the task so it can
 //! be read without the chat; this pass does the same, once every message is read.
 
+use super::decisions::{ASKING_WE, choice_question};
 use super::{State, cues};
 use crate::model::{Member, Message};
 use crate::text::{
-    capitalise, content_words, sentences, shared_words, strip_word_prefix, trim_filler,
-    without_parentheses, without_quotes, words,
+    capitalise, content_words, find_phrase, sentences, shared_words, strip_word_prefix,
+    trim_filler, without_parentheses, without_quotes, words,
 };
 
 /// Words that stand for something said before.
@@ -125,6 +126,9 @@ const LEAD_INS: &[&str] = &[
     "can we",
     "should we",
     "shall we",
+    "do we",
+    "are we",
+    "will we",
     "we should",
     "we could",
     "we need to",
@@ -383,22 +387,132 @@ pub(super) fn with_context(text: &str, context: &Clause) -> String {
     format!("{head}: {}", context.text)
 }
 
+/// The choice a short decision settles ("Own pipeline" after "for the
+/// analytics, should we track the funnel in amplitude or our own pipeline?"):
+/// a question asking the team to choose, a few messages back in the
+/// decision's thread, that adds two words or more of its own. The decision
+/// alone leaves out what was chosen for.
+fn settled_question(text: &str, at: usize, all: &[Message], members: &[Member]) -> Option<String> {
+    // The choice itself, without the reason given for it ("own pipeline,
+    // amplitude contract ends in march anyway").
+    let head = text.split(", ").next().unwrap_or(text);
+    let own = object_words(head, members);
+    let not_number = |w: &String| !w.chars().all(|c| c.is_ascii_digit());
+    if own.iter().filter(|w| not_number(w)).count() > 3 {
+        return None;
+    }
+    let src = all.get(at)?;
+    let thread = src.thread_id.as_deref();
+    let same = |m: &Message| match thread {
+        Some(t) => m.thread_id.as_deref() == Some(t) || m.id == t,
+        None => m.thread_id.is_none(),
+    };
+    let asked = all[..at]
+        .iter()
+        .rev()
+        .filter(|m| same(m))
+        .take(4)
+        .find_map(|m| {
+            if m.text.trim_start().starts_with('@') {
+                return None;
+            }
+            sentences(&without_quotes(&m.text))
+                .into_iter()
+                .rev()
+                .find(|s| s.question && choice_question(&s.text.to_lowercase()))
+        })?;
+    let q = trim_filler(&without_parentheses(&asked.text)).to_owned();
+    let lower = q.to_lowercase();
+    const FACTS: &[&str] = &[
+        "who", "where", "when", "how", "what", "why", "which", "is there",
+    ];
+    if FACTS.iter().any(|f| strip_word_prefix(&lower, f).is_some()) {
+        return None;
+    }
+    // "min effect for the test - do we power for 1% or 2%": the label before
+    // the asking words says what the choice is about; "question for everyone:"
+    // says nothing.
+    let (label, clause) = match ASKING_WE
+        .iter()
+        .filter_map(|p| find_phrase(&lower, p).map(|i| (i, p)))
+        .min()
+    {
+        Some((i, p)) => (q[..i].to_owned(), q[i + p.len()..].to_owned()),
+        None => match q.split_once(": ") {
+            Some((l, c)) => (l.to_owned(), c.to_owned()),
+            None => (String::new(), q.clone()),
+        },
+    };
+    let label = label
+        .trim_end_matches([' ', ',', ':', '-', '\u{2014}'])
+        .trim();
+    let label_words: Vec<String> = content_words(label)
+        .into_iter()
+        .filter(|w| !["question", "everyone", "all", "team", "folks", "guys"].contains(&w.as_str()))
+        .collect();
+    let clause = clause.trim().trim_end_matches(['?', '.', ' ']);
+    let clause = clause
+        .split_whitespace()
+        .take(12)
+        .collect::<Vec<_>>()
+        .join(" ");
+    let full = if label_words.len() >= 2 {
+        format!("{label}: {clause}")
+    } else {
+        clause
+    };
+    let new = object_words(&full, members)
+        .into_iter()
+        .filter(|w| !own.contains(w) && not_number(w))
+        .count();
+    let shared = content_words(head)
+        .intersection(&content_words(&full))
+        .count();
+    (new >= 3 && shared > 0).then(|| format!("{head}: {full}"))
+}
+
 impl State<'_> {
     /// Gives vague action items and decisions their object from context.
     pub(super) fn resolve_context(&mut self, all: &[Message]) {
         let members = self.members;
-        for a in self.actions.iter_mut().filter(|a| !a.seeded) {
-            if vague_action(&a.item.text, members)
-                && let Some(ctx) = context_for(&a.item.text, a.at, all, members)
-            {
-                a.item.text = with_context(&a.item.text, &ctx);
+        let pointing = std::mem::take(&mut self.pointing);
+        let mut unresolved = Vec::new();
+        for (i, a) in self
+            .actions
+            .iter_mut()
+            .enumerate()
+            .filter(|(_, a)| !a.seeded)
+        {
+            let claimed = pointing
+                .iter()
+                .any(|(src, text)| *src == a.item.source && *text == a.item.text);
+            let ctx = vague_action(&a.item.text, members)
+                .then(|| context_for(&a.item.text, a.at, all, members))
+                .flatten();
+            match ctx {
+                Some(ctx) => {
+                    let text = with_context(&a.item.text, &ctx);
+                    // A pointer claim stands only for work said before ("we need
+                    // to move the old datasets" → "Move the old datasets").
+                    if claimed && !super::actions::outside_work(&text) {
+                        unresolved.push(i);
+                    }
+                    a.item.text = text;
+                }
+                None if claimed => unresolved.push(i),
+                None => {}
             }
+        }
+        for i in unresolved.into_iter().rev() {
+            self.actions.remove(i);
         }
         for d in self.decisions.iter_mut().filter(|d| !d.seeded) {
             if vague_decision(&d.item.text, members)
                 && let Some(ctx) = context_for(&d.item.text, d.at, all, members)
             {
                 d.item.text = with_context(&d.item.text, &ctx);
+            } else if let Some(choice) = settled_question(&d.item.text, d.at, all, members) {
+                d.item.text = choice;
             }
         }
     }

@@ -95,6 +95,7 @@ pub(super) const NONCOMMITTAL_LETS: &[&str] = &[
     "keep it open",
     "keep this open",
     "not decide",
+    "decide",
 ];
 
 /// Words that make a sentence a proposal or hypothetical rather than a decision.
@@ -139,6 +140,7 @@ pub(super) const HEDGES: &[&str] = &[
 /// Proposal openers that become decisions once someone accepts them.
 pub(super) const PROPOSAL_CUES: &[&str] = &[
     "we should",
+    "we could",
     "i propose",
     "proposal",
     "how about",

@@ -40,8 +40,26 @@ pub(super) fn decision_text(sentence: &str) -> String {
             return finish(&format!("use {rest}"));
         }
     }
+    // "I agree with Jonas, ship to 100%": the agreement is not the decision.
+    if let Some(rest) = ["i agree with", "agree with", "i'm with", "im with"]
+        .iter()
+        .find_map(|p| strip_word_prefix(t, p))
+        .and_then(|r| r.split_once(", "))
+        .map(|(_, r)| r)
+        .or_else(|| {
+            ["i agree,", "agreed,", "i agree.", "agreed."]
+                .iter()
+                .find_map(|p| t.to_lowercase().starts_with(p).then(|| &t[p.len()..]))
+        })
+    {
+        t = trim_filler(rest);
+    }
     const DROP: &[&str] = &[
+        "i think we should",
+        "i think",
+        "imo",
         "we should",
+        "we could",
         "we've decided to",
         "we have decided to",
         "we decided to",
@@ -459,7 +477,7 @@ fn starts_with_subject(sentence: &str) -> bool {
 }
 
 /// How a question about what "we" do opens.
-const ASKING_WE: &[&str] = &[
+pub(super) const ASKING_WE: &[&str] = &[
     "should we",
     "do we",
     "are we",
@@ -568,6 +586,11 @@ impl State<'_> {
             // Reversal cues live in the whole sentence ("actually, …").
             let full_lower = s.text.to_lowercase();
             if lower.is_empty() {
+                if i == 0
+                    && let Some(text) = self.confirmed_plan(turn, all)
+                {
+                    found.push((text, full_lower));
+                }
                 continue;
             }
             let opener = cues::DECISION_OPENERS
@@ -618,6 +641,19 @@ impl State<'_> {
                     .iter()
                     .any(|p| lower.starts_with(p));
                 if has_phrase(&lower, cues::PROPOSAL_CUES) && !s.question || asks_to || lets {
+                    self.propose(turn, with_next(decision_text(core), &sents, i));
+                } else if !s.question
+                    && i == first_statement(&sents)
+                    && found.is_empty()
+                    && !has_phrase(&lower, cues::DEFERRAL)
+                    && !has_phrase(&lower, cues::COMPLETION)
+                    && !has_phrase(&lower, cues::SELF_COMMIT)
+                    && self.replies_to_choice(turn, all).is_some()
+                    // (what it proposes, not what someone would do)
+                    && !starts_with_subject(&decision_text(core))
+                {
+                    // "I think keep 4 as backup for a month" answering "do we keep
+                    // some?": a hedged answer still proposes.
                     self.propose(turn, with_next(decision_text(core), &sents, i));
                 }
                 continue;
@@ -744,27 +780,87 @@ impl State<'_> {
             .rev()
             .find(|s| s.question)?;
         let q = trim_filler(&q.text).to_lowercase();
-        const FACTS: &[&str] = &[
-            "where",
-            "who",
-            "whos",
-            "who's",
-            "when",
-            "how many",
-            "how much",
-            "how long",
-            "what's",
-            "what is",
-            "what time",
-            "why",
-            "which one is",
-            "is it",
-            "is there",
-            "has anyone",
-            "does anyone",
-            "did",
-        ];
-        (!FACTS.iter().any(|f| strip_word_prefix(&q, f).is_some()) && !q.contains('@')).then_some(q)
+        (!FACT_QUESTIONS
+            .iter()
+            .any(|f| strip_word_prefix(&q, f).is_some())
+            && !q.contains('@'))
+        .then_some(q)
+    }
+}
+
+/// "do we power for 1% or 2%?", "min effect - should we …?": a question
+/// that asks the team to choose (between options, or whether "we" do something).
+pub(super) fn choice_question(lower: &str) -> bool {
+    lower.contains(" or ") || ASKING_WE.iter().any(|p| find_phrase(lower, p).is_some())
+}
+
+/// Acknowledgements that accept when they go on to restate the choice.
+const ACKNOWLEDGEMENTS: &[&str] = &["ok", "okay", "fine", "alright", "all right", "right"];
+
+/// Question openers that ask for a fact, not a choice.
+const FACT_QUESTIONS: &[&str] = &[
+    "where",
+    "who",
+    "whos",
+    "who's",
+    "when",
+    "how many",
+    "how much",
+    "how long",
+    "what's",
+    "what is",
+    "what time",
+    "why",
+    "which one is",
+    "is it",
+    "is there",
+    "has anyone",
+    "does anyone",
+    "did",
+];
+
+impl State<'_> {
+    /// Whether `lower` (a reply) echoes a choice asked about just before: a
+    /// question at top level in the last four messages (or the thread root),
+    /// not about a fact, sharing a word with the reply. The asker's own
+    /// question counts once someone else has answered it.
+    fn asked_recently(&self, turn: &Turn<'_>, all: &[Message], lower: &str) -> bool {
+        let author = &turn.message.author;
+        let from = turn.index.saturating_sub(4);
+        let candidates: Vec<(usize, &Message)> = match turn.message.thread_id.as_deref() {
+            Some(root) => all[..turn.index]
+                .iter()
+                .enumerate()
+                .filter(|(_, m)| m.id == root)
+                .collect(),
+            None => all[from..turn.index]
+                .iter()
+                .enumerate()
+                .map(|(i, m)| (from + i, m))
+                .filter(|(_, m)| m.thread_id.is_none())
+                .collect(),
+        };
+        candidates.into_iter().any(|(at, m)| {
+            let asked = sentences(&without_quotes(&m.text))
+                .into_iter()
+                .filter(|s| s.question)
+                .any(|s| {
+                    let q = trim_filler(&s.text).to_lowercase();
+                    !FACT_QUESTIONS
+                        .iter()
+                        .any(|f| strip_word_prefix(&q, f).is_some())
+                        && choice_question(&q)
+                        && content_words(&q)
+                            .intersection(&content_words(lower))
+                            .count()
+                            > 0
+                });
+            let answered = !m.author.eq_ignore_ascii_case(author)
+                || all[at + 1..turn.index]
+                    .iter()
+                    .any(|x| !x.author.eq_ignore_ascii_case(author));
+            asked && answered
+        })
     }
 
     /// Whether the author was handed work in the last two messages.
@@ -791,6 +887,54 @@ impl State<'_> {
             author: turn.message.author.clone(),
             source: turn.message.id.clone(),
         });
+    }
+
+    /// "launch date still 3rd of june?" — "yes": a plan put as a bare yes/no
+    /// question (no "do we", no question word), confirmed by someone else.
+    fn confirmed_plan(&self, turn: &Turn<'_>, all: &[Message]) -> Option<String> {
+        let bare_yes = ["yes", "yep", "yup", "yeah", "correct", "confirmed"]
+            .iter()
+            .any(|y| {
+                turn.clean
+                    .trim()
+                    .trim_end_matches(['.', '!'])
+                    .eq_ignore_ascii_case(y)
+            });
+        if !bare_yes {
+            return None;
+        }
+        let asked = if turn.message.thread_id.is_some() {
+            let root = turn.message.thread_id.as_deref()?;
+            all[..turn.index].iter().find(|m| m.id == root)?
+        } else {
+            all.get(turn.index.checked_sub(1)?)?
+        };
+        if asked.author.eq_ignore_ascii_case(&turn.message.author) {
+            return None;
+        }
+        let sents = sentences(&without_quotes(&asked.text));
+        let [question] = sents.as_slice() else {
+            return None;
+        };
+        let q = trim_filler(&question.text).to_lowercase();
+        const OPENERS: &[&str] = &[
+            "what", "why", "how", "who", "when", "where", "which", "is", "are", "do", "does",
+            "did", "can", "could", "should", "shall", "will", "would", "have", "has", "any",
+            "anyone", "anybody", "you", "i", "we", "it", "that", "this", "and", "or", "so",
+        ];
+        let opener = q.split_whitespace().next().unwrap_or("");
+        // "Nico can you update the wiki?" — "yes" takes work; it decides nothing.
+        let asks_someone = self.member(opener.trim_end_matches(',')).is_some()
+            || crate::text::words(&q)
+                .iter()
+                .any(|w| w == "you" || w == "u");
+        (question.question
+            && !asks_someone
+            && !OPENERS.contains(&opener)
+            && !q.contains(" or ")
+            && content_words(&q).len() >= 3
+            && q.split_whitespace().count() <= 8)
+            .then(|| capitalise(q.trim_end_matches(['?', ' '])))
     }
 
     /// A reply to "should we X?" / "do we X?" from someone else: "yes, …" makes
@@ -838,7 +982,28 @@ impl State<'_> {
         let rest = ["yes", "yep", "yeah", "yup", "definitely", "absolutely"]
             .iter()
             .find_map(|y| strip_word_prefix(&raw, y))?;
-        let rest = sentences(rest).into_iter().next().map(|s| s.text);
+        // "yes please, otherwise they all write to us": the reason is not the answer.
+        let rest = trim_filler(rest.trim_start_matches([',', '.', '!', ' ']));
+        let rest = strip_word_prefix(rest, "please")
+            .map(|r| r.trim_start_matches([',', '.', '!', ' ']))
+            .unwrap_or(rest);
+        let reason = [
+            "otherwise",
+            "because",
+            "since",
+            "as",
+            "so",
+            "it's",
+            "its",
+            "that's",
+        ]
+        .iter()
+        .any(|w| strip_word_prefix(rest, w).is_some());
+        let rest = sentences(rest)
+            .into_iter()
+            .next()
+            .map(|s| s.text)
+            .filter(|_| !reason);
         // A full answer stands alone; a short one completes the question.
         let text = match rest {
             Some(r) if content_words(&r).len() >= 4 => r,
@@ -870,12 +1035,30 @@ impl State<'_> {
                 .flatten()
         });
         let agreement = agreement.or(bare_ok.then_some(&"ok")).or(closing);
+        // "ok power for 2%", "fine, 5.0 requires 3.9+": an acknowledgement that
+        // restates a choice someone asked about (only a restatement counts).
+        let acked = agreement.is_none()
+            && ACKNOWLEDGEMENTS
+                .iter()
+                .any(|a| strip_word_prefix(&raw, a).is_some())
+            && self.asked_recently(turn, all, &lower);
+        let agreement = agreement.or(acked.then_some(&""));
         // The agreeing sentence is short; what follows may explain it.
         let short = sentences(&raw)
             .first()
             .is_some_and(|s| s.text.split_whitespace().count() <= 8);
         // "agreed, dropping that" agrees to drop.
-        let negative = has_phrase(&lower, &["not", "no", "drop", "dropping", "skip", "don't"]);
+        // (A condition after it — "but only for orders not yet delivered" —
+        // narrows the agreement; its "not" does not turn it down.)
+        let unconditioned = [", but only ", " but only ", ", only if ", " as long as "]
+            .iter()
+            .filter_map(|c| lower.find(c))
+            .min()
+            .map_or(lower.as_str(), |i| &lower[..i]);
+        let negative = has_phrase(
+            unconditioned,
+            &["not", "no", "drop", "dropping", "skip", "don't"],
+        );
         // "hmm" is filler elsewhere but pushback here.
         // A bare "no" pushes back ("no, …", "no."); "no idea", "no weekend work"
         // go on with something else.
@@ -924,6 +1107,13 @@ impl State<'_> {
                     after
                 };
                 let first = sentences(rest).into_iter().next()?;
+                // "yes please, otherwise …": a reason, not a restatement.
+                if ["please", "otherwise", "because", "since"]
+                    .iter()
+                    .any(|w| strip_word_prefix(&first.text, w).is_some())
+                {
+                    return None;
+                }
                 // It answers something: a question in its thread or just before
                 // it from someone else, or a proposal.
                 let asked_before = all[turn.index.saturating_sub(2)..turn.index]
@@ -948,6 +1138,7 @@ impl State<'_> {
                     });
                 let reply = turn.context.contains('?')
                     || asked_before
+                    || acked
                     || self
                         .proposals
                         .iter()
@@ -958,17 +1149,42 @@ impl State<'_> {
                 (reply
                     && !first.question
                     && !promise
-                    && content_words(&first.text).len() >= 3
+                    // (a restated choice may be short: "ok power for 2%")
+                    && content_words(&first.text).len() >= if acked { 2 } else { 3 }
                     // "…, the rest later": only the first clause can hedge it.
                     && !hedged(head(&first.text.to_lowercase()))
                     && !negative)
                     .then(|| decision_text(&first.text))
             });
         if let Some(text) = restated {
+            // "yes, agreed. 4 backup for one month" after "keep 4 as backup for
+            // one month, then give back": the proposal says it in full.
+            let fuller = self.proposals.iter().rposition(|p| {
+                !p.author.eq_ignore_ascii_case(author)
+                    && State::in_reach(turn, p.at, &p.thread)
+                    && shared_words(&p.text, &text) >= 2
+                    && content_words(&p.text).len() > content_words(&text).len()
+            });
+            if let Some(pos) = fuller {
+                let p = self.proposals.remove(pos);
+                let lower = p.text.to_lowercase();
+                let proposal_turn = Turn {
+                    index: p.at,
+                    message: turn.message,
+                    clean: String::new(),
+                    thread: p.thread.clone(),
+                    author_is_agent: false,
+                    context: String::new(),
+                };
+                self.add_decision_from(&proposal_turn, p.text, &lower, p.source);
+                return;
+            }
             let lower = text.to_lowercase();
             self.add_decision(turn, text, &lower);
             return;
         }
+        // An acknowledgement that restates nothing accepts nothing.
+        let agreement = agreement.filter(|_| !acked);
         let short = short || conditional;
         // "fair. Decision: …" states its own decision; the marker wins.
         // "I like that. Let's train both variants …": it decides in its own words.
@@ -1002,8 +1218,37 @@ impl State<'_> {
                     // (one that decided and proposed at once is confirmed as decided)
                     .is_none_or(|d| d.seeded || d.at < self.proposals[i].at)
             });
+            // "let's do it, but only for orders not yet delivered": agreed with
+            // that condition.
+            let condition = conditional
+                .then(|| strip_word_prefix(after, "but").unwrap_or(after).trim())
+                .filter(|c| {
+                    ["only", "as long as", "if", "provided", "except"]
+                        .iter()
+                        .any(|w| strip_word_prefix(c, w).is_some())
+                        && content_words(c).len() >= 2
+                })
+                .and_then(|c| sentences(c).into_iter().next())
+                .map(|c| c.text);
+            let with_condition = |text: &str| match &condition {
+                Some(c) => format!("{}, {c}", text.trim_end_matches(['.', ','])),
+                None => text.to_owned(),
+            };
+            // The condition narrows a decision someone else just made.
+            if pos.is_none()
+                && condition.is_some()
+                && let Some(last) = self.decisions.last_mut()
+                && !last.seeded
+                && turn.index - last.at <= 2
+                && all
+                    .get(last.at)
+                    .is_some_and(|m| !m.author.eq_ignore_ascii_case(author))
+            {
+                last.item.text = with_condition(&last.item.text);
+            }
             if let Some(pos) = pos {
-                let p = self.proposals.remove(pos);
+                let mut p = self.proposals.remove(pos);
+                p.text = with_condition(&p.text);
                 let lower = p.text.to_lowercase();
                 let proposal_turn = Turn {
                     index: p.at,

@@ -85,6 +85,9 @@ struct State<'a> {
     answered: Vec<Question>,
     requests: Vec<Request>,
     proposals: Vec<Proposal>,
+    /// Work claimed with a pointer ("I can make it"): `(source, text)` of items
+    /// that stand only if the conversation says what "it" is.
+    pointing: Vec<(String, String)>,
 }
 
 /// One message prepared for the rules.
@@ -112,6 +115,7 @@ impl<'a> State<'a> {
             answered: Vec::new(),
             requests: Vec::new(),
             proposals: Vec::new(),
+            pointing: Vec::new(),
         }
     }
 

@@ -17,7 +17,24 @@ fn defers(lower: &str) -> bool {
         .any(|c| has_phrase(lower, &[c]))
         || has_phrase(
             lower,
-            &["i'll ask", "i will ask", "let me ask", "will find out"],
+            &[
+                "i'll ask",
+                "i will ask",
+                "let me ask",
+                "will find out",
+                // "let's decide next week", "let's discuss that on thursday":
+                // put off, so still open.
+                "decide next week",
+                "decide later",
+                "decide next time",
+                "decide on monday",
+                "decide tomorrow",
+                "discuss that",
+                "discuss this",
+                "discuss it",
+                "leave it with me",
+                "not today",
+            ],
         )
 }
 
@@ -50,6 +67,15 @@ const NOT_ASKING: &[&str] = &[
 
 fn question_text(raw: &str) -> String {
     let first = raw.split_inclusive('?').next().unwrap_or(raw);
+    // "one more - do we …?", "still open: do we …?": a short lead-in is not
+    // the question.
+    let first = [" - ", ": ", " \u{2014} "]
+        .iter()
+        .find_map(|sep| {
+            let (head, rest) = first.split_once(sep)?;
+            (head.split_whitespace().count() <= 3 && content_words(rest).len() >= 3).then_some(rest)
+        })
+        .unwrap_or(first);
     let t = shorten(trim_filler(first.trim_end_matches('?')), MAX_ITEM_WORDS);
     if t.is_empty() {
         t
@@ -200,7 +226,13 @@ impl State<'_> {
                 let in_reach = turn.message.thread_id.as_deref() == Some(m.id.as_str())
                     || turn.message.thread_id.is_some() && m.thread_id == turn.message.thread_id
                     || turn.message.thread_id.is_none() && turn.index - i <= 2;
-                if !in_reach || m.author.eq_ignore_ascii_case(&turn.message.author) {
+                // The asker's own "ok leave it with me" after nobody knew keeps it
+                // open too.
+                let own = m.author.eq_ignore_ascii_case(&turn.message.author);
+                let answered_by_others = all[i + 1..turn.index]
+                    .iter()
+                    .any(|x| !x.author.eq_ignore_ascii_case(&turn.message.author));
+                if !in_reach || own && !answered_by_others {
                     return None;
                 }
                 let sents = sentences(&crate::text::without_quotes(&m.text));

@@ -1227,3 +1227,335 @@ fn context_clauses_drop_lead_ins_asides_and_first_person_reports() {
         "Ask Bo in finance if a csv export is enough"
     );
 }
+
+#[test]
+fn an_acknowledgement_restating_a_choice_decides_it_with_its_subject() {
+    let e = convo(&[
+        (
+            "Ana",
+            "retention for the audit logs - do we keep them 90 days or a full year?",
+            None,
+            NONE,
+        ),
+        ("Bo", "a year costs 3x the storage", None, NONE),
+        ("Cy", "90 days is what the contract says", None, NONE),
+        ("Ana", "ok keep 90 days", None, NONE),
+    ]);
+    let d = decisions(&e);
+    assert_eq!(d.len(), 1, "{d:?}");
+    assert!(d[0].starts_with("Keep 90 days"), "{d:?}");
+    assert!(d[0].contains("audit logs"), "{d:?}");
+}
+
+#[test]
+fn an_acknowledgement_after_a_fact_question_decides_nothing() {
+    let e = convo(&[
+        ("Ana", "where are the audit logs stored now?", None, NONE),
+        ("Bo", "in the cold bucket since may", None, NONE),
+        (
+            "Ana",
+            "ok cold bucket it is not, that was moved",
+            None,
+            NONE,
+        ),
+        ("Cy", "ok the nightly build is green again", None, NONE),
+    ]);
+    assert!(decisions(&e).is_empty(), "{:?}", decisions(&e));
+}
+
+#[test]
+fn a_short_answer_to_a_choice_names_what_was_chosen_for() {
+    let e = convo(&[
+        (
+            "Ana",
+            "for the invoices, should we render the PDFs in the browser or on our own worker?",
+            None,
+            NONE,
+        ),
+        (
+            "Bo",
+            "own worker, the browser fonts differ per OS anyway",
+            None,
+            NONE,
+        ),
+        ("Cy", "yep, let's do that", None, NONE),
+    ]);
+    let d = decisions(&e);
+    assert_eq!(d.len(), 1, "{d:?}");
+    assert!(d[0].starts_with("Own worker:"), "{d:?}");
+    assert!(d[0].contains("render the PDFs"), "{d:?}");
+    assert!(!d[0].contains("fonts"), "{d:?}");
+}
+
+#[test]
+fn an_imperative_to_an_agent_is_its_work_but_a_lookup_is_not() {
+    let e = convo(&[
+        (
+            "Ana",
+            "@helper run the load test suite against staging",
+            None,
+            NONE,
+        ),
+        (
+            "helper",
+            "Load test suite: 212 passed, 0 failed.",
+            Some(1),
+            NONE,
+        ),
+        ("Bo", "@helper list the open invoices here", None, NONE),
+        (
+            "Cy",
+            "helper shows 3 retries since the last deploy",
+            None,
+            NONE,
+        ),
+    ]);
+    let items: Vec<_> = e
+        .action_items
+        .iter()
+        .map(|a| (a.owner.as_deref(), a.text.as_str()))
+        .collect();
+    assert_eq!(
+        items,
+        [(Some("helper"), "Run the load test suite against staging")],
+        "{items:?}"
+    );
+}
+
+#[test]
+fn a_pointer_claim_takes_the_work_said_before_or_nothing() {
+    let e = convo(&[
+        (
+            "Ana",
+            "disk is at 93%. we need to move the old recordings to the archive bucket",
+            None,
+            NONE,
+        ),
+        (
+            "Bo",
+            "i can make it, the 2022 ones are already exported",
+            None,
+            NONE,
+        ),
+        ("Cy", "the dashboard colours look odd today", None, NONE),
+        ("Ana", "lol yes. I can own it", None, NONE),
+    ]);
+    let items: Vec<_> = e
+        .action_items
+        .iter()
+        .map(|a| (a.owner.as_deref(), a.text.as_str()))
+        .collect();
+    assert_eq!(items.len(), 1, "{items:?}");
+    assert_eq!(items[0].0, Some("Bo"));
+    assert!(
+        items[0].1.starts_with("Move the old recordings"),
+        "{items:?}"
+    );
+}
+
+#[test]
+fn a_clause_opening_with_will_is_the_authors_work() {
+    let e = convo(&[
+        (
+            "Ana",
+            "the export button is broken on safari since the redesign",
+            None,
+            NONE,
+        ),
+        (
+            "Bo",
+            "yeah my bad, broke it with the toolbar change. will fix the toolbar css today",
+            None,
+            NONE,
+        ),
+    ]);
+    let items: Vec<_> = e
+        .action_items
+        .iter()
+        .map(|a| (a.owner.as_deref(), a.text.as_str()))
+        .collect();
+    assert_eq!(items, [(Some("Bo"), "Fix the toolbar css")], "{items:?}");
+}
+
+#[test]
+fn agreeing_with_someone_by_name_is_not_part_of_the_decision() {
+    let e = convo(&[
+        (
+            "Cy",
+            "results are in, the new ranking wins on mobile. ship?",
+            None,
+            NONE,
+        ),
+        ("Bo", "ship on mobile only?", None, NONE),
+        (
+            "Ana",
+            "I agree with Cy, ship the new ranking to all platforms",
+            None,
+            THUMBS,
+        ),
+    ]);
+    let d = decisions(&e);
+    assert!(
+        d.iter()
+            .any(|t| t.starts_with("Ship the new ranking to all platforms")),
+        "{d:?}"
+    );
+}
+
+#[test]
+fn we_could_proposes_and_a_plus_one_accepts() {
+    let e = convo(&[
+        (
+            "Ana",
+            "we could move billing last, after everything else is stable",
+            None,
+            NONE,
+        ),
+        ("Bo", "+1", None, NONE),
+    ]);
+    assert_eq!(
+        decisions(&e),
+        ["Move billing last, after everything else is stable"]
+    );
+}
+
+#[test]
+fn a_question_put_off_to_later_stays_open_and_decides_nothing() {
+    let e = convo(&[
+        (
+            "Ana",
+            "one more - do we backport the timeout fix to the 2.x branch?",
+            None,
+            NONE,
+        ),
+        (
+            "Bo",
+            "2.x is EOL officially but two distros ship it",
+            None,
+            NONE,
+        ),
+        (
+            "Ana",
+            "let's decide next week, I want to ask the distro maintainers first",
+            None,
+            NONE,
+        ),
+        (
+            "Cy",
+            "does anyone know if the vendor refunds the broken units? 14 of them",
+            None,
+            NONE,
+        ),
+        ("Bo", "no clue", None, NONE),
+        ("Cy", "ok leave it with me", None, NONE),
+    ]);
+    assert!(decisions(&e).is_empty(), "{:?}", decisions(&e));
+    let q: Vec<_> = e.open_questions.iter().map(|q| q.text.as_str()).collect();
+    assert_eq!(q.len(), 2, "{q:?}");
+    assert!(q[0].starts_with("Do we backport the timeout fix"), "{q:?}");
+    assert!(q[1].contains("vendor refunds the broken units"), "{q:?}");
+}
+
+#[test]
+fn a_hedged_answer_to_a_choice_proposes_and_agreement_settles_it() {
+    let e = convo(&[
+        (
+            "Ana",
+            "and the old printers? we keep some as spares?",
+            None,
+            NONE,
+        ),
+        (
+            "Bo",
+            "I think keep 3 as spares for a month, then recycle them",
+            None,
+            NONE,
+        ),
+        ("Cy", "yes, agreed. 3 spares for a month", None, NONE),
+    ]);
+    assert_eq!(
+        decisions(&e),
+        ["Keep 3 as spares for a month, then recycle them"]
+    );
+}
+
+#[test]
+fn yes_with_a_reason_settles_the_question_and_a_condition_narrows_it() {
+    let e = convo(&[
+        (
+            "Ana",
+            "should we send a heads-up mail to everyone with a delayed order?",
+            None,
+            NONE,
+        ),
+        (
+            "Bo",
+            "yes please, otherwise they all call support",
+            None,
+            NONE,
+        ),
+        (
+            "Cy",
+            "let's do it, but only for orders not yet shipped",
+            None,
+            NONE,
+        ),
+    ]);
+    assert_eq!(
+        decisions(&e),
+        ["Send a heads-up mail to everyone with a delayed order, only for orders not yet shipped"]
+    );
+}
+
+#[test]
+fn a_task_ends_before_a_clause_about_when_people_act() {
+    let e = convo(&[(
+        "Ana",
+        "I'll ask the landlord about the deposit before we sign anything",
+        None,
+        NONE,
+    )]);
+    let items: Vec<_> = e.action_items.iter().map(|a| a.text.as_str()).collect();
+    assert_eq!(items, ["Ask the landlord about the deposit"]);
+}
+
+#[test]
+fn merged_in_the_thread_of_the_reported_problem_closes_the_claimed_work() {
+    let e = convo(&[
+        (
+            "Ana",
+            "the export button renders twice on safari",
+            None,
+            NONE,
+        ),
+        ("Bo", "ugh. who can look at that before friday?", None, NONE),
+        ("Cy", "I'll take it", None, NONE),
+        ("Ana", "unrelated: the wiki is down again", None, NONE),
+        (
+            "Cy",
+            "found it, the button was mounted twice. PR #881",
+            Some(1),
+            NONE,
+        ),
+        ("Bo", "merged, thx", Some(1), NONE),
+    ]);
+    let items: Vec<_> = e
+        .action_items
+        .iter()
+        .map(|a| (a.owner.as_deref(), a.done))
+        .collect();
+    assert_eq!(items, [(Some("Cy"), true)], "{:?}", e.action_items);
+}
+
+#[test]
+fn a_plan_asked_as_a_bare_question_and_confirmed_is_decided() {
+    let e = convo(&[
+        ("Ana", "go-live date still 14th of may?", None, NONE),
+        ("Bo", "yes", None, NONE),
+        ("Cy", "anyone seen my charger?", None, NONE),
+        ("Ana", "yes", None, NONE),
+        ("Bo", "Cy can you update the wiki page?", None, NONE),
+        ("Cy", "yes", None, NONE),
+    ]);
+    assert_eq!(decisions(&e), ["Go-live date still 14th of may"]);
+}
