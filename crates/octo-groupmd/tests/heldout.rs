@@ -105,6 +105,16 @@ struct Tally {
     done_ok: usize,
 }
 
+impl Tally {
+    fn precision(&self) -> f64 {
+        self.matched as f64 / self.pred.max(1) as f64
+    }
+
+    fn recall(&self) -> f64 {
+        self.matched as f64 / self.exp.max(1) as f64
+    }
+}
+
 fn texts(v: &Value) -> Vec<String> {
     v.as_array()
         .into_iter()
@@ -213,8 +223,8 @@ fn heldout_conversations_score_above_their_floors() {
             }
         }
     }
-    let precision = total.matched as f64 / total.pred.max(1) as f64;
-    let recall = total.matched as f64 / total.exp.max(1) as f64;
+    let precision = total.precision();
+    let recall = total.recall();
     println!(
         "held-out conv-01…{}: P={precision:.3} R={recall:.3} (decisions + action items: {} predicted, {} expected, {} matched; owner ok {}, done ok {}); open questions: {} predicted, {} expected, {} matched",
         NEW_BATCH_FROM - 1,
@@ -232,8 +242,8 @@ fn heldout_conversations_score_above_their_floors() {
         "precision {precision:.3} < {MIN_PRECISION}"
     );
     assert!(recall >= MIN_RECALL, "recall {recall:.3} < {MIN_RECALL}");
-    let new_precision = newest.matched as f64 / newest.pred.max(1) as f64;
-    let new_recall = newest.matched as f64 / newest.exp.max(1) as f64;
+    let new_precision = newest.precision();
+    let new_recall = newest.recall();
     println!(
         "conv-{NEW_BATCH_FROM}…{}: P={new_precision:.3} R={new_recall:.3} ({} predicted, {} expected, {} matched; owner ok {}, done ok {})",
         FINAL_BATCH_FROM - 1,
@@ -247,8 +257,8 @@ fn heldout_conversations_score_above_their_floors() {
         new_precision >= NEW_MIN_PRECISION && new_recall >= NEW_MIN_RECALL,
         "conv-{NEW_BATCH_FROM}+: P {new_precision:.3} R {new_recall:.3} below {NEW_MIN_PRECISION} / {NEW_MIN_RECALL}"
     );
-    let final_precision = last.matched as f64 / last.pred.max(1) as f64;
-    let final_recall = last.matched as f64 / last.exp.max(1) as f64;
+    let final_precision = last.precision();
+    let final_recall = last.recall();
     if show_final {
         println!(
             "conv-{FINAL_BATCH_FROM}+: P={final_precision:.3} R={final_recall:.3} ({} predicted, {} expected, {} matched; owner ok {}, done ok {})",
@@ -263,8 +273,8 @@ fn heldout_conversations_score_above_their_floors() {
         final_precision >= FINAL_MIN_PRECISION && final_recall >= FINAL_MIN_RECALL,
         "conv-{FINAL_BATCH_FROM}+ below its floor {FINAL_MIN_PRECISION} / {FINAL_MIN_RECALL}"
     );
-    let first_precision = first.matched as f64 / first.pred.max(1) as f64;
-    let first_recall = first.matched as f64 / first.exp.max(1) as f64;
+    let first_precision = first.precision();
+    let first_recall = first.recall();
     println!("first {FIRST_BATCH}: P={first_precision:.3} R={first_recall:.3}");
     assert!(
         first_precision >= FIRST_MIN_PRECISION && first_recall >= FIRST_MIN_RECALL,

@@ -732,13 +732,8 @@ impl State<'_> {
     /// Who the author is answering: the thread root's author, or the author of
     /// the message just before (when someone else wrote it).
     fn addressee(&self, turn: &Turn<'_>, all: &[Message]) -> Option<String> {
-        let before = match turn.message.thread_id.as_deref() {
-            Some(root) => all[..turn.index].iter().find(|m| m.id == root),
-            None => turn.index.checked_sub(1).and_then(|i| all.get(i)),
-        }?;
-        (!before.author.eq_ignore_ascii_case(&turn.message.author))
-            .then(|| self.member(&before.author).map(|m| m.name.clone()))
-            .flatten()
+        let before = super::decisions::answered(turn, all)?;
+        self.member(&before.author).map(|m| m.name.clone())
     }
 
     /// "ok, I'll …" from someone handed work in the last two messages.

@@ -903,15 +903,7 @@ impl State<'_> {
         if !bare_yes {
             return None;
         }
-        let asked = if turn.message.thread_id.is_some() {
-            let root = turn.message.thread_id.as_deref()?;
-            all[..turn.index].iter().find(|m| m.id == root)?
-        } else {
-            all.get(turn.index.checked_sub(1)?)?
-        };
-        if asked.author.eq_ignore_ascii_case(&turn.message.author) {
-            return None;
-        }
+        let asked = answered(turn, all)?;
         let sents = sentences(&without_quotes(&asked.text));
         let [question] = sents.as_slice() else {
             return None;
@@ -940,15 +932,7 @@ impl State<'_> {
     /// A reply to "should we X?" / "do we X?" from someone else: "yes, …" makes
     /// X a proposal; echoing the verb ("keep it") settles it.
     fn answer(&self, turn: &Turn<'_>, all: &[Message], lower: &str) -> Option<(String, bool)> {
-        let asked = if turn.message.thread_id.is_some() {
-            let root = turn.message.thread_id.as_deref()?;
-            all[..turn.index].iter().find(|m| m.id == root)?
-        } else {
-            all.get(turn.index.checked_sub(1)?)?
-        };
-        if asked.author.eq_ignore_ascii_case(&turn.message.author) {
-            return None;
-        }
+        let asked = answered(turn, all)?;
         let question = sentences(&without_quotes(&asked.text))
             .into_iter()
             .find(|s| s.question)?;
@@ -1167,16 +1151,7 @@ impl State<'_> {
             });
             if let Some(pos) = fuller {
                 let p = self.proposals.remove(pos);
-                let lower = p.text.to_lowercase();
-                let proposal_turn = Turn {
-                    index: p.at,
-                    message: turn.message,
-                    clean: String::new(),
-                    thread: p.thread.clone(),
-                    author_is_agent: false,
-                    context: String::new(),
-                };
-                self.add_decision_from(&proposal_turn, p.text, &lower, p.source);
+                self.decide_proposal(turn, p);
                 return;
             }
             let lower = text.to_lowercase();
@@ -1249,16 +1224,7 @@ impl State<'_> {
             if let Some(pos) = pos {
                 let mut p = self.proposals.remove(pos);
                 p.text = with_condition(&p.text);
-                let lower = p.text.to_lowercase();
-                let proposal_turn = Turn {
-                    index: p.at,
-                    message: turn.message,
-                    clean: String::new(),
-                    thread: p.thread.clone(),
-                    author_is_agent: false,
-                    context: String::new(),
-                };
-                self.add_decision_from(&proposal_turn, p.text, &lower, p.source);
+                self.decide_proposal(turn, p);
             }
         } else if disagrees && turn.index > 0 {
             // Pushback drops the proposal it answers.
@@ -1296,6 +1262,21 @@ impl State<'_> {
     }
 
     /// Adds a decision, replacing the one it restates or reverses.
+    /// An agreed proposal becomes a decision, dated and sourced where it was
+    /// proposed.
+    fn decide_proposal(&mut self, turn: &Turn<'_>, p: super::Proposal) {
+        let lower = p.text.to_lowercase();
+        let proposal_turn = Turn {
+            index: p.at,
+            message: turn.message,
+            clean: String::new(),
+            thread: p.thread.clone(),
+            author_is_agent: false,
+            context: String::new(),
+        };
+        self.add_decision_from(&proposal_turn, p.text, &lower, p.source);
+    }
+
     fn add_decision_from(&mut self, turn: &Turn<'_>, text: String, lower: &str, source: String) {
         let reverses = has_phrase(lower, cues::REVERSAL)
             || lower.starts_with("no ")
@@ -1352,4 +1333,14 @@ impl State<'_> {
             self.proposals.retain(|p| similarity(&p.text, &last) < 0.3);
         }
     }
+}
+
+/// The message a reply answers: its thread's root, or the message just before
+/// it; none when the author answers themselves.
+pub(super) fn answered<'m>(turn: &Turn<'_>, all: &'m [Message]) -> Option<&'m Message> {
+    let asked = match turn.message.thread_id.as_deref() {
+        Some(root) => all[..turn.index].iter().find(|m| m.id == root)?,
+        None => all.get(turn.index.checked_sub(1)?)?,
+    };
+    (!asked.author.eq_ignore_ascii_case(&turn.message.author)).then_some(asked)
 }

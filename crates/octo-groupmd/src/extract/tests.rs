@@ -21,6 +21,14 @@ fn members() -> Vec<Member> {
 type Reactions<'a> = &'a [(&'a str, &'a str)];
 
 /// `(author, text, thread root (1-based), reactions)`; ids are 1-based positions.
+/// Each action item as (owner, text).
+fn owned_items(e: &Extraction) -> Vec<(Option<&str>, &str)> {
+    e.action_items
+        .iter()
+        .map(|a| (a.owner.as_deref(), a.text.as_str()))
+        .collect()
+}
+
 fn convo(lines: &[(&str, &str, Option<usize>, Reactions<'_>)]) -> Extraction {
     let messages: Vec<Message> = lines
         .iter()
@@ -145,11 +153,7 @@ fn commitments_and_claims_become_owned_items() {
         ),
         ("Cy", "on it", None, NONE),
     ]);
-    let items: Vec<_> = e
-        .action_items
-        .iter()
-        .map(|a| (a.owner.as_deref(), a.text.as_str()))
-        .collect();
+    let items = owned_items(&e);
     assert_eq!(
         items,
         [
@@ -287,11 +291,7 @@ fn work_nobody_took_stays_unowned_but_asking_for_a_lookup_is_not_work() {
             NONE,
         ),
     ]);
-    let items: Vec<_> = e
-        .action_items
-        .iter()
-        .map(|a| (a.owner.as_deref(), a.text.as_str()))
-        .collect();
+    let items = owned_items(&e);
     assert_eq!(items, [(None, "Refill the bird feeders before the frost")]);
 }
 
@@ -372,11 +372,7 @@ fn named_requests_in_progress_work_and_taking_a_request_by_its_noun() {
         ("Ana", "I'll take the compost bin", None, NONE),
         ("Cy", "fixing the hose reel now", None, NONE),
     ]);
-    let items: Vec<_> = e
-        .action_items
-        .iter()
-        .map(|a| (a.owner.as_deref(), a.text.as_str()))
-        .collect();
+    let items = owned_items(&e);
     assert_eq!(
         items,
         [
@@ -1310,11 +1306,7 @@ fn an_imperative_to_an_agent_is_its_work_but_a_lookup_is_not() {
             NONE,
         ),
     ]);
-    let items: Vec<_> = e
-        .action_items
-        .iter()
-        .map(|a| (a.owner.as_deref(), a.text.as_str()))
-        .collect();
+    let items = owned_items(&e);
     assert_eq!(
         items,
         [(Some("helper"), "Run the load test suite against staging")],
@@ -1340,11 +1332,7 @@ fn a_pointer_claim_takes_the_work_said_before_or_nothing() {
         ("Cy", "the dashboard colours look odd today", None, NONE),
         ("Ana", "lol yes. I can own it", None, NONE),
     ]);
-    let items: Vec<_> = e
-        .action_items
-        .iter()
-        .map(|a| (a.owner.as_deref(), a.text.as_str()))
-        .collect();
+    let items = owned_items(&e);
     assert_eq!(items.len(), 1, "{items:?}");
     assert_eq!(items[0].0, Some("Bo"));
     assert!(
@@ -1369,11 +1357,7 @@ fn a_clause_opening_with_will_is_the_authors_work() {
             NONE,
         ),
     ]);
-    let items: Vec<_> = e
-        .action_items
-        .iter()
-        .map(|a| (a.owner.as_deref(), a.text.as_str()))
-        .collect();
+    let items = owned_items(&e);
     assert_eq!(items, [(Some("Bo"), "Fix the toolbar css")], "{items:?}");
 }
 
