@@ -3,6 +3,28 @@
 
 use std::collections::BTreeSet;
 
+/// Lowercasing that keeps every byte offset. The rules find a phrase in the
+/// lowercased text and cut the original at the same offset, so a character
+/// whose lowercase is longer or shorter in UTF-8 (`İ`, `ẞ`, …) is kept as it
+/// is: cutting at a shifted offset would split a character (a panic).
+pub(crate) trait Lower {
+    fn lower(&self) -> String;
+}
+
+impl Lower for str {
+    fn lower(&self) -> String {
+        self.chars()
+            .map(|c| {
+                let mut l = c.to_lowercase();
+                match (l.next(), l.next()) {
+                    (Some(x), None) if x.len_utf8() == c.len_utf8() => x,
+                    _ => c,
+                }
+            })
+            .collect()
+    }
+}
+
 /// Words too common to say what an item is about.
 const STOPWORDS: &[&str] = &[
     "a", "an", "the", "to", "of", "for", "and", "or", "in", "on", "at", "by", "with", "is", "are",
@@ -93,7 +115,7 @@ pub(crate) fn normalise_contractions(text: &str) -> String {
             out.push(' ');
         }
         let core = piece.trim_end_matches(|c: char| ",.;:!?".contains(c));
-        let lower = core.to_lowercase();
+        let lower = core.lower();
         let opens = clause_start || OPENERS.contains(&prev.as_str());
         let fixed = ANYWHERE
             .iter()
@@ -223,7 +245,7 @@ fn asks_without_mark(sentence: &str) -> bool {
         "do", "does", "did", "are", "is", "was", "were", "can", "could", "should", "will", "would",
         "about", "if", "many", "much", "long", "else", "time", "one", "happens",
     ];
-    let lower = trim_filler(sentence).to_lowercase();
+    let lower = trim_filler(sentence).lower();
     let mut ws = lower.split_whitespace();
     let (Some(first), Some(second)) = (ws.next(), ws.next()) else {
         return false;
@@ -346,7 +368,7 @@ pub(crate) fn shorten(text: &str, max_words: usize) -> String {
         ", otherwise",
         ", though",
     ];
-    let lower = text.to_lowercase();
+    let lower = text.lower();
     let mut end = text.len();
     for cut in CUTS {
         if let Some(i) = lower.find(cut)

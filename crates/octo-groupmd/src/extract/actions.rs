@@ -4,6 +4,7 @@
 
 use super::{MAX_ITEM_WORDS, Request, State, Tracked, Turn, cues};
 use crate::model::{ActionItem, Message};
+use crate::text::Lower as _;
 use crate::text::{
     capitalise, content_words, has_phrase, sentences, shared_words, shorten, similarity,
     strip_word_prefix, trim_filler, words,
@@ -14,20 +15,17 @@ const POINTERS: &[&str] = &["that", "it", "this", "those", "them", "these", "one
 
 fn item_text(task: &str) -> String {
     let mut owned = trim_filler(task).to_owned();
-    // "fix the typo today": when is not what.
-    // (Only when lowercasing keeps byte offsets, so the cut stays on char boundaries.)
-    let same_offsets = owned.to_lowercase().len() == owned.len();
-    for when in cues::WHEN.iter().filter(|_| same_offsets) {
+    // "fix the typo today": when is not what. (`lower` keeps byte offsets.)
+    for when in cues::WHEN.iter().map(|w| w.trim()) {
         while let Some(i) =
-            crate::text::find_phrase(&owned.to_lowercase(), when.trim()).filter(|&i| i > 0)
+            crate::text::find_phrase(&owned.lower(), when).filter(|&i| owned[..i].ends_with(' '))
         {
-            owned.replace_range(i - 1..i + when.len() - 1, "");
+            owned.replace_range(i - 1..i + when.len(), "");
         }
     }
     // "collect the auction items though": a closing particle is not the task.
     for tail in [" though", " as well", " too", " btw"] {
-        if owned.to_lowercase().ends_with(tail) && owned.is_char_boundary(owned.len() - tail.len())
-        {
+        if owned.lower().ends_with(tail) && owned.is_char_boundary(owned.len() - tail.len()) {
             owned.truncate(owned.len() - tail.len());
         }
     }
@@ -38,7 +36,7 @@ fn item_text(task: &str) -> String {
         .unwrap_or(t);
     // A task ends at its first comma or purpose clause ("…, we need it anyway",
     // "… so agents stop …", "… that computes …").
-    let lower = t.to_lowercase();
+    let lower = t.lower();
     let end = clause_end(&lower)
         .filter(|&i| t.is_char_boundary(i))
         .unwrap_or(t.len());
@@ -139,7 +137,7 @@ fn points_back(task: &str) -> bool {
 
 /// First word (or two) of a task is work that changes something outside the chat.
 pub(super) fn outside_work(task: &str) -> bool {
-    let lower = trim_filler(task).to_lowercase();
+    let lower = trim_filler(task).lower();
     let lower = ["please ", "pls ", "also ", "go ahead and "]
         .iter()
         .find_map(|p| lower.strip_prefix(p))
@@ -373,7 +371,7 @@ impl State<'_> {
     /// Returns whether the message was a claim.
     pub(super) fn claim_requests(&mut self, turn: &Turn<'_>, _all: &[Message]) -> bool {
         let author = turn.message.author.clone();
-        let lower = trim_filler(&turn.clean).to_lowercase();
+        let lower = trim_filler(&turn.clean).lower();
         let parts = clauses(&lower);
         let claims = parts.iter().any(|t| {
             let t = trim_filler(t);
@@ -409,7 +407,7 @@ impl State<'_> {
             .map(|t| item_text(&t))
             .filter(|t| content_words(t).len() >= 2);
         let enrich = |text: String| match &doing {
-            Some(d) if content_words(&text).len() <= 2 => format!("{text}: {}", d.to_lowercase()),
+            Some(d) if content_words(&text).len() <= 2 => format!("{text}: {}", d.lower()),
             _ => text,
         };
         if let Some(pos) = pos {
@@ -452,7 +450,7 @@ impl State<'_> {
         self.read_owner_list(turn);
         for s in self.work_clauses(&turn.clean) {
             let core = trim_filler(&s.text);
-            let lower = core.to_lowercase();
+            let lower = core.lower();
             if lower.is_empty() {
                 continue;
             }
@@ -608,7 +606,7 @@ impl State<'_> {
                     .split(|c: char| c.is_whitespace() || c == ',')
                     .next()
                     .unwrap_or("");
-                let after = rest[first.len()..].trim_start().to_lowercase();
+                let after = rest[first.len()..].trim_start().lower();
                 self.member(first).is_some()
                     && cues::REQUEST_OPENERS
                         .iter()
@@ -620,7 +618,7 @@ impl State<'_> {
             };
             let (before, named) = (&s.text[..i], &s.text[i + 2..]);
             // The object of "I'll write the apology email" is "the apology email".
-            let object = self_commitment(&trim_filler(before).to_lowercase()).and_then(|task| {
+            let object = self_commitment(&trim_filler(before).lower()).and_then(|task| {
                 let verb = task.split_whitespace().next()?;
                 let object = task[verb.len()..].trim();
                 (!content_words(object).is_empty()).then(|| object.to_owned())
@@ -654,7 +652,7 @@ impl State<'_> {
             .filter_map(|line| self.owned_line(line, &turn.message.author))
             // "- Bo: shipped the fix", "- Cy: on leave": status, not work to do.
             .filter(|(_, task)| {
-                let lower = task.to_lowercase();
+                let lower = task.lower();
                 let mut ws = lower.split_whitespace();
                 let (first, second) = (ws.next().unwrap_or(""), ws.next().unwrap_or(""));
                 // "finished the fence", "fixing the gate": a verb reporting status.
@@ -738,7 +736,7 @@ impl State<'_> {
 
     /// "ok, I'll …" from someone handed work in the last two messages.
     fn acknowledging(&self, turn: &Turn<'_>) -> bool {
-        let lower = turn.clean.trim().to_lowercase();
+        let lower = turn.clean.trim().lower();
         let acks = ["ok", "okay", "sure", "yes", "yep", "will do", "on it"]
             .iter()
             .any(|a| strip_word_prefix(&lower, a).is_some());
@@ -765,7 +763,7 @@ impl State<'_> {
     /// "Bo owns the agenda", "you own the release notes": work assigned by name
     /// (or to whoever spoke just before, for "you").
     fn assignment(&mut self, turn: &Turn<'_>, core: &str, all: &[Message]) -> bool {
-        let lower = core.to_lowercase();
+        let lower = core.lower();
         let Some(i) = crate::text::find_phrase(&lower, "owns")
             .map(|i| (i, 4))
             .or_else(|| crate::text::find_phrase(&lower, "own").map(|i| (i, 3)))
@@ -834,7 +832,7 @@ impl State<'_> {
         let addressed =
             first.starts_with('@') || core[first.len()..].starts_with(',') || imperative;
         let rest = core[first.len()..].trim_start_matches([' ', ',', ':']);
-        let lower = rest.to_lowercase();
+        let lower = rest.lower();
         let opened = cues::REQUEST_OPENERS
             .iter()
             .find_map(|o| strip_word_prefix(&lower, o));
@@ -940,7 +938,7 @@ impl State<'_> {
                     "after", "before", "once", "when", "tomorrow", "today", "later",
                 ]
                 .iter()
-                .any(|w| strip_word_prefix(&text.to_lowercase(), w).is_some());
+                .any(|w| strip_word_prefix(&text.lower(), w).is_some());
             if !says_work {
                 return Some(item_text(task.split(',').next().unwrap_or(task)));
             }
@@ -973,7 +971,7 @@ impl State<'_> {
         let report_sentences: Vec<String> = sentences(&turn.clean)
             .into_iter()
             .filter(|s| !s.question)
-            .map(|s| s.text.to_lowercase())
+            .map(|s| s.text.lower())
             .collect();
         // "Binder updated. Still waiting on wards 6 and 7": partly done is not done.
         let partial = report_sentences.iter().any(|s| has_phrase(s, PARTIAL));
@@ -1049,7 +1047,7 @@ impl State<'_> {
 
     /// "never mind", "no need to …": drops the item the message is about.
     pub(super) fn cancel_actions(&mut self, turn: &Turn<'_>) {
-        let lower = turn.clean.to_lowercase();
+        let lower = turn.clean.lower();
         if !has_phrase(&lower, cues::CANCEL) {
             return;
         }
@@ -1202,7 +1200,7 @@ fn replace_word(text: &str, word: &str, with: &str) -> String {
 /// "Mark it xfail and open an issue to fix it" → two tasks, when what follows
 /// "and" is work of its own (a verb that changes something, two content words).
 fn split_work(text: &str) -> Vec<String> {
-    let lower = text.to_lowercase();
+    let lower = text.lower();
     let split = lower.match_indices(" and ").map(|(i, _)| i).find(|&i| {
         let rest = &lower[i + 5..];
         // "… and put it behind a flag" goes on with the same work.
@@ -1237,7 +1235,7 @@ fn split_work(text: &str) -> Vec<String> {
 /// "review it before it goes out" with "the apology email" → "review the
 /// apology email before it goes out" (the first "it" only).
 fn replace_pointer(clause: &str, object: &str) -> String {
-    let lower = clause.to_lowercase();
+    let lower = clause.lower();
     match crate::text::find_phrase(&lower, "it") {
         Some(i) if lower.is_char_boundary(i) && clause.len() == lower.len() => {
             format!("{}{}{}", &clause[..i], object, &clause[i + 2..])

@@ -7,6 +7,7 @@
 use super::decisions::{ASKING_WE, choice_question};
 use super::{State, cues};
 use crate::model::{Member, Message};
+use crate::text::Lower as _;
 use crate::text::{
     capitalise, content_words, find_phrase, sentences, shared_words, strip_word_prefix,
     trim_filler, without_parentheses, without_quotes, words,
@@ -97,7 +98,7 @@ pub(super) fn vague_action(text: &str, members: &[Member]) -> bool {
     }
     // "Review, its a lot of yaml", "Share on monday" ("confirm with them for
     // 120 guests" has its object after "with").
-    let lower = text.to_lowercase();
+    let lower = text.lower();
     let first = lower.split_whitespace().next().unwrap_or("");
     if first.ends_with(',') || ["on", "in", "by", "until", "after", "before"].contains(&object) {
         return true;
@@ -194,7 +195,7 @@ pub(super) fn context_clause(sentence: &str, question: bool) -> Option<Clause> {
     {
         return None;
     }
-    let lower = t.to_lowercase();
+    let lower = t.lower();
     let task = super::actions::who_request(&lower)
         .or_else(|| who_does(&lower))
         .or_else(|| {
@@ -205,7 +206,7 @@ pub(super) fn context_clause(sentence: &str, question: bool) -> Option<Clause> {
         })
         .map(|task| cut_clause(&task));
     for _ in 0..2 {
-        let lower = t.to_lowercase();
+        let lower = t.lower();
         if let Some(rest) = LEAD_INS.iter().find_map(|p| strip_word_prefix(&lower, p)) {
             let rest = rest.trim_start_matches([' ', ',', ':', '-']);
             t = t[t.len() - rest.len()..].to_owned();
@@ -237,7 +238,7 @@ pub(super) fn who_does(lower: &str) -> Option<String> {
 /// Cut at a comma opening a clause with its own subject ("…, it just silently
 /// accepts them") or at a comparison ("… rather than …").
 fn cut_clause(t: &str) -> String {
-    let lower = t.to_lowercase();
+    let lower = t.lower();
     let comma = lower.match_indices(", ").map(|(i, _)| i).find(|&i| {
         let rest = &lower[i + 2..];
         [
@@ -356,7 +357,7 @@ pub(super) fn context_for(
 pub(super) fn with_context(text: &str, context: &Clause) -> String {
     let mut head: Vec<&str> = text.split_whitespace().collect();
     while head.last().is_some_and(|w| {
-        let w = w.trim_end_matches([',', '.', '!', ':']).to_lowercase();
+        let w = w.trim_end_matches([',', '.', '!', ':']).lower();
         POINTERS.contains(&w.as_str())
     }) {
         head.pop();
@@ -379,7 +380,7 @@ pub(super) fn with_context(text: &str, context: &Clause) -> String {
         && let Some((_, rest)) = context.text.split_once(' ')
     {
         let rest = match rest.split_once(' ') {
-            Some((p, r)) if POINTERS.contains(&p.to_lowercase().as_str()) => r,
+            Some((p, r)) if POINTERS.contains(&p.lower().as_str()) => r,
             _ => rest,
         };
         return format!("{head} {rest}");
@@ -419,10 +420,10 @@ fn settled_question(text: &str, at: usize, all: &[Message], members: &[Member]) 
             sentences(&without_quotes(&m.text))
                 .into_iter()
                 .rev()
-                .find(|s| s.question && choice_question(&s.text.to_lowercase()))
+                .find(|s| s.question && choice_question(&s.text.lower()))
         })?;
     let q = trim_filler(&without_parentheses(&asked.text)).to_owned();
-    let lower = q.to_lowercase();
+    let lower = q.lower();
     const FACTS: &[&str] = &[
         "who", "where", "when", "how", "what", "why", "which", "is there",
     ];

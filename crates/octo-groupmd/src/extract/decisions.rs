@@ -4,6 +4,7 @@
 
 use super::{MAX_ITEM_WORDS, Proposal, State, Tracked, Turn, cues};
 use crate::model::{Decision, Message};
+use crate::text::Lower as _;
 use crate::text::{
     capitalise, content_words, find_phrase, has_phrase, sentences, shared_words, shorten,
     similarity, strip_word_prefix, trim_filler, without_parentheses, without_quotes,
@@ -49,7 +50,7 @@ pub(super) fn decision_text(sentence: &str) -> String {
         .or_else(|| {
             ["i agree,", "agreed,", "i agree.", "agreed."]
                 .iter()
-                .find_map(|p| t.to_lowercase().starts_with(p).then(|| &t[p.len()..]))
+                .find_map(|p| t.lower().starts_with(p).then(|| &t[p.len()..]))
         })
     {
         t = trim_filler(rest);
@@ -106,7 +107,7 @@ fn finish(t: &str) -> String {
     let t = t.strip_suffix(" then").unwrap_or(t);
     // "tuesday so the deploy chaos isn't on handoff day": the reason is not the
     // decision ("so" opening a clause with its own subject, as "because" does).
-    let lower = t.to_lowercase();
+    let lower = t.lower();
     let end = [
         " so the ",
         " so that ",
@@ -124,7 +125,7 @@ fn finish(t: &str) -> String {
 }
 
 fn shorten_marked(text: &str) -> String {
-    let lower = text.to_lowercase();
+    let lower = text.lower();
     let end = [" because ", " since ", " so that ", " which "]
         .iter()
         .filter_map(|c| lower.find(c))
@@ -165,11 +166,7 @@ fn settled_then(sentence: &str, said_before: &str, options_asked: bool) -> Optio
     }
     let choice = core.strip_suffix(" then")?;
     let n = choice.split_whitespace().count();
-    let first = choice
-        .split_whitespace()
-        .next()
-        .unwrap_or("")
-        .to_lowercase();
+    let first = choice.split_whitespace().next().unwrap_or("").lower();
     const NOT_CHOICES: &[&str] = &["no", "not", "nobody", "none", "nothing", "that", "it"];
     // "keep it then" agrees with what was said; it names no choice of its own.
     let points_back = crate::text::words(choice)
@@ -187,9 +184,9 @@ fn settled_then(sentence: &str, said_before: &str, options_asked: bool) -> Optio
 /// The subject a short choice settles: "catering" when a recent message that
 /// named the choice opened with "catering: …".
 fn topic_of(choice: &str, before: &[Message]) -> Option<String> {
-    let choice = choice.to_lowercase();
+    let choice = choice.lower();
     before.iter().rev().find_map(|m| {
-        let text = m.text.to_lowercase();
+        let text = m.text.lower();
         find_phrase(&text, &choice)?;
         let (label, _) = m.text.split_once(':')?;
         // "yay! catering: …": the label opens its own sentence.
@@ -472,7 +469,7 @@ fn starts_with_subject(sentence: &str) -> bool {
         .split_whitespace()
         .next()
         .unwrap_or("")
-        .to_lowercase();
+        .lower();
     SUBJECTS.contains(&first.as_str())
 }
 
@@ -534,7 +531,7 @@ fn substantive(text: &str) -> bool {
 
 impl State<'_> {
     pub(super) fn marked_decision(&mut self, turn: &Turn<'_>, rest: &str) -> bool {
-        let lower = rest.to_lowercase();
+        let lower = rest.lower();
         // "Decision: maybe X?" is still a proposal.
         if rest.is_empty()
             || has_phrase(&lower, &["what if", "maybe", "hypothetically", "jk"])
@@ -582,9 +579,9 @@ impl State<'_> {
         let sents = sentences(&turn.clean);
         for (i, s) in sents.iter().enumerate() {
             let (core, changed) = lead_trim(&s.text);
-            let lower = core.to_lowercase();
+            let lower = core.lower();
             // Reversal cues live in the whole sentence ("actually, …").
-            let full_lower = s.text.to_lowercase();
+            let full_lower = s.text.lower();
             if lower.is_empty() {
                 if i == 0
                     && let Some(text) = self.confirmed_plan(turn, all)
@@ -614,7 +611,7 @@ impl State<'_> {
                 let text = decision_text(core);
                 // "no watering after 6pm, the slugs love it": the rule is the first clause.
                 let text = match text.split_once(", ") {
-                    Some((rule, _)) if prohibition(&rule.to_lowercase()) => rule.to_owned(),
+                    Some((rule, _)) if prohibition(&rule.lower()) => rule.to_owned(),
                     _ => text,
                 };
                 let text = match sents.get(i + 1) {
@@ -748,7 +745,7 @@ impl State<'_> {
                 .collect();
             self.proposals.retain(|p| p.at != turn.index);
             for text in mine {
-                let lower = text.to_lowercase();
+                let lower = text.lower();
                 self.add_decision(turn, text, &lower);
             }
         }
@@ -779,7 +776,7 @@ impl State<'_> {
             .into_iter()
             .rev()
             .find(|s| s.question)?;
-        let q = trim_filler(&q.text).to_lowercase();
+        let q = trim_filler(&q.text).lower();
         (!FACT_QUESTIONS
             .iter()
             .any(|f| strip_word_prefix(&q, f).is_some())
@@ -845,7 +842,7 @@ impl State<'_> {
                 .into_iter()
                 .filter(|s| s.question)
                 .any(|s| {
-                    let q = trim_filler(&s.text).to_lowercase();
+                    let q = trim_filler(&s.text).lower();
                     !FACT_QUESTIONS
                         .iter()
                         .any(|f| strip_word_prefix(&q, f).is_some())
@@ -908,7 +905,7 @@ impl State<'_> {
         let [question] = sents.as_slice() else {
             return None;
         };
-        let q = trim_filler(&question.text).to_lowercase();
+        let q = trim_filler(&question.text).lower();
         const OPENERS: &[&str] = &[
             "what", "why", "how", "who", "when", "where", "which", "is", "are", "do", "does",
             "did", "can", "could", "should", "shall", "will", "would", "have", "has", "any",
@@ -936,7 +933,7 @@ impl State<'_> {
         let question = sentences(&without_quotes(&asked.text))
             .into_iter()
             .find(|s| s.question)?;
-        let q = trim_filler(&question.text).to_lowercase();
+        let q = trim_filler(&question.text).lower();
         let q = ["question", "q"]
             .iter()
             .find_map(|m| strip_word_prefix(&q, m))
@@ -962,7 +959,7 @@ impl State<'_> {
         if clause_verb.len() > 2 && clause_verb == answer_verb && !clause.contains(" or ") {
             return Some((capitalise(&shorten(&clause, MAX_ITEM_WORDS)), true));
         }
-        let raw = turn.clean.trim().to_lowercase();
+        let raw = turn.clean.trim().lower();
         let rest = ["yes", "yep", "yeah", "yup", "definitely", "absolutely"]
             .iter()
             .find_map(|y| strip_word_prefix(&raw, y))?;
@@ -1002,8 +999,8 @@ impl State<'_> {
     /// pushes back withdraws a fresh unapproved decision.
     pub(super) fn accept_proposals(&mut self, turn: &Turn<'_>, all: &[Message]) {
         // Agreement words are filler elsewhere: look at the raw opening too.
-        let raw = turn.clean.trim().to_lowercase();
-        let lower = trim_filler(&turn.clean).to_lowercase();
+        let raw = turn.clean.trim().lower();
+        let lower = trim_filler(&turn.clean).lower();
         let starts = |t: &str, a: &str| t.starts_with(a) && find_phrase(t, a).is_some();
         let agreement = cues::AGREEMENT
             .iter()
@@ -1109,7 +1106,7 @@ impl State<'_> {
                                 // "what if we start with X?" proposes by asking.
                                 s.question
                                     && has_phrase(
-                                        &s.text.to_lowercase(),
+                                        &s.text.lower(),
                                         &[
                                             "what if",
                                             "how about",
@@ -1128,7 +1125,7 @@ impl State<'_> {
                         .iter()
                         .any(|p| State::in_reach(turn, p.at, &p.thread));
                 // "sure, will have a draft by Friday" promises work; it restates nothing.
-                let promise = has_phrase(&first.text.to_lowercase(), cues::SELF_COMMIT)
+                let promise = has_phrase(&first.text.lower(), cues::SELF_COMMIT)
                     || strip_word_prefix(&first.text, "will").is_some();
                 (reply
                     && !first.question
@@ -1136,7 +1133,7 @@ impl State<'_> {
                     // (a restated choice may be short: "ok power for 2%")
                     && content_words(&first.text).len() >= if acked { 2 } else { 3 }
                     // "…, the rest later": only the first clause can hedge it.
-                    && !hedged(head(&first.text.to_lowercase()))
+                    && !hedged(head(&first.text.lower()))
                     && !negative)
                     .then(|| decision_text(&first.text))
             });
@@ -1154,7 +1151,7 @@ impl State<'_> {
                 self.decide_proposal(turn, p);
                 return;
             }
-            let lower = text.to_lowercase();
+            let lower = text.lower();
             self.add_decision(turn, text, &lower);
             return;
         }
@@ -1166,7 +1163,7 @@ impl State<'_> {
         let own_decision = turn.clean.lines().any(|l| {
             super::line_marker(super::marker_sentence(l), cues::DECISION_MARKERS).is_some()
         }) || sentences(&turn.clean).iter().skip(1).any(|s| {
-            let lower = trim_filler(&s.text).to_lowercase();
+            let lower = trim_filler(&s.text).lower();
             !s.question
                 && (committing_lets(&lower)
                     || cues::DECISION_OPENERS
@@ -1265,7 +1262,7 @@ impl State<'_> {
     /// An agreed proposal becomes a decision, dated and sourced where it was
     /// proposed.
     fn decide_proposal(&mut self, turn: &Turn<'_>, p: super::Proposal) {
-        let lower = p.text.to_lowercase();
+        let lower = p.text.lower();
         let proposal_turn = Turn {
             index: p.at,
             message: turn.message,
@@ -1286,7 +1283,7 @@ impl State<'_> {
             let sim = similarity(&d.item.text, &text);
             let shared = shared_words(&d.item.text, &format!("{text} {lower} {}", turn.context));
             // A provisional decision ("dates TBD") gives way to any later one on its subject.
-            let provisional = has_phrase(&d.item.text.to_lowercase(), cues::PROVISIONAL);
+            let provisional = has_phrase(&d.item.text.lower(), cues::PROVISIONAL);
             let replaces = sim >= 0.25 || ((reverses || provisional) && shared > 0);
             if replaces && best.is_none_or(|(_, s)| sim >= s) {
                 best = Some((i, sim));

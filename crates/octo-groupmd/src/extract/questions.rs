@@ -3,6 +3,7 @@
 
 use super::{MAX_ITEM_WORDS, State, Tracked, Turn, cues};
 use crate::model::{Message, Question};
+use crate::text::Lower as _;
 use crate::text::{
     capitalise, content_words, has_phrase, sentences, shared_words, shorten, trim_filler,
 };
@@ -113,7 +114,7 @@ impl State<'_> {
         let Some(pos) = sents.iter().position(|s| s.question) else {
             return;
         };
-        let q = trim_filler(&sents[pos].text).to_lowercase();
+        let q = trim_filler(&sents[pos].text).lower();
         // "one thing, do we need …?": the question may follow a lead-in.
         let asks = |t: &str| ASKING.iter().any(|w| t.starts_with(w)) || t.contains(" or ");
         let vague = has_phrase(&q, &["that", "it", "this"]) && content_words(&q).len() < 4;
@@ -158,7 +159,7 @@ impl State<'_> {
     /// Someone else's statement in the question's thread, or right after it on
     /// the same subject (or a plain yes/no), answers a plain question.
     fn answer_asked(&mut self, turn: &Turn<'_>, all: &[Message]) {
-        let lower = turn.clean.to_lowercase();
+        let lower = turn.clean.lower();
         if super::decisions::joking(&turn.clean) || has_phrase(&lower, &["lol", "haha"]) {
             return;
         }
@@ -183,7 +184,7 @@ impl State<'_> {
     }
 
     pub(super) fn answer_questions(&mut self, turn: &Turn<'_>, all: &[Message]) {
-        let lower = turn.clean.to_lowercase();
+        let lower = turn.clean.lower();
         let defers = defers(&lower);
         let author = &turn.message.author;
         if defers {
@@ -236,9 +237,9 @@ impl State<'_> {
                     return None;
                 }
                 let sents = sentences(&crate::text::without_quotes(&m.text));
-                let k = sents.iter().rposition(|s| {
-                    s.question && !has_phrase(&s.text.to_lowercase(), cues::RHETORICAL)
-                })?;
+                let k = sents
+                    .iter()
+                    .rposition(|s| s.question && !has_phrase(&s.text.lower(), cues::RHETORICAL))?;
                 // "what if X? do we measure that?": the pointer needs what came before.
                 let text = match k.checked_sub(1) {
                     Some(p) if content_words(&sents[k].text).len() < 3 => {
