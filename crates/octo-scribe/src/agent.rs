@@ -8,7 +8,7 @@ use octo_client::{Client, ClientError, Frame, SendOptions, SubscribeOptions};
 use octo_core::groupmd::GroupmdMode;
 use octo_core::model::Message;
 use octo_core::{ChannelId, EventKind, MessageId, OrgId, PrincipalId};
-use octo_groupmd::{Document, extract_since};
+use octo_groupmd::Document;
 
 use crate::maintainer::{Maintainer, PassInput};
 use thiserror::Error;
@@ -313,8 +313,11 @@ impl Scribe {
             .filter(|m| m.author_id != self.me && !mentions_me(&m.text))
             .map(|m| self.names.message(m))
             .collect();
-        let found = extract_since(&self.names.members(), &messages, &doc);
-        doc.apply(&found);
+        if let Some(found) =
+            crate::maintainer::extract_guarded(&self.names.members(), &messages, &doc)
+        {
+            doc.apply(&found);
+        }
         let text = crate::answer::answer(&doc);
         self.client
             .send(

@@ -2,7 +2,7 @@
 //! the last revision into the next revision: the deterministic rules, or an
 //! LLM whose whole-document answer is checked before it is written.
 
-use octo_groupmd::{Document, Member, Message, check_revision, extract_since};
+use octo_groupmd::{Document, Extraction, Member, Message, check_revision, extract_since};
 use serde_json::json;
 
 use crate::config::MaintainerConfig;
@@ -65,8 +65,22 @@ impl Maintainer {
 
 fn rules(input: &PassInput<'_>) -> Option<Document> {
     let mut doc = Document::parse(input.current);
-    let found = extract_since(input.members, input.messages, &doc);
+    let found = extract_guarded(input.members, input.messages, &doc)?;
     doc.apply(&found).then_some(doc)
+}
+
+/// The rules over `messages`. A rule that trips over unusual text costs this
+/// pass (logged), never the scribe's task.
+pub(crate) fn extract_guarded(
+    members: &[Member],
+    messages: &[Message],
+    doc: &Document,
+) -> Option<Extraction> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        extract_since(members, messages, doc)
+    }))
+    .map_err(|_| tracing::error!("the group.md rules failed on these messages; pass skipped"))
+    .ok()
 }
 
 const SYSTEM: &str = "You keep group.md, a team channel's living document, current. \
