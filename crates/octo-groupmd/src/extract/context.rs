@@ -292,11 +292,6 @@ pub(super) fn context_for(
     members: &[Member],
 ) -> Option<Clause> {
     let src = all.get(at)?;
-    let thread = src.thread_id.as_deref();
-    let same = |m: &Message| match thread {
-        Some(t) => m.thread_id.as_deref() == Some(t) || m.id == t,
-        None => m.thread_id.is_none(),
-    };
     let to_agent = |m: &Message| {
         let first = m.text.split_whitespace().next().unwrap_or("");
         first.starts_with('@')
@@ -321,7 +316,7 @@ pub(super) fn context_for(
     let earlier = all[..at]
         .iter()
         .rev()
-        .filter(|m| same(m))
+        .filter(|m| same_conversation(src, m))
         .take(WINDOW)
         .enumerate()
         .filter(|(_, m)| !to_agent(m))
@@ -403,15 +398,10 @@ fn settled_question(text: &str, at: usize, all: &[Message], members: &[Member]) 
         return None;
     }
     let src = all.get(at)?;
-    let thread = src.thread_id.as_deref();
-    let same = |m: &Message| match thread {
-        Some(t) => m.thread_id.as_deref() == Some(t) || m.id == t,
-        None => m.thread_id.is_none(),
-    };
     let asked = all[..at]
         .iter()
         .rev()
-        .filter(|m| same(m))
+        .filter(|m| same_conversation(src, m))
         .take(4)
         .find_map(|m| {
             if m.text.trim_start().starts_with('@') {
@@ -516,5 +506,14 @@ impl State<'_> {
                 d.item.text = choice;
             }
         }
+    }
+}
+
+/// Whether `m` is in the conversation `src` is in: its thread (root included),
+/// or the channel's top level.
+fn same_conversation(src: &Message, m: &Message) -> bool {
+    match src.thread_id.as_deref() {
+        Some(t) => m.thread_id.as_deref() == Some(t) || m.id == t,
+        None => m.thread_id.is_none(),
     }
 }
