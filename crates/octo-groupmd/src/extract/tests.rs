@@ -1543,3 +1543,43 @@ fn a_plan_asked_as_a_bare_question_and_confirmed_is_decided() {
     ]);
     assert_eq!(decisions(&e), ["Go-live date still 14th of may"]);
 }
+
+#[test]
+fn a_bare_object_takes_the_modifiers_the_chat_named_it_with() {
+    let e = convo(&[
+        (
+            "Ana",
+            // "bank recs": here "bank" names another thing.
+            "bank recs are blocked, the March statement from Nord Bank is missing",
+            None,
+            NONE,
+        ),
+        (
+            "Ana",
+            "send the report to the council by friday",
+            None,
+            NONE,
+        ),
+        ("Bo", "can someone chase the bank?", None, NONE),
+        ("Cy", "I'll chase the bank", None, NONE),
+        ("Bo", "I will write the report", None, NONE),
+        // "the company offers training": a verb is not a modifier.
+        ("Ana", "the company offers training, 2 sessions", None, NONE),
+        ("Ana", "Cy can you organise the training?", None, NONE),
+    ]);
+    let items = owned_items(&e);
+    assert!(
+        items.contains(&(Some("Cy"), "Chase the Nord Bank")),
+        "{items:?}"
+    );
+    assert!(
+        items
+            .iter()
+            .any(|(_, t)| *t == "Write the report to the council"),
+        "{items:?}"
+    );
+    assert!(
+        items.iter().any(|(_, t)| *t == "Organise the training"),
+        "{items:?}"
+    );
+}
