@@ -93,6 +93,21 @@ pub(super) fn vague_action(text: &str, members: &[Member]) -> bool {
     if POINTERS.contains(&object) && own.len() <= 2 {
         return true;
     }
+    // "Ask the controller to open it": the object is the pointer at the end.
+    // "with them" names people, not the object.
+    let (last, before_last) = match rest.as_slice() {
+        [.., b, l] => (l.as_str(), b.as_str()),
+        _ => ("", ""),
+    };
+    if ["it", "that", "this"].contains(&last)
+        && ![
+            "with", "to", "for", "about", "on", "in", "at", "of", "from", "by",
+        ]
+        .contains(&before_last)
+        && own.len() <= 3
+    {
+        return true;
+    }
     if CLAIM_VERBS.contains(&verb.as_str()) && own.len() <= 1 {
         return true;
     }

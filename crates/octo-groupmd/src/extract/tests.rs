@@ -1583,3 +1583,38 @@ fn a_bare_object_takes_the_modifiers_the_chat_named_it_with() {
         "{items:?}"
     );
 }
+
+#[test]
+fn a_pointer_at_the_end_of_a_task_takes_its_object_but_with_them_is_people() {
+    let e = convo(&[
+        (
+            "Ana",
+            "new ledger account 6815 for card processing fees. I will ask the controller to open it",
+            None,
+            NONE,
+        ),
+        (
+            "Bo",
+            "the caterers confirmed 80 guests for saturday",
+            None,
+            NONE,
+        ),
+        (
+            "Cy",
+            "I will sort out the menu details with them",
+            None,
+            NONE,
+        ),
+    ]);
+    let items = owned_items(&e);
+    assert!(
+        items.iter().any(|(o, t)| *o == Some("Ana")
+            && t.starts_with("Ask the controller to open")
+            && t.contains("account 6815")),
+        "{items:?}"
+    );
+    assert!(
+        items.contains(&(Some("Cy"), "Sort out the menu details with them")),
+        "{items:?}"
+    );
+}
