@@ -54,6 +54,9 @@ const TOPIC: &[&str] = &[
     "about", "whether", "if", "what", "how", "when", "why", "which", "for", "to", "on",
 ];
 
+/// Verbs of finding something out from someone ("check with Anke").
+const ASKING_VERBS: &[&str] = &["ask", "check", "confirm", "talk", "sync", "consult"];
+
 /// How many earlier messages (in the item's thread) can hold its object.
 const WINDOW: usize = 6;
 
@@ -118,8 +121,11 @@ pub(super) fn vague_action(text: &str, members: &[Member]) -> bool {
     if first.ends_with(',') || ["on", "in", "by", "until", "after", "before"].contains(&object) {
         return true;
     }
-    // "Ask Marta in finance": whom, not what.
-    verb == "ask" && !rest.iter().any(|w| TOPIC.contains(&w.as_str()))
+    // "Ask Marta in finance", "Check with Anke": whom, not what.
+    let whom = verb == "ask"
+        || ASKING_VERBS.contains(&verb.as_str())
+            && rest.first().is_some_and(|w| w == "with" || w == "to");
+    whom && !rest.iter().skip(1).any(|w| TOPIC.contains(&w.as_str()))
 }
 
 /// Whether a decision's text needs its subject from context: "Use CronJobs",
@@ -175,6 +181,8 @@ pub(super) struct Clause {
     /// Asked of nobody in particular ("who submits the build?", "can someone
     /// chase the bank?"): the work itself, as a task.
     pub task: Option<String>,
+    /// Asked as "do we …?", "should we …?": the clause lost its "we".
+    pub asked_we: bool,
 }
 
 /// The self-contained part of a sentence, without a short lead-in ("other
@@ -220,9 +228,14 @@ pub(super) fn context_clause(sentence: &str, question: bool) -> Option<Clause> {
                 .map(str::to_owned)
         })
         .map(|task| cut_clause(&task));
+    let mut asked_we = false;
     for _ in 0..2 {
         let lower = t.lower();
-        if let Some(rest) = LEAD_INS.iter().find_map(|p| strip_word_prefix(&lower, p)) {
+        if let Some((lead, rest)) = LEAD_INS
+            .iter()
+            .find_map(|p| strip_word_prefix(&lower, p).map(|r| (p, r)))
+        {
+            asked_we |= question && lead.ends_with(" we") && !lead.starts_with("we");
             let rest = rest.trim_start_matches([' ', ',', ':', '-']);
             t = t[t.len() - rest.len()..].to_owned();
             t = trim_filler(&t).to_owned();
@@ -233,6 +246,7 @@ pub(super) fn context_clause(sentence: &str, question: bool) -> Option<Clause> {
         text: t.split_whitespace().take(10).collect::<Vec<_>>().join(" "),
         question,
         task: task.filter(|t| content_words(t).len() >= 2),
+        asked_we,
     })
 }
 
@@ -394,6 +408,23 @@ pub(super) fn with_context(text: &str, context: &Clause) -> String {
             _ => rest,
         };
         return format!("{head} {rest}");
+    }
+    // "Check with Anke" + "do we need legal to review the terms?": what to
+    // find out is whether the question's answer is yes.
+    if context.question && ASKING_VERBS.contains(&verb) {
+        let first = ctx_words.first().map_or("", String::as_str);
+        let join = if [
+            "what", "which", "who", "when", "where", "how", "why", "whether", "if",
+        ]
+        .contains(&first)
+        {
+            ""
+        } else if context.asked_we {
+            " whether we"
+        } else {
+            " whether"
+        };
+        return format!("{head}{join} {}", context.text);
     }
     format!("{head}: {}", context.text)
 }

@@ -1217,6 +1217,7 @@ fn context_clauses_drop_lead_ins_asides_and_first_person_reports() {
         text: "ask them if a csv export is enough".into(),
         question: true,
         task: None,
+        asked_we: false,
     };
     assert_eq!(
         with_context("Ask Bo in finance", &ctx),
@@ -1617,4 +1618,31 @@ fn a_pointer_at_the_end_of_a_task_takes_its_object_but_with_them_is_people() {
         items.contains(&(Some("Cy"), "Sort out the menu details with them")),
         "{items:?}"
     );
+}
+
+#[test]
+fn checking_with_someone_takes_the_question_it_answers_as_whether() {
+    let e = convo(&[
+        (
+            "Bo",
+            "do we need legal to review the raffle prize terms?",
+            None,
+            NONE,
+        ),
+        ("Cy", "not sure, I'll check with Ana", None, NONE),
+    ]);
+    let items = owned_items(&e);
+    assert!(
+        items.contains(&(
+            Some("Cy"),
+            "Check with Ana whether we need legal to review the raffle prize terms"
+        )),
+        "{items:?}"
+    );
+    let m = members();
+    assert!(super::context::vague_action("Check with Ana", &m));
+    assert!(!super::context::vague_action(
+        "Check with Ana about the prize terms",
+        &m
+    ));
 }
