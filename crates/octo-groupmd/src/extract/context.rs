@@ -54,6 +54,9 @@ const TOPIC: &[&str] = &[
     "about", "whether", "if", "what", "how", "when", "why", "which", "for", "to", "on",
 ];
 
+/// Verbs of finding something out from someone ("check with Anke").
+const ASKING_VERBS: &[&str] = &["ask", "check", "confirm", "talk", "sync", "consult"];
+
 /// How many earlier messages (in the item's thread) can hold its object.
 const WINDOW: usize = 6;
 
@@ -93,6 +96,21 @@ pub(super) fn vague_action(text: &str, members: &[Member]) -> bool {
     if POINTERS.contains(&object) && own.len() <= 2 {
         return true;
     }
+    // "Ask the controller to open it": the object is the pointer at the end.
+    // "with them" names people, not the object.
+    let (last, before_last) = match rest.as_slice() {
+        [.., b, l] => (l.as_str(), b.as_str()),
+        _ => ("", ""),
+    };
+    if ["it", "that", "this"].contains(&last)
+        && ![
+            "with", "to", "for", "about", "on", "in", "at", "of", "from", "by",
+        ]
+        .contains(&before_last)
+        && own.len() <= 3
+    {
+        return true;
+    }
     if CLAIM_VERBS.contains(&verb.as_str()) && own.len() <= 1 {
         return true;
     }
@@ -103,8 +121,11 @@ pub(super) fn vague_action(text: &str, members: &[Member]) -> bool {
     if first.ends_with(',') || ["on", "in", "by", "until", "after", "before"].contains(&object) {
         return true;
     }
-    // "Ask Marta in finance": whom, not what.
-    verb == "ask" && !rest.iter().any(|w| TOPIC.contains(&w.as_str()))
+    // "Ask Marta in finance", "Check with Anke": whom, not what.
+    let whom = verb == "ask"
+        || ASKING_VERBS.contains(&verb.as_str())
+            && rest.first().is_some_and(|w| w == "with" || w == "to");
+    whom && !rest.iter().skip(1).any(|w| TOPIC.contains(&w.as_str()))
 }
 
 /// Whether a decision's text needs its subject from context: "Use CronJobs",
@@ -160,6 +181,8 @@ pub(super) struct Clause {
     /// Asked of nobody in particular ("who submits the build?", "can someone
     /// chase the bank?"): the work itself, as a task.
     pub task: Option<String>,
+    /// Asked as "do we …?", "should we …?": the clause lost its "we".
+    pub asked_we: bool,
 }
 
 /// The self-contained part of a sentence, without a short lead-in ("other
@@ -205,9 +228,14 @@ pub(super) fn context_clause(sentence: &str, question: bool) -> Option<Clause> {
                 .map(str::to_owned)
         })
         .map(|task| cut_clause(&task));
+    let mut asked_we = false;
     for _ in 0..2 {
         let lower = t.lower();
-        if let Some(rest) = LEAD_INS.iter().find_map(|p| strip_word_prefix(&lower, p)) {
+        if let Some((lead, rest)) = LEAD_INS
+            .iter()
+            .find_map(|p| strip_word_prefix(&lower, p).map(|r| (p, r)))
+        {
+            asked_we |= question && lead.ends_with(" we") && !lead.starts_with("we");
             let rest = rest.trim_start_matches([' ', ',', ':', '-']);
             t = t[t.len() - rest.len()..].to_owned();
             t = trim_filler(&t).to_owned();
@@ -218,6 +246,7 @@ pub(super) fn context_clause(sentence: &str, question: bool) -> Option<Clause> {
         text: t.split_whitespace().take(10).collect::<Vec<_>>().join(" "),
         question,
         task: task.filter(|t| content_words(t).len() >= 2),
+        asked_we,
     })
 }
 
@@ -380,6 +409,23 @@ pub(super) fn with_context(text: &str, context: &Clause) -> String {
         };
         return format!("{head} {rest}");
     }
+    // "Check with Anke" + "do we need legal to review the terms?": what to
+    // find out is whether the question's answer is yes.
+    if context.question && ASKING_VERBS.contains(&verb) {
+        let first = ctx_words.first().map_or("", String::as_str);
+        let join = if [
+            "what", "which", "who", "when", "where", "how", "why", "whether", "if",
+        ]
+        .contains(&first)
+        {
+            ""
+        } else if context.asked_we {
+            " whether we"
+        } else {
+            " whether"
+        };
+        return format!("{head}{join} {}", context.text);
+    }
     format!("{head}: {}", context.text)
 }
 
@@ -491,7 +537,11 @@ impl State<'_> {
                     a.item.text = text;
                 }
                 None if claimed => unresolved.push(i),
-                None => {}
+                None => {
+                    if let Some(text) = fuller_object(&a.item.text, a.at, all, members) {
+                        a.item.text = text;
+                    }
+                }
             }
         }
         for i in unresolved.into_iter().rev() {
@@ -516,4 +566,209 @@ fn same_conversation(src: &Message, m: &Message) -> bool {
         Some(t) => m.thread_id.as_deref() == Some(t) || m.id == t,
         None => m.thread_id.is_none(),
     }
+}
+
+/// Words that open a noun phrase: what comes after them up to its noun is
+/// the phrase's own modifiers ("the August statement from Deutsche Bank").
+const DETERMINERS: &[&str] = &[
+    "the", "a", "an", "our", "their", "your", "his", "her", "my", "this", "these", "those",
+];
+
+/// Prepositions that attach a detail to a noun ("the report to the council",
+/// "the estimate from the dashboard", "redirects for the old urls").
+const NOUN_PREPOSITIONS: &[&str] = &["to", "for", "from", "of", "about", "on", "with", "in"];
+
+/// Words that end a noun phrase's detail: a new clause, a verb, a pointer.
+const PHRASE_ENDS: &[&str] = &[
+    "and", "or", "but", "so", "because", "if", "when", "is", "are", "was", "were", "will", "would",
+    "should", "can", "could", "by", "to", "for", "from", "of", "about", "on", "with", "in", "at",
+    "it", "them", "me", "us", "you", "we", "i", "they", "he", "she", "that", "which", "who",
+    "before", "after", "until", "now", "today", "tomorrow", "please", "asap",
+];
+
+/// One whitespace word without the punctuation around it, and whether
+/// punctuation ends it (a phrase ends there).
+fn bare(word: &str) -> (&str, bool) {
+    let core = word.trim_matches(|c: char| !(c.is_alphanumeric() || c == '_' || c == '-'));
+    let ends = word.ends_with([',', '.', '?', '!', ':', ';', ')']);
+    (core, ends)
+}
+
+/// The fullest way `head` (a noun) is named in `text`: the modifiers before it
+/// after a determiner or preposition ("from Deutsche Bank") and one
+/// prepositional detail after it ("the report to the council"). `None` when
+/// `text` names it no more fully, or uses it to modify another noun ("bank
+/// recs"). Returns the words before, the noun as `text` spells it, the words after.
+fn named_more_fully(head: &str, text: &str) -> Option<(Vec<String>, String, Vec<String>)> {
+    let ws: Vec<&str> = text.split_whitespace().collect();
+    let same = |w: &str| {
+        let w = w.lower();
+        w == head || w.strip_suffix('s') == Some(head) || head.strip_suffix('s') == Some(&w)
+    };
+    for (i, w) in ws.iter().enumerate() {
+        let (core, ends) = bare(w);
+        if !same(core) {
+            continue;
+        }
+        let next = ws.get(i + 1).map(|n| bare(n).0.lower());
+        // "bank recs": the word names another thing here.
+        if !ends
+            && next
+                .as_deref()
+                .is_some_and(|n| !NOUN_PREPOSITIONS.contains(&n) && !PHRASE_ENDS.contains(&n))
+        {
+            continue;
+        }
+        let mut before = Vec::new();
+        let mut j = i;
+        while j > 0 && before.len() < 2 {
+            let (core, ends) = bare(ws[j - 1]);
+            let lower = core.lower();
+            // "the company offers training": a word in "-s" before the noun
+            // is more likely a verb than a modifier.
+            let verb_like = lower.ends_with('s') && !lower.ends_with("ss");
+            if ends
+                || verb_like
+                || content_words(&lower).is_empty()
+                || PHRASE_ENDS.contains(&lower.as_str())
+            {
+                break;
+            }
+            before.insert(0, core.to_owned());
+            j -= 1;
+        }
+        let opener = j
+            .checked_sub(1)
+            .map(|k| bare(ws[k]).0.lower())
+            .is_some_and(|o| {
+                DETERMINERS.contains(&o.as_str()) || NOUN_PREPOSITIONS.contains(&o.as_str())
+            });
+        if !opener {
+            before.clear();
+        }
+        let mut after = Vec::new();
+        if !ends
+            && next
+                .as_deref()
+                .is_some_and(|n| NOUN_PREPOSITIONS.contains(&n))
+        {
+            for w in ws.iter().skip(i + 1).take(5) {
+                let (core, ends) = bare(w);
+                let lower = core.lower();
+                if !after.is_empty()
+                    && (PHRASE_ENDS.contains(&lower.as_str())
+                        || NOT_OBJECT.contains(&lower.as_str()))
+                {
+                    break;
+                }
+                after.push(core.to_owned());
+                if ends {
+                    break;
+                }
+            }
+            if content_words(&after.join(" ")).is_empty() {
+                after.clear();
+            }
+        }
+        if !before.is_empty() || !after.is_empty() {
+            return Some((before, core.to_owned(), after));
+        }
+    }
+    None
+}
+
+/// "Chase the bank" after "the August statement from Deutsche Bank is
+/// missing" → "Chase the Deutsche Bank": a short task whose object is a bare
+/// noun takes the modifiers the conversation named it with, from its own
+/// message or the nearest earlier one in its thread (or at top level). The
+/// note-taker names the object; the chat had already named it once.
+pub(super) fn fuller_object(
+    text: &str,
+    at: usize,
+    all: &[Message],
+    members: &[Member],
+) -> Option<String> {
+    if content_words(text).len() > 4 {
+        return None;
+    }
+    let ws: Vec<&str> = text.split_whitespace().collect();
+    let det = (1..ws.len().min(3))
+        .find(|&k| ["the", "a", "an", "our", "their"].contains(&ws[k].lower().as_str()))?;
+    let mut np_end = det + 1;
+    while np_end < ws.len() && np_end - det <= 2 {
+        let (core, ends) = bare(ws[np_end]);
+        let lower = core.lower();
+        if PHRASE_ENDS.contains(&lower.as_str()) || NOUN_PREPOSITIONS.contains(&lower.as_str()) {
+            break;
+        }
+        np_end += 1;
+        if ends {
+            break;
+        }
+    }
+    // "the proactive mail text": the noun is the phrase's last word, before
+    // a preposition or the end.
+    let closed = ws.get(np_end).is_none_or(|w| {
+        let lower = bare(w).0.lower();
+        NOUN_PREPOSITIONS.contains(&lower.as_str()) || PHRASE_ENDS.contains(&lower.as_str())
+    });
+    if np_end == det + 1 || !closed {
+        return None;
+    }
+    let (head, _) = bare(ws[np_end - 1]);
+    let head = head.lower();
+    if head.chars().count() <= 2
+        || POINTERS.contains(&head.as_str())
+        || NOT_OBJECT.contains(&head.as_str())
+    {
+        return None;
+    }
+    let src = all.get(at)?;
+    let own = content_words(text);
+    let new_words = |ws: &[String]| {
+        object_words(&ws.join(" "), members)
+            .into_iter()
+            .filter(|w| !own.contains(w))
+            .count()
+    };
+    // "the letter to the school" already has its detail; "with them" is none.
+    let has_detail = !object_words(&ws[np_end..].join(" "), members).is_empty();
+    let (before, spelled, after) = std::iter::once(src)
+        .chain(
+            all[..at]
+                .iter()
+                .rev()
+                .filter(|m| same_conversation(src, m))
+                .take(WINDOW),
+        )
+        .filter_map(|m| named_more_fully(&head, &without_quotes(&m.text)))
+        .map(|(b, s, a)| {
+            if has_detail {
+                (b, s, Vec::new())
+            } else {
+                (b, s, a)
+            }
+        })
+        .find(|(b, _, a)| new_words(b) + new_words(a) > 0)?;
+    let np: Vec<&str> = ws[det + 1..np_end].to_vec();
+    let before: Vec<&str> = before
+        .iter()
+        .map(String::as_str)
+        .filter(|b| !np.iter().any(|n| n.eq_ignore_ascii_case(b)))
+        .collect();
+    let mut out: Vec<&str> = ws[..=det].to_vec();
+    out.extend(before.iter().copied());
+    out.extend(ws[det + 1..np_end - 1].iter().copied());
+    // "Deutsche Bank": a name keeps the capitals the chat gave it.
+    let head_word = bare(ws[np_end - 1]).0;
+    out.push(
+        if before.is_empty() || spelled.lower() != head_word.lower() {
+            head_word
+        } else {
+            &spelled
+        },
+    );
+    out.extend(after.iter().map(String::as_str));
+    out.extend(ws[np_end..].iter().copied());
+    Some(out.join(" "))
 }

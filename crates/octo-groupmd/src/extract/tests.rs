@@ -1217,6 +1217,7 @@ fn context_clauses_drop_lead_ins_asides_and_first_person_reports() {
         text: "ask them if a csv export is enough".into(),
         question: true,
         task: None,
+        asked_we: false,
     };
     assert_eq!(
         with_context("Ask Bo in finance", &ctx),
@@ -1542,4 +1543,106 @@ fn a_plan_asked_as_a_bare_question_and_confirmed_is_decided() {
         ("Cy", "yes", None, NONE),
     ]);
     assert_eq!(decisions(&e), ["Go-live date still 14th of may"]);
+}
+
+#[test]
+fn a_bare_object_takes_the_modifiers_the_chat_named_it_with() {
+    let e = convo(&[
+        (
+            "Ana",
+            // "bank recs": here "bank" names another thing.
+            "bank recs are blocked, the March statement from Nord Bank is missing",
+            None,
+            NONE,
+        ),
+        (
+            "Ana",
+            "send the report to the council by friday",
+            None,
+            NONE,
+        ),
+        ("Bo", "can someone chase the bank?", None, NONE),
+        ("Cy", "I'll chase the bank", None, NONE),
+        ("Bo", "I will write the report", None, NONE),
+        // "the company offers training": a verb is not a modifier.
+        ("Ana", "the company offers training, 2 sessions", None, NONE),
+        ("Ana", "Cy can you organise the training?", None, NONE),
+    ]);
+    let items = owned_items(&e);
+    assert!(
+        items.contains(&(Some("Cy"), "Chase the Nord Bank")),
+        "{items:?}"
+    );
+    assert!(
+        items
+            .iter()
+            .any(|(_, t)| *t == "Write the report to the council"),
+        "{items:?}"
+    );
+    assert!(
+        items.iter().any(|(_, t)| *t == "Organise the training"),
+        "{items:?}"
+    );
+}
+
+#[test]
+fn a_pointer_at_the_end_of_a_task_takes_its_object_but_with_them_is_people() {
+    let e = convo(&[
+        (
+            "Ana",
+            "new ledger account 6815 for card processing fees. I will ask the controller to open it",
+            None,
+            NONE,
+        ),
+        (
+            "Bo",
+            "the caterers confirmed 80 guests for saturday",
+            None,
+            NONE,
+        ),
+        (
+            "Cy",
+            "I will sort out the menu details with them",
+            None,
+            NONE,
+        ),
+    ]);
+    let items = owned_items(&e);
+    assert!(
+        items.iter().any(|(o, t)| *o == Some("Ana")
+            && t.starts_with("Ask the controller to open")
+            && t.contains("account 6815")),
+        "{items:?}"
+    );
+    assert!(
+        items.contains(&(Some("Cy"), "Sort out the menu details with them")),
+        "{items:?}"
+    );
+}
+
+#[test]
+fn checking_with_someone_takes_the_question_it_answers_as_whether() {
+    let e = convo(&[
+        (
+            "Bo",
+            "do we need legal to review the raffle prize terms?",
+            None,
+            NONE,
+        ),
+        ("Cy", "not sure, I'll check with Ana", None, NONE),
+    ]);
+    let items = owned_items(&e);
+    assert!(
+        items.contains(&(
+            Some("Cy"),
+            "Check with Ana whether we need legal to review the raffle prize terms"
+        )),
+        "{items:?}"
+    );
+    let m = members();
+    assert!(super::context::vague_action("Check with Ana", &m));
+    assert!(!super::context::vague_action(
+        "Check with Ana about the prize terms",
+        &m
+    ));
 }
