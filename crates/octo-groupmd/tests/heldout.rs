@@ -40,6 +40,15 @@ const NEW_MIN_RECALL: f64 = 0.51;
 const FINAL_BATCH_FROM: usize = 49;
 const FINAL_MIN_PRECISION: f64 = 0.41;
 const FINAL_MIN_RECALL: f64 = 0.27;
+/// conv-57…68 were written by a note-taker who never saw the extractor or any
+/// other data set, and committed before the rules ran on them; nobody has read
+/// their misses (they print only with `GROUPMD_SHOW_FINAL=1`). Measured once,
+/// with the rules of session 6: P 0.299 R 0.206 (decisions 0.152 / 0.091,
+/// action items 0.375 / 0.279). That is the honest figure for chat the rules
+/// were not written against; the floor is it, less a small margin.
+const BLIND_BATCH_FROM: usize = 57;
+const BLIND_MIN_PRECISION: f64 = 0.27;
+const BLIND_MIN_RECALL: f64 = 0.18;
 /// The first 18 files keep their old floors (P 0.974, R 0.892 measured): the
 /// rules for later batches must not cost them anything.
 const FIRST_BATCH: usize = 18;
@@ -156,6 +165,7 @@ fn heldout_conversations_score_above_their_floors() {
     let mut newest = Tally::default();
     let mut last = Tally::default();
     let mut last_questions = Tally::default();
+    let mut blind = Tally::default();
     let show_final = std::env::var_os("GROUPMD_SHOW_FINAL").is_some();
     for path in &files {
         let raw = std::fs::read_to_string(path).expect("read");
@@ -189,6 +199,8 @@ fn heldout_conversations_score_above_their_floors() {
                 &mut last_questions
             } else if cat == "open_questions" {
                 &mut questions
+            } else if number >= BLIND_BATCH_FROM {
+                &mut blind
             } else if number >= FINAL_BATCH_FROM {
                 &mut last
             } else if number >= NEW_BATCH_FROM {
@@ -265,8 +277,13 @@ fn heldout_conversations_score_above_their_floors() {
     let final_recall = last.recall();
     if show_final {
         println!(
-            "conv-{FINAL_BATCH_FROM}+: P={final_precision:.3} R={final_recall:.3} ({} predicted, {} expected, {} matched; owner ok {}, done ok {})",
-            last.pred, last.exp, last.matched, last.owner_ok, last.done_ok
+            "conv-{FINAL_BATCH_FROM}…{}: P={final_precision:.3} R={final_recall:.3} ({} predicted, {} expected, {} matched; owner ok {}, done ok {})",
+            BLIND_BATCH_FROM - 1,
+            last.pred,
+            last.exp,
+            last.matched,
+            last.owner_ok,
+            last.done_ok
         );
         println!(
             "conv-{FINAL_BATCH_FROM}+ open questions: {} predicted, {} expected, {} matched",
@@ -276,6 +293,17 @@ fn heldout_conversations_score_above_their_floors() {
     assert!(
         final_precision >= FINAL_MIN_PRECISION && final_recall >= FINAL_MIN_RECALL,
         "conv-{FINAL_BATCH_FROM}+ below its floor {FINAL_MIN_PRECISION} / {FINAL_MIN_RECALL}"
+    );
+    let (blind_precision, blind_recall) = (blind.precision(), blind.recall());
+    if show_final {
+        println!(
+            "conv-{BLIND_BATCH_FROM}+: P={blind_precision:.3} R={blind_recall:.3} ({} predicted, {} expected, {} matched)",
+            blind.pred, blind.exp, blind.matched
+        );
+    }
+    assert!(
+        blind_precision >= BLIND_MIN_PRECISION && blind_recall >= BLIND_MIN_RECALL,
+        "conv-{BLIND_BATCH_FROM}+ below its floor {BLIND_MIN_PRECISION} / {BLIND_MIN_RECALL}"
     );
     let first_precision = first.precision();
     let first_recall = first.recall();
