@@ -12,6 +12,12 @@ mod voice;
 
 use clap::{Parser, Subcommand};
 
+/// glibc's malloc was a tenth of the server's CPU under load (consolidation,
+/// arena locks); jemalloc cut CPU per message by a fifth and kept idle RSS low
+/// (mimalloc doubled it). BENCHMARKS.md, session 6.
+#[global_allocator]
+static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
+
 #[derive(Parser)]
 #[command(
     name = "octo",
