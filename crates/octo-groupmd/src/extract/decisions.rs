@@ -13,6 +13,10 @@ use crate::text::{
 /// Rewrites a settled sentence as a short statement ("let's go with X" → "Use X").
 pub(super) fn decision_text(sentence: &str) -> String {
     let mut t = trim_filler(sentence);
+    // "suggestion: max 2 nodes …": the label is not part of what is proposed.
+    if let Some(rest) = proposal_label(t) {
+        t = rest;
+    }
     const USE: &[&str] = &[
         "let's go with",
         "lets go with",
@@ -70,6 +74,7 @@ pub(super) fn decision_text(sentence: &str) -> String {
         "what if we",
         "how about we",
         "why don't we",
+        "why not",
         "should we",
         "i'd prefer",
         "i prefer",
@@ -100,6 +105,29 @@ pub(super) fn decision_text(sentence: &str) -> String {
         }
     }
     finish(t)
+}
+
+/// Labels that open a proposal ("suggestion: …", "proposal - …").
+const PROPOSAL_LABELS: &[&str] = &[
+    "proposal",
+    "my proposal",
+    "suggestion",
+    "my suggestion",
+    "idea",
+    "my idea",
+    "counter-proposal",
+    "counterproposal",
+];
+
+/// What follows a proposal label and its colon or dash, if `text` opens with one.
+fn proposal_label(text: &str) -> Option<&str> {
+    PROPOSAL_LABELS.iter().find_map(|l| {
+        let head = text.get(..l.len())?;
+        let rest = text[l.len()..].trim_start();
+        (head.eq_ignore_ascii_case(l) && (rest.starts_with(':') || rest.starts_with("- ")))
+            .then(|| rest.trim_start_matches([':', '-', ' ']))
+            .filter(|r| !r.is_empty())
+    })
 }
 
 fn finish(t: &str) -> String {
@@ -637,7 +665,9 @@ impl State<'_> {
                 let asks_to = ["what if we", "how about we", "why don't we", "should we"]
                     .iter()
                     .any(|p| lower.starts_with(p));
-                if has_phrase(&lower, cues::PROPOSAL_CUES) && !s.question || asks_to || lets {
+                let cued =
+                    has_phrase(&lower, cues::PROPOSAL_CUES) || proposal_label(core).is_some();
+                if cued && !s.question || asks_to || lets {
                     self.propose(turn, with_next(decision_text(core), &sents, i));
                 } else if !s.question
                     && i == first_statement(&sents)
@@ -707,6 +737,7 @@ impl State<'_> {
                 }
                 found.push((text, full_lower));
             } else if (has_phrase(&lower, cues::PROPOSAL_CUES)
+                || proposal_label(core).is_some()
                 || we_plan(&lower)
                 || prescriptive(&lower)
                 || imperative_plan(&lower))

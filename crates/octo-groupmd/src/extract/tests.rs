@@ -1646,3 +1646,29 @@ fn checking_with_someone_takes_the_question_it_answers_as_whether() {
         &m
     ));
 }
+
+#[test]
+fn labelled_suggestion_agreed_becomes_decision_without_its_label() {
+    let e = convo(&[
+        (
+            "Ana",
+            "suggestion: max 2 build agents per team for nightly jobs",
+            None,
+            NONE,
+        ),
+        ("Bo", "+1", None, NONE),
+    ]);
+    assert_eq!(
+        decisions(&e),
+        ["Max 2 build agents per team for nightly jobs"]
+    );
+}
+
+#[test]
+fn why_not_proposal_is_stated_without_the_question_words() {
+    let e = convo(&[
+        ("Ana", "why not weekly releases on tuesdays", None, NONE),
+        ("Bo", "sounds good", None, NONE),
+    ]);
+    assert_eq!(decisions(&e), ["Weekly releases on tuesdays"]);
+}
