@@ -529,6 +529,16 @@ fn chosen_option(question: &str, answer: &str) -> Option<String> {
         .map(|o| capitalise(&shorten(o, MAX_ITEM_WORDS)))
 }
 
+/// "Use that", "Do both", "Do it": a decision text that only points back.
+fn pointer_only(text: &str) -> bool {
+    const POINTERS: &[&str] = &[
+        "that", "it", "this", "both", "those", "them", "one", "plan", "idea", "option", "use",
+        "do", "go", "with", "then", "way", "version", "approach",
+    ];
+    let words = crate::text::words(text);
+    !words.is_empty() && words.iter().all(|w| POINTERS.contains(&w.as_str()))
+}
+
 /// Agreement said at the end of a short sentence ("Tuesday works for me").
 const AGREEMENT_ENDINGS: &[&str] = &[
     "works for me",
@@ -725,6 +735,15 @@ impl State<'_> {
                 && !self.reports_on_action(core);
             // "change of plan: we go back to …" decides anew.
             let changed_we = changed && (we_plan(&lower) || lets);
+            if lets
+                && pointer_only(&decision_text(core))
+                && let Some(text) = self.pointed_decision(turn, all, has_phrase(&lower, &["both"]))
+            {
+                // "yes let's go with that": the decision is what "that" points to.
+                let lower = text.lower();
+                found.push((text, lower));
+                continue;
+            }
             if opener || lets || approved_we || approved_statement || changed_we {
                 let mut text = decision_text(core);
                 // "let's go with X then. Y, Z" says more in the next sentence.
@@ -902,6 +921,54 @@ impl State<'_> {
                     .as_ref()
                     .is_some_and(|o| o.eq_ignore_ascii_case(&turn.message.author))
         })
+    }
+
+    /// What "let's do that" points to: the latest proposal in reach from someone
+    /// else, or else the message just before from someone else (a proposal put
+    /// as a question: "2 for linkedin, 1 for the landing page?"). "both" points
+    /// to a message that names two things. The commit settles the proposals in
+    /// reach, so none of them is accepted later on its own.
+    fn pointed_decision(&mut self, turn: &Turn<'_>, all: &[Message], both: bool) -> Option<String> {
+        let author = &turn.message.author;
+        let names_two = |t: &str| {
+            let l = t.lower();
+            [" + ", " and ", " or ", " & ", " plus "]
+                .iter()
+                .any(|c| l.contains(c))
+        };
+        let proposal = self.proposals.iter().rposition(|p| {
+            !p.author.eq_ignore_ascii_case(author)
+                && State::in_reach(turn, p.at, &p.thread)
+                && (!both || all.get(p.at).is_some_and(|m| names_two(&m.text)))
+        });
+        let text = match proposal {
+            Some(i) => Some(self.proposals.remove(i).text),
+            None => all[turn.index.saturating_sub(3)..turn.index]
+                .iter()
+                .rev()
+                .filter(|m| {
+                    !m.author.eq_ignore_ascii_case(author)
+                        && !self.is_agent(&m.author)
+                        && m.thread_id == turn.message.thread_id
+                })
+                .find_map(|m| {
+                    let sents = sentences(&without_quotes(&m.text));
+                    let [s] = sents.as_slice() else {
+                        return None;
+                    };
+                    let l = trim_filler(&s.text).lower();
+                    let wh = FACT_QUESTIONS
+                        .iter()
+                        .chain(&["what", "how", "which"])
+                        .any(|f| strip_word_prefix(&l, f).is_some());
+                    (!wh && (!both || names_two(&s.text)) && content_words(&s.text).len() >= 3)
+                        .then(|| decision_text(s.text.trim_end_matches(['?', ' '])))
+                }),
+        }?;
+        self.proposals.retain(|p| {
+            p.author.eq_ignore_ascii_case(author) || !State::in_reach(turn, p.at, &p.thread)
+        });
+        Some(text)
     }
 
     fn propose(&mut self, turn: &Turn<'_>, text: String) {

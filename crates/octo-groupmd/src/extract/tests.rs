@@ -1672,3 +1672,46 @@ fn why_not_proposal_is_stated_without_the_question_words() {
     ]);
     assert_eq!(decisions(&e), ["Weekly releases on tuesdays"]);
 }
+
+#[test]
+fn lets_go_with_that_decides_what_that_points_to() {
+    let e = convo(&[
+        ("Ana", "which logo do we print on the banner?", None, NONE),
+        (
+            "Bo",
+            "the blue one for print, the green one for the web?",
+            None,
+            NONE,
+        ),
+        ("Ana", "yes let's go with that", None, NONE),
+    ]);
+    assert_eq!(
+        decisions(&e),
+        ["The blue one for print, the green one for the web"]
+    );
+}
+
+#[test]
+fn lets_do_both_takes_the_message_naming_two_things() {
+    let e = convo(&[
+        ("Ana", "we need a plan for the audit. ideas?", None, NONE),
+        (
+            "Bo",
+            "checklists in each room + a spot check per shift",
+            None,
+            NONE,
+        ),
+        (
+            "Cy",
+            "the spot checks work better than checklists",
+            None,
+            NONE,
+        ),
+        ("Ana", "let's do both", None, NONE),
+        ("Cy", "yes sure", None, NONE),
+    ]);
+    assert_eq!(
+        decisions(&e),
+        ["Checklists in each room + a spot check per shift"]
+    );
+}
