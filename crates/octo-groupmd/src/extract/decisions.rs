@@ -714,6 +714,11 @@ impl State<'_> {
             // acknowledges it; it settles nothing.
             let settled = settled.filter(|_| !self.handed_recently(turn));
             if let Some(mut text) = settled {
+                // "1h cache it is" after "or just lower cache to 1h": the proposal
+                // it settles says it in full.
+                if let Some(full) = self.fuller_choice(&text, turn, all) {
+                    text = full;
+                }
                 text = with_next(text, &sents, i);
                 // "GreenFork it is" after "catering: two quotes …" settles catering.
                 if text.split_whitespace().count() <= 2
@@ -969,6 +974,41 @@ impl State<'_> {
             p.author.eq_ignore_ascii_case(author) || !State::in_reach(turn, p.at, &p.thread)
         });
         Some(text)
+    }
+
+    /// A recent proposal from someone else (its first clause) that names every
+    /// word of a short settled `choice` and more.
+    fn fuller_choice(&self, choice: &str, turn: &Turn<'_>, all: &[Message]) -> Option<String> {
+        let words = content_words(choice);
+        if words.is_empty() || choice.split_whitespace().count() > 3 {
+            return None;
+        }
+        all[turn.index.saturating_sub(6)..turn.index]
+            .iter()
+            .rev()
+            .filter(|m| {
+                !m.author.eq_ignore_ascii_case(&turn.message.author) && !self.is_agent(&m.author)
+            })
+            .flat_map(|m| sentences(&without_quotes(&m.text)))
+            .filter(|s| !s.question)
+            .find_map(|s| {
+                let clause = s.text.split(", ").next().unwrap_or(&s.text);
+                let mut c = trim_filler(clause);
+                while let Some(rest) = ["or", "just", "maybe", "simply"]
+                    .iter()
+                    .find_map(|w| strip_word_prefix(c, w))
+                {
+                    c = rest;
+                }
+                let lower = c.lower();
+                let cw = content_words(c);
+                (words.is_subset(&cw)
+                    && cw.len() > words.len()
+                    && (imperative_plan(&lower)
+                        || we_plan(&lower)
+                        || has_phrase(&lower, cues::PROPOSAL_CUES)))
+                .then(|| decision_text(c))
+            })
     }
 
     fn propose(&mut self, turn: &Turn<'_>, text: String) {
@@ -1260,6 +1300,10 @@ impl State<'_> {
         // "I like that. Let's train both variants …": it decides in its own words.
         let own_decision = turn.clean.lines().any(|l| {
             super::line_marker(super::marker_sentence(l), cues::DECISION_MARKERS).is_some()
+        }) || sentences(&turn.clean).iter().any(|s| {
+            // "fair, weblate it is": the agreement names its own choice.
+            let (core, _) = lead_trim(&s.text);
+            !s.question && it_is(&core.lower(), core).is_some()
         }) || sentences(&turn.clean).iter().skip(1).any(|s| {
             let lower = trim_filler(&s.text).lower();
             !s.question

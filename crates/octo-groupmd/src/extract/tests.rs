@@ -1715,3 +1715,39 @@ fn lets_do_both_takes_the_message_naming_two_things() {
         ["Checklists in each room + a spot check per shift"]
     );
 }
+
+#[test]
+fn short_it_is_takes_the_proposal_it_settles_in_full() {
+    let e = convo(&[
+        (
+            "Ana",
+            "the nightly job times out after 10 minutes",
+            None,
+            NONE,
+        ),
+        (
+            "Bo",
+            "or just raise the timeout to 30 minutes, it is cheap",
+            None,
+            NONE,
+        ),
+        ("Cy", "agreed, 30 minutes it is", None, NONE),
+    ]);
+    assert_eq!(decisions(&e), ["Raise the timeout to 30 minutes"]);
+}
+
+#[test]
+fn fair_x_it_is_does_not_accept_the_remark_before_it() {
+    let e = convo(&[
+        ("Ana", "which wiki, confluence or notion?", None, NONE),
+        ("Bo", "notion is free for small teams", None, NONE),
+        (
+            "Cy",
+            "one tool for everything is better, fewer logins",
+            None,
+            NONE,
+        ),
+        ("Ana", "fair, notion it is", None, NONE),
+    ]);
+    assert!(!decisions(&e).iter().any(|d| d.contains("fewer logins")));
+}
