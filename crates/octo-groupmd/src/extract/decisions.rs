@@ -695,6 +695,20 @@ impl State<'_> {
                 }
                 continue;
             }
+            // "we have the grant money, let's buy a new one": the clause before
+            // the "let's" is why, and names what the choice is about.
+            if let Some((before, after)) = [", let's ", ", lets ", ", let us "]
+                .iter()
+                .find_map(|c| lower.find(c))
+                .and_then(|at| Some((core.get(..at)?, core.get(at + 2..)?.trim())))
+                && committing_lets(&after.lower())
+                && !pointer_only(&decision_text(after))
+                && content_words(before).len() >= 2
+            {
+                let text = format!("{}: {}", decision_text(after), trim_filler(before));
+                found.push((capitalise(&shorten(&text, MAX_ITEM_WORDS)), full_lower));
+                continue;
+            }
             if i == 0
                 && let Some((text, settled)) = self.answer(turn, all, &lower)
             {

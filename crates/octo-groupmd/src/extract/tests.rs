@@ -1751,3 +1751,32 @@ fn fair_x_it_is_does_not_accept_the_remark_before_it() {
     ]);
     assert!(!decisions(&e).iter().any(|d| d.contains("fewer logins")));
 }
+
+#[test]
+fn lets_after_a_reason_clause_keeps_the_reason() {
+    let e = convo(&[
+        ("Ana", "the office printer jammed again", None, NONE),
+        (
+            "Bo",
+            "we still have budget left this quarter, let's buy a new printer",
+            None,
+            NONE,
+        ),
+        ("Cy", "agreed", None, NONE),
+    ]);
+    assert_eq!(
+        decisions(&e),
+        ["Buy a new printer: we still have budget left this quarter"]
+    );
+}
+
+#[test]
+fn lets_go_through_an_agenda_decides_nothing() {
+    let e = convo(&[(
+        "Ana",
+        "morning! the beta ships next week, lets go through what's left",
+        None,
+        NONE,
+    )]);
+    assert!(decisions(&e).is_empty());
+}
