@@ -487,6 +487,16 @@ fn imperative_plan(lower: &str) -> bool {
     VERBS.iter().any(|v| strip_word_prefix(lower, v).is_some())
 }
 
+/// "exclude the API reference", "send a mail first, then delete …": a sentence
+/// opening with a verb of work or of how things will be.
+fn imperative(lower: &str) -> bool {
+    imperative_plan(lower)
+        || cues::OUTSIDE_VERBS
+            .iter()
+            .chain(&["exclude", "include", "buy", "hire", "translate", "wait"])
+            .any(|v| strip_word_prefix(lower, v).is_some())
+}
+
 /// A sentence that opens with its own subject ("we said …", "the ED stays …").
 fn starts_with_subject(sentence: &str) -> bool {
     const SUBJECTS: &[&str] = &[
@@ -797,6 +807,13 @@ impl State<'_> {
                 let text = chosen_option(&question, &lower)
                     .unwrap_or_else(|| with_next(decision_text(core), &sents, i));
                 self.propose(turn, text);
+            } else if i == first_statement(&sents)
+                && imperative(&lower)
+                && self.answers_we_question(turn, all)
+            {
+                // "exclude the API reference" answering "do we really translate
+                // that?": a proposal until someone accepts it.
+                self.propose(turn, with_next(decision_text(core), &sents, i));
             }
         }
         for (text, lower) in found {
@@ -1025,7 +1042,33 @@ impl State<'_> {
             })
     }
 
+    /// Whether `turn` replies to someone else's "can we …?" / "do we really …?"
+    /// (in its thread, or just before it at top level).
+    fn answers_we_question(&self, turn: &Turn<'_>, all: &[Message]) -> bool {
+        all[turn.index.saturating_sub(3)..turn.index]
+            .iter()
+            .filter(|m| {
+                !m.author.eq_ignore_ascii_case(&turn.message.author)
+                    && match turn.message.thread_id.as_deref() {
+                        Some(root) => m.id == root || m.thread_id.as_deref() == Some(root),
+                        None => m.thread_id.is_none(),
+                    }
+            })
+            .flat_map(|m| sentences(&without_quotes(&m.text)))
+            .any(|s| {
+                s.question
+                    && ASKING_WE
+                        .iter()
+                        .any(|p| find_phrase(&s.text.lower(), p).is_some())
+            })
+    }
+
     fn propose(&mut self, turn: &Turn<'_>, text: String) {
+        eprintln!(
+            "DBG propose@{} {text:?} subst={}",
+            turn.index,
+            substantive(&text)
+        );
         if !substantive(&text) {
             return;
         }
@@ -1176,6 +1219,26 @@ impl State<'_> {
                 .any(|a| strip_word_prefix(&raw, a).is_some())
             && self.asked_recently(turn, all, &lower);
         let agreement = agreement.or(acked.then_some(&""));
+        // "ok, i write the mail today" after "send a mail first, then delete …":
+        // taking up the work an instruction implies accepts the instruction.
+        if agreement.is_none()
+            && let Some(rest) = ["ok", "okay"]
+                .iter()
+                .find_map(|a| strip_word_prefix(&raw, a))
+            && ["i ", "i'll ", "i will ", "will "]
+                .iter()
+                .any(|p| rest.starts_with(p))
+            && let Some(pos) = self.proposals.iter().rposition(|p| {
+                !p.author.eq_ignore_ascii_case(&turn.message.author)
+                    && State::in_reach(turn, p.at, &p.thread)
+                    && turn.index - p.at <= 2
+                    && imperative(&p.text.lower())
+            })
+        {
+            let p = self.proposals.remove(pos);
+            self.decide_proposal(turn, p);
+            return;
+        }
         // The agreeing sentence is short; what follows may explain it.
         let short = sentences(&raw)
             .first()

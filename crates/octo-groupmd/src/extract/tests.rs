@@ -1780,3 +1780,46 @@ fn lets_go_through_an_agenda_decides_nothing() {
     )]);
     assert!(decisions(&e).is_empty());
 }
+
+#[test]
+fn instruction_answering_can_we_is_accepted_by_taking_up_its_work() {
+    let e = convo(&[
+        ("Ana", "the shared drive is almost full", None, NONE),
+        ("Bo", "can we just delete old exports?", Some(1), NONE),
+        (
+            "Cy",
+            "Send a note to the team first, then delete exports older than 90 days.",
+            Some(1),
+            NONE,
+        ),
+        ("Ana", "ok, i write the note today", Some(1), NONE),
+    ]);
+    assert_eq!(
+        decisions(&e),
+        ["Send a note to the team first, then delete exports older than 90 days"]
+    );
+}
+
+#[test]
+fn a_narrowing_clause_keeps_the_choice_whole() {
+    let e = convo(&[
+        (
+            "Ana",
+            "the docs export has 400 pages incl the changelog",
+            None,
+            NONE,
+        ),
+        ("Bo", "do we really print that?", Some(1), NONE),
+        (
+            "Cy",
+            "exclude the changelog, only guides and tutorials",
+            Some(1),
+            NONE,
+        ),
+        ("Bo", "ok i'll change the filter", Some(1), NONE),
+    ]);
+    assert_eq!(
+        decisions(&e),
+        ["Exclude the changelog, only guides and tutorials"]
+    );
+}
