@@ -685,9 +685,23 @@ impl State<'_> {
                 let asks_to = ["what if we", "how about we", "why don't we", "should we"]
                     .iter()
                     .any(|p| lower.starts_with(p));
-                let cued =
-                    has_phrase(&lower, cues::PROPOSAL_CUES) || proposal_label(core).is_some();
+                // "maybe a 2 week sprint starting june 1": a plan offered, not a
+                // guess about someone ("maybe he forgot").
+                // ("maybe, but our fleet changes too much" hesitates.)
+                let offered = strip_word_prefix(&lower, "maybe").is_some_and(|r| {
+                    !starts_with_subject(r)
+                        && !["but", "not", "if", "later", "so", "no", "or"]
+                            .iter()
+                            .any(|w| strip_word_prefix(r, w).is_some())
+                        && content_words(r).len() >= 3
+                });
+                let cued = has_phrase(&lower, cues::PROPOSAL_CUES)
+                    || proposal_label(core).is_some()
+                    || offered;
                 if cued && !s.question || asks_to || lets {
+                    let core = strip_word_prefix(core, "maybe")
+                        .filter(|_| offered)
+                        .unwrap_or(core);
                     self.propose(turn, with_next(decision_text(core), &sents, i));
                 } else if !s.question
                     && i == first_statement(&sents)
@@ -1219,6 +1233,27 @@ impl State<'_> {
                 .any(|a| strip_word_prefix(&raw, a).is_some())
             && self.asked_recently(turn, all, &lower);
         let agreement = agreement.or(acked.then_some(&""));
+        // "ok 1st june" after "maybe a 2 week sprint starting 1st of june": an
+        // acknowledgement that echoes a proposal accepts it.
+        if agreement.is_none()
+            && let Some(rest) = ACKNOWLEDGEMENTS
+                .iter()
+                .find_map(|a| strip_word_prefix(&raw, a))
+            && !rest.is_empty()
+            && !["i ", "i'll ", "i will ", "will ", "but "]
+                .iter()
+                .any(|p| rest.starts_with(p))
+            && let Some(pos) = self.proposals.iter().rposition(|p| {
+                !p.author.eq_ignore_ascii_case(&turn.message.author)
+                    && State::in_reach(turn, p.at, &p.thread)
+                    && content_words(rest).is_subset(&content_words(&p.text))
+                    && content_words(rest).len() >= 2
+            })
+        {
+            let p = self.proposals.remove(pos);
+            self.decide_proposal(turn, p);
+            return;
+        }
         // "ok, i write the mail today" after "send a mail first, then delete …":
         // taking up the work an instruction implies accepts the instruction.
         if agreement.is_none()

@@ -1823,3 +1823,28 @@ fn a_narrowing_clause_keeps_the_choice_whole() {
         ["Exclude the changelog, only guides and tutorials"]
     );
 }
+
+#[test]
+fn maybe_plan_echoed_by_ok_becomes_decision() {
+    let e = convo(&[
+        (
+            "Ana",
+            "timeline? maybe a 3 day hackathon starting 5th of june",
+            None,
+            NONE,
+        ),
+        ("Bo", "the interns said june is good", None, NONE),
+        ("Cy", "ok 5th june", None, NONE),
+    ]);
+    assert_eq!(decisions(&e), ["A 3 day hackathon starting 5th of june"]);
+}
+
+#[test]
+fn maybe_but_hesitates_and_proposes_nothing() {
+    let e = convo(&[
+        ("Ana", "what about reserved instances?", None, NONE),
+        ("Bo", "maybe, but our fleet changes too much", None, NONE),
+        ("Ana", "fair", None, NONE),
+    ]);
+    assert!(decisions(&e).is_empty());
+}
