@@ -440,6 +440,15 @@ fn settled_question(text: &str, at: usize, all: &[Message], members: &[Member]) 
     let head = text.split(", ").next().unwrap_or(text);
     let own = object_words(head, members);
     let not_number = |w: &String| !w.chars().all(|c| c.is_ascii_digit());
+    // "Exclude the API reference, only guides and tutorials": a clause that
+    // narrows the choice is part of it, not a reason, and it says enough.
+    if text.split_once(", ").is_some_and(|(_, rest)| {
+        ["only", "except", "but only", "not", "without"]
+            .iter()
+            .any(|w| strip_word_prefix(&rest.lower(), w).is_some())
+    }) {
+        return None;
+    }
     if own.iter().filter(|w| not_number(w)).count() > 3 {
         return None;
     }

@@ -96,6 +96,11 @@ pub(super) const NONCOMMITTAL_LETS: &[&str] = &[
     "keep this open",
     "not decide",
     "decide",
+    "go through",
+    "go over",
+    "recap",
+    "start with",
+    "kick off",
 ];
 
 /// Words that make a sentence a proposal or hypothetical rather than a decision.

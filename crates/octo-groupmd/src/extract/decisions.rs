@@ -13,6 +13,10 @@ use crate::text::{
 /// Rewrites a settled sentence as a short statement ("let's go with X" → "Use X").
 pub(super) fn decision_text(sentence: &str) -> String {
     let mut t = trim_filler(sentence);
+    // "suggestion: max 2 nodes …": the label is not part of what is proposed.
+    if let Some(rest) = proposal_label(t) {
+        t = rest;
+    }
     const USE: &[&str] = &[
         "let's go with",
         "lets go with",
@@ -70,6 +74,7 @@ pub(super) fn decision_text(sentence: &str) -> String {
         "what if we",
         "how about we",
         "why don't we",
+        "why not",
         "should we",
         "i'd prefer",
         "i prefer",
@@ -100,6 +105,29 @@ pub(super) fn decision_text(sentence: &str) -> String {
         }
     }
     finish(t)
+}
+
+/// Labels that open a proposal ("suggestion: …", "proposal - …").
+const PROPOSAL_LABELS: &[&str] = &[
+    "proposal",
+    "my proposal",
+    "suggestion",
+    "my suggestion",
+    "idea",
+    "my idea",
+    "counter-proposal",
+    "counterproposal",
+];
+
+/// What follows a proposal label and its colon or dash, if `text` opens with one.
+fn proposal_label(text: &str) -> Option<&str> {
+    PROPOSAL_LABELS.iter().find_map(|l| {
+        let head = text.get(..l.len())?;
+        let rest = text[l.len()..].trim_start();
+        (head.eq_ignore_ascii_case(l) && (rest.starts_with(':') || rest.starts_with("- ")))
+            .then(|| rest.trim_start_matches([':', '-', ' ']))
+            .filter(|r| !r.is_empty())
+    })
 }
 
 fn finish(t: &str) -> String {
@@ -459,6 +487,16 @@ fn imperative_plan(lower: &str) -> bool {
     VERBS.iter().any(|v| strip_word_prefix(lower, v).is_some())
 }
 
+/// "exclude the API reference", "send a mail first, then delete …": a sentence
+/// opening with a verb of work or of how things will be.
+fn imperative(lower: &str) -> bool {
+    imperative_plan(lower)
+        || cues::OUTSIDE_VERBS
+            .iter()
+            .chain(&["exclude", "include", "buy", "hire", "translate", "wait"])
+            .any(|v| strip_word_prefix(lower, v).is_some())
+}
+
 /// A sentence that opens with its own subject ("we said …", "the ED stays …").
 fn starts_with_subject(sentence: &str) -> bool {
     const SUBJECTS: &[&str] = &[
@@ -499,6 +537,16 @@ fn chosen_option(question: &str, answer: &str) -> Option<String> {
         .map(str::trim)
         .find(|o| o.split_whitespace().next() == Some(first) && first.len() > 2)
         .map(|o| capitalise(&shorten(o, MAX_ITEM_WORDS)))
+}
+
+/// "Use that", "Do both", "Do it": a decision text that only points back.
+fn pointer_only(text: &str) -> bool {
+    const POINTERS: &[&str] = &[
+        "that", "it", "this", "both", "those", "them", "one", "plan", "idea", "option", "use",
+        "do", "go", "with", "then", "way", "version", "approach",
+    ];
+    let words = crate::text::words(text);
+    !words.is_empty() && words.iter().all(|w| POINTERS.contains(&w.as_str()))
 }
 
 /// Agreement said at the end of a short sentence ("Tuesday works for me").
@@ -637,7 +685,23 @@ impl State<'_> {
                 let asks_to = ["what if we", "how about we", "why don't we", "should we"]
                     .iter()
                     .any(|p| lower.starts_with(p));
-                if has_phrase(&lower, cues::PROPOSAL_CUES) && !s.question || asks_to || lets {
+                // "maybe a 2 week sprint starting june 1": a plan offered, not a
+                // guess about someone ("maybe he forgot").
+                // ("maybe, but our fleet changes too much" hesitates.)
+                let offered = strip_word_prefix(&lower, "maybe").is_some_and(|r| {
+                    !starts_with_subject(r)
+                        && !["but", "not", "if", "later", "so", "no", "or"]
+                            .iter()
+                            .any(|w| strip_word_prefix(r, w).is_some())
+                        && content_words(r).len() >= 3
+                });
+                let cued = has_phrase(&lower, cues::PROPOSAL_CUES)
+                    || proposal_label(core).is_some()
+                    || offered;
+                if cued && !s.question || asks_to || lets {
+                    let core = strip_word_prefix(core, "maybe")
+                        .filter(|_| offered)
+                        .unwrap_or(core);
                     self.propose(turn, with_next(decision_text(core), &sents, i));
                 } else if !s.question
                     && i == first_statement(&sents)
@@ -653,6 +717,20 @@ impl State<'_> {
                     // some?": a hedged answer still proposes.
                     self.propose(turn, with_next(decision_text(core), &sents, i));
                 }
+                continue;
+            }
+            // "we have the grant money, let's buy a new one": the clause before
+            // the "let's" is why, and names what the choice is about.
+            if let Some((before, after)) = [", let's ", ", lets ", ", let us "]
+                .iter()
+                .find_map(|c| lower.find(c))
+                .and_then(|at| Some((core.get(..at)?, core.get(at + 2..)?.trim())))
+                && committing_lets(&after.lower())
+                && !pointer_only(&decision_text(after))
+                && content_words(before).len() >= 2
+            {
+                let text = format!("{}: {}", decision_text(after), trim_filler(before));
+                found.push((capitalise(&shorten(&text, MAX_ITEM_WORDS)), full_lower));
                 continue;
             }
             if i == 0
@@ -674,6 +752,11 @@ impl State<'_> {
             // acknowledges it; it settles nothing.
             let settled = settled.filter(|_| !self.handed_recently(turn));
             if let Some(mut text) = settled {
+                // "1h cache it is" after "or just lower cache to 1h": the proposal
+                // it settles says it in full.
+                if let Some(full) = self.fuller_choice(&text, turn, all) {
+                    text = full;
+                }
                 text = with_next(text, &sents, i);
                 // "GreenFork it is" after "catering: two quotes …" settles catering.
                 if text.split_whitespace().count() <= 2
@@ -695,6 +778,15 @@ impl State<'_> {
                 && !self.reports_on_action(core);
             // "change of plan: we go back to …" decides anew.
             let changed_we = changed && (we_plan(&lower) || lets);
+            if lets
+                && pointer_only(&decision_text(core))
+                && let Some(text) = self.pointed_decision(turn, all, has_phrase(&lower, &["both"]))
+            {
+                // "yes let's go with that": the decision is what "that" points to.
+                let lower = text.lower();
+                found.push((text, lower));
+                continue;
+            }
             if opener || lets || approved_we || approved_statement || changed_we {
                 let mut text = decision_text(core);
                 // "let's go with X then. Y, Z" says more in the next sentence.
@@ -707,6 +799,7 @@ impl State<'_> {
                 }
                 found.push((text, full_lower));
             } else if (has_phrase(&lower, cues::PROPOSAL_CUES)
+                || proposal_label(core).is_some()
                 || we_plan(&lower)
                 || prescriptive(&lower)
                 || imperative_plan(&lower))
@@ -728,6 +821,13 @@ impl State<'_> {
                 let text = chosen_option(&question, &lower)
                     .unwrap_or_else(|| with_next(decision_text(core), &sents, i));
                 self.propose(turn, text);
+            } else if i == first_statement(&sents)
+                && imperative(&lower)
+                && self.answers_we_question(turn, all)
+            {
+                // "exclude the API reference" answering "do we really translate
+                // that?": a proposal until someone accepts it.
+                self.propose(turn, with_next(decision_text(core), &sents, i));
             }
         }
         for (text, lower) in found {
@@ -873,7 +973,116 @@ impl State<'_> {
         })
     }
 
+    /// What "let's do that" points to: the latest proposal in reach from someone
+    /// else, or else the message just before from someone else (a proposal put
+    /// as a question: "2 for linkedin, 1 for the landing page?"). "both" points
+    /// to a message that names two things. The commit settles the proposals in
+    /// reach, so none of them is accepted later on its own.
+    fn pointed_decision(&mut self, turn: &Turn<'_>, all: &[Message], both: bool) -> Option<String> {
+        let author = &turn.message.author;
+        let names_two = |t: &str| {
+            let l = t.lower();
+            [" + ", " and ", " or ", " & ", " plus "]
+                .iter()
+                .any(|c| l.contains(c))
+        };
+        let proposal = self.proposals.iter().rposition(|p| {
+            !p.author.eq_ignore_ascii_case(author)
+                && State::in_reach(turn, p.at, &p.thread)
+                && (!both || all.get(p.at).is_some_and(|m| names_two(&m.text)))
+        });
+        let text = match proposal {
+            Some(i) => Some(self.proposals.remove(i).text),
+            None => all[turn.index.saturating_sub(3)..turn.index]
+                .iter()
+                .rev()
+                .filter(|m| {
+                    !m.author.eq_ignore_ascii_case(author)
+                        && !self.is_agent(&m.author)
+                        && m.thread_id == turn.message.thread_id
+                })
+                .find_map(|m| {
+                    let sents = sentences(&without_quotes(&m.text));
+                    let [s] = sents.as_slice() else {
+                        return None;
+                    };
+                    let l = trim_filler(&s.text).lower();
+                    let wh = FACT_QUESTIONS
+                        .iter()
+                        .chain(&["what", "how", "which"])
+                        .any(|f| strip_word_prefix(&l, f).is_some());
+                    (!wh && (!both || names_two(&s.text)) && content_words(&s.text).len() >= 3)
+                        .then(|| decision_text(s.text.trim_end_matches(['?', ' '])))
+                }),
+        }?;
+        self.proposals.retain(|p| {
+            p.author.eq_ignore_ascii_case(author) || !State::in_reach(turn, p.at, &p.thread)
+        });
+        Some(text)
+    }
+
+    /// A recent proposal from someone else (its first clause) that names every
+    /// word of a short settled `choice` and more.
+    fn fuller_choice(&self, choice: &str, turn: &Turn<'_>, all: &[Message]) -> Option<String> {
+        let words = content_words(choice);
+        if words.is_empty() || choice.split_whitespace().count() > 3 {
+            return None;
+        }
+        all[turn.index.saturating_sub(6)..turn.index]
+            .iter()
+            .rev()
+            .filter(|m| {
+                !m.author.eq_ignore_ascii_case(&turn.message.author) && !self.is_agent(&m.author)
+            })
+            .flat_map(|m| sentences(&without_quotes(&m.text)))
+            .filter(|s| !s.question)
+            .find_map(|s| {
+                let clause = s.text.split(", ").next().unwrap_or(&s.text);
+                let mut c = trim_filler(clause);
+                while let Some(rest) = ["or", "just", "maybe", "simply"]
+                    .iter()
+                    .find_map(|w| strip_word_prefix(c, w))
+                {
+                    c = rest;
+                }
+                let lower = c.lower();
+                let cw = content_words(c);
+                (words.is_subset(&cw)
+                    && cw.len() > words.len()
+                    && (imperative_plan(&lower)
+                        || we_plan(&lower)
+                        || has_phrase(&lower, cues::PROPOSAL_CUES)))
+                .then(|| decision_text(c))
+            })
+    }
+
+    /// Whether `turn` replies to someone else's "can we …?" / "do we really …?"
+    /// (in its thread, or just before it at top level).
+    fn answers_we_question(&self, turn: &Turn<'_>, all: &[Message]) -> bool {
+        all[turn.index.saturating_sub(3)..turn.index]
+            .iter()
+            .filter(|m| {
+                !m.author.eq_ignore_ascii_case(&turn.message.author)
+                    && match turn.message.thread_id.as_deref() {
+                        Some(root) => m.id == root || m.thread_id.as_deref() == Some(root),
+                        None => m.thread_id.is_none(),
+                    }
+            })
+            .flat_map(|m| sentences(&without_quotes(&m.text)))
+            .any(|s| {
+                s.question
+                    && ASKING_WE
+                        .iter()
+                        .any(|p| find_phrase(&s.text.lower(), p).is_some())
+            })
+    }
+
     fn propose(&mut self, turn: &Turn<'_>, text: String) {
+        eprintln!(
+            "DBG propose@{} {text:?} subst={}",
+            turn.index,
+            substantive(&text)
+        );
         if !substantive(&text) {
             return;
         }
@@ -1024,6 +1233,47 @@ impl State<'_> {
                 .any(|a| strip_word_prefix(&raw, a).is_some())
             && self.asked_recently(turn, all, &lower);
         let agreement = agreement.or(acked.then_some(&""));
+        // "ok 1st june" after "maybe a 2 week sprint starting 1st of june": an
+        // acknowledgement that echoes a proposal accepts it.
+        if agreement.is_none()
+            && let Some(rest) = ACKNOWLEDGEMENTS
+                .iter()
+                .find_map(|a| strip_word_prefix(&raw, a))
+            && !rest.is_empty()
+            && !["i ", "i'll ", "i will ", "will ", "but "]
+                .iter()
+                .any(|p| rest.starts_with(p))
+            && let Some(pos) = self.proposals.iter().rposition(|p| {
+                !p.author.eq_ignore_ascii_case(&turn.message.author)
+                    && State::in_reach(turn, p.at, &p.thread)
+                    && content_words(rest).is_subset(&content_words(&p.text))
+                    && content_words(rest).len() >= 2
+            })
+        {
+            let p = self.proposals.remove(pos);
+            self.decide_proposal(turn, p);
+            return;
+        }
+        // "ok, i write the mail today" after "send a mail first, then delete …":
+        // taking up the work an instruction implies accepts the instruction.
+        if agreement.is_none()
+            && let Some(rest) = ["ok", "okay"]
+                .iter()
+                .find_map(|a| strip_word_prefix(&raw, a))
+            && ["i ", "i'll ", "i will ", "will "]
+                .iter()
+                .any(|p| rest.starts_with(p))
+            && let Some(pos) = self.proposals.iter().rposition(|p| {
+                !p.author.eq_ignore_ascii_case(&turn.message.author)
+                    && State::in_reach(turn, p.at, &p.thread)
+                    && turn.index - p.at <= 2
+                    && imperative(&p.text.lower())
+            })
+        {
+            let p = self.proposals.remove(pos);
+            self.decide_proposal(turn, p);
+            return;
+        }
         // The agreeing sentence is short; what follows may explain it.
         let short = sentences(&raw)
             .first()
@@ -1162,6 +1412,10 @@ impl State<'_> {
         // "I like that. Let's train both variants …": it decides in its own words.
         let own_decision = turn.clean.lines().any(|l| {
             super::line_marker(super::marker_sentence(l), cues::DECISION_MARKERS).is_some()
+        }) || sentences(&turn.clean).iter().any(|s| {
+            // "fair, weblate it is": the agreement names its own choice.
+            let (core, _) = lead_trim(&s.text);
+            !s.question && it_is(&core.lower(), core).is_some()
         }) || sentences(&turn.clean).iter().skip(1).any(|s| {
             let lower = trim_filler(&s.text).lower();
             !s.question

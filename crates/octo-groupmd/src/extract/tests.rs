@@ -1646,3 +1646,205 @@ fn checking_with_someone_takes_the_question_it_answers_as_whether() {
         &m
     ));
 }
+
+#[test]
+fn labelled_suggestion_agreed_becomes_decision_without_its_label() {
+    let e = convo(&[
+        (
+            "Ana",
+            "suggestion: max 2 build agents per team for nightly jobs",
+            None,
+            NONE,
+        ),
+        ("Bo", "+1", None, NONE),
+    ]);
+    assert_eq!(
+        decisions(&e),
+        ["Max 2 build agents per team for nightly jobs"]
+    );
+}
+
+#[test]
+fn why_not_proposal_is_stated_without_the_question_words() {
+    let e = convo(&[
+        ("Ana", "why not weekly releases on tuesdays", None, NONE),
+        ("Bo", "sounds good", None, NONE),
+    ]);
+    assert_eq!(decisions(&e), ["Weekly releases on tuesdays"]);
+}
+
+#[test]
+fn lets_go_with_that_decides_what_that_points_to() {
+    let e = convo(&[
+        ("Ana", "which logo do we print on the banner?", None, NONE),
+        (
+            "Bo",
+            "the blue one for print, the green one for the web?",
+            None,
+            NONE,
+        ),
+        ("Ana", "yes let's go with that", None, NONE),
+    ]);
+    assert_eq!(
+        decisions(&e),
+        ["The blue one for print, the green one for the web"]
+    );
+}
+
+#[test]
+fn lets_do_both_takes_the_message_naming_two_things() {
+    let e = convo(&[
+        ("Ana", "we need a plan for the audit. ideas?", None, NONE),
+        (
+            "Bo",
+            "checklists in each room + a spot check per shift",
+            None,
+            NONE,
+        ),
+        (
+            "Cy",
+            "the spot checks work better than checklists",
+            None,
+            NONE,
+        ),
+        ("Ana", "let's do both", None, NONE),
+        ("Cy", "yes sure", None, NONE),
+    ]);
+    assert_eq!(
+        decisions(&e),
+        ["Checklists in each room + a spot check per shift"]
+    );
+}
+
+#[test]
+fn short_it_is_takes_the_proposal_it_settles_in_full() {
+    let e = convo(&[
+        (
+            "Ana",
+            "the nightly job times out after 10 minutes",
+            None,
+            NONE,
+        ),
+        (
+            "Bo",
+            "or just raise the timeout to 30 minutes, it is cheap",
+            None,
+            NONE,
+        ),
+        ("Cy", "agreed, 30 minutes it is", None, NONE),
+    ]);
+    assert_eq!(decisions(&e), ["Raise the timeout to 30 minutes"]);
+}
+
+#[test]
+fn fair_x_it_is_does_not_accept_the_remark_before_it() {
+    let e = convo(&[
+        ("Ana", "which wiki, confluence or notion?", None, NONE),
+        ("Bo", "notion is free for small teams", None, NONE),
+        (
+            "Cy",
+            "one tool for everything is better, fewer logins",
+            None,
+            NONE,
+        ),
+        ("Ana", "fair, notion it is", None, NONE),
+    ]);
+    assert!(!decisions(&e).iter().any(|d| d.contains("fewer logins")));
+}
+
+#[test]
+fn lets_after_a_reason_clause_keeps_the_reason() {
+    let e = convo(&[
+        ("Ana", "the office printer jammed again", None, NONE),
+        (
+            "Bo",
+            "we still have budget left this quarter, let's buy a new printer",
+            None,
+            NONE,
+        ),
+        ("Cy", "agreed", None, NONE),
+    ]);
+    assert_eq!(
+        decisions(&e),
+        ["Buy a new printer: we still have budget left this quarter"]
+    );
+}
+
+#[test]
+fn lets_go_through_an_agenda_decides_nothing() {
+    let e = convo(&[(
+        "Ana",
+        "morning! the beta ships next week, lets go through what's left",
+        None,
+        NONE,
+    )]);
+    assert!(decisions(&e).is_empty());
+}
+
+#[test]
+fn instruction_answering_can_we_is_accepted_by_taking_up_its_work() {
+    let e = convo(&[
+        ("Ana", "the shared drive is almost full", None, NONE),
+        ("Bo", "can we just delete old exports?", Some(1), NONE),
+        (
+            "Cy",
+            "Send a note to the team first, then delete exports older than 90 days.",
+            Some(1),
+            NONE,
+        ),
+        ("Ana", "ok, i write the note today", Some(1), NONE),
+    ]);
+    assert_eq!(
+        decisions(&e),
+        ["Send a note to the team first, then delete exports older than 90 days"]
+    );
+}
+
+#[test]
+fn a_narrowing_clause_keeps_the_choice_whole() {
+    let e = convo(&[
+        (
+            "Ana",
+            "the docs export has 400 pages incl the changelog",
+            None,
+            NONE,
+        ),
+        ("Bo", "do we really print that?", Some(1), NONE),
+        (
+            "Cy",
+            "exclude the changelog, only guides and tutorials",
+            Some(1),
+            NONE,
+        ),
+        ("Bo", "ok i'll change the filter", Some(1), NONE),
+    ]);
+    assert_eq!(
+        decisions(&e),
+        ["Exclude the changelog, only guides and tutorials"]
+    );
+}
+
+#[test]
+fn maybe_plan_echoed_by_ok_becomes_decision() {
+    let e = convo(&[
+        (
+            "Ana",
+            "timeline? maybe a 3 day hackathon starting 5th of june",
+            None,
+            NONE,
+        ),
+        ("Bo", "the interns said june is good", None, NONE),
+        ("Cy", "ok 5th june", None, NONE),
+    ]);
+    assert_eq!(decisions(&e), ["A 3 day hackathon starting 5th of june"]);
+}
+
+#[test]
+fn maybe_but_hesitates_and_proposes_nothing() {
+    let e = convo(&[
+        ("Ana", "what about reserved instances?", None, NONE),
+        ("Bo", "maybe, but our fleet changes too much", None, NONE),
+        ("Ana", "fair", None, NONE),
+    ]);
+    assert!(decisions(&e).is_empty());
+}
