@@ -1078,11 +1078,6 @@ impl State<'_> {
     }
 
     fn propose(&mut self, turn: &Turn<'_>, text: String) {
-        eprintln!(
-            "DBG propose@{} {text:?} subst={}",
-            turn.index,
-            substantive(&text)
-        );
         if !substantive(&text) {
             return;
         }
