@@ -630,6 +630,14 @@ impl State<'_> {
             let lower = core.lower();
             // Reversal cues live in the whole sentence ("actually, …").
             let full_lower = s.text.lower();
+            // "yes, the new rule starts monday anyway" granting "can I keep …?":
+            // the grant is the decision; the rest is why.
+            if i == 0
+                && let Some(text) = permission_granted(turn, all)
+            {
+                found.push((text, full_lower));
+                break;
+            }
             if lower.is_empty() {
                 if i == 0
                     && let Some(text) = self.confirmed_plan(turn, all)
@@ -1202,6 +1210,10 @@ impl State<'_> {
     /// A reply that agrees turns the proposal it answers into a decision; one that
     /// pushes back withdraws a fresh unapproved decision.
     pub(super) fn accept_proposals(&mut self, turn: &Turn<'_>, all: &[Message]) {
+        // "yes" to "can I …?" lets the asker; it accepts no proposal.
+        if permission_granted(turn, all).is_some() {
+            return;
+        }
         // Agreement words are filler elsewhere: look at the raw opening too.
         let raw = turn.clean.trim().lower();
         let lower = trim_filler(&turn.clean).lower();
@@ -1579,6 +1591,100 @@ impl State<'_> {
             self.proposals.retain(|p| similarity(&p.text, &last) < 0.3);
         }
     }
+}
+
+/// "can I keep the 4 nodes until wednesday?": the asker's plan, if let.
+const PERMISSION_ASKS: &[&str] = &[
+    "can i",
+    "could i",
+    "may i",
+    "is it ok if i",
+    "is it okay if i",
+    "ok if i",
+    "okay if i",
+    "would it be ok if i",
+];
+
+/// Words that grant what was asked.
+const GRANTS: &[&str] = &[
+    "yes",
+    "yeah",
+    "yep",
+    "yup",
+    "sure",
+    "ok",
+    "okay",
+    "fine",
+    "go ahead",
+    "of course",
+    "no problem",
+    "absolutely",
+];
+
+/// "keep" → "keeps", "push" → "pushes", "have" → "has": the asker's plan
+/// told of them, not asked by them.
+pub(super) fn third_person(verb: &str) -> String {
+    match verb {
+        "have" => "has".to_owned(),
+        "be" => "is".to_owned(),
+        "do" | "go" => format!("{verb}es"),
+        v if ["s", "sh", "ch", "x", "z"].iter().any(|e| v.ends_with(e)) => format!("{v}es"),
+        v if v.len() > 2
+            && v.ends_with('y')
+            && !v[..v.len() - 1].ends_with(['a', 'e', 'i', 'o', 'u']) =>
+        {
+            format!("{}ies", &v[..v.len() - 1])
+        }
+        v => format!("{v}s"),
+    }
+}
+
+/// "can I keep the 4 nodes until wednesday?" — "yes, …" from someone else:
+/// the group lets the asker do it, so the decision is theirs, in their
+/// words ("Sören keeps the 4 nodes until wednesday").
+pub(super) fn permission_granted(turn: &Turn<'_>, all: &[Message]) -> Option<String> {
+    let raw = turn.clean.trim().lower();
+    let grant = GRANTS.iter().find_map(|g| strip_word_prefix(&raw, g))?;
+    // "yes, but not this week" grants something else.
+    let grant = grant.trim_start_matches([',', '.', '!', ' ']);
+    if ["but", "not", "no", "only"]
+        .iter()
+        .any(|w| strip_word_prefix(grant, w).is_some())
+    {
+        return None;
+    }
+    let asked = answered(turn, all)?;
+    let question = sentences(&without_quotes(&asked.text))
+        .into_iter()
+        .rev()
+        .find(|s| s.question)?;
+    let q = trim_filler(&question.text);
+    // "one more: can I …": a short label is not the question.
+    let q = match q.split_once(": ") {
+        Some((label, rest)) if label.split_whitespace().count() <= 3 => rest.trim(),
+        _ => q,
+    };
+    let lower = q.lower();
+    let plan = PERMISSION_ASKS
+        .iter()
+        .find_map(|p| strip_word_prefix(&lower, p))?;
+    // The plan as the asker wrote it ("the 6 GPUs"), where casing kept its length.
+    let plan = q
+        .get(q.len().saturating_sub(plan.len())..)
+        .filter(|orig| orig.lower() == plan)
+        .unwrap_or(plan)
+        .trim()
+        .trim_end_matches(['?', '.', ' ']);
+    let (verb, rest) = plan.split_once(' ').unwrap_or((plan, ""));
+    if verb.is_empty() || !verb.chars().all(char::is_alphabetic) || content_words(rest).is_empty() {
+        return None;
+    }
+    // "can I ask something?" asks to talk, not to do.
+    if ["ask", "say", "add", "just", "also", "get", "help"].contains(&verb) {
+        return None;
+    }
+    let text = format!("{} {} {rest}", asked.author, third_person(verb));
+    Some(shorten(&text, MAX_ITEM_WORDS))
 }
 
 /// The message a reply answers: its thread's root, or the message just before

@@ -1848,3 +1848,37 @@ fn maybe_but_hesitates_and_proposes_nothing() {
     ]);
     assert!(decisions(&e).is_empty());
 }
+
+#[test]
+fn granted_permission_decides_in_the_askers_words() {
+    let e = convo(&[
+        (
+            "Ana",
+            "we said max 2 GPUs per person from monday",
+            None,
+            NONE,
+        ),
+        (
+            "Bo",
+            "one more: can I keep the 6 GPUs until friday? the sweep is at 70%",
+            None,
+            NONE,
+        ),
+        ("Ana", "Yes, the limit starts monday anyway.", None, NONE),
+    ]);
+    assert!(
+        decisions(&e).contains(&"Bo keeps the 6 GPUs until friday"),
+        "{:?}",
+        decisions(&e)
+    );
+    assert!(!decisions(&e).iter().any(|d| d.contains("anyway")));
+    // "yes, but …" grants something else; "can I ask …" asks to talk.
+    let e = convo(&[
+        ("Bo", "can I keep the 6 GPUs until friday?", None, NONE),
+        ("Ana", "yes but only 4 of them", None, NONE),
+    ]);
+    assert!(!decisions(&e).iter().any(|d| d.starts_with("Bo keeps")));
+    assert_eq!(super::decisions::third_person("push"), "pushes");
+    assert_eq!(super::decisions::third_person("copy"), "copies");
+    assert_eq!(super::decisions::third_person("stay"), "stays");
+}
