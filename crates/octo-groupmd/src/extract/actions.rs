@@ -1121,7 +1121,7 @@ const NOT_DONE: &[&str] = &[
 
 /// "trio is booked", "the flag is configured": a passive report of finished work
 /// (not "is scheduled for Thursday", which is still to come).
-fn passive_report(sentence: &str) -> bool {
+pub(super) fn passive_report(sentence: &str) -> bool {
     const PLANNED: &[&str] = &[
         "scheduled",
         "planned",
@@ -1158,7 +1158,7 @@ fn passive_report(sentence: &str) -> bool {
 
 /// "dinner booked for the 13th", "list sent to the office": a report written
 /// as a headline, a noun then a past participle.
-fn headline_report(sentence: &str) -> bool {
+pub(super) fn headline_report(sentence: &str) -> bool {
     const SUBJECTS: &[&str] = &["i", "we", "you", "he", "she", "they", "it", "that", "this"];
     const PLANNED: &[&str] = &[
         "scheduled",

@@ -1086,7 +1086,14 @@ impl State<'_> {
     }
 
     fn propose(&mut self, turn: &Turn<'_>, text: String) {
-        if !substantive(&text) {
+        // "QOS is configured, tested …": a report of work done, not a choice
+        // ("only the last 2 years, the older stuff is outdated" gives a reason).
+        let lower = text.lower();
+        let head = lower.split(", ").next().unwrap_or(&lower);
+        if !substantive(&text)
+            || super::actions::passive_report(head)
+            || super::actions::headline_report(head)
+        {
             return;
         }
         self.proposals.push(Proposal {
@@ -1359,7 +1366,15 @@ impl State<'_> {
                     .any(|m| {
                         !m.author.eq_ignore_ascii_case(&turn.message.author)
                             && m.thread_id.is_none()
-                            && sentences(&without_quotes(&m.text)).iter().any(|s| {
+                            // "… bouncy castle …, book it again?" — "agreed,
+                            // bouncy castle again" answers it in its words.
+                            && (sentences(&without_quotes(&m.text)).iter().any(|s| {
+                                s.question
+                                    && !FACT_QUESTIONS.iter().any(|f| {
+                                        strip_word_prefix(&s.text.lower(), f).is_some()
+                                    })
+                                    && shared_words(&s.text, &first.text) >= 2
+                            }) || sentences(&without_quotes(&m.text)).iter().any(|s| {
                                 // "what if we start with X?" proposes by asking.
                                 s.question
                                     && has_phrase(
@@ -1372,7 +1387,7 @@ impl State<'_> {
                                             "why don't we",
                                         ],
                                     )
-                            })
+                            }))
                     });
                 let reply = turn.context.contains('?')
                     || asked_before

@@ -1882,3 +1882,47 @@ fn granted_permission_decides_in_the_askers_words() {
     assert_eq!(super::decisions::third_person("copy"), "copies");
     assert_eq!(super::decisions::third_person("stay"), "stays");
 }
+
+#[test]
+fn status_report_after_a_question_is_not_proposed() {
+    let e = convo(&[
+        (
+            "Ana",
+            "do we keep the old runner or move to the new one?",
+            None,
+            NONE,
+        ),
+        (
+            "Bo",
+            "runner config is updated, tested with a dummy job",
+            None,
+            NONE,
+        ),
+        ("Cy", "perfect, thanks", None, NONE),
+    ]);
+    assert!(decisions(&e).is_empty(), "{:?}", decisions(&e));
+}
+
+#[test]
+fn agreement_restating_the_question_just_asked_decides() {
+    let e = convo(&[
+        (
+            "Bo",
+            "last year the magic show was the biggest draw, book it again?",
+            None,
+            NONE,
+        ),
+        ("Cy", "yes!! kids loved it", None, NONE),
+        (
+            "Ana",
+            "agreed, magic show again. Bo can you call them?",
+            None,
+            NONE,
+        ),
+    ]);
+    assert!(
+        decisions(&e).iter().any(|d| d.contains("Magic show again")),
+        "{:?}",
+        decisions(&e)
+    );
+}
