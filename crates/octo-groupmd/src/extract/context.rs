@@ -4,6 +4,8 @@
 //! at top level), a few messages back. A note-taker writes the task so it can
 //! be read without the chat; this pass does the same, once every message is read.
 
+use std::collections::BTreeSet;
+
 use super::decisions::{ASKING_WE, choice_question};
 use super::{State, cues};
 use crate::model::{Member, Message};
@@ -434,7 +436,12 @@ pub(super) fn with_context(text: &str, context: &Clause) -> String {
 /// a question asking the team to choose, a few messages back in the
 /// decision's thread, that adds two words or more of its own. The decision
 /// alone leaves out what was chosen for.
-fn settled_question(text: &str, at: usize, all: &[Message], members: &[Member]) -> Option<String> {
+pub(super) fn settled_question(
+    text: &str,
+    at: usize,
+    all: &[Message],
+    members: &[Member],
+) -> Option<String> {
     // The choice itself, without the reason given for it ("own pipeline,
     // amplitude contract ends in march anyway").
     let head = text.split(", ").next().unwrap_or(text);
@@ -511,9 +518,19 @@ fn settled_question(text: &str, at: usize, all: &[Message], members: &[Member]) 
         .into_iter()
         .filter(|w| !own.contains(w) && not_number(w))
         .count();
+    // A number shares only as a whole ("2%" with "1% or 2%"): "4.12.1 the
+    // week after" is not about "iOS 15 in 4.13".
+    let numbers = |t: &str| -> BTreeSet<String> {
+        t.split_whitespace()
+            .map(|w| w.trim_matches(|c: char| ",.;:!?()".contains(c)).lower())
+            .filter(|w| w.chars().any(|c| c.is_ascii_digit()))
+            .collect()
+    };
     let shared = content_words(head)
         .intersection(&content_words(&full))
-        .count();
+        .filter(|w| not_number(w))
+        .count()
+        + numbers(head).intersection(&numbers(&full)).count();
     (new >= 3 && shared > 0).then(|| format!("{head}: {full}"))
 }
 

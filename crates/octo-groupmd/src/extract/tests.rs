@@ -1926,3 +1926,27 @@ fn agreement_restating_the_question_just_asked_decides() {
         decisions(&e)
     );
 }
+
+#[test]
+fn version_number_does_not_tie_a_choice_to_the_question_before() {
+    let messages: Vec<Message> = [
+        "question: do we keep supporting Android 9 in 3.8?",
+        "lets not decide today, i want numbers first",
+        "the translators say the strings come next week",
+        "good, then 3.7.1 the week after",
+    ]
+    .iter()
+    .enumerate()
+    .map(|(i, t)| Message {
+        id: (i + 1).to_string(),
+        author: ["Ana", "Bo", "Cy", "Bo"][i].into(),
+        text: (*t).into(),
+        thread_id: None,
+        reactions: Vec::new(),
+    })
+    .collect();
+    let settled = |text: &str| super::context::settled_question(text, 3, &messages, &members());
+    assert_eq!(settled("3.7.1 the week after"), None);
+    // The option itself, as a whole number, still ties it.
+    assert!(settled("3.8 then").is_some());
+}
