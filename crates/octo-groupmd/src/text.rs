@@ -204,7 +204,8 @@ pub(crate) fn sentences(text: &str) -> Vec<Sentence> {
         while let Some(c) = chars.next() {
             current.push(c);
             let ends = matches!(c, '.' | '?' | '!' | ';')
-                && chars.peek().is_none_or(|n| n.is_whitespace());
+                && chars.peek().is_none_or(|n| n.is_whitespace())
+                && !(c == '.' && chars.peek().is_some() && abbreviation(&current));
             if ends {
                 push_sentence(&mut out, &current);
                 current.clear();
@@ -213,6 +214,17 @@ pub(crate) fn sentences(text: &str) -> Vec<Sentence> {
         push_sentence(&mut out, &current);
     }
     out
+}
+
+/// "check with Dr. Keller", "tools, e.g. weblate": the dot after a title or
+/// a Latin abbreviation ends no sentence.
+fn abbreviation(current: &str) -> bool {
+    const ABBREVIATIONS: &[&str] = &[
+        "dr.", "mr.", "mrs.", "ms.", "prof.", "st.", "e.g.", "i.e.", "vs.", "approx.", "cf.",
+    ];
+    let last = current.rsplit(char::is_whitespace).next().unwrap_or("");
+    let last = last.trim_start_matches(['(', '"', '\'']).to_lowercase();
+    ABBREVIATIONS.contains(&last.as_str())
 }
 
 fn push_sentence(out: &mut Vec<Sentence>, raw: &str) {

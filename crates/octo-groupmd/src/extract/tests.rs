@@ -1950,3 +1950,18 @@ fn version_number_does_not_tie_a_choice_to_the_question_before() {
     // The option itself, as a whole number, still ties it.
     assert!(settled("3.8 then").is_some());
 }
+
+#[test]
+fn title_abbreviations_end_no_sentence() {
+    let s = crate::text::sentences(
+        "I must check with Dr. Keller first. Tools, e.g. Weblate, are fine.",
+    );
+    let texts: Vec<&str> = s.iter().map(|s| s.text.as_str()).collect();
+    assert_eq!(
+        texts,
+        [
+            "I must check with Dr. Keller first",
+            "Tools, e.g. Weblate, are fine"
+        ]
+    );
+}
