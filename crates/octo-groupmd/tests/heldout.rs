@@ -27,10 +27,11 @@ const MIN_RECALL: f64 = 0.83;
 /// chat named them, pointer-ended tasks and "check with X whether …" from
 /// context P 0.685 R 0.534; with decisions carried by the discussion
 /// (pointer commits, "X it is" in the proposal's words, "…, let's X") P 0.699
+/// R 0.551; with reports of work done no longer proposed (groupmd-s6c) P 0.707
 /// R 0.551. Their floor is that, less a small margin; they are not in the
 /// floor above.
 const NEW_BATCH_FROM: usize = 37;
-const NEW_MIN_PRECISION: f64 = 0.67;
+const NEW_MIN_PRECISION: f64 = 0.68;
 const NEW_MIN_RECALL: f64 = 0.53;
 /// conv-49…56 were written the same way, and committed before the rules ever
 /// ran on them; they were kept out of the rule work that followed (their
@@ -39,11 +40,13 @@ const NEW_MIN_RECALL: f64 = 0.53;
 /// longer blind: the session that made item texts fuller (groupmd-s6) looked
 /// at their misses while working, and measured P 0.436 R 0.296; groupmd-s6b
 /// worked on their decision misses too (proposals accepted in the flow of
-/// the discussion) and measured P 0.517 R 0.370. Their floor is that, less a
-/// small margin.
+/// the discussion) and measured P 0.517 R 0.370; groupmd-s6c (granted
+/// permission as the asker's decision, reports not proposed, version numbers
+/// not tying a choice to a question) measured P 0.561 R 0.395. Their floor is
+/// that, less a small margin.
 const FINAL_BATCH_FROM: usize = 49;
-const FINAL_MIN_PRECISION: f64 = 0.49;
-const FINAL_MIN_RECALL: f64 = 0.35;
+const FINAL_MIN_PRECISION: f64 = 0.53;
+const FINAL_MIN_RECALL: f64 = 0.37;
 /// conv-57…68 were written by a note-taker who never saw the extractor or any
 /// other data set, and committed before the rules ran on them; nobody has read
 /// their misses (they print only with `GROUPMD_SHOW_FINAL=1`). Measured once,
