@@ -28,6 +28,7 @@ use std::time::{Duration, Instant};
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::{Child, Command};
 use tokio_tungstenite::tungstenite::Message as WsMessage;
+use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 
 /// What the server is started with: lifts the per-principal request rate limit
 /// (default burst 200, 50/s) so that it does not shape the load, and by default
@@ -753,10 +754,18 @@ async fn join_all(org: &Org, pairs: Vec<(String, String)>) -> Result<()> {
 type Socket =
     tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
 
+/// A member's WebSocket read buffer: a few coalesced event frames.
+const READ_BUFFER: usize = 16 * 1024;
+
 /// Connects, says hello and waits for `ready`.
 async fn connect(addr: &str, token: &str) -> Result<Socket> {
     let go = async {
-        let (mut ws, _) = tokio_tungstenite::connect_async(format!("ws://{addr}/api/v1/ws"))
+        // tungstenite zero-fills its whole read buffer (128 KiB by default)
+        // before every read: with hundreds of members that memset was a
+        // quarter of the bench's CPU, on the cores the server needs.
+        let config = WebSocketConfig::default().read_buffer_size(READ_BUFFER);
+        let url = format!("ws://{addr}/api/v1/ws");
+        let (mut ws, _) = tokio_tungstenite::connect_async_with_config(url, Some(config), false)
             .await
             .context("WebSocket connect")?;
         let hello = json!({"type": "hello", "token": token}).to_string();
@@ -832,20 +841,28 @@ async fn member(
     // but a duplicate check should not depend on that).
     let mut last_seq: HashMap<String, u64> = HashMap::new();
     let deadline = tokio::time::Instant::from_std(deadline);
+    // One timer for the whole loop, not one per frame: at hundreds of
+    // thousands of frames a second the bench's own timers were a visible
+    // share of the cores it shares with the server.
+    let mut check = tokio::time::interval(Duration::from_millis(100));
+    check.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     while !stop.load(Ordering::Relaxed) {
-        let next = tokio::time::timeout_at(
-            deadline.min(tokio::time::Instant::now() + Duration::from_millis(100)),
-            ws.next(),
-        )
-        .await;
+        let next = tokio::select! {
+            biased;
+            next = ws.next() => next,
+            _ = check.tick() => {
+                if tokio::time::Instant::now() >= deadline {
+                    break;
+                }
+                continue;
+            }
+        };
         let msg = match next {
-            Err(_) if tokio::time::Instant::now() >= deadline => break,
-            Err(_) => continue,
-            Ok(None) | Ok(Some(Err(_))) => {
+            None | Some(Err(_)) => {
                 out.lost = true;
                 break;
             }
-            Ok(Some(Ok(m))) => m,
+            Some(Ok(m)) => m,
         };
         let text = match &msg {
             WsMessage::Text(t) => t.as_str(),

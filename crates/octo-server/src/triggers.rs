@@ -135,6 +135,17 @@ pub async fn on_message(
     let mut held = Vec::new();
     let mut limited = Vec::new();
     for member in members.iter() {
+        // Taking part in the thread only adds a reason to wake, so a member the
+        // message would not wake even then is skipped before any lookup: most
+        // messages wake nobody, and this loop runs over every member per send.
+        let at_most = AgentMember {
+            id: &member.principal_id,
+            policy: member.trigger,
+            took_part_in_thread: true,
+        };
+        if message_wakes(message, channel.kind, channel.agent_hop_limit, &at_most) == Wake::No {
+            continue;
+        }
         if gate.kind(state, &member.principal_id).await? != Some(PrincipalKind::Agent) {
             continue;
         }

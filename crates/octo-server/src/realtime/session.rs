@@ -198,10 +198,15 @@ impl Session {
         } else {
             Vec::new()
         };
-        let send_event = self.delivered.get(channel) == Some(&(event.seq - 1));
-        if send_event {
-            self.delivered.insert(channel.clone(), event.seq);
-        }
+        // The mark is updated in place: this runs once per delivery, and an
+        // insert would clone the channel id every time.
+        let send_event = match self.delivered.get_mut(channel) {
+            Some(mark) if *mark == event.seq - 1 => {
+                *mark = event.seq;
+                true
+            }
+            _ => false,
+        };
         Ok(Delivery {
             backfill,
             send_event,

@@ -222,22 +222,27 @@ async fn send_all(
     kicked: &mut tokio::sync::oneshot::Receiver<&'static str>,
     frames: Vec<String>,
 ) -> Result<(), End> {
+    let frames = frames.into_iter().map(|f| Message::Text(f.into()));
     queue_all(state, sink, kicked, frames).await?;
     flush(state, sink, kicked).await
 }
 
 /// Queues frames for the socket without flushing: the caller flushes once
-/// for everything it queued.
+/// for everything it queued. One guard (and so one timer) for them all: a
+/// timer per frame was a measurable part of a delivery.
 async fn queue_all(
     state: &AppState,
     sink: &mut Sink,
     kicked: &mut tokio::sync::oneshot::Receiver<&'static str>,
-    frames: Vec<String>,
+    frames: impl IntoIterator<Item = Message>,
 ) -> Result<(), End> {
-    for frame in frames {
-        send(state, sink, kicked, Message::Text(frame.into())).await?;
-    }
-    Ok(())
+    let feed_all = async {
+        for frame in frames {
+            sink.feed(frame).await?;
+        }
+        Ok(())
+    };
+    guarded(state, kicked, feed_all).await
 }
 
 async fn serve(
@@ -356,14 +361,19 @@ async fn stream_session_inner(
                         Err(_) => break,
                     }
                 }
+                // Event frames gather here and are written (flushed once, after
+                // the whole batch) before anything else is sent, keeping order.
+                let mut events = Vec::new();
                 for out in batch.drain(..) {
+                if !matches!(out, Outbound::Event { .. }) {
+                    queue_all(&state, sink, &mut kicked, events.drain(..)).await?;
+                }
                 match out {
                     Outbound::Event { event, frame } => {
                         let delivery = session.on_event(&event).await?;
-                        // Flushed once, after the whole batch.
-                        queue_all(&state, sink, &mut kicked, delivery.backfill).await?;
+                        events.extend(delivery.backfill.into_iter().map(|f| Message::Text(f.into())));
                         if delivery.send_event {
-                            send(&state, sink, &mut kicked, Message::Text(frame)).await?;
+                            events.push(Message::Text(frame));
                         }
                     }
                     Outbound::Frame(frame) => send(&state, sink, &mut kicked, Message::Text(frame)).await?,
@@ -408,6 +418,7 @@ async fn stream_session_inner(
                     }
                 }
                 }
+                queue_all(&state, sink, &mut kicked, events).await?;
                 flush(&state, sink, &mut kicked).await?;
                 last_flush = Instant::now();
             }
