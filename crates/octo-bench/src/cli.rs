@@ -39,6 +39,11 @@ pub struct BenchArgs {
     /// file store may). Ignored with --database.
     #[arg(long, global = true, value_enum, default_value_t = crate::SqliteSync::Full)]
     pub sqlite_synchronous: crate::SqliteSync,
+    /// The embedded server's `[limits.realtime] coalesce_ms` (how long a busy
+    /// socket gathers events into one write; 0 = write at once). Omitted: the
+    /// server's default.
+    #[arg(long, global = true)]
+    pub coalesce_ms: Option<u64>,
 }
 
 #[derive(Subcommand, Debug)]
@@ -236,6 +241,7 @@ pub async fn run(args: BenchArgs, default_octo: Option<PathBuf>) -> Result<()> {
     let fd_limit = raise_fd_limit();
     crate::set_scribe(args.scribe);
     crate::set_sqlite_sync(args.sqlite_synchronous);
+    crate::set_coalesce_ms(args.coalesce_ms);
     println!(
         "scribe: {} (--scribe runs the server's built-in group.md agent)",
         if args.scribe { "on" } else { "off" }

@@ -661,12 +661,23 @@ pub fn sqlite_sync() -> SqliteSync {
     }
 }
 
+/// The servers' `[limits.realtime] coalesce_ms`; `u64::MAX`: their default.
+static COALESCE_MS: AtomicU64 = AtomicU64::new(u64::MAX);
+
+pub fn set_coalesce_ms(ms: Option<u64>) {
+    COALESCE_MS.store(ms.unwrap_or(u64::MAX), Ordering::Relaxed);
+}
+
 /// The config file the bench starts the server with.
 pub fn config_text(send_queue: usize) -> String {
+    let coalesce = match COALESCE_MS.load(Ordering::Relaxed) {
+        u64::MAX => String::new(),
+        ms => format!("coalesce_ms = {ms}\n"),
+    };
     format!(
         "# written by octo-bench: the per-principal rate limit would otherwise shape the load\n\
          [limits.rate_limit]\nburst = {RATE_LIMIT_BURST}\nper_second = {RATE_LIMIT_PER_SECOND:.1}\n\n\
-         [limits.realtime]\nsend_queue = {send_queue}\n\n\
+         [limits.realtime]\nsend_queue = {send_queue}\n{coalesce}\n\
          [storage]\nsqlite_synchronous = \"{}\"\n",
         sqlite_sync().as_str()
     )
@@ -1298,5 +1309,14 @@ mod tests {
         let normal = config_text(1);
         set_sqlite_sync(SqliteSync::Full);
         assert!(normal.contains("[storage]\nsqlite_synchronous = \"normal\""));
+        // The same for the coalescing window (same global state, same test).
+        assert!(!config_text(1).contains("coalesce_ms"));
+        set_coalesce_ms(Some(0));
+        let zero: toml::Value = toml::from_str(&config_text(1)).expect("valid TOML");
+        set_coalesce_ms(None);
+        assert_eq!(
+            zero["limits"]["realtime"]["coalesce_ms"].as_integer(),
+            Some(0)
+        );
     }
 }

@@ -140,7 +140,7 @@ impl Default for RealtimeConfig {
             hello_timeout_ms: 10_000,
             max_frame_bytes: 64 * 1024,
             longpoll_max_wait_secs: 60,
-            coalesce_ms: 3,
+            coalesce_ms: 1,
         }
     }
 }

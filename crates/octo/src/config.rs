@@ -302,7 +302,7 @@ longpoll_max_wait_secs = 60
 # A socket written to less than this long ago gets what arrives in the rest of
 # the window in one write: fewer writes under load, at most this much added
 # latency. 0 writes every event at once.
-coalesce_ms = 3
+coalesce_ms = 1
 
 [limits.agents]
 # A streaming reply with no delta for this long is closed as interrupted.
