@@ -1965,3 +1965,31 @@ fn title_abbreviations_end_no_sentence() {
         ]
     );
 }
+
+#[test]
+fn a_claim_takes_no_object_from_a_remark_several_messages_back() {
+    let e = convo(&[
+        (
+            "Ana",
+            "the greenhouse heater keeps tripping the breaker every night",
+            None,
+            NONE,
+        ),
+        ("Bo", "the new seed catalogue looks great", None, NONE),
+        ("Cy", "the delivery van is booked for friday", None, NONE),
+        ("Ana", "anyone seen my gloves", None, NONE),
+        ("Bo", "I'll handle the booking", None, NONE),
+    ]);
+    assert_eq!(
+        owned_items(&e),
+        [(Some("Bo"), "Handle the booking")],
+        "{:?}",
+        e.action_items
+    );
+}
+
+#[test]
+fn a_bare_verb_with_nothing_to_act_on_is_no_task() {
+    let e = convo(&[("Bo", "small fix, I'll push today", None, NONE)]);
+    assert!(e.action_items.is_empty(), "{:?}", e.action_items);
+}
