@@ -249,11 +249,49 @@ pub(super) fn context_clause(sentence: &str, question: bool) -> Option<Clause> {
     }
     let t = cut_clause(&t);
     (content_words(&t).len() >= 3).then(|| Clause {
-        text: t.split_whitespace().take(10).collect::<Vec<_>>().join(" "),
+        text: capped(&t),
         question,
         task: task.filter(|t| content_words(t).len() >= 2),
         asked_we,
     })
+}
+
+/// Words a clause cannot end on: it goes on after them.
+const DANGLING: &[&str] = &[
+    "a", "an", "the", "to", "for", "of", "on", "in", "at", "by", "with", "from", "and", "or",
+    "but", "is", "are", "was", "were", "be", "will", "can", "could", "would", "should", "has",
+    "have", "had", "not", "no", "my", "our", "your", "their", "his", "her", "its", "that", "which",
+    "who", "if", "so", "as", "than", "into", "about", "very", "still",
+];
+
+/// A context clause kept short (ten words) without ending mid-phrase: a long
+/// one is cut at a conjunction first ("… on thursday but nobody is here"),
+/// and the cut never leaves it on a word that needs more ("… rooms for").
+fn capped(t: &str) -> String {
+    const MAX: usize = 10;
+    let ws: Vec<&str> = t.split_whitespace().collect();
+    if ws.len() <= MAX {
+        return t.to_owned();
+    }
+    let conjunction = ws
+        .iter()
+        .enumerate()
+        .skip(3)
+        .find(|(_, w)| {
+            ["but", "and", "because", "so", "which", "while"].contains(&w.lower().as_str())
+        })
+        .map(|(i, _)| i);
+    let mut end = match conjunction {
+        Some(i) if i <= MAX + 2 => i,
+        _ => MAX,
+    };
+    while end > 3 && DANGLING.contains(&bare(ws[end - 1]).0.lower().as_str()) {
+        end -= 1;
+    }
+    ws[..end]
+        .join(" ")
+        .trim_end_matches([',', ';', ':', '-', ' '])
+        .to_owned()
 }
 
 /// "who submits the build to Nintendo" → "submit the build to Nintendo".

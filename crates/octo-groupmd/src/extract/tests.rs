@@ -1993,3 +1993,17 @@ fn a_bare_verb_with_nothing_to_act_on_is_no_task() {
     let e = convo(&[("Bo", "small fix, I'll push today", None, NONE)]);
     assert!(e.action_items.is_empty(), "{:?}", e.action_items);
 }
+
+#[test]
+fn a_long_context_clause_is_cut_where_a_clause_ends() {
+    use super::context::context_clause;
+    let text = |s: &str| context_clause(s, false).map(|c| c.text);
+    assert_eq!(
+        text("the van delivery is on thursday but nobody is here thursday morning to sign"),
+        Some("the van delivery is on thursday".to_owned())
+    );
+    assert_eq!(
+        text("the coworking space in the old mill has rooms for twenty people upstairs"),
+        Some("the coworking space in the old mill has rooms".to_owned())
+    );
+}
