@@ -2007,3 +2007,28 @@ fn a_long_context_clause_is_cut_where_a_clause_ends() {
         Some("the coworking space in the old mill has rooms".to_owned())
     );
 }
+
+#[test]
+fn a_plain_present_with_a_time_ahead_or_a_recipient_is_a_promise() {
+    let e = convo(&[
+        ("Ana", "ok, i write the welcome mail today", None, NONE),
+        (
+            "Bo",
+            "I move the old seed stock to the shed before friday",
+            None,
+            NONE,
+        ),
+        ("Cy", "i think the shed roof leaks tomorrow", None, NONE),
+        ("Cy", "i sent you the watering plan", None, NONE),
+        ("Cy", "i water the tomatoes every morning", None, NONE),
+    ]);
+    assert_eq!(
+        owned_items(&e),
+        [
+            (Some("Ana"), "Write the welcome mail"),
+            (Some("Bo"), "Move the old seed stock to the shed"),
+        ],
+        "{:?}",
+        e.action_items
+    );
+}
