@@ -179,6 +179,20 @@ const LEAD_INS: &[&str] = &[
     "next",
 ];
 
+/// Words that report someone else's request: what follows is the work.
+const REPORTED_ASKS: &[&str] = &[
+    "asked if we can",
+    "asked if we could",
+    "asked whether we can",
+    "asked whether we could",
+    "asks if we can",
+    "asks if we could",
+    "asked us to",
+    "asks us to",
+    "want us to",
+    "wants us to",
+];
+
 /// One clause of the conversation an item may point at.
 #[derive(Debug, PartialEq)]
 pub(super) struct Clause {
@@ -234,6 +248,17 @@ pub(super) fn context_clause(sentence: &str, question: bool) -> Option<Clause> {
                 .map(str::to_owned)
         })
         .map(|task| cut_clause(&task));
+    // "the community team asked if we can put a known issues post on steam":
+    // what was asked for is the topic, not who asked.
+    let lower = t.lower();
+    if let Some(rest) = REPORTED_ASKS.iter().find_map(|a| {
+        find_phrase(&lower, a)
+            .filter(|_| lower.len() == t.len())
+            .and_then(|i| t.get(i + a.len()..))
+            .filter(|r| content_words(r).len() >= 2)
+    }) {
+        t = rest.trim().to_owned();
+    }
     let mut asked_we = false;
     for _ in 0..2 {
         let lower = t.lower();

@@ -2032,3 +2032,16 @@ fn a_plain_present_with_a_time_ahead_or_a_recipient_is_a_promise() {
         e.action_items
     );
 }
+
+#[test]
+fn a_reported_request_is_the_work_not_who_asked() {
+    use super::context::context_clause;
+    let c = context_clause(
+        "the garden club asked if we can put a seed swap notice on the board",
+        false,
+    );
+    assert_eq!(
+        c.map(|c| c.text),
+        Some("put a seed swap notice on the board".to_owned())
+    );
+}
