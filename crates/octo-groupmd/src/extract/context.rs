@@ -639,6 +639,11 @@ impl State<'_> {
             let claimed = pointing
                 .iter()
                 .any(|(src, text)| *src == a.item.source && *text == a.item.text);
+            // "i can create one" after "we need a service account".
+            if let Some(thing) = needed_thing(&a.item.text, a.at, all) {
+                a.item.text = format!("{} {thing}", without_pointers(&a.item.text));
+                continue;
+            }
             let ctx = vague_action(&a.item.text, members)
                 .then(|| context_for(&a.item.text, a.at, all, members, ACTION_REACH))
                 .flatten();
@@ -682,6 +687,41 @@ impl State<'_> {
             }
         }
     }
+}
+
+/// What "one" stands for in "Create one", "I can set one up": the thing the
+/// last two messages (in the item's thread, or at top level) said is
+/// needed ("we need a service account" → "a service account").
+fn needed_thing(text: &str, at: usize, all: &[Message]) -> Option<String> {
+    let ws = words(text);
+    if ws.len() < 2 || ws.last().map(String::as_str) != Some("one") {
+        return None;
+    }
+    let src = all.get(at)?;
+    all[..at]
+        .iter()
+        .rev()
+        .filter(|m| same_conversation(src, m))
+        .take(ACTION_REACH)
+        .find_map(|m| {
+            let lower = without_quotes(&m.text).lower();
+            let ws: Vec<&str> = lower.split_whitespace().collect();
+            let i = ws
+                .windows(3)
+                .position(|w| ["need", "needs"].contains(&w[0]) && ["a", "an"].contains(&w[1]))?;
+            let mut np = vec![ws[i + 1]];
+            for w in ws.iter().skip(i + 2).take(4) {
+                let (core, ends) = bare(w);
+                if PHRASE_ENDS.contains(&core) || NOT_OBJECT.contains(&core) {
+                    break;
+                }
+                np.push(core);
+                if ends {
+                    break;
+                }
+            }
+            (np.len() > 1 && !content_words(&np[1..].join(" ")).is_empty()).then(|| np.join(" "))
+        })
 }
 
 /// Whether the item's first word is used as a verb in its message: after a

@@ -2045,3 +2045,22 @@ fn a_reported_request_is_the_work_not_who_asked() {
         Some("put a seed swap notice on the board".to_owned())
     );
 }
+
+#[test]
+fn one_stands_for_the_thing_just_said_to_be_needed() {
+    let e = convo(&[
+        (
+            "Ana",
+            "the seed fridge keeps drifting warm overnight, we need a data logger",
+            None,
+            NONE,
+        ),
+        ("Bo", "i can order one", None, NONE),
+    ]);
+    assert_eq!(
+        owned_items(&e),
+        [(Some("Bo"), "Order a data logger")],
+        "{:?}",
+        e.action_items
+    );
+}
