@@ -14,7 +14,7 @@ use octo_groupmd::{Conversation, Output, extract};
 use serde_json::Value;
 
 /// The floors conv-01…36 are held to: measured on those 36 files (P 0.949,
-/// R 0.849 when conv-19…36 were added; P 0.945 R 0.867 now), less a small margin. The later
+/// R 0.849 when conv-19…36 were added; P 0.950 R 0.867 now), less a small margin. The later
 /// batches were written to find where the rules fail, so they sit lower.
 const MIN_PRECISION: f64 = 0.93;
 const MIN_RECALL: f64 = 0.83;
@@ -28,11 +28,12 @@ const MIN_RECALL: f64 = 0.83;
 /// context P 0.685 R 0.534; with decisions carried by the discussion
 /// (pointer commits, "X it is" in the proposal's words, "…, let's X") P 0.699
 /// R 0.551; with reports of work done no longer proposed (groupmd-s6c) P 0.707
-/// R 0.551. Their floor is that, less a small margin; they are not in the
-/// floor above.
+/// R 0.551; with task contexts kept near and reported requests read as the
+/// work (groupmd-s6d) P 0.733 R 0.559. Their floor is that, less a small
+/// margin; they are not in the floor above.
 const NEW_BATCH_FROM: usize = 37;
-const NEW_MIN_PRECISION: f64 = 0.68;
-const NEW_MIN_RECALL: f64 = 0.53;
+const NEW_MIN_PRECISION: f64 = 0.71;
+const NEW_MIN_RECALL: f64 = 0.54;
 /// conv-49…56 were written the same way, and committed before the rules ever
 /// ran on them; they were kept out of the rule work that followed (their
 /// misses print only with `GROUPMD_SHOW_FINAL=1`) and measured once at the end:
@@ -42,11 +43,13 @@ const NEW_MIN_RECALL: f64 = 0.53;
 /// worked on their decision misses too (proposals accepted in the flow of
 /// the discussion) and measured P 0.517 R 0.370; groupmd-s6c (granted
 /// permission as the asker's decision, reports not proposed, version numbers
-/// not tying a choice to a question) measured P 0.561 R 0.395. Their floor is
-/// that, less a small margin.
+/// not tying a choice to a question) measured P 0.561 R 0.395; groupmd-s6d
+/// (vague tasks resolved only from nearby messages or dropped, plain-present
+/// promises, "one" as the thing needed) measured P 0.633 R 0.469. Their floor
+/// is that, less a small margin.
 const FINAL_BATCH_FROM: usize = 49;
-const FINAL_MIN_PRECISION: f64 = 0.53;
-const FINAL_MIN_RECALL: f64 = 0.37;
+const FINAL_MIN_PRECISION: f64 = 0.60;
+const FINAL_MIN_RECALL: f64 = 0.44;
 /// conv-57…68 were written by a note-taker who never saw the extractor or any
 /// other data set, and committed before the rules ran on them; nobody has read
 /// their misses (they print only with `GROUPMD_SHOW_FINAL=1`). Measured once,

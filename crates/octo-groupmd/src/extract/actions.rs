@@ -235,57 +235,59 @@ fn agent_command(lower: &str, question: bool) -> bool {
         && content_words(&ws[1..].join(" ")).len() >= 2
 }
 
+/// Irregular verbs and their past forms.
+const IRREGULAR_PAST: &[(&str, &[&str])] = &[
+    ("write", &["wrote", "written"]),
+    ("send", &["sent"]),
+    ("take", &["took", "taken"]),
+    ("make", &["made"]),
+    ("set", &["set"]),
+    ("run", &["ran"]),
+    ("put", &["put"]),
+    ("do", &["did", "done"]),
+    ("get", &["got"]),
+    ("build", &["built"]),
+    ("find", &["found"]),
+    ("give", &["gave", "given"]),
+    ("draw", &["drew", "drawn"]),
+    ("pay", &["paid"]),
+    ("shut", &["shut"]),
+    ("upload", &["uploaded"]),
+    ("tell", &["told"]),
+    ("bring", &["brought"]),
+    ("buy", &["bought"]),
+    ("think", &["thought"]),
+    ("teach", &["taught"]),
+    ("sell", &["sold"]),
+    ("hold", &["held"]),
+    ("keep", &["kept"]),
+    ("leave", &["left"]),
+    ("lead", &["led"]),
+    ("meet", &["met"]),
+    ("read", &["read"]),
+    ("say", &["said"]),
+    ("show", &["showed", "shown"]),
+    ("spend", &["spent"]),
+    ("cut", &["cut"]),
+    ("ship", &["shipped"]),
+    ("choose", &["chose", "chosen"]),
+    ("drive", &["drove", "driven"]),
+    ("freeze", &["froze", "frozen"]),
+    ("lend", &["lent"]),
+    ("lose", &["lost"]),
+    ("begin", &["began", "begun"]),
+    ("speak", &["spoke", "spoken"]),
+    ("win", &["won"]),
+    ("hang", &["hung"]),
+    ("stick", &["stuck"]),
+    ("throw", &["threw", "thrown"]),
+    ("split", &["split"]),
+    ("spread", &["spread"]),
+];
+
 /// Past forms of a verb, for "repoint …" ↔ "repointed".
 fn past_forms(verb: &str) -> Vec<String> {
-    const IRREGULAR: &[(&str, &[&str])] = &[
-        ("write", &["wrote", "written"]),
-        ("send", &["sent"]),
-        ("take", &["took", "taken"]),
-        ("make", &["made"]),
-        ("set", &["set"]),
-        ("run", &["ran"]),
-        ("put", &["put"]),
-        ("do", &["did", "done"]),
-        ("get", &["got"]),
-        ("build", &["built"]),
-        ("find", &["found"]),
-        ("give", &["gave", "given"]),
-        ("draw", &["drew", "drawn"]),
-        ("pay", &["paid"]),
-        ("shut", &["shut"]),
-        ("upload", &["uploaded"]),
-        ("tell", &["told"]),
-        ("bring", &["brought"]),
-        ("buy", &["bought"]),
-        ("think", &["thought"]),
-        ("teach", &["taught"]),
-        ("sell", &["sold"]),
-        ("hold", &["held"]),
-        ("keep", &["kept"]),
-        ("leave", &["left"]),
-        ("lead", &["led"]),
-        ("meet", &["met"]),
-        ("read", &["read"]),
-        ("say", &["said"]),
-        ("show", &["showed", "shown"]),
-        ("spend", &["spent"]),
-        ("cut", &["cut"]),
-        ("ship", &["shipped"]),
-        ("choose", &["chose", "chosen"]),
-        ("drive", &["drove", "driven"]),
-        ("freeze", &["froze", "frozen"]),
-        ("lend", &["lent"]),
-        ("lose", &["lost"]),
-        ("begin", &["began", "begun"]),
-        ("speak", &["spoke", "spoken"]),
-        ("win", &["won"]),
-        ("hang", &["hung"]),
-        ("stick", &["stuck"]),
-        ("throw", &["threw", "thrown"]),
-        ("split", &["split"]),
-        ("spread", &["spread"]),
-    ];
-    if let Some((_, forms)) = IRREGULAR.iter().find(|(v, _)| *v == verb) {
+    if let Some((_, forms)) = IRREGULAR_PAST.iter().find(|(v, _)| *v == verb) {
         return forms.iter().map(|f| (*f).to_owned()).collect();
     }
     let mut out = vec![format!("{verb}ed"), format!("{verb}d")];
@@ -1335,5 +1337,118 @@ fn self_commitment(lower: &str) -> Option<&str> {
         }
         return Some(task);
     }
-    None
+    present_commitment(lower)
+}
+
+/// "i write the mail today", "I move my baselines before friday", "i send
+/// you the sheet": in chat English a plain present with a time ahead or a
+/// recipient promises work, as "I'll …" does. Not a state ("i think …"), a
+/// past ("i sent …") or a habit ("i run it every week").
+fn present_commitment(lower: &str) -> Option<&str> {
+    const NOT_PROMISES: &[&str] = &[
+        "am",
+        "was",
+        "have",
+        "had",
+        "did",
+        "don't",
+        "dont",
+        "didn't",
+        "can't",
+        "cant",
+        "won't",
+        "would",
+        "could",
+        "should",
+        "might",
+        "must",
+        "may",
+        "can",
+        "will",
+        "shall",
+        "just",
+        "also",
+        "really",
+        "only",
+        "still",
+        "already",
+        "actually",
+        "probably",
+        "usually",
+        "always",
+        "never",
+        "think",
+        "guess",
+        "know",
+        "mean",
+        "agree",
+        "like",
+        "love",
+        "hate",
+        "hope",
+        "feel",
+        "see",
+        "believe",
+        "remember",
+        "forget",
+        "understand",
+        "prefer",
+        "wonder",
+        "doubt",
+        "suppose",
+        "assume",
+        "expect",
+        "need",
+        "want",
+        "wish",
+        "bet",
+        "miss",
+        "saw",
+        "heard",
+        "care",
+        "worry",
+        "trust",
+    ];
+    const AHEAD: &[&str] = &[
+        "today",
+        "tonight",
+        "tomorrow",
+        "this",
+        "next",
+        "before",
+        "by",
+        "asap",
+        "later",
+        "monday",
+        "tuesday",
+        "wednesday",
+        "thursday",
+        "friday",
+        "saturday",
+        "sunday",
+    ];
+    const HABIT: &[&str] = &["every", "each", "always", "usually", "often", "normally"];
+    let task = strip_word_prefix(lower, "i")?;
+    let verb = task.split_whitespace().next()?;
+    let past = IRREGULAR_PAST
+        .iter()
+        .any(|(base, forms)| forms.contains(&verb) && *base != verb);
+    if verb.len() < 3
+        || !verb.chars().all(|c| c.is_ascii_alphabetic())
+        || verb.ends_with("ed")
+        || verb.ends_with("ing")
+        || past
+        || NOT_PROMISES.contains(&verb)
+        || cues::NOT_WORK
+            .iter()
+            .any(|v| strip_word_prefix(task, v).is_some())
+        || content_words(task).len() < 2
+    {
+        return None;
+    }
+    let rest = words(&task[verb.len()..]);
+    let to_you = rest.first().is_some_and(|w| w == "you");
+    let ahead = rest.iter().skip(1).any(|w| AHEAD.contains(&w.as_str()));
+    let habit = rest.iter().any(|w| HABIT.contains(&w.as_str()));
+    ((to_you || ahead) && !habit).then_some(task)
 }

@@ -62,6 +62,10 @@ const ASKING_VERBS: &[&str] = &["ask", "check", "confirm", "talk", "sync", "cons
 /// How many earlier messages (in the item's thread) can hold its object.
 const WINDOW: usize = 6;
 
+/// How far back a task's object can be without a word in common: someone
+/// taking on "it" answers the last message or the one before.
+const ACTION_REACH: usize = 2;
+
 /// Content words that say what the item is about: not member names, not when.
 fn object_words(text: &str, members: &[Member]) -> Vec<String> {
     content_words(text)
@@ -175,6 +179,20 @@ const LEAD_INS: &[&str] = &[
     "next",
 ];
 
+/// Words that report someone else's request: what follows is the work.
+const REPORTED_ASKS: &[&str] = &[
+    "asked if we can",
+    "asked if we could",
+    "asked whether we can",
+    "asked whether we could",
+    "asks if we can",
+    "asks if we could",
+    "asked us to",
+    "asks us to",
+    "want us to",
+    "wants us to",
+];
+
 /// One clause of the conversation an item may point at.
 #[derive(Debug, PartialEq)]
 pub(super) struct Clause {
@@ -230,6 +248,17 @@ pub(super) fn context_clause(sentence: &str, question: bool) -> Option<Clause> {
                 .map(str::to_owned)
         })
         .map(|task| cut_clause(&task));
+    // "the community team asked if we can put a known issues post on steam":
+    // what was asked for is the topic, not who asked.
+    let lower = t.lower();
+    if let Some(rest) = REPORTED_ASKS.iter().find_map(|a| {
+        find_phrase(&lower, a)
+            .filter(|_| lower.len() == t.len())
+            .and_then(|i| t.get(i + a.len()..))
+            .filter(|r| content_words(r).len() >= 2)
+    }) {
+        t = rest.trim().to_owned();
+    }
     let mut asked_we = false;
     for _ in 0..2 {
         let lower = t.lower();
@@ -245,11 +274,49 @@ pub(super) fn context_clause(sentence: &str, question: bool) -> Option<Clause> {
     }
     let t = cut_clause(&t);
     (content_words(&t).len() >= 3).then(|| Clause {
-        text: t.split_whitespace().take(10).collect::<Vec<_>>().join(" "),
+        text: capped(&t),
         question,
         task: task.filter(|t| content_words(t).len() >= 2),
         asked_we,
     })
+}
+
+/// Words a clause cannot end on: it goes on after them.
+const DANGLING: &[&str] = &[
+    "a", "an", "the", "to", "for", "of", "on", "in", "at", "by", "with", "from", "and", "or",
+    "but", "is", "are", "was", "were", "be", "will", "can", "could", "would", "should", "has",
+    "have", "had", "not", "no", "my", "our", "your", "their", "his", "her", "its", "that", "which",
+    "who", "if", "so", "as", "than", "into", "about", "very", "still",
+];
+
+/// A context clause kept short (ten words) without ending mid-phrase: a long
+/// one is cut at a conjunction first ("… on thursday but nobody is here"),
+/// and the cut never leaves it on a word that needs more ("… rooms for").
+fn capped(t: &str) -> String {
+    const MAX: usize = 10;
+    let ws: Vec<&str> = t.split_whitespace().collect();
+    if ws.len() <= MAX {
+        return t.to_owned();
+    }
+    let conjunction = ws
+        .iter()
+        .enumerate()
+        .skip(3)
+        .find(|(_, w)| {
+            ["but", "and", "because", "so", "which", "while"].contains(&w.lower().as_str())
+        })
+        .map(|(i, _)| i);
+    let mut end = match conjunction {
+        Some(i) if i <= MAX + 2 => i,
+        _ => MAX,
+    };
+    while end > 3 && DANGLING.contains(&bare(ws[end - 1]).0.lower().as_str()) {
+        end -= 1;
+    }
+    ws[..end]
+        .join(" ")
+        .trim_end_matches([',', ';', ':', '-', ' '])
+        .to_owned()
 }
 
 /// "who submits the build to Nintendo" → "submit the build to Nintendo".
@@ -316,11 +383,14 @@ fn message_clause(text: &str) -> Option<Clause> {
 /// within [`WINDOW`] messages; ones that share words with `text` and questions
 /// first, then the nearest. The clause must add four words of its own.
 /// Commands to an agent ("@bot how much space …") are lookups, not topics.
+/// A clause more than `reach` messages back counts only if it shares a word
+/// with `text`: by then the chat has moved on to other things.
 pub(super) fn context_for(
     text: &str,
     at: usize,
     all: &[Message],
     members: &[Member],
+    reach: usize,
 ) -> Option<Clause> {
     let src = all.get(at)?;
     let to_agent = |m: &Message| {
@@ -361,7 +431,14 @@ pub(super) fn context_for(
         if new < 4 && clause.task.is_none() {
             continue;
         }
-        let score = 4.0 * shared_words(text, &clause.text) as f64
+        let shared = shared_words(text, &clause.text);
+        // An open call ("who writes which question?") is answered by one
+        // member after another, so its claims may come later.
+        let open_call = clause.task.is_some() && bare_claim(text);
+        if distance > reach as f64 && shared == 0 && !open_call {
+            continue;
+        }
+        let score = 4.0 * shared as f64
             + if clause.question && clause.task.is_none() {
                 2.5
             } else {
@@ -375,12 +452,8 @@ pub(super) fn context_for(
     best.map(|(_, c)| c)
 }
 
-/// "Look at that" + "apple pay button renders twice" → "Look at: apple pay
-/// button renders twice"; a bare claim ("Do", "Handle that") or a claim of
-/// work asked for ("who submits the build?") is that work; a context opening
-/// with the item's own verb goes on from it ("Ask Marta" + "ask them if …"
-/// → "Ask Marta if …").
-pub(super) fn with_context(text: &str, context: &Clause) -> String {
+/// An item without the pointers it ends with ("Handle that" → "Handle").
+fn without_pointers(text: &str) -> String {
     let mut head: Vec<&str> = text.split_whitespace().collect();
     while head.last().is_some_and(|w| {
         let w = w.trim_end_matches([',', '.', '!', ':']).lower();
@@ -388,11 +461,28 @@ pub(super) fn with_context(text: &str, context: &Clause) -> String {
     }) {
         head.pop();
     }
-    let head = head.join(" ");
-    let head = head.trim_end_matches([',', ':', ' ']);
+    head.join(" ").trim_end_matches([',', ':', ' ']).to_owned()
+}
+
+/// Whether an item only claims work ("Do", "Handle that", "Take lists"): the
+/// work asked for before is what it stands for.
+fn bare_claim(text: &str) -> bool {
+    words(&without_pointers(text))
+        .first()
+        .is_none_or(|v| CLAIM_VERBS.contains(&v.as_str()))
+}
+
+/// "Look at that" + "apple pay button renders twice" → "Look at: apple pay
+/// button renders twice"; a bare claim ("Do", "Handle that") or a claim of
+/// work asked for ("who submits the build?") is that work; a context opening
+/// with the item's own verb goes on from it ("Ask Marta" + "ask them if …"
+/// → "Ask Marta if …").
+pub(super) fn with_context(text: &str, context: &Clause) -> String {
+    let head = without_pointers(text);
+    let head = head.as_str();
     let head_words = words(head);
     let verb = head_words.first().map_or("", String::as_str);
-    let bare = head_words.is_empty() || CLAIM_VERBS.contains(&verb);
+    let bare = bare_claim(text);
     if let Some(task) = &context.task
         && bare
     {
@@ -549,8 +639,13 @@ impl State<'_> {
             let claimed = pointing
                 .iter()
                 .any(|(src, text)| *src == a.item.source && *text == a.item.text);
+            // "i can create one" after "we need a service account".
+            if let Some(thing) = needed_thing(&a.item.text, a.at, all) {
+                a.item.text = format!("{} {thing}", without_pointers(&a.item.text));
+                continue;
+            }
             let ctx = vague_action(&a.item.text, members)
-                .then(|| context_for(&a.item.text, a.at, all, members))
+                .then(|| context_for(&a.item.text, a.at, all, members, ACTION_REACH))
                 .flatten();
             match ctx {
                 Some(ctx) => {
@@ -563,6 +658,15 @@ impl State<'_> {
                     a.item.text = text;
                 }
                 None if claimed => unresolved.push(i),
+                // "Push", "Write it": a verb with nothing to act on tells a
+                // reader nothing.
+                None if object_words(&after_verb(&a.item.text).join(" "), members).is_empty()
+                    && all
+                        .get(a.at)
+                        .is_some_and(|m| said_as_verb(&a.item.text, &m.text)) =>
+                {
+                    unresolved.push(i)
+                }
                 None => {
                     if let Some(text) = fuller_object(&a.item.text, a.at, all, members) {
                         a.item.text = text;
@@ -575,7 +679,7 @@ impl State<'_> {
         }
         for d in self.decisions.iter_mut().filter(|d| !d.seeded) {
             if vague_decision(&d.item.text, members)
-                && let Some(ctx) = context_for(&d.item.text, d.at, all, members)
+                && let Some(ctx) = context_for(&d.item.text, d.at, all, members, WINDOW)
             {
                 d.item.text = with_context(&d.item.text, &ctx);
             } else if let Some(choice) = settled_question(&d.item.text, d.at, all, members) {
@@ -583,6 +687,62 @@ impl State<'_> {
             }
         }
     }
+}
+
+/// What "one" stands for in "Create one", "I can set one up": the thing the
+/// last two messages (in the item's thread, or at top level) said is
+/// needed ("we need a service account" → "a service account").
+fn needed_thing(text: &str, at: usize, all: &[Message]) -> Option<String> {
+    let ws = words(text);
+    if ws.len() < 2 || ws.last().map(String::as_str) != Some("one") {
+        return None;
+    }
+    let src = all.get(at)?;
+    all[..at]
+        .iter()
+        .rev()
+        .filter(|m| same_conversation(src, m))
+        .take(ACTION_REACH)
+        .find_map(|m| {
+            let lower = without_quotes(&m.text).lower();
+            let ws: Vec<&str> = lower.split_whitespace().collect();
+            let i = ws
+                .windows(3)
+                .position(|w| ["need", "needs"].contains(&w[0]) && ["a", "an"].contains(&w[1]))?;
+            let mut np = vec![ws[i + 1]];
+            for w in ws.iter().skip(i + 2).take(4) {
+                let (core, ends) = bare(w);
+                if PHRASE_ENDS.contains(&core) || NOT_OBJECT.contains(&core) {
+                    break;
+                }
+                np.push(core);
+                if ends {
+                    break;
+                }
+            }
+            (np.len() > 1 && !content_words(&np[1..].join(" ")).is_empty()).then(|| np.join(" "))
+        })
+}
+
+/// Whether the item's first word is used as a verb in its message: after a
+/// subject, a modal or "to" ("i'll push today", "can you write it"), or
+/// after an address ("Lena, write it?"). A list's "signage: Cy" names work
+/// with a noun.
+fn said_as_verb(item: &str, message: &str) -> bool {
+    let Some(verb) = words(item).into_iter().next() else {
+        return false;
+    };
+    let ws: Vec<&str> = message.split_whitespace().collect();
+    ws.windows(2).any(|w| {
+        let before = w[0].lower().replace('\u{2019}', "'");
+        words(w[1]).first() == Some(&verb)
+            && (before.ends_with(',')
+                || [
+                    "i", "ill", "i'll", "we", "we'll", "you", "will", "can", "could", "to",
+                    "please", "pls", "gonna", "should", "must",
+                ]
+                .contains(&before.trim_end_matches('.')))
+    })
 }
 
 /// Whether `m` is in the conversation `src` is in: its thread (root included),

@@ -1965,3 +1965,102 @@ fn title_abbreviations_end_no_sentence() {
         ]
     );
 }
+
+#[test]
+fn a_claim_takes_no_object_from_a_remark_several_messages_back() {
+    let e = convo(&[
+        (
+            "Ana",
+            "the greenhouse heater keeps tripping the breaker every night",
+            None,
+            NONE,
+        ),
+        ("Bo", "the new seed catalogue looks great", None, NONE),
+        ("Cy", "the delivery van is booked for friday", None, NONE),
+        ("Ana", "anyone seen my gloves", None, NONE),
+        ("Bo", "I'll handle the booking", None, NONE),
+    ]);
+    assert_eq!(
+        owned_items(&e),
+        [(Some("Bo"), "Handle the booking")],
+        "{:?}",
+        e.action_items
+    );
+}
+
+#[test]
+fn a_bare_verb_with_nothing_to_act_on_is_no_task() {
+    let e = convo(&[("Bo", "small fix, I'll push today", None, NONE)]);
+    assert!(e.action_items.is_empty(), "{:?}", e.action_items);
+}
+
+#[test]
+fn a_long_context_clause_is_cut_where_a_clause_ends() {
+    use super::context::context_clause;
+    let text = |s: &str| context_clause(s, false).map(|c| c.text);
+    assert_eq!(
+        text("the van delivery is on thursday but nobody is here thursday morning to sign"),
+        Some("the van delivery is on thursday".to_owned())
+    );
+    assert_eq!(
+        text("the coworking space in the old mill has rooms for twenty people upstairs"),
+        Some("the coworking space in the old mill has rooms".to_owned())
+    );
+}
+
+#[test]
+fn a_plain_present_with_a_time_ahead_or_a_recipient_is_a_promise() {
+    let e = convo(&[
+        ("Ana", "ok, i write the welcome mail today", None, NONE),
+        (
+            "Bo",
+            "I move the old seed stock to the shed before friday",
+            None,
+            NONE,
+        ),
+        ("Cy", "i think the shed roof leaks tomorrow", None, NONE),
+        ("Cy", "i sent you the watering plan", None, NONE),
+        ("Cy", "i water the tomatoes every morning", None, NONE),
+    ]);
+    assert_eq!(
+        owned_items(&e),
+        [
+            (Some("Ana"), "Write the welcome mail"),
+            (Some("Bo"), "Move the old seed stock to the shed"),
+        ],
+        "{:?}",
+        e.action_items
+    );
+}
+
+#[test]
+fn a_reported_request_is_the_work_not_who_asked() {
+    use super::context::context_clause;
+    let c = context_clause(
+        "the garden club asked if we can put a seed swap notice on the board",
+        false,
+    );
+    assert_eq!(
+        c.map(|c| c.text),
+        Some("put a seed swap notice on the board".to_owned())
+    );
+}
+
+#[test]
+fn one_stands_for_the_thing_just_said_to_be_needed() {
+    let e = convo(&[
+        (
+            "Ana",
+            "the seed fridge keeps drifting warm overnight, we need a data logger",
+            None,
+            NONE,
+        ),
+        ("Bo", "i can order one", None, NONE),
+    ]);
+    assert_eq!(
+        owned_items(&e),
+        [(Some("Bo"), "Order a data logger")],
+        "{:?}",
+        e.action_items
+    );
+}
