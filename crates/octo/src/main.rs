@@ -82,7 +82,7 @@ enum Command {
     Mcp,
     /// Load benchmarks against a server started from this binary
     /// (`octo bench compare`: the same workload through NATS JetStream).
-    Bench(octo_bench::cli::BenchArgs),
+    Bench(Box<octo_bench::cli::BenchArgs>),
     /// Transcribe a WAV file with a channel's words as context.
     Transcribe {
         file: std::path::PathBuf,
@@ -193,7 +193,7 @@ async fn main() -> anyhow::Result<()> {
             command: AgentCommand::Run { config },
         } => agent_run::run(&config).await,
         Command::Mcp => mcp_stdio::run().await,
-        Command::Bench(args) => octo_bench::cli::run(args, Some(std::env::current_exe()?)).await,
+        Command::Bench(args) => octo_bench::cli::run(*args, Some(std::env::current_exe()?)).await,
         Command::Transcribe {
             file,
             channel,
