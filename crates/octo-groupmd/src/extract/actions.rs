@@ -1410,22 +1410,7 @@ fn present_commitment(lower: &str) -> Option<&str> {
         "trust",
     ];
     const AHEAD: &[&str] = &[
-        "today",
-        "tonight",
-        "tomorrow",
-        "this",
-        "next",
-        "before",
-        "by",
-        "asap",
-        "later",
-        "monday",
-        "tuesday",
-        "wednesday",
-        "thursday",
-        "friday",
-        "saturday",
-        "sunday",
+        "today", "tonight", "tomorrow", "this", "next", "before", "by", "asap", "later",
     ];
     const HABIT: &[&str] = &["every", "each", "always", "usually", "often", "normally"];
     let task = strip_word_prefix(lower, "i")?;
@@ -1448,7 +1433,10 @@ fn present_commitment(lower: &str) -> Option<&str> {
     }
     let rest = words(&task[verb.len()..]);
     let to_you = rest.first().is_some_and(|w| w == "you");
-    let ahead = rest.iter().skip(1).any(|w| AHEAD.contains(&w.as_str()));
+    let ahead = rest
+        .iter()
+        .skip(1)
+        .any(|w| AHEAD.contains(&w.as_str()) || cues::WEEKDAYS.contains(&w.as_str()));
     let habit = rest.iter().any(|w| HABIT.contains(&w.as_str()));
     ((to_you || ahead) && !habit).then_some(task)
 }

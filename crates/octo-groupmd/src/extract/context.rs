@@ -31,13 +31,6 @@ const NOT_OBJECT: &[&str] = &[
     "first",
     "next",
     "week",
-    "monday",
-    "tuesday",
-    "wednesday",
-    "thursday",
-    "friday",
-    "saturday",
-    "sunday",
     "morning",
     "afternoon",
     "evening",
@@ -46,6 +39,11 @@ const NOT_OBJECT: &[&str] = &[
     "quickly",
     "soon",
 ];
+
+/// Whether a word says when or how rather than what.
+fn not_object(word: &str) -> bool {
+    NOT_OBJECT.contains(&word) || cues::WEEKDAYS.contains(&word)
+}
 
 /// Verbs that claim work without naming it.
 const CLAIM_VERBS: &[&str] = &["do", "take", "handle", "own", "grab", "get", "make"];
@@ -71,7 +69,7 @@ fn object_words(text: &str, members: &[Member]) -> Vec<String> {
     content_words(text)
         .into_iter()
         .filter(|w| w.chars().count() > 1 || w.chars().all(|c| c.is_ascii_digit()))
-        .filter(|w| !NOT_OBJECT.contains(&w.as_str()) && !POINTERS.contains(&w.as_str()))
+        .filter(|w| !not_object(w) && !POINTERS.contains(&w.as_str()))
         .filter(|w| !members.iter().any(|m| m.name.eq_ignore_ascii_case(w)))
         .collect()
 }
@@ -712,7 +710,7 @@ fn needed_thing(text: &str, at: usize, all: &[Message]) -> Option<String> {
             let mut np = vec![ws[i + 1]];
             for w in ws.iter().skip(i + 2).take(4) {
                 let (core, ends) = bare(w);
-                if PHRASE_ENDS.contains(&core) || NOT_OBJECT.contains(&core) {
+                if PHRASE_ENDS.contains(&core) || not_object(core) {
                     break;
                 }
                 np.push(core);
@@ -842,8 +840,7 @@ fn named_more_fully(head: &str, text: &str) -> Option<(Vec<String>, String, Vec<
                 let (core, ends) = bare(w);
                 let lower = core.lower();
                 if !after.is_empty()
-                    && (PHRASE_ENDS.contains(&lower.as_str())
-                        || NOT_OBJECT.contains(&lower.as_str()))
+                    && (PHRASE_ENDS.contains(&lower.as_str()) || not_object(&lower))
                 {
                     break;
                 }
@@ -903,10 +900,7 @@ pub(super) fn fuller_object(
     }
     let (head, _) = bare(ws[np_end - 1]);
     let head = head.lower();
-    if head.chars().count() <= 2
-        || POINTERS.contains(&head.as_str())
-        || NOT_OBJECT.contains(&head.as_str())
-    {
+    if head.chars().count() <= 2 || POINTERS.contains(&head.as_str()) || not_object(&head) {
         return None;
     }
     let src = all.get(at)?;

@@ -1,6 +1,17 @@
 //! The words the maintainer's rules look for. General English chat phrasing,
 //! not any particular team's vocabulary.
 
+/// The days of the week, lowercase: "when", never "what".
+pub(super) const WEEKDAYS: &[&str] = &[
+    "monday",
+    "tuesday",
+    "wednesday",
+    "thursday",
+    "friday",
+    "saturday",
+    "sunday",
+];
+
 /// Line markers, lowercase, matched before a `:`.
 pub(super) const DECISION_MARKERS: &[&str] = &[
     "decision",
