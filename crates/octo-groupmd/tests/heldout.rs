@@ -137,6 +137,28 @@ impl Tally {
     fn recall(&self) -> f64 {
         self.matched as f64 / self.exp.max(1) as f64
     }
+
+    fn summary(&self) -> String {
+        format!(
+            "P={:.3} R={:.3} ({} predicted, {} expected, {} matched; owner ok {}, done ok {})",
+            self.precision(),
+            self.recall(),
+            self.pred,
+            self.exp,
+            self.matched,
+            self.owner_ok,
+            self.done_ok
+        )
+    }
+
+    /// Fails without printing the batch's items (a blind batch stays blind).
+    fn assert_above(&self, label: &str, min_precision: f64, min_recall: f64) {
+        let (p, r) = (self.precision(), self.recall());
+        assert!(
+            p >= min_precision && r >= min_recall,
+            "{label}: P {p:.3} R {r:.3} below its floor {min_precision} / {min_recall}"
+        );
+    }
 }
 
 fn texts(v: &Value) -> Vec<String> {
@@ -269,53 +291,21 @@ fn heldout_conversations_score_above_their_floors() {
         "precision {precision:.3} < {MIN_PRECISION}"
     );
     assert!(recall >= MIN_RECALL, "recall {recall:.3} < {MIN_RECALL}");
-    let new_precision = newest.precision();
-    let new_recall = newest.recall();
-    println!(
-        "conv-{NEW_BATCH_FROM}…{}: P={new_precision:.3} R={new_recall:.3} ({} predicted, {} expected, {} matched; owner ok {}, done ok {})",
-        FINAL_BATCH_FROM - 1,
-        newest.pred,
-        newest.exp,
-        newest.matched,
-        newest.owner_ok,
-        newest.done_ok
-    );
-    assert!(
-        new_precision >= NEW_MIN_PRECISION && new_recall >= NEW_MIN_RECALL,
-        "conv-{NEW_BATCH_FROM}+: P {new_precision:.3} R {new_recall:.3} below {NEW_MIN_PRECISION} / {NEW_MIN_RECALL}"
-    );
-    let final_precision = last.precision();
-    let final_recall = last.recall();
+    let new_label = format!("conv-{NEW_BATCH_FROM}…{}", FINAL_BATCH_FROM - 1);
+    println!("{new_label}: {}", newest.summary());
+    newest.assert_above(&new_label, NEW_MIN_PRECISION, NEW_MIN_RECALL);
+    let final_label = format!("conv-{FINAL_BATCH_FROM}…{}", BLIND_BATCH_FROM - 1);
+    let blind_label = format!("conv-{BLIND_BATCH_FROM}+");
     if show_final {
-        println!(
-            "conv-{FINAL_BATCH_FROM}…{}: P={final_precision:.3} R={final_recall:.3} ({} predicted, {} expected, {} matched; owner ok {}, done ok {})",
-            BLIND_BATCH_FROM - 1,
-            last.pred,
-            last.exp,
-            last.matched,
-            last.owner_ok,
-            last.done_ok
-        );
+        println!("{final_label}: {}", last.summary());
         println!(
             "conv-{FINAL_BATCH_FROM}+ open questions: {} predicted, {} expected, {} matched",
             last_questions.pred, last_questions.exp, last_questions.matched
         );
+        println!("{blind_label}: {}", blind.summary());
     }
-    assert!(
-        final_precision >= FINAL_MIN_PRECISION && final_recall >= FINAL_MIN_RECALL,
-        "conv-{FINAL_BATCH_FROM}+ below its floor {FINAL_MIN_PRECISION} / {FINAL_MIN_RECALL}"
-    );
-    let (blind_precision, blind_recall) = (blind.precision(), blind.recall());
-    if show_final {
-        println!(
-            "conv-{BLIND_BATCH_FROM}+: P={blind_precision:.3} R={blind_recall:.3} ({} predicted, {} expected, {} matched)",
-            blind.pred, blind.exp, blind.matched
-        );
-    }
-    assert!(
-        blind_precision >= BLIND_MIN_PRECISION && blind_recall >= BLIND_MIN_RECALL,
-        "conv-{BLIND_BATCH_FROM}+ below its floor {BLIND_MIN_PRECISION} / {BLIND_MIN_RECALL}"
-    );
+    last.assert_above(&final_label, FINAL_MIN_PRECISION, FINAL_MIN_RECALL);
+    blind.assert_above(&blind_label, BLIND_MIN_PRECISION, BLIND_MIN_RECALL);
     let first_precision = first.precision();
     let first_recall = first.recall();
     println!("first {FIRST_BATCH}: P={first_precision:.3} R={first_recall:.3}");
