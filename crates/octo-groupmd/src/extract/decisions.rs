@@ -2,7 +2,7 @@
 //! "we'll use"), proposals someone accepted, and later decisions replacing
 //! earlier ones on the same subject.
 
-use super::{MAX_ITEM_WORDS, Proposal, State, Tracked, Turn, cues};
+use super::{MAX_ITEM_WORDS, Proposal, State, Tracked, Turn, cues, verbs};
 use crate::model::{Decision, Message};
 use crate::text::Lower as _;
 use crate::text::{
@@ -1636,24 +1636,6 @@ const GRANTS: &[&str] = &[
     "absolutely",
 ];
 
-/// "keep" → "keeps", "push" → "pushes", "have" → "has": the asker's plan
-/// told of them, not asked by them.
-pub(super) fn third_person(verb: &str) -> String {
-    match verb {
-        "have" => "has".to_owned(),
-        "be" => "is".to_owned(),
-        "do" | "go" => format!("{verb}es"),
-        v if ["s", "sh", "ch", "x", "z"].iter().any(|e| v.ends_with(e)) => format!("{v}es"),
-        v if v.len() > 2
-            && v.ends_with('y')
-            && !v[..v.len() - 1].ends_with(['a', 'e', 'i', 'o', 'u']) =>
-        {
-            format!("{}ies", &v[..v.len() - 1])
-        }
-        v => format!("{v}s"),
-    }
-}
-
 /// "can I keep the 4 nodes until wednesday?" — "yes, …" from someone else:
 /// the group lets the asker do it, so the decision is theirs, in their
 /// words ("Sören keeps the 4 nodes until wednesday").
@@ -1698,7 +1680,7 @@ pub(super) fn permission_granted(turn: &Turn<'_>, all: &[Message]) -> Option<Str
     if ["ask", "say", "add", "just", "also", "get", "help"].contains(&verb) {
         return None;
     }
-    let text = format!("{} {} {rest}", asked.author, third_person(verb));
+    let text = format!("{} {} {rest}", asked.author, verbs::third_person(verb));
     Some(shorten(&text, MAX_ITEM_WORDS))
 }
 

@@ -1878,9 +1878,9 @@ fn granted_permission_decides_in_the_askers_words() {
         ("Ana", "yes but only 4 of them", None, NONE),
     ]);
     assert!(!decisions(&e).iter().any(|d| d.starts_with("Bo keeps")));
-    assert_eq!(super::decisions::third_person("push"), "pushes");
-    assert_eq!(super::decisions::third_person("copy"), "copies");
-    assert_eq!(super::decisions::third_person("stay"), "stays");
+    assert_eq!(super::verbs::third_person("push"), "pushes");
+    assert_eq!(super::verbs::third_person("copy"), "copies");
+    assert_eq!(super::verbs::third_person("stay"), "stays");
 }
 
 #[test]

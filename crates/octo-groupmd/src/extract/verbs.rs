@@ -90,6 +90,24 @@ pub(super) fn base_form(word: &str) -> Option<String> {
     Some(stem.to_owned())
 }
 
+/// "keep" → "keeps", "push" → "pushes", "have" → "has": the asker's plan
+/// told of them, not asked by them.
+pub(super) fn third_person(verb: &str) -> String {
+    match verb {
+        "have" => "has".to_owned(),
+        "be" => "is".to_owned(),
+        "do" | "go" => format!("{verb}es"),
+        v if ["s", "sh", "ch", "x", "z"].iter().any(|e| v.ends_with(e)) => format!("{v}es"),
+        v if v.len() > 2
+            && v.ends_with('y')
+            && !v[..v.len() - 1].ends_with(['a', 'e', 'i', 'o', 'u']) =>
+        {
+            format!("{}ies", &v[..v.len() - 1])
+        }
+        v => format!("{v}s"),
+    }
+}
+
 /// "I'm rotating the key", "rotating the key now": work the author reports
 /// starting, rewritten as a task ("rotate the key"). `lower` is one sentence.
 pub(super) fn in_progress(lower: &str) -> Option<String> {
