@@ -152,12 +152,19 @@ impl FromRequestParts<AppState> for Caller {
         state: &AppState,
     ) -> Result<Self, Self::Rejection> {
         let caller = authenticate(state, bearer(parts)?).await?;
-        state
-            .limiter
-            .check(caller.principal.id.as_str())
-            .map_err(|wait| ApiError::RateLimited {
-                retry_after_secs: wait.as_secs_f64().ceil() as u64,
-            })?;
+        spend_request(state, &caller)?;
         Ok(caller)
     }
+}
+
+/// Spends one request from the principal's rate-limit bucket, or refuses
+/// (429 `rate_limited`) when it is empty: every authenticated HTTP request, and
+/// every message sent over a WebSocket.
+pub fn spend_request(state: &AppState, caller: &Caller) -> Result<(), ApiError> {
+    state
+        .limiter
+        .check(caller.principal.id.as_str())
+        .map_err(|wait| ApiError::RateLimited {
+            retry_after_secs: wait.as_secs_f64().ceil() as u64,
+        })
 }

@@ -57,6 +57,12 @@ impl ApiError {
         }
     }
 
+    /// The code the HTTP answer carries (`rate_limited`, `not_found`, …),
+    /// for answers that have no status: a WebSocket `error` frame.
+    pub fn code(&self) -> String {
+        self.status_and_code().1
+    }
+
     fn status_and_code(&self) -> (StatusCode, String) {
         match self {
             ApiError::Invalid(e) => (StatusCode::BAD_REQUEST, format!("invalid_{}", e.field)),
