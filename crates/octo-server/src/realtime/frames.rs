@@ -1,11 +1,13 @@
 //! The frames of the real-time protocol (WebSocket and long-poll), in one place.
 //!
-//! Client → server: `hello` (first), `ack`, `typing`, `presence`, `ping`.
+//! Client → server: `hello` (first), `ack`, `typing`, `presence`, `send`, `ping`.
 //! Server → client: `ready`, `event`, `subscribed`, `unsubscribed`, `typing`,
-//! `presence`, `error`, `pong`. Events carry the one shape of DESIGN §9.
+//! `presence`, `sent`, `error`, `pong`. Events carry the one shape of DESIGN §9.
 
+use crate::routes::messages::PostMessageRequest;
 use chrono::{DateTime, Utc};
 use octo_broker::Presence;
+use octo_core::model::Message;
 use octo_core::trigger::{Trigger, TriggerReason};
 use octo_core::{ChannelId, Event, MessageId, PrincipalId};
 use serde::{Deserialize, Serialize};
@@ -34,7 +36,84 @@ pub enum ClientFrame {
     Presence {
         status: Presence,
     },
+    /// Posts a message, as `POST /channels/{id}/messages` would; answered by
+    /// `sent` or `error` with the same `ref`.
+    Send(SendFrame),
     Ping,
+}
+
+/// The longest `ref` a client may give a `send`, in characters.
+pub const MAX_REF_CHARS: usize = 64;
+
+/// A client's name for one `send` (1 to [`MAX_REF_CHARS`] characters), echoed
+/// in its answer so that pipelined sends can be told apart.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(try_from = "String")]
+pub struct SendRef(String);
+
+impl SendRef {
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl TryFrom<String> for SendRef {
+    type Error = String;
+
+    fn try_from(s: String) -> Result<Self, String> {
+        if (1..=MAX_REF_CHARS).contains(&s.chars().count()) {
+            Ok(SendRef(s))
+        } else {
+            Err(format!("ref must be 1 to {MAX_REF_CHARS} characters"))
+        }
+    }
+}
+
+/// `{"type":"send","ref","channel_id", …the body of POST /channels/{id}/messages…}`.
+///
+/// The body's fields are spelled out here rather than flattened in: serde's
+/// `flatten` does not support `deny_unknown_fields`, and a misspelt field must
+/// be refused here as it is over HTTP. [`SendFrame::into_parts`] builds the
+/// request with every field named, so a field added to `PostMessageRequest`
+/// does not compile until it is added here too.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SendFrame {
+    #[serde(rename = "ref")]
+    pub reference: SendRef,
+    pub channel_id: ChannelId,
+    pub text: String,
+    pub thread_id: Option<MessageId>,
+    pub client_msg_id: Option<String>,
+    pub data: Option<serde_json::Value>,
+    pub attachments: Option<Vec<String>>,
+    #[serde(default)]
+    pub stream: bool,
+}
+
+impl SendFrame {
+    /// The ref, the channel, and the request exactly as HTTP would parse it.
+    pub fn into_parts(self) -> (SendRef, ChannelId, PostMessageRequest) {
+        let SendFrame {
+            reference,
+            channel_id,
+            text,
+            thread_id,
+            client_msg_id,
+            data,
+            attachments,
+            stream,
+        } = self;
+        let req = PostMessageRequest {
+            text,
+            thread_id,
+            client_msg_id,
+            data,
+            attachments,
+            stream,
+        };
+        (reference, channel_id, req)
+    }
 }
 
 #[derive(Debug, Serialize)]
@@ -74,11 +153,23 @@ pub enum ServerFrame<'a> {
         principal_id: &'a PrincipalId,
         status: Presence,
     },
+    /// A `send` was committed (or, `replayed`, its `client_msg_id` had been
+    /// sent before and this is the first message): the message exactly as
+    /// `POST /channels/{id}/messages` answers it.
+    Sent {
+        #[serde(rename = "ref")]
+        reference: &'a str,
+        message: &'a Message,
+        replayed: bool,
+    },
     Error {
         code: &'a str,
         message: &'a str,
         #[serde(skip_serializing_if = "Option::is_none")]
         channel_id: Option<&'a ChannelId>,
+        /// The `ref` of the `send` this answers.
+        #[serde(rename = "ref", skip_serializing_if = "Option::is_none")]
+        reference: Option<&'a str>,
     },
     Pong,
 }

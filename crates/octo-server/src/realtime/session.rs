@@ -88,6 +88,7 @@ impl Session {
                             code: "cursor_ahead",
                             message: "that cursor is past the channel's last seq; resuming from the end",
                             channel_id: Some(&v.channel.id),
+                            reference: None,
                         }
                         .to_text(),
                     );
@@ -122,6 +123,7 @@ impl Session {
                     code: "unknown_channel",
                     message: "no such channel; its cursor is ignored",
                     channel_id: Some(channel),
+                    reference: None,
                 }
                 .to_text(),
             );

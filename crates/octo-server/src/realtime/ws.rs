@@ -9,6 +9,7 @@
 use super::frames::{ClientFrame, ServerFrame, close};
 use super::hub::{Outbound, Registration};
 use super::publish_presence;
+use super::send::Sends;
 use super::session::Session;
 use crate::caller::{Caller, authenticate};
 use crate::error::ApiError;
@@ -23,6 +24,7 @@ use futures::{SinkExt, StreamExt};
 use octo_broker::Signal;
 use octo_core::ChannelId;
 use std::collections::HashMap;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 /// The web app's session cookie.
@@ -91,6 +93,9 @@ type Sink = SplitSink<WebSocket, Message>;
 struct Hello {
     cursors: Option<HashMap<ChannelId, u64>>,
     channels: Option<Vec<ChannelId>>,
+    /// The secret the connection authenticated with: each `send` is checked
+    /// with it again, as each HTTP request is.
+    token: Arc<str>,
 }
 
 /// Why a session ended, and what to tell the client.
@@ -143,12 +148,12 @@ async fn hello(
             "the first frame must be a JSON hello".into(),
         ));
     };
-    let (token, hello) = match serde_json::from_str::<ClientFrame>(&text) {
+    let (token, cursors, channels) = match serde_json::from_str::<ClientFrame>(&text) {
         Ok(ClientFrame::Hello {
             token,
             cursors,
             channels,
-        }) => (token, Hello { cursors, channels }),
+        }) => (token, cursors, channels),
         Ok(_) => {
             return Err(End::Close(
                 close::BAD_HELLO,
@@ -164,7 +169,14 @@ async fn hello(
         ));
     };
     match authenticate(state, &token).await {
-        Ok(caller) => Ok((caller, hello)),
+        Ok(caller) => Ok((
+            caller,
+            Hello {
+                cursors,
+                channels,
+                token: token.into(),
+            },
+        )),
         Err(ApiError::Unauthenticated { code, .. }) => {
             Err(End::Close(close::UNAUTHENTICATED, code.to_owned()))
         }
@@ -292,6 +304,8 @@ async fn stream_session_inner(
         mut kicked,
     } = registration;
     let mut session = Session::new(state.clone(), caller);
+    // Dropped with the session: a send still committing then finishes alone.
+    let mut sends = Sends::new(hello.token);
 
     // 1. Tell the client where each channel starts, and replay from the log.
     let plan = session.plan(hello.cursors, hello.channels).await?;
@@ -338,6 +352,14 @@ async fn stream_session_inner(
             }
             () = &mut shutting_down => {
                 return Err(End::Close(close::GOING_AWAY, "server shutting down; reconnect to resume".into()));
+            }
+            // Before the mailbox, so that a busy mailbox never keeps the
+            // commit from being polled. Its answer goes out at once (not
+            // coalesced): the sender is waiting for it.
+            Some(outcome) = sends.committed(), if sends.busy() => {
+                let reply = sends.answer(&state, outcome);
+                send(&state, sink, &mut kicked, Message::Text(reply)).await?;
+                flush(&state, sink, &mut kicked).await?;
             }
             received = mailbox.recv_many(&mut batch, BATCH) => {
                 if received == 0 {
@@ -437,8 +459,8 @@ async fn stream_session_inner(
                 };
                 last_heard = Instant::now();
                 let replies = match msg {
-                    Message::Text(text) => on_client_frame(&state, &session, id, &text, &mut last_typing).await,
-                    Message::Binary(_) => vec![error_frame("bad_frame", "binary frames are not supported; send JSON text")],
+                    Message::Text(text) => on_client_frame(&state, &session, id, &text, &mut last_typing, &mut sends).await,
+                    Message::Binary(_) => vec![error_frame("bad_frame", "binary frames are not supported; send JSON text", None)],
                     Message::Close(_) => return Ok(()),
                     Message::Ping(_) | Message::Pong(_) => vec![],
                 };
@@ -458,14 +480,30 @@ async fn stream_session_inner(
     }
 }
 
-fn error_frame(code: &str, message: &str) -> Utf8Bytes {
+fn error_frame(code: &str, message: &str, reference: Option<&str>) -> Utf8Bytes {
     ServerFrame::Error {
         code,
         message,
         channel_id: None,
+        reference,
     }
     .to_text()
     .into()
+}
+
+/// The `ref` of a frame that did not parse, if it has one that is a string
+/// (a `send` with a missing field, or a ref too long), so that the client can
+/// tell which of its sends the error answers.
+fn readable_ref(text: &str) -> Option<String> {
+    #[derive(serde::Deserialize)]
+    struct Lenient<'a> {
+        #[serde(rename = "ref", borrow)]
+        reference: Option<std::borrow::Cow<'a, str>>,
+    }
+    serde_json::from_str::<Lenient>(text)
+        .ok()?
+        .reference
+        .map(std::borrow::Cow::into_owned)
 }
 
 /// Handles a frame after hello; returns a reply, if any. Bad frames get an
@@ -476,13 +514,24 @@ async fn on_client_frame(
     id: super::hub::ConnId,
     text: &str,
     last_typing: &mut HashMap<ChannelId, Instant>,
+    sends: &mut Sends,
 ) -> Vec<Utf8Bytes> {
     let frame = match serde_json::from_str::<ClientFrame>(text) {
         Ok(frame) => frame,
-        Err(e) => return vec![error_frame("bad_frame", &e.to_string())],
+        Err(e) => {
+            let reference = readable_ref(text);
+            return vec![error_frame(
+                "bad_frame",
+                &e.to_string(),
+                reference.as_deref(),
+            )];
+        }
     };
     match frame {
-        ClientFrame::Hello { .. } => vec![error_frame("bad_frame", "hello was already received")],
+        ClientFrame::Hello { .. } => {
+            vec![error_frame("bad_frame", "hello was already received", None)]
+        }
+        ClientFrame::Send(frame) => sends.push(state, frame).into_iter().collect(),
         ClientFrame::Ping => vec![ServerFrame::Pong.to_text().into()],
         ClientFrame::Ack { cursors } => {
             // Each channel on its own: one refused ack must not drop the others.
@@ -553,6 +602,7 @@ fn channel_error(code: &str, message: &str, channel: &ChannelId) -> Utf8Bytes {
         code,
         message,
         channel_id: Some(channel),
+        reference: None,
     }
     .to_text()
     .into()

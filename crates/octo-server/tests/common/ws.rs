@@ -101,6 +101,21 @@ impl Ws {
         }
     }
 
+    /// The next answer to something the client sent (`sent`, `error`, `pong`),
+    /// skipping what the server sends on its own: events, triggers, presence
+    /// and typing.
+    pub async fn answer(&mut self) -> Value {
+        loop {
+            let f = self.frame().await;
+            if !matches!(
+                f["type"].as_str(),
+                Some("event" | "trigger" | "presence" | "typing")
+            ) {
+                return f;
+            }
+        }
+    }
+
     /// The next frame of type `event` (skipping presence, typing, …).
     pub async fn event(&mut self) -> Value {
         loop {
