@@ -9,7 +9,8 @@ use std::time::Duration;
 
 /// Starts `octo serve` on 127.0.0.1:0 with a temporary data directory, sets up an
 /// org over the API, connects `members × channels` WebSockets (each its own
-/// principal) and has `senders` principals post messages for `duration` seconds;
+/// principal) and has `senders` principals post messages for `duration` seconds
+/// (over HTTP, or with `--send-over ws` as `send` frames on a WebSocket each);
 /// prints send→ack and send→delivered latency, throughput, and the server's
 /// memory and CPU. With `--idle-connections C` it instead opens C idle
 /// authenticated WebSockets and prints what they cost the server in memory.
@@ -133,6 +134,14 @@ pub struct LoadArgs {
     /// and broker (1 to 8); members and senders are spread over them.
     #[arg(long, default_value_t = 1, requires = "database")]
     pub nodes: usize,
+    /// How Octo's senders send: `http` (`POST /api/v1/channels/{id}/messages`,
+    /// one request at a time) or `ws` (each sender holds one WebSocket whose
+    /// hello names no channels, so it receives no events, and writes one `send`
+    /// frame at a time, timing it to its `sent` answer; an `error` answer or
+    /// no answer within 10 s counts as an error). In `compare` only the Octo
+    /// side; JetStream always publishes with ack.
+    #[arg(long, value_enum, default_value_t = crate::SendOver::Http)]
+    pub send_over: crate::SendOver,
 }
 
 #[derive(Args, Debug)]
@@ -208,6 +217,7 @@ impl LoadArgs {
                 broker: self.broker.clone(),
                 nodes: self.nodes,
             }),
+            send_over: self.send_over,
         })
     }
 

@@ -120,8 +120,12 @@ impl CompareReport {
         let mut out = String::new();
         emit!(
             out,
-            "== Octo: octo serve ({}), REST senders, WebSocket members ==",
-            self.octo_mode
+            "== Octo: octo serve ({}), senders over {}, WebSocket members ==",
+            self.octo_mode,
+            match o.config.send_over {
+                crate::SendOver::Http => "HTTP",
+                crate::SendOver::Ws => "WebSocket",
+            }
         );
         out.push_str(&o.render());
         emit!(out, "");

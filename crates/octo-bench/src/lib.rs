@@ -3,7 +3,8 @@
 //! [`run`] starts the real `octo serve` as a child process with a temporary data
 //! directory and a config that lifts the per-principal rate limit, sets up an org
 //! over the public API, connects `members × channels` WebSockets (one principal
-//! each), and has `senders` principals post messages for a fixed time. It measures
+//! each), and has `senders` principals post messages for a fixed time, over HTTP
+//! or as `send` frames on a WebSocket each ([`SendOver`]). It measures
 //! send→ack latency at the senders, send→delivered latency at every member (the
 //! send time rides in the message's `data.t`), and the server's memory and CPU
 //! from `/proc`. [`run_idle`] opens many idle authenticated WebSockets and
@@ -84,6 +85,30 @@ pub struct Config {
     /// Scale-out mode: where the server keeps its data and fans out. `None`:
     /// the embedded default (SQLite + in-process).
     pub scale_out: Option<ScaleOut>,
+    /// How the senders send (Octo only; JetStream publishes as it always does).
+    pub send_over: SendOver,
+}
+
+/// How Octo's senders send their messages.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, clap::ValueEnum)]
+pub enum SendOver {
+    /// `POST /api/v1/channels/{id}/messages`, one request at a time.
+    #[default]
+    Http,
+    /// A `send` frame on the sender's own WebSocket, then its `sent` answer,
+    /// one at a time. The socket's hello names no channels, so it receives no
+    /// events.
+    Ws,
+}
+
+impl SendOver {
+    /// How the report names it.
+    pub fn label(self) -> &'static str {
+        match self {
+            SendOver::Http => "HTTP POST",
+            SendOver::Ws => "WebSocket send",
+        }
+    }
 }
 
 /// `octo serve --database postgres://… [--broker nats://…]`, on a schema of
@@ -119,6 +144,7 @@ impl Default for Config {
             setup_timeout: Duration::from_secs(60),
             send_queue: DEFAULT_SEND_QUEUE,
             scale_out: None,
+            send_over: SendOver::Http,
         }
     }
 }
@@ -177,7 +203,7 @@ pub struct Report {
     pub url: String,
     /// Server processes; memory and CPU figures are their sums.
     pub nodes: usize,
-    /// Messages acknowledged (201) by the server.
+    /// Messages acknowledged by the server (201, or a `sent` frame).
     pub sent: u64,
     /// Sends that failed (any error or timeout); `first_error` says what.
     pub send_errors: u64,
@@ -234,8 +260,9 @@ impl Report {
         let c = &self.config;
         emit!(
             out,
-            "load: {} senders, {} channels x {} WebSocket members ({} connections), {} B text, {:.0} s, rate {}",
+            "load: {} senders ({}), {} channels x {} WebSocket members ({} connections), {} B text, {:.0} s, rate {}",
             c.senders,
+            c.send_over.label(),
             c.channels,
             c.members,
             c.channels * c.members,
@@ -770,6 +797,21 @@ const READ_BUFFER: usize = 16 * 1024;
 
 /// Connects, says hello and waits for `ready`.
 async fn connect(addr: &str, token: &str) -> Result<Socket> {
+    connect_with(addr, json!({"type": "hello", "token": token})).await
+}
+
+/// Connects a sender: its hello names no channels, so the socket is told of
+/// no events (the fan-out is the members' to measure) and only carries the
+/// sender's `send` frames and their answers.
+async fn connect_sender(addr: &str, token: &str) -> Result<Socket> {
+    connect_with(
+        addr,
+        json!({"type": "hello", "token": token, "channels": []}),
+    )
+    .await
+}
+
+async fn connect_with(addr: &str, hello: Value) -> Result<Socket> {
     let go = async {
         // tungstenite zero-fills its whole read buffer (128 KiB by default)
         // before every read: with hundreds of members that memset was a
@@ -779,8 +821,7 @@ async fn connect(addr: &str, token: &str) -> Result<Socket> {
         let (mut ws, _) = tokio_tungstenite::connect_async_with_config(url, Some(config), false)
             .await
             .context("WebSocket connect")?;
-        let hello = json!({"type": "hello", "token": token}).to_string();
-        ws.send(WsMessage::Text(hello.into())).await?;
+        ws.send(WsMessage::Text(hello.to_string().into())).await?;
         while let Some(msg) = ws.next().await {
             if let WsMessage::Text(t) = msg? {
                 let frame: Frame = serde_json::from_str(t.as_str())?;
@@ -921,6 +962,120 @@ async fn member(
 // ---------------------------------------------------------------------------
 // Senders
 
+/// How one sender reaches the server.
+pub(crate) enum Via {
+    /// `POST /channels/{id}/messages`; the paths, one per channel.
+    Http { client: Client, paths: Vec<String> },
+    /// `send` frames on the sender's own WebSocket (boxed: a socket is large).
+    Ws(Box<WsSender>),
+}
+
+impl Via {
+    /// Sends one message to channel `ch_index`; `Err` says why it was not
+    /// acknowledged.
+    async fn send(&mut self, ch_index: usize, body: Value) -> Result<(), String> {
+        match self {
+            Via::Http { client, paths } => client
+                .call::<IgnoredAny>(Method::POST, &paths[ch_index], Some(&body))
+                .await
+                .map(drop)
+                .map_err(|e| e.to_string()),
+            Via::Ws(ws) => ws.send(ch_index, body).await,
+        }
+    }
+}
+
+/// A sender's WebSocket: one `send` frame at a time, answered by `sent` or
+/// `error` with the same `ref`.
+pub(crate) struct WsSender {
+    addr: String,
+    token: String,
+    channels: Arc<Vec<String>>,
+    /// `None` once the socket failed: the next send connects again (and
+    /// counts as an error if it cannot), as an HTTP client would.
+    socket: Option<Socket>,
+    sends: u64,
+}
+
+/// The parts of an answer to a `send` the sender reads (serde skips the
+/// message itself).
+#[derive(Deserialize)]
+struct SendAnswer<'a> {
+    #[serde(rename = "type", borrow)]
+    kind: std::borrow::Cow<'a, str>,
+    #[serde(rename = "ref", default, borrow)]
+    reference: Option<std::borrow::Cow<'a, str>>,
+    #[serde(default, borrow)]
+    code: Option<std::borrow::Cow<'a, str>>,
+}
+
+impl WsSender {
+    async fn send(&mut self, ch_index: usize, mut body: Value) -> Result<(), String> {
+        let socket = match &mut self.socket {
+            Some(socket) => socket,
+            None => {
+                let socket = connect_sender(&self.addr, &self.token)
+                    .await
+                    .map_err(|e| format!("WebSocket reconnect: {e:#}"))?;
+                self.socket.insert(socket)
+            }
+        };
+        self.sends += 1;
+        let reference = self.sends.to_string();
+        if let Some(fields) = body.as_object_mut() {
+            fields.insert("type".into(), "send".into());
+            fields.insert("ref".into(), reference.clone().into());
+            fields.insert("channel_id".into(), self.channels[ch_index].clone().into());
+        }
+        let frame = WsMessage::Text(body.to_string().into());
+        let answer = async {
+            socket
+                .send(frame)
+                .await
+                .map_err(|e| format!("WebSocket send: {e}"))?;
+            loop {
+                let text = match socket.next().await {
+                    Some(Ok(WsMessage::Text(t))) => t,
+                    Some(Ok(WsMessage::Close(c))) => {
+                        return Err(format!("the WebSocket was closed: {c:?}"));
+                    }
+                    Some(Ok(_)) => continue,
+                    Some(Err(e)) => return Err(format!("WebSocket: {e}")),
+                    None => return Err("the WebSocket was closed".into()),
+                };
+                let Ok(a) = serde_json::from_str::<SendAnswer>(text.as_str()) else {
+                    continue;
+                };
+                // Answers to earlier sends that timed out, presence, pings.
+                if a.reference.as_deref() != Some(reference.as_str()) {
+                    continue;
+                }
+                return Ok(match a.kind.as_ref() {
+                    "sent" => Ok(()),
+                    _ => {
+                        let message = serde_json::from_str::<Value>(text.as_str())
+                            .ok()
+                            .and_then(|v| v["message"].as_str().map(str::to_owned))
+                            .unwrap_or_default();
+                        Err(format!(
+                            "{} {}: {message}",
+                            a.kind,
+                            a.code.as_deref().unwrap_or("")
+                        ))
+                    }
+                });
+            }
+        };
+        match answer.await {
+            Ok(answered) => answered,
+            Err(broken) => {
+                self.socket = None;
+                Err(broken)
+            }
+        }
+    }
+}
+
 #[derive(Default)]
 pub(crate) struct SenderResult {
     pub(crate) latencies: Vec<u64>,
@@ -928,18 +1083,21 @@ pub(crate) struct SenderResult {
     pub(crate) first_error: Option<String>,
 }
 
+/// Sends until `end`, one message at a time; returns what it measured and its
+/// connection (kept open until the run ends, so that no sender leaving shows
+/// up in the members' drain).
 #[allow(clippy::too_many_arguments)]
 async fn sender(
-    client: Client,
+    mut via: Via,
     index: usize,
-    channels: Arc<Vec<String>>,
+    channels: usize,
     sent_per_channel: Arc<Vec<AtomicU64>>,
     run_id: u64,
     clock: Instant,
     end: Instant,
     interval: Option<Duration>,
     text: &str,
-) -> SenderResult {
+) -> (SenderResult, Via) {
     let mut out = SenderResult::default();
     let start = Instant::now();
     let mut n: u64 = 0;
@@ -954,25 +1112,23 @@ async fn sender(
             }
             tokio::time::sleep_until(tokio::time::Instant::from_std(due)).await;
         }
-        let ch_index = (index + n as usize) % channels.len();
-        let path = format!("/channels/{}/messages", channels[ch_index]);
+        let ch_index = (index + n as usize) % channels;
         let t = clock.elapsed().as_nanos() as u64;
         let body = json!({
             "text": text,
             "client_msg_id": format!("b{run_id}-{index}-{n}"),
             "data": {"bench": run_id, "t": t},
         });
-        let send = client.call::<IgnoredAny>(Method::POST, &path, Some(&body));
-        let res = tokio::time::timeout(REQUEST_TIMEOUT, send).await;
+        let res = tokio::time::timeout(REQUEST_TIMEOUT, via.send(ch_index, body)).await;
         let acked = clock.elapsed().as_nanos() as u64;
         match res {
-            Ok(Ok(_)) => {
+            Ok(Ok(())) => {
                 out.latencies.push(acked.saturating_sub(t));
                 sent_per_channel[ch_index].fetch_add(1, Ordering::Relaxed);
             }
             Ok(Err(e)) => {
                 out.errors += 1;
-                out.first_error.get_or_insert_with(|| e.to_string());
+                out.first_error.get_or_insert(e);
             }
             Err(_) => {
                 out.errors += 1;
@@ -982,7 +1138,7 @@ async fn sender(
         }
         n += 1;
     }
-    out
+    (out, via)
 }
 
 // ---------------------------------------------------------------------------
@@ -1058,9 +1214,11 @@ async fn round(config: &Config, nodes: &Nodes) -> Result<Report> {
             .await
             .into_iter()
             .collect::<Result<_>>()?;
-        Ok::<_, anyhow::Error>((org, channels, senders, members, sockets))
+        let channels = Arc::new(channels);
+        let vias = senders_via(config.send_over, nodes, &senders, &channels).await?;
+        Ok::<_, anyhow::Error>((org, channels, vias, members, sockets))
     };
-    let (_org, channels, senders, members, sockets) =
+    let (_org, channels, vias, members, sockets) =
         tokio::time::timeout_at(tokio::time::Instant::from_std(setup_deadline), setup)
             .await
             .map_err(|_| anyhow!("setup took longer than {:?}", config.setup_timeout))??;
@@ -1093,34 +1251,28 @@ async fn round(config: &Config, nodes: &Nodes) -> Result<Report> {
         })
         .collect();
 
-    let channels = Arc::new(channels);
     let sent_per_channel: Arc<Vec<AtomicU64>> =
         Arc::new((0..channels.len()).map(|_| AtomicU64::new(0)).collect());
     let interval =
         (config.rate > 0.0).then(|| Duration::from_secs_f64(config.senders as f64 / config.rate));
     let text: Arc<str> = "x".repeat(config.payload).into();
-    let sender_tasks: Vec<_> = senders
-        .iter()
+    let sender_tasks: Vec<_> = vias
+        .into_iter()
         .enumerate()
-        .map(|(i, (_, token))| {
-            let (client, channels, sent, text) = (
-                Client::new(&nodes.node(i).url, Some(token.clone())),
-                channels.clone(),
-                sent_per_channel.clone(),
-                text.clone(),
-            );
+        .map(|(i, via)| {
+            let (sent, text) = (sent_per_channel.clone(), text.clone());
+            let k = channels.len();
             tokio::spawn(async move {
-                sender(
-                    client, i, channels, sent, run_id, clock, send_end, interval, &text,
-                )
-                .await
+                sender(via, i, k, sent, run_id, clock, send_end, interval, &text).await
             })
         })
         .collect();
     let mut ack = Vec::new();
     let (mut send_errors, mut first_error) = (0, None);
+    let mut vias = Vec::new();
     for t in sender_tasks {
-        let r = t.await?;
+        let (r, via) = t.await?;
+        vias.push(via);
         ack.extend(r.latencies);
         send_errors += r.errors;
         if first_error.is_none() {
@@ -1155,6 +1307,7 @@ async fn round(config: &Config, nodes: &Nodes) -> Result<Report> {
     let server_end = nodes.sample()?;
     let server_peak_rss = peak.stop().await.max(server_end.rss);
     let bench_cpu = own_cpu()?.saturating_sub(bench_cpu_before);
+    drop(vias);
     drop(members);
 
     Ok(Report {
@@ -1177,6 +1330,50 @@ async fn round(config: &Config, nodes: &Nodes) -> Result<Report> {
         server_peak_rss,
         bench_cpu,
     })
+}
+
+/// The senders' ways in: an HTTP client each, or a WebSocket each (connected
+/// here, during setup, so that connecting is not part of the run). Sender `i`
+/// uses node `i mod n`.
+async fn senders_via(
+    send_over: SendOver,
+    nodes: &Nodes,
+    senders: &[(String, String)],
+    channels: &Arc<Vec<String>>,
+) -> Result<Vec<Via>> {
+    match send_over {
+        SendOver::Http => {
+            let paths: Vec<String> = channels
+                .iter()
+                .map(|ch| format!("/channels/{ch}/messages"))
+                .collect();
+            Ok(senders
+                .iter()
+                .enumerate()
+                .map(|(i, (_, token))| Via::Http {
+                    client: Client::new(&nodes.node(i).url, Some(token.clone())),
+                    paths: paths.clone(),
+                })
+                .collect())
+        }
+        SendOver::Ws => futures::stream::iter(senders.iter().enumerate())
+            .map(|(i, (_, token))| async move {
+                let addr = nodes.node(i).addr.clone();
+                let socket = connect_sender(&addr, token).await?;
+                Ok(Via::Ws(Box::new(WsSender {
+                    addr,
+                    token: token.clone(),
+                    channels: channels.clone(),
+                    socket: Some(socket),
+                    sends: 0,
+                })))
+            })
+            .buffered(16)
+            .collect::<Vec<_>>()
+            .await
+            .into_iter()
+            .collect(),
+    }
 }
 
 /// Opens `connections` idle authenticated WebSockets (one principal) against a

@@ -52,6 +52,39 @@ async fn a_short_round_delivers_everything_once() -> anyhow::Result<()> {
     Ok(())
 }
 
+/// The same with the senders on WebSockets (`send` frames): every `sent` is a
+/// message that reaches every member once, and the senders' own sockets, which
+/// follow no channel, take none of the fan-out.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_short_round_sending_over_websockets_delivers_everything_once() -> anyhow::Result<()> {
+    let Some(octo) = octo_binary() else {
+        println!("skipped: build octo first (cargo build -p octo)");
+        return Ok(());
+    };
+    let config = Config {
+        senders: 2,
+        members: 2,
+        channels: 2,
+        payload: 50,
+        duration: Duration::from_secs(1),
+        rate: 0.0,
+        send_over: octo_bench::SendOver::Ws,
+        ..Config::default()
+    };
+    let report = run(&config, &octo).await?;
+    let text = report.render();
+    print!("{text}");
+    assert!(text.contains("WebSocket send"), "the report says how");
+    assert_eq!(report.send_errors, 0, "{:?}", report.first_error);
+    assert!(report.sent > 0, "something was sent");
+    assert_eq!(report.ack.count as u64, report.sent);
+    assert_eq!(report.expected_deliveries, report.sent * 2);
+    assert_eq!(report.delivered, report.expected_deliveries);
+    assert_eq!(report.duplicates, 0);
+    assert_eq!(report.members_lost, 0);
+    Ok(())
+}
+
 /// Three nodes on the machine's PostgreSQL and NATS (`OCTO_TEST_POSTGRES`,
 /// `OCTO_TEST_NATS` to point elsewhere on loopback): members sit on different
 /// nodes, so every delivery to two of them crosses NATS; still exactly once.
