@@ -797,28 +797,31 @@ const READ_BUFFER: usize = 16 * 1024;
 
 /// Connects, says hello and waits for `ready`.
 async fn connect(addr: &str, token: &str) -> Result<Socket> {
-    connect_with(addr, json!({"type": "hello", "token": token})).await
+    connect_with(addr, json!({"type": "hello", "token": token}), false).await
 }
 
 /// Connects a sender: its hello names no channels, so the socket is told of
 /// no events (the fan-out is the members' to measure) and only carries the
-/// sender's `send` frames and their answers.
+/// sender's `send` frames and their answers. Nagle's algorithm is off, as on
+/// the HTTP senders' sockets (reqwest sets TCP_NODELAY): a small frame must
+/// not wait for the ACK of the one before.
 async fn connect_sender(addr: &str, token: &str) -> Result<Socket> {
     connect_with(
         addr,
         json!({"type": "hello", "token": token, "channels": []}),
+        true,
     )
     .await
 }
 
-async fn connect_with(addr: &str, hello: Value) -> Result<Socket> {
+async fn connect_with(addr: &str, hello: Value, nodelay: bool) -> Result<Socket> {
     let go = async {
         // tungstenite zero-fills its whole read buffer (128 KiB by default)
         // before every read: with hundreds of members that memset was a
         // quarter of the bench's CPU, on the cores the server needs.
         let config = WebSocketConfig::default().read_buffer_size(READ_BUFFER);
         let url = format!("ws://{addr}/api/v1/ws");
-        let (mut ws, _) = tokio_tungstenite::connect_async_with_config(url, Some(config), false)
+        let (mut ws, _) = tokio_tungstenite::connect_async_with_config(url, Some(config), nodelay)
             .await
             .context("WebSocket connect")?;
         ws.send(WsMessage::Text(hello.to_string().into())).await?;
