@@ -380,7 +380,11 @@ async fn a_flood_of_sends_is_bounded_and_every_send_is_answered() {
         "answered in the order sent"
     );
     assert!(!refused.is_empty(), "a limit holds");
-    assert!(sent.len() >= 256, "up to the limit waits: {}", sent.len());
+    assert!(
+        sent.len() >= octo_server::realtime::send::MAX_PENDING_SENDS,
+        "up to the limit waits: {}",
+        sent.len()
+    );
     let mut all: Vec<usize> = sent.iter().chain(&refused).copied().collect();
     all.sort_unstable();
     assert_eq!(all, (0..SENDS).collect::<Vec<_>>(), "each answered once");

@@ -7,7 +7,7 @@
 pub mod frames;
 pub mod hub;
 pub mod longpoll;
-mod send;
+pub mod send;
 mod session;
 pub mod ws;
 

@@ -30,9 +30,9 @@ use std::sync::Arc;
 /// Sends a connection may have waiting, the one being committed included.
 /// Commits on one connection are serial, so a deeper pipeline gains nothing;
 /// what it bounds is memory: at most this many frames (each at most
-/// `max_frame_bytes`, 64 KiB by default) held per connection. Past it a send is
+/// `max_frame_bytes`, 64 KiB by default: 4 MiB) held per connection. Past it a send is
 /// answered at once with `too_many_in_flight`.
-pub const MAX_PENDING_SENDS: usize = 256;
+pub const MAX_PENDING_SENDS: usize = 64;
 
 type Commit = Pin<Box<dyn Future<Output = ApiResult<Posted>> + Send>>;
 
