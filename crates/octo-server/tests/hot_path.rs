@@ -199,3 +199,53 @@ async fn a_rate_limited_agent_gets_one_note_not_one_per_message() {
     assert_eq!(notes[0]["payload"]["reason"], "rate_limit");
     assert_eq!(notes[0]["payload"]["agent_ids"], json!([agent_id]));
 }
+
+#[tokio::test]
+async fn revoking_a_token_closes_its_open_websockets() {
+    use common::ws::{Ended, WAIT};
+    let app = spawn_app().await;
+    let org = setup(&app).await;
+    let (_, ch) = space_and_channel(&app, &org, false).await;
+    let (agent_id, _) = add_agent(&app, &org, "bot").await;
+    join(&app, &org, &ch, &agent_id).await;
+    let made = app
+        .post(
+            &format!("/agents/{agent_id}/tokens"),
+            &org.owner_token,
+            json!({"label": "ci"}),
+        )
+        .await
+        .expect(201);
+    let secret = made["token"].as_str().expect("token").to_owned();
+    let token_id = made["info"]["id"].as_str().expect("id").to_owned();
+    let (mut revoked, _) = Ws::hello(app.addr, &secret, None).await;
+    let (mut bystander, _) = Ws::hello(app.addr, &org.owner_token, None).await;
+    app.delete(
+        &format!("/agents/{agent_id}/tokens/{token_id}"),
+        &org.owner_token,
+    )
+    .await
+    .expect(204);
+    let (ended, _) = revoked.until_end(WAIT).await;
+    assert_eq!(
+        ended,
+        Ended::Closed(Some((4401, "token_revoked".to_owned())))
+    );
+    // Nobody else is cut off.
+    say(&app, &ch, &org.owner_token, "still here").await;
+    let events = bystander.events_until("message.created").await;
+    let posted = events.last().expect("an event");
+    assert_eq!(posted["payload"]["message"]["text"], "still here");
+
+    // Logging out ends the sessions of the login token too.
+    let (_, human) = add_human(&app, &org, "hana", "member").await;
+    let (mut ws, _) = Ws::hello(app.addr, &human, None).await;
+    app.call(reqwest::Method::POST, "/auth/logout", Some(&human), None)
+        .await
+        .expect(204);
+    let (ended, _) = ws.until_end(WAIT).await;
+    assert_eq!(
+        ended,
+        Ended::Closed(Some((4401, "token_revoked".to_owned())))
+    );
+}

@@ -63,6 +63,11 @@ impl Sends {
         }
     }
 
+    /// The secret the connection authenticated with.
+    pub fn token(&self) -> &str {
+        &self.token
+    }
+
     /// Whether a send is being committed.
     pub fn busy(&self) -> bool {
         self.in_flight.is_some()

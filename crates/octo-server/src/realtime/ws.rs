@@ -418,6 +418,15 @@ async fn stream_session_inner(
                         send_all(&state, sink, &mut kicked, frames).await?;
                     }
                     Outbound::AccessChanged => {
+                        // A revoked or expired token, or a deactivated account,
+                        // ends the session: the change that says so is this one.
+                        match authenticate(&state, sends.token()).await {
+                            Ok(_) => {}
+                            Err(ApiError::Unauthenticated { code, .. }) => {
+                                return Err(End::Close(close::UNAUTHENTICATED, code.to_owned()));
+                            }
+                            Err(e) => return Err(e.into()),
+                        }
                         let (lost, gained) = session.recheck().await?;
                         for channel in &lost {
                             state.hub.unsubscribe(id, channel);
