@@ -418,8 +418,8 @@ async fn stream_session_inner(
                         send_all(&state, sink, &mut kicked, frames).await?;
                     }
                     Outbound::AccessChanged => {
-                        // A revoked or expired token, or a deactivated account,
-                        // ends the session: the change that says so is this one.
+                        // A token revoked meanwhile ends the session (revoking
+                        // is an access change of its principal).
                         match authenticate(&state, sends.token()).await {
                             Ok(_) => {}
                             Err(ApiError::Unauthenticated { code, .. }) => {
