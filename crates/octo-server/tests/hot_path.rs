@@ -249,3 +249,33 @@ async fn revoking_a_token_closes_its_open_websockets() {
         Ended::Closed(Some((4401, "token_revoked".to_owned())))
     );
 }
+
+#[tokio::test]
+async fn a_websocket_closes_when_its_token_expires() {
+    use common::ws::{Ended, WAIT};
+    use octo_store::Store;
+    let app = spawn_app().await;
+    let org = setup(&app).await;
+    // A token good for three more seconds, planted in the store.
+    let secret = octo_server::password::new_token_secret();
+    app.store
+        .create_token(octo_store::NewToken {
+            id: octo_core::TokenId::generate(),
+            principal_id: octo_core::PrincipalId::from_string(org.owner_id.clone()),
+            secret_hash: octo_server::password::token_hash(&secret),
+            label: "short".into(),
+            created_at: octo_store::now(),
+            expires_at: Some(octo_store::now() + chrono::Duration::seconds(3)),
+        })
+        .await
+        .expect("plant token");
+    let (mut ws, _) = Ws::hello(app.addr, &secret, None).await;
+    // Alive until then.
+    ws.send(json!({"type": "ping"})).await;
+    assert_eq!(ws.answer().await["type"], "pong");
+    let (ended, _) = ws.until_end(WAIT).await;
+    assert_eq!(
+        ended,
+        Ended::Closed(Some((4401, "token_expired".to_owned())))
+    );
+}

@@ -341,6 +341,20 @@ async fn stream_session_inner(
     let mut last_typing: HashMap<ChannelId, Instant> = HashMap::new();
     let shutting_down = super::shutting_down(state.shutting_down.clone());
     tokio::pin!(shutting_down);
+    // A token that expires ends its sessions when it does, as a request with
+    // it would be refused from then on.
+    let expires_in = session
+        .caller
+        .token
+        .expires_at
+        .map(|at| (at - octo_store::now()).to_std().unwrap_or(Duration::ZERO));
+    let expired = async move {
+        match expires_in {
+            Some(wait) => tokio::time::sleep(wait).await,
+            None => std::future::pending().await,
+        }
+    };
+    tokio::pin!(expired);
     let mut batch = Vec::with_capacity(BATCH);
     let coalesce = Duration::from_millis(realtime.coalesce_ms);
     let mut last_flush = Instant::now();
@@ -352,6 +366,9 @@ async fn stream_session_inner(
             }
             () = &mut shutting_down => {
                 return Err(End::Close(close::GOING_AWAY, "server shutting down; reconnect to resume".into()));
+            }
+            () = &mut expired => {
+                return Err(End::Close(close::UNAUTHENTICATED, "token_expired".into()));
             }
             // Before the mailbox, so that a busy mailbox never keeps the
             // commit from being polled. Its answer goes out at once (not
