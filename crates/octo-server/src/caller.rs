@@ -164,7 +164,5 @@ pub fn spend_request(state: &AppState, caller: &Caller) -> Result<(), ApiError> 
     state
         .limiter
         .check(caller.principal.id.as_str())
-        .map_err(|wait| ApiError::RateLimited {
-            retry_after_secs: wait.as_secs_f64().ceil() as u64,
-        })
+        .map_err(ApiError::rate_limited)
 }

@@ -43,6 +43,14 @@ pub enum ApiError {
 }
 
 impl ApiError {
+    /// 429 for a bucket that refills in `wait`: whole seconds, at least one
+    /// (the message and `Retry-After` never say "retry in 0 s").
+    pub fn rate_limited(wait: std::time::Duration) -> Self {
+        ApiError::RateLimited {
+            retry_after_secs: (wait.as_secs_f64().ceil() as u64).max(1),
+        }
+    }
+
     pub fn bad_request(code: &'static str, message: impl Into<String>) -> Self {
         ApiError::BadRequest {
             code,
@@ -134,3 +142,23 @@ impl IntoResponse for ApiError {
 }
 
 pub type ApiResult<T> = Result<T, ApiError>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    #[test]
+    fn a_rate_limit_says_whole_seconds_and_never_zero() {
+        for (wait, says) in [
+            (Duration::ZERO, "retry in 1 s"),
+            (Duration::from_millis(1), "retry in 1 s"),
+            (Duration::from_millis(1200), "retry in 2 s"),
+        ] {
+            assert!(
+                ApiError::rate_limited(wait).to_string().ends_with(says),
+                "{wait:?}"
+            );
+        }
+    }
+}

@@ -40,9 +40,7 @@ fn login_throttle(state: &AppState, addr: SocketAddr) -> ApiResult<()> {
     state
         .login_limiter
         .check(&addr.ip().to_string())
-        .map_err(|wait| ApiError::RateLimited {
-            retry_after_secs: wait.as_secs_f64().ceil() as u64,
-        })
+        .map_err(ApiError::rate_limited)
 }
 
 /// A new human's details, parsed; hashing the password comes last (it is the
