@@ -354,11 +354,12 @@ async fn stream_session_inner(
                 return Err(End::Close(close::GOING_AWAY, "server shutting down; reconnect to resume".into()));
             }
             // Before the mailbox, so that a busy mailbox never keeps the
-            // commit from being polled. Its answer goes out at once (not
-            // coalesced): the sender is waiting for it.
-            Some(outcome) = sends.committed(), if sends.busy() => {
-                let reply = sends.answer(&state, outcome);
-                send(&state, sink, &mut kicked, Message::Text(reply)).await?;
+            // sends from being polled. Their answers go out at once (not
+            // coalesced): the sender is waiting for them.
+            replies = sends.answers(), if sends.busy() => {
+                for reply in replies {
+                    send(&state, sink, &mut kicked, Message::Text(reply)).await?;
+                }
                 flush(&state, sink, &mut kicked).await?;
             }
             received = mailbox.recv_many(&mut batch, BATCH) => {
