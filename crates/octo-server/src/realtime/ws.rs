@@ -304,7 +304,7 @@ async fn stream_session_inner(
         mut kicked,
     } = registration;
     let mut session = Session::new(state.clone(), caller);
-    // Dropped with the session: a send still committing then finishes alone.
+    // Dropped with the session: sends still committing then finish alone.
     let mut sends = Sends::new(hello.token);
 
     // 1. Tell the client where each channel starts, and replay from the log.
