@@ -553,3 +553,50 @@ async fn refused_sends_in_a_pipeline_are_answered_in_their_place() {
     assert_eq!(texts, expected);
     assert!(history(&app, &private, &org.owner_token).await.is_empty());
 }
+
+#[tokio::test]
+async fn a_file_attached_twice_in_a_pipeline_is_refused_as_over_http() {
+    let app = spawn_app().await;
+    let org = setup(&app).await;
+    let (_, ch) = space_and_channel(&app, &org, false).await;
+    let resp = app
+        .http
+        .post(app.url(&format!("/api/v1/channels/{ch}/files")))
+        .query(&[("name", "a.txt")])
+        .bearer_auth(&org.owner_token)
+        .body(b"hi".to_vec())
+        .send()
+        .await
+        .expect("upload");
+    let file = id(&TestApp::answer(resp).await.expect(201));
+    let (mut ws, _) = Ws::hello(app.addr, &org.owner_token, None).await;
+
+    let mut frames = vec![
+        send("a", &ch, "with the file"),
+        send("b", &ch, "the file again"),
+        send("c", &ch, "no file"),
+    ];
+    frames[0]["attachments"] = json!([file]);
+    frames[1]["attachments"] = json!([file]);
+    pipeline(&mut ws, &frames).await;
+    let a = ws.answer().await;
+    assert_eq!(
+        (a["type"].as_str(), a["ref"].as_str()),
+        (Some("sent"), Some("a")),
+        "{a}"
+    );
+    assert_eq!(a["message"]["attachments"][0]["id"], json!(file));
+    let b = ws.answer().await;
+    assert_eq!(
+        (b["type"].as_str(), b["code"].as_str(), b["ref"].as_str()),
+        (Some("error"), Some("unknown_attachment"), Some("b")),
+        "the code HTTP gives: {b}"
+    );
+    let c = ws.answer().await;
+    assert_eq!(
+        (c["type"].as_str(), c["ref"].as_str()),
+        (Some("sent"), Some("c")),
+        "{c}"
+    );
+    assert!(c["message"]["seq"].as_u64() > a["message"]["seq"].as_u64());
+}
