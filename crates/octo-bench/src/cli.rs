@@ -56,7 +56,7 @@ pub enum BenchCommand {
     /// (`OCTO_BENCH_<run>`, file storage, 1 replica, subjects
     /// `octobench.<run>.<k>` for the K channels), deleted at the end; senders
     /// publish with ack (one publish awaiting its PubAck at a time, like Octo's
-    /// one request at a time); one ordered push consumer per member (ephemeral,
+    /// one request at a time; with --in-flight N, up to N async publishes); one ordered push consumer per member (ephemeral,
     /// ack none, deliver all, flow control), each member on its own NATS
     /// connection, filtered to its channel's subject. By default nats-server
     /// is not started: it must run at --nats (loopback only). With
@@ -97,7 +97,8 @@ pub struct LoadArgs {
     /// this executable itself under `octo bench`).
     #[arg(long)]
     pub octo: Option<PathBuf>,
-    /// Principals posting messages, each one request at a time.
+    /// Principals posting messages, each one request at a time (see
+    /// --in-flight).
     #[arg(long, default_value_t = 4)]
     pub senders: usize,
     /// Members per channel (each a distinct principal and connection).
@@ -142,6 +143,14 @@ pub struct LoadArgs {
     /// side; JetStream always publishes with ack.
     #[arg(long, value_enum, default_value_t = crate::SendOver::Http)]
     pub send_over: crate::SendOver,
+    /// Sends each sender keeps awaiting their acks (1 to 1024): with N > 1 a
+    /// sender writes its next `send` frame without waiting for the previous
+    /// answer, up to N unanswered, each still timed from its frame to its own
+    /// answer. Needs `--send-over ws` (an HTTP sender has one request at a
+    /// time). In `compare` the JetStream senders keep up to N async publishes
+    /// awaiting their PubAcks, each timed from its publish to its ack.
+    #[arg(long, default_value_t = 1)]
+    pub in_flight: usize,
 }
 
 #[derive(Args, Debug)]
@@ -218,7 +227,9 @@ impl LoadArgs {
                 nodes: self.nodes,
             }),
             send_over: self.send_over,
+            in_flight: self.in_flight,
         })
+        .and_then(|config| crate::check_in_flight(&config).map(|()| config))
     }
 
     fn octo(&self, default_octo: Option<PathBuf>) -> Result<PathBuf> {

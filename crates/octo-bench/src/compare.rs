@@ -333,6 +333,7 @@ async fn run_jetstream(config: &Config, side: &JetStreamSide, sync: JsSync) -> R
 /// Runs the workload through a fresh `octo serve` started from `octo`, then
 /// through JetStream as `side` says (loopback), and reports both.
 pub async fn compare(config: &Config, octo: &Path, side: &JetStreamSide) -> Result<CompareReport> {
+    crate::check_in_flight(config)?;
     // Fail before the Octo half if NATS is not there (or cannot do what is asked).
     match &side.private {
         None => {

@@ -7,7 +7,8 @@
 //! ordered consumers) filtered to its channel's subject, each member on its own
 //! NATS connection as each Octo member has its own WebSocket, and N senders on
 //! their own connections that publish with ack (`publish` then wait for the
-//! `PubAck`, one in flight per sender, like Octo's one request at a time). The
+//! `PubAck`, one in flight per sender, like Octo's one request at a time; with
+//! `--in-flight N`, up to N publishes awaiting their PubAcks each). The
 //! send time rides in the first 8 bytes of the payload. The stream is deleted at
 //! the end however the run ends (it also ages out by itself, `max_age`).
 //!
@@ -24,6 +25,9 @@ use crate::{
 use anyhow::{Context as _, Result, anyhow, bail};
 use async_nats::jetstream::{self, Context, consumer, stream};
 use futures::StreamExt;
+use futures::stream::FuturesOrdered;
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
@@ -139,7 +143,12 @@ impl JsReport {
             if c.rate > 0.0 {
                 format!("{} msg/s target", c.rate)
             } else {
-                "unlimited (closed loop, one publish awaiting its ack per sender)".into()
+                match c.in_flight {
+                    1 => "unlimited (closed loop, one publish awaiting its ack per sender)".into(),
+                    n => format!(
+                        "unlimited (closed loop, up to {n} publishes awaiting their acks per sender)"
+                    ),
+                }
             }
         );
         emit!(
@@ -468,16 +477,37 @@ async fn round(
         .iter()
         .enumerate()
         .map(|(i, client)| {
-            tokio::spawn(sender(
-                jetstream::new(client.clone()),
-                i,
-                subjects.clone(),
-                sent_per_channel.clone(),
-                clock,
-                send_end,
-                interval,
-                payload_len,
-            ))
+            let (js, subjects) = (jetstream::new(client.clone()), subjects.clone());
+            let sent = sent_per_channel.clone();
+            let window = config.in_flight;
+            tokio::spawn(async move {
+                if window > 1 {
+                    sender_windowed(
+                        js,
+                        window,
+                        i,
+                        subjects,
+                        sent,
+                        clock,
+                        send_end,
+                        interval,
+                        payload_len,
+                    )
+                    .await
+                } else {
+                    sender(
+                        js,
+                        i,
+                        subjects,
+                        sent,
+                        clock,
+                        send_end,
+                        interval,
+                        payload_len,
+                    )
+                    .await
+                }
+            })
         })
         .collect();
     let mut ack = Vec::new();
@@ -661,6 +691,104 @@ async fn sender(
             }
         }
         n += 1;
+    }
+    out
+}
+
+/// Like [`sender`], with up to `window` publishes awaiting their PubAcks:
+/// async publishes, each ack awaited in publish order; latency is from the
+/// publish to its ack, and an ack not in within [`REQUEST_TIMEOUT`] of its
+/// publish is an error.
+#[allow(clippy::too_many_arguments)]
+async fn sender_windowed(
+    js: Context,
+    window: usize,
+    index: usize,
+    subjects: Arc<Vec<String>>,
+    sent_per_channel: Arc<Vec<AtomicU64>>,
+    clock: Instant,
+    end: Instant,
+    interval: Option<Duration>,
+    payload_len: usize,
+) -> SenderResult {
+    type Acked = (
+        usize,
+        u64,
+        Result<Result<(), String>, tokio::time::error::Elapsed>,
+    );
+    let mut out = SenderResult::default();
+    let start = Instant::now();
+    let mut n: u64 = 0;
+    let mut body = vec![b'x'; payload_len];
+    let mut acks: FuturesOrdered<Pin<Box<dyn Future<Output = Acked> + Send>>> =
+        FuturesOrdered::new();
+    let record = |out: &mut SenderResult, (ch_index, t, res): Acked| {
+        let acked = clock.elapsed().as_nanos() as u64;
+        match res {
+            Ok(Ok(())) => {
+                out.latencies.push(acked.saturating_sub(t));
+                sent_per_channel[ch_index].fetch_add(1, Ordering::Relaxed);
+            }
+            Ok(Err(e)) => {
+                out.errors += 1;
+                out.first_error.get_or_insert(e);
+            }
+            Err(_) => {
+                out.errors += 1;
+                out.first_error
+                    .get_or_insert_with(|| format!("no ack within {REQUEST_TIMEOUT:?}"));
+            }
+        }
+    };
+    loop {
+        let due = interval.map(|iv| start + iv.mul_f64(n as f64));
+        let more = Instant::now() < end && n < 100_000_000 && due.is_none_or(|d| d < end);
+        if !more && acks.is_empty() {
+            break;
+        }
+        if more && acks.len() < window {
+            if let Some(due) = due
+                && due > Instant::now()
+            {
+                // Not due yet: take acks meanwhile.
+                tokio::select! {
+                    () = tokio::time::sleep_until(tokio::time::Instant::from_std(due)) => {}
+                    Some(done) = acks.next(), if !acks.is_empty() => {
+                        record(&mut out, done);
+                        continue;
+                    }
+                }
+            }
+            let ch_index = (index + n as usize) % subjects.len();
+            n += 1;
+            let t = clock.elapsed().as_nanos() as u64;
+            body[..8].copy_from_slice(&t.to_le_bytes());
+            let deadline = tokio::time::Instant::now() + REQUEST_TIMEOUT;
+            let published = tokio::time::timeout_at(
+                deadline,
+                js.publish(subjects[ch_index].clone(), body.clone().into()),
+            )
+            .await;
+            let ack: Pin<Box<dyn Future<Output = Acked> + Send>> = match published {
+                Ok(Ok(ack)) => Box::pin(async move {
+                    let res = tokio::time::timeout_at(deadline, ack).await.map(|r| {
+                        r.map(drop)
+                            .map_err(|e| format!("{:#}", anyhow::Error::from(e)))
+                    });
+                    (ch_index, t, res)
+                }),
+                Ok(Err(e)) => {
+                    let e = format!("{:#}", anyhow::Error::from(e));
+                    Box::pin(std::future::ready((ch_index, t, Ok(Err(e)))))
+                }
+                Err(elapsed) => Box::pin(std::future::ready((ch_index, t, Err(elapsed)))),
+            };
+            acks.push_back(ack);
+            continue;
+        }
+        if let Some(done) = acks.next().await {
+            record(&mut out, done);
+        }
     }
     out
 }

@@ -87,6 +87,10 @@ pub struct Config {
     pub scale_out: Option<ScaleOut>,
     /// How the senders send (Octo only; JetStream publishes as it always does).
     pub send_over: SendOver,
+    /// Sends each sender keeps awaiting their acks (1: one at a time). More
+    /// than 1 needs [`SendOver::Ws`] for Octo; JetStream keeps as many
+    /// publishes awaiting their PubAcks.
+    pub in_flight: usize,
 }
 
 /// How Octo's senders send their messages.
@@ -145,6 +149,7 @@ impl Default for Config {
             send_queue: DEFAULT_SEND_QUEUE,
             scale_out: None,
             send_over: SendOver::Http,
+            in_flight: 1,
         }
     }
 }
@@ -271,7 +276,12 @@ impl Report {
             if c.rate > 0.0 {
                 format!("{} msg/s target", c.rate)
             } else {
-                "unlimited (closed loop, one request in flight per sender)".into()
+                match c.in_flight {
+                    1 => "unlimited (closed loop, one request in flight per sender)".into(),
+                    n => format!(
+                        "unlimited (closed loop, up to {n} sends awaiting their acks per sender)"
+                    ),
+                }
             }
         );
         if self.nodes > 1 {
@@ -1012,17 +1022,162 @@ struct SendAnswer<'a> {
     code: Option<std::borrow::Cow<'a, str>>,
 }
 
+/// What a sender sends, and where and when.
+struct Load {
+    index: usize,
+    channels: usize,
+    sent_per_channel: Arc<Vec<AtomicU64>>,
+    run_id: u64,
+    clock: Instant,
+    end: Instant,
+    interval: Option<Duration>,
+}
+
+impl Load {
+    /// When message `n` is due (open schedule), if there is a rate.
+    fn due(&self, start: Instant, n: u64) -> Option<Instant> {
+        self.interval.map(|iv| start + iv.mul_f64(n as f64))
+    }
+}
+
 impl WsSender {
-    async fn send(&mut self, ch_index: usize, mut body: Value) -> Result<(), String> {
-        let socket = match &mut self.socket {
-            Some(socket) => socket,
-            None => {
-                let socket = connect_sender(&self.addr, &self.token)
-                    .await
-                    .map_err(|e| format!("WebSocket reconnect: {e:#}"))?;
-                self.socket.insert(socket)
-            }
+    /// Sends until `load.end`, keeping up to `window` sends awaiting their
+    /// answers (answered in order); each one's latency is from its frame to
+    /// its answer. A broken socket fails every send awaiting an answer and is
+    /// reconnected for the next; a send unanswered after [`REQUEST_TIMEOUT`]
+    /// is an error (a late answer is then ignored).
+    async fn send_windowed(&mut self, window: usize, load: &Load, text: &str) -> SenderResult {
+        let mut out = SenderResult::default();
+        let fail = |out: &mut SenderResult, count: u64, e: String| {
+            out.errors += count;
+            out.first_error.get_or_insert(e);
         };
+        let start = Instant::now();
+        let mut n: u64 = 0;
+        // In send order: the ref, the channel and the send time (ns on `clock`).
+        let mut waiting: std::collections::VecDeque<(String, usize, u64)> = Default::default();
+        loop {
+            let due = load.due(start, n);
+            let more =
+                Instant::now() < load.end && n < 100_000_000 && due.is_none_or(|d| d < load.end);
+            if !more && waiting.is_empty() {
+                break;
+            }
+            let can_send = more && waiting.len() < window;
+            let socket = match &mut self.socket {
+                Some(socket) => socket,
+                None => match connect_sender(&self.addr, &self.token).await {
+                    Ok(socket) => self.socket.insert(socket),
+                    Err(e) => {
+                        fail(&mut out, 1, format!("WebSocket reconnect: {e:#}"));
+                        n += 1;
+                        continue;
+                    }
+                },
+            };
+            let oldest = waiting
+                .front()
+                .map(|w| load.clock + Duration::from_nanos(w.2) + REQUEST_TIMEOUT);
+            enum Step {
+                Send,
+                Heard(Option<Result<WsMessage, tokio_tungstenite::tungstenite::Error>>),
+                TimedOut,
+            }
+            let step = tokio::select! {
+                biased;
+                () = async {
+                    if let Some(d) = due {
+                        tokio::time::sleep_until(tokio::time::Instant::from_std(d)).await;
+                    }
+                }, if can_send => Step::Send,
+                heard = socket.next(), if !waiting.is_empty() => Step::Heard(heard),
+                () = async {
+                    if let Some(at) = oldest {
+                        tokio::time::sleep_until(tokio::time::Instant::from_std(at)).await;
+                    }
+                }, if !waiting.is_empty() => Step::TimedOut,
+            };
+            match step {
+                Step::Send => {
+                    let ch_index = (load.index + n as usize) % load.channels;
+                    let t = load.clock.elapsed().as_nanos() as u64;
+                    let body = json!({
+                        "text": text,
+                        "client_msg_id": format!("b{}-{}-{n}", load.run_id, load.index),
+                        "data": {"bench": load.run_id, "t": t},
+                    });
+                    n += 1;
+                    let (reference, frame) = self.frame(ch_index, body);
+                    let Some(socket) = self.socket.as_mut() else {
+                        continue;
+                    };
+                    match socket.send(frame).await {
+                        Ok(()) => waiting.push_back((reference, ch_index, t)),
+                        Err(e) => {
+                            let count = waiting.len() as u64 + 1;
+                            fail(&mut out, count, format!("WebSocket send: {e}"));
+                            waiting.clear();
+                            self.socket = None;
+                        }
+                    }
+                }
+                Step::Heard(Some(Ok(WsMessage::Text(frame)))) => {
+                    let acked = load.clock.elapsed().as_nanos() as u64;
+                    let Ok(a) = serde_json::from_str::<SendAnswer>(frame.as_str()) else {
+                        continue;
+                    };
+                    // Answers to sends that timed out, presence, pings.
+                    let Some(at) = waiting
+                        .iter()
+                        .position(|w| a.reference.as_deref() == Some(w.0.as_str()))
+                    else {
+                        continue;
+                    };
+                    let Some((_, ch_index, t)) = waiting.remove(at) else {
+                        continue;
+                    };
+                    if a.kind == "sent" {
+                        out.latencies.push(acked.saturating_sub(t));
+                        load.sent_per_channel[ch_index].fetch_add(1, Ordering::Relaxed);
+                    } else {
+                        fail(&mut out, 1, refusal(&a, frame.as_str()));
+                    }
+                }
+                Step::Heard(Some(Ok(WsMessage::Close(c)))) => {
+                    fail(
+                        &mut out,
+                        waiting.len() as u64,
+                        format!("the WebSocket was closed: {c:?}"),
+                    );
+                    waiting.clear();
+                    self.socket = None;
+                }
+                Step::Heard(Some(Ok(_))) => {}
+                Step::Heard(Some(Err(e))) => {
+                    fail(&mut out, waiting.len() as u64, format!("WebSocket: {e}"));
+                    waiting.clear();
+                    self.socket = None;
+                }
+                Step::Heard(None) => {
+                    fail(
+                        &mut out,
+                        waiting.len() as u64,
+                        "the WebSocket was closed".into(),
+                    );
+                    waiting.clear();
+                    self.socket = None;
+                }
+                Step::TimedOut => {
+                    waiting.pop_front();
+                    fail(&mut out, 1, format!("no answer within {REQUEST_TIMEOUT:?}"));
+                }
+            }
+        }
+        out
+    }
+
+    /// `body` as a `send` frame to channel `ch_index`, with the next ref.
+    fn frame(&mut self, ch_index: usize, mut body: Value) -> (String, WsMessage) {
         self.sends += 1;
         let reference = self.sends.to_string();
         if let Some(fields) = body.as_object_mut() {
@@ -1030,7 +1185,20 @@ impl WsSender {
             fields.insert("ref".into(), reference.clone().into());
             fields.insert("channel_id".into(), self.channels[ch_index].clone().into());
         }
-        let frame = WsMessage::Text(body.to_string().into());
+        (reference, WsMessage::Text(body.to_string().into()))
+    }
+
+    async fn send(&mut self, ch_index: usize, body: Value) -> Result<(), String> {
+        if self.socket.is_none() {
+            let socket = connect_sender(&self.addr, &self.token)
+                .await
+                .map_err(|e| format!("WebSocket reconnect: {e:#}"))?;
+            self.socket = Some(socket);
+        }
+        let (reference, frame) = self.frame(ch_index, body);
+        let Some(socket) = self.socket.as_mut() else {
+            return Err("no WebSocket".into());
+        };
         let answer = async {
             socket
                 .send(frame)
@@ -1055,17 +1223,7 @@ impl WsSender {
                 }
                 return Ok(match a.kind.as_ref() {
                     "sent" => Ok(()),
-                    _ => {
-                        let message = serde_json::from_str::<Value>(text.as_str())
-                            .ok()
-                            .and_then(|v| v["message"].as_str().map(str::to_owned))
-                            .unwrap_or_default();
-                        Err(format!(
-                            "{} {}: {message}",
-                            a.kind,
-                            a.code.as_deref().unwrap_or("")
-                        ))
-                    }
+                    _ => Err(refusal(&a, text.as_str())),
                 });
             }
         };
@@ -1077,6 +1235,15 @@ impl WsSender {
             }
         }
     }
+}
+
+/// What an answer other than `sent` says, for the report.
+fn refusal(a: &SendAnswer, text: &str) -> String {
+    let message = serde_json::from_str::<Value>(text)
+        .ok()
+        .and_then(|v| v["message"].as_str().map(str::to_owned))
+        .unwrap_or_default();
+    format!("{} {}: {message}", a.kind, a.code.as_deref().unwrap_or(""))
 }
 
 #[derive(Default)]
@@ -1147,11 +1314,30 @@ async fn sender(
 // ---------------------------------------------------------------------------
 // The runs
 
+/// Most sends a sender may keep awaiting their acks (`--in-flight`).
+pub const MAX_IN_FLIGHT: usize = 1024;
+
+/// `--in-flight` is 1 to [`MAX_IN_FLIGHT`], and more than 1 only on
+/// WebSockets: an HTTP sender has one request at a time.
+pub fn check_in_flight(config: &Config) -> Result<()> {
+    if config.in_flight == 0 || config.in_flight > MAX_IN_FLIGHT {
+        bail!("--in-flight must be 1 to {MAX_IN_FLIGHT}");
+    }
+    if config.in_flight > 1 && config.send_over == SendOver::Http {
+        bail!(
+            "--in-flight {} needs --send-over ws: an HTTP sender has one request at a time",
+            config.in_flight
+        );
+    }
+    Ok(())
+}
+
 /// Runs one bench round against a fresh `octo serve` started from `octo`.
 pub async fn run(config: &Config, octo: &Path) -> Result<Report> {
     if config.senders == 0 || config.members == 0 || config.channels == 0 {
         bail!("senders, members and channels must be at least 1");
     }
+    check_in_flight(config)?;
     if config.payload == 0 || config.payload > 16_000 {
         bail!("payload must be 1 to 16000 bytes (the message text limit)");
     }
@@ -1265,8 +1451,37 @@ async fn round(config: &Config, nodes: &Nodes) -> Result<Report> {
         .map(|(i, via)| {
             let (sent, text) = (sent_per_channel.clone(), text.clone());
             let k = channels.len();
+            let window = config.in_flight;
             tokio::spawn(async move {
-                sender(via, i, k, sent, run_id, clock, send_end, interval, &text).await
+                let load = Load {
+                    index: i,
+                    channels: k,
+                    sent_per_channel: sent,
+                    run_id,
+                    clock,
+                    end: send_end,
+                    interval,
+                };
+                match via {
+                    Via::Ws(mut ws) if window > 1 => {
+                        let out = ws.send_windowed(window, &load, &text).await;
+                        (out, Via::Ws(ws))
+                    }
+                    via => {
+                        sender(
+                            via,
+                            i,
+                            k,
+                            load.sent_per_channel,
+                            run_id,
+                            clock,
+                            send_end,
+                            interval,
+                            &text,
+                        )
+                        .await
+                    }
+                }
             })
         })
         .collect();

@@ -17,8 +17,9 @@ fn binary() -> Option<PathBuf> {
     path.is_file().then_some(path)
 }
 
-async fn round_on(binary: &std::path::Path, sync: JsSync) -> anyhow::Result<()> {
+async fn round_on(binary: &std::path::Path, sync: JsSync, in_flight: usize) -> anyhow::Result<()> {
     let config = Config {
+        in_flight,
         senders: 1,
         members: 2,
         channels: 2,
@@ -62,7 +63,7 @@ async fn a_private_server_with_the_default_timer_runs_the_workload() -> anyhow::
         );
         return Ok(());
     };
-    round_on(&binary, JsSync::Default).await
+    round_on(&binary, JsSync::Default, 1).await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -76,7 +77,7 @@ async fn sync_always_runs_or_is_refused_clearly_before_anything_starts() -> anyh
     match nats_server::check(&binary, JsSync::Always).await {
         Ok(version) => {
             println!("nats-server {version} knows sync_interval: always");
-            round_on(&binary, JsSync::Always).await
+            round_on(&binary, JsSync::Always, 1).await
         }
         Err(e) => {
             // Servers before 2.10 do not know the setting: the bench says so.
@@ -88,4 +89,17 @@ async fn sync_always_runs_or_is_refused_clearly_before_anything_starts() -> anyh
             Ok(())
         }
     }
+}
+
+/// Up to 8 async publishes awaiting their PubAcks per sender: every ack is
+/// still a message every member gets once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn publishes_in_flight_are_each_acked_and_delivered_once() -> anyhow::Result<()> {
+    let Some(binary) = binary() else {
+        println!(
+            "skipped: no nats-server binary (install nats-server or set OCTO_BENCH_NATS_SERVER)"
+        );
+        return Ok(());
+    };
+    round_on(&binary, JsSync::Default, 8).await
 }

@@ -122,3 +122,60 @@ async fn a_short_round_on_three_nodes_delivers_everything_once() -> anyhow::Resu
     assert_eq!(report.members_lost, 0);
     Ok(())
 }
+
+/// Senders on WebSockets keeping 8 sends awaiting their answers: every `sent`
+/// is still a message that reaches every member once, each timed to its own
+/// answer.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_short_round_with_eight_sends_in_flight_delivers_everything_once() -> anyhow::Result<()> {
+    let Some(octo) = octo_binary() else {
+        println!("skipped: build octo first (cargo build -p octo)");
+        return Ok(());
+    };
+    let config = Config {
+        senders: 2,
+        members: 2,
+        channels: 2,
+        payload: 50,
+        duration: Duration::from_secs(1),
+        rate: 0.0,
+        send_over: octo_bench::SendOver::Ws,
+        in_flight: 8,
+        ..Config::default()
+    };
+    let report = run(&config, &octo).await?;
+    let text = report.render();
+    print!("{text}");
+    assert!(
+        text.contains("up to 8 sends awaiting"),
+        "the report says how"
+    );
+    assert_eq!(report.send_errors, 0, "{:?}", report.first_error);
+    assert!(report.sent > 0, "something was sent");
+    assert_eq!(report.ack.count as u64, report.sent);
+    assert_eq!(report.expected_deliveries, report.sent * 2);
+    assert_eq!(report.delivered, report.expected_deliveries);
+    assert_eq!(report.duplicates, 0);
+    assert_eq!(report.members_lost, 0);
+    Ok(())
+}
+
+#[tokio::test]
+async fn sends_in_flight_need_websockets() {
+    let config = Config {
+        in_flight: 4,
+        ..Config::default()
+    };
+    let octo = std::path::Path::new("/nonexistent/octo");
+    let e = run(&config, octo).await.expect_err("refused");
+    assert!(
+        e.to_string().contains("--send-over ws"),
+        "says what to do: {e}"
+    );
+    let ws = Config {
+        send_over: octo_bench::SendOver::Ws,
+        in_flight: 0,
+        ..config
+    };
+    assert!(run(&ws, octo).await.is_err(), "0 is refused");
+}

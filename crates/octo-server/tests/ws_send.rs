@@ -409,3 +409,194 @@ async fn a_connection_that_follows_no_channel_can_still_send() {
     say(&app, &ch, &org.owner_token, "over HTTP").await;
     ws.no_event_within(Duration::from_millis(300)).await;
 }
+
+/// Writes every frame, then flushes once: the sends arrive back to back.
+async fn pipeline(ws: &mut Ws, frames: &[Value]) {
+    for frame in frames {
+        ws.socket
+            .feed(Message::Text(frame.to_string().into()))
+            .await
+            .expect("feed");
+    }
+    ws.socket.flush().await.expect("flush");
+}
+
+#[tokio::test]
+async fn fifty_pipelined_sends_commit_and_answer_in_order() {
+    const SENDS: usize = 50;
+    let app = spawn_app_with(busy_config()).await;
+    let org = setup(&app).await;
+    let (_, ch) = space_and_channel(&app, &org, false).await;
+    let (mut ws, _) = Ws::hello(app.addr, &org.owner_token, None).await;
+
+    let frames: Vec<Value> = (0..SENDS)
+        .map(|n| send(&n.to_string(), &ch, &format!("m{n}")))
+        .collect();
+    pipeline(&mut ws, &frames).await;
+    let mut ids = Vec::new();
+    let mut last_seq = 0;
+    for n in 0..SENDS {
+        let a = ws.answer().await;
+        assert_eq!(
+            (a["type"].as_str(), a["ref"].as_str()),
+            (Some("sent"), Some(n.to_string().as_str())),
+            "{a}"
+        );
+        let seq = a["message"]["seq"].as_u64().expect("seq");
+        assert!(seq > last_seq, "seqs increase in receive order: {a}");
+        last_seq = seq;
+        ids.push(a["message"]["id"].clone());
+    }
+    let items = app
+        .get(
+            &format!("/channels/{ch}/messages?after=0&limit=100"),
+            &org.owner_token,
+        )
+        .await
+        .expect(200)["items"]
+        .as_array()
+        .expect("items")
+        .clone();
+    let texts: Vec<Value> = items.iter().map(|m| m["text"].clone()).collect();
+    let expected: Vec<Value> = (0..SENDS).map(|n| json!(format!("m{n}"))).collect();
+    assert_eq!(texts, expected, "history holds them in the order sent");
+    let listed: Vec<Value> = items.iter().map(|m| m["id"].clone()).collect();
+    assert_eq!(listed, ids);
+}
+
+#[tokio::test]
+async fn two_pipelined_sends_with_one_client_msg_id_make_one_message() {
+    let app = spawn_app().await;
+    let org = setup(&app).await;
+    let (_, ch) = space_and_channel(&app, &org, false).await;
+    let (mut ws, _) = Ws::hello(app.addr, &org.owner_token, None).await;
+
+    let mut first = send("1", &ch, "only once");
+    first["client_msg_id"] = json!("pipelined");
+    let mut second = first.clone();
+    second["ref"] = json!("2");
+    pipeline(&mut ws, &[first, second]).await;
+    let a = ws.answer().await;
+    let b = ws.answer().await;
+    assert_eq!(
+        (
+            a["type"].as_str(),
+            a["ref"].as_str(),
+            a["replayed"].as_bool()
+        ),
+        (Some("sent"), Some("1"), Some(false)),
+        "{a}"
+    );
+    assert_eq!(
+        (
+            b["type"].as_str(),
+            b["ref"].as_str(),
+            b["replayed"].as_bool()
+        ),
+        (Some("sent"), Some("2"), Some(true)),
+        "{b}"
+    );
+    assert_eq!(a["message"]["id"], b["message"]["id"]);
+    assert_eq!(history(&app, &ch, &org.owner_token).await.len(), 1);
+}
+
+#[tokio::test]
+async fn refused_sends_in_a_pipeline_are_answered_in_their_place() {
+    let app = spawn_app_with(busy_config()).await;
+    let org = setup(&app).await;
+    let (_, private) = space_and_channel(&app, &org, true).await;
+    let (_, open) = space_and_channel(&app, &org, false).await;
+    let (bob_id, bob) = add_human(&app, &org, "bob", "member").await;
+    join(&app, &org, &open, &bob_id).await;
+    let (mut ws, _) = Ws::hello(app.addr, &bob, None).await;
+
+    // Good sends to the open channel, every third one to a private channel
+    // bob is not in.
+    let plan: Vec<bool> = (0..12).map(|n| n % 3 != 1).collect();
+    let frames: Vec<Value> = plan
+        .iter()
+        .enumerate()
+        .map(|(n, good)| {
+            let channel = if *good { &open } else { &private };
+            send(&n.to_string(), channel, &format!("m{n}"))
+        })
+        .collect();
+    pipeline(&mut ws, &frames).await;
+    let mut last_seq = 0;
+    for (n, good) in plan.iter().enumerate() {
+        let a = ws.answer().await;
+        assert_eq!(a["ref"], json!(n.to_string()), "in order: {a}");
+        if *good {
+            assert_eq!(a["type"], "sent", "{a}");
+            let seq = a["message"]["seq"].as_u64().expect("seq");
+            assert!(seq > last_seq, "committed in order: {a}");
+            last_seq = seq;
+        } else {
+            assert_eq!(
+                (a["type"].as_str(), a["code"].as_str()),
+                (Some("error"), Some("not_found")),
+                "{a}"
+            );
+        }
+    }
+    let texts: Vec<Value> = history(&app, &open, &bob)
+        .await
+        .iter()
+        .map(|m| m["text"].clone())
+        .collect();
+    let expected: Vec<Value> = plan
+        .iter()
+        .enumerate()
+        .filter(|(_, good)| **good)
+        .map(|(n, _)| json!(format!("m{n}")))
+        .collect();
+    assert_eq!(texts, expected);
+    assert!(history(&app, &private, &org.owner_token).await.is_empty());
+}
+
+#[tokio::test]
+async fn a_file_attached_twice_in_a_pipeline_is_refused_as_over_http() {
+    let app = spawn_app().await;
+    let org = setup(&app).await;
+    let (_, ch) = space_and_channel(&app, &org, false).await;
+    let resp = app
+        .http
+        .post(app.url(&format!("/api/v1/channels/{ch}/files")))
+        .query(&[("name", "a.txt")])
+        .bearer_auth(&org.owner_token)
+        .body(b"hi".to_vec())
+        .send()
+        .await
+        .expect("upload");
+    let file = id(&TestApp::answer(resp).await.expect(201));
+    let (mut ws, _) = Ws::hello(app.addr, &org.owner_token, None).await;
+
+    let mut frames = vec![
+        send("a", &ch, "with the file"),
+        send("b", &ch, "the file again"),
+        send("c", &ch, "no file"),
+    ];
+    frames[0]["attachments"] = json!([file]);
+    frames[1]["attachments"] = json!([file]);
+    pipeline(&mut ws, &frames).await;
+    let a = ws.answer().await;
+    assert_eq!(
+        (a["type"].as_str(), a["ref"].as_str()),
+        (Some("sent"), Some("a")),
+        "{a}"
+    );
+    assert_eq!(a["message"]["attachments"][0]["id"], json!(file));
+    let b = ws.answer().await;
+    assert_eq!(
+        (b["type"].as_str(), b["code"].as_str(), b["ref"].as_str()),
+        (Some("error"), Some("unknown_attachment"), Some("b")),
+        "the code HTTP gives: {b}"
+    );
+    let c = ws.answer().await;
+    assert_eq!(
+        (c["type"].as_str(), c["ref"].as_str()),
+        (Some("sent"), Some("c")),
+        "{c}"
+    );
+    assert!(c["message"]["seq"].as_u64() > a["message"]["seq"].as_u64());
+}

@@ -332,6 +332,13 @@ impl Store for SqliteStore {
         self.write(move |c| messages::post(c, m)).await
     }
 
+    /// True: `write` sends the job to the writer's queue synchronously, in
+    /// the first poll, and the writer runs queued jobs in FIFO order (one
+    /// batch after another, each batch's jobs in queue order).
+    fn posts_commit_in_call_order(&self) -> bool {
+        true
+    }
+
     async fn get_message(&self, id: &MessageId) -> Result<Option<Message>> {
         let id = id.clone();
         self.read(move |c| messages::get(c, &id)).await

@@ -377,3 +377,46 @@ async fn the_search_index_follows_every_write() {
     assert_eq!(found(&store, &s, "cafe").await, vec![cafe.id]);
     store.close().await;
 }
+
+/// What `posts_commit_in_call_order` promises: a post's write is queued in
+/// the first poll of its future, so posts started in some order get seqs in
+/// that order though they are awaited in another, and a second post with the
+/// same `client_msg_id` queued behind the first (in the same batch) is its
+/// replay.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn posts_commit_in_the_order_of_their_first_polls() {
+    use std::task::{Context, Waker};
+
+    let dir = tempfile::tempdir().expect("dir");
+    let store = open(dir.path(), 512).await;
+    assert!(store.posts_commit_in_call_order());
+    let s = set_up(&store).await;
+    let mut keyed = msg(&s, "keyed");
+    keyed.client_msg_id = Some("once".into());
+    let mut again = msg(&s, "keyed again");
+    again.client_msg_id = Some("once".into());
+    let mut posts = vec![
+        store.post_message(msg(&s, "a")),
+        store.post_message(keyed),
+        store.post_message(again),
+        store.post_message(msg(&s, "b")),
+    ];
+    // Started back to front: one poll each, nothing awaited in between.
+    let mut cx = Context::from_waker(Waker::noop());
+    for post in posts.iter_mut().rev() {
+        assert!(post.as_mut().poll(&mut cx).is_pending(), "waits for commit");
+    }
+    let mut outcomes = Vec::new();
+    for post in posts {
+        outcomes.push(post.await.expect("post"));
+    }
+    let seq = |i: usize| outcomes[i].message.seq;
+    assert!(
+        seq(3) < seq(2) && seq(2) < seq(0),
+        "seqs follow first polls"
+    );
+    assert!(outcomes[2].event.is_some(), "the first with the key is new");
+    assert!(outcomes[1].event.is_none(), "the second is its replay");
+    assert_eq!(outcomes[1].message.id, outcomes[2].message.id);
+    store.close().await;
+}

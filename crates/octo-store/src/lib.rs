@@ -228,6 +228,15 @@ pub trait Store: Send + Sync + 'static {
     /// `hop` is computed here, inside the transaction, from the previous message
     /// of the same thread (or top level): see [`next_hop`].
     async fn post_message(&self, m: NewMessage) -> Result<Posted>;
+    /// Whether concurrent [`Store::post_message`] calls are committed in the
+    /// order of their futures' first polls: each queues its write when first
+    /// polled, and queued writes commit in queue order. When true a caller
+    /// may keep several posts in flight and still get a channel's seqs in the
+    /// order it started them; when false (the default) it must wait for one
+    /// to commit before starting the next to keep that order.
+    fn posts_commit_in_call_order(&self) -> bool {
+        false
+    }
     async fn get_message(&self, id: &MessageId) -> Result<Option<Message>>;
     async fn edit_message(
         &self,

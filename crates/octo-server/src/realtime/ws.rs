@@ -304,7 +304,7 @@ async fn stream_session_inner(
         mut kicked,
     } = registration;
     let mut session = Session::new(state.clone(), caller);
-    // Dropped with the session: a send still committing then finishes alone.
+    // Dropped with the session: sends still committing then finish alone.
     let mut sends = Sends::new(hello.token);
 
     // 1. Tell the client where each channel starts, and replay from the log.
@@ -371,11 +371,12 @@ async fn stream_session_inner(
                 return Err(End::Close(close::UNAUTHENTICATED, "token_expired".into()));
             }
             // Before the mailbox, so that a busy mailbox never keeps the
-            // commit from being polled. Its answer goes out at once (not
-            // coalesced): the sender is waiting for it.
-            Some(outcome) = sends.committed(), if sends.busy() => {
-                let reply = sends.answer(&state, outcome);
-                send(&state, sink, &mut kicked, Message::Text(reply)).await?;
+            // sends from being polled. Their answers go out at once (not
+            // coalesced): the sender is waiting for them.
+            replies = sends.answers(), if sends.busy() => {
+                for reply in replies {
+                    send(&state, sink, &mut kicked, Message::Text(reply)).await?;
+                }
                 flush(&state, sink, &mut kicked).await?;
             }
             received = mailbox.recv_many(&mut batch, BATCH) => {

@@ -104,6 +104,24 @@ pub async fn post(
     channel: &ChannelId,
     req: PostMessageRequest,
 ) -> ApiResult<Posted> {
+    let prepared = prepare(state, caller, channel, req).await?;
+    commit(state, prepared).await
+}
+
+/// A send that passed every check, ready to commit.
+pub struct Prepared {
+    channel: Channel,
+    message: NewMessage,
+}
+
+/// The first half of [`post`]: authorizes, validates, resolves mentions and
+/// the thread root, and builds the message. Reads the store, writes nothing.
+pub async fn prepare(
+    state: &AppState,
+    caller: &Caller,
+    channel: &ChannelId,
+    req: PostMessageRequest,
+) -> ApiResult<Prepared> {
     let view = authorize_channel_cached(state, caller, channel, Action::Post).await?;
     // A stream may start empty; whatever text it has obeys the usual rules.
     let text = if req.stream && req.text.is_empty() {
@@ -142,28 +160,39 @@ pub async fn post(
         None => None,
     };
     let mentions = resolve_mentions(state, &view, caller, &text).await?;
-    let posted = state
-        .store
-        .post_message(NewMessage {
-            id: MessageId::generate(),
-            channel_id: view.channel.id.clone(),
-            thread_id,
-            author_id: caller.principal.id.clone(),
-            author_kind: caller.principal.kind,
-            text,
-            data: req.data,
-            mentions,
-            client_msg_id: client_msg_id.map(|c| c.to_string()),
-            stream: req.stream,
-            attachments,
-            created_at: now(),
-        })
-        .await?;
+    let message = NewMessage {
+        id: MessageId::generate(),
+        channel_id: view.channel.id.clone(),
+        thread_id,
+        author_id: caller.principal.id.clone(),
+        author_kind: caller.principal.kind,
+        text,
+        data: req.data,
+        mentions,
+        client_msg_id: client_msg_id.map(|c| c.to_string()),
+        stream: req.stream,
+        attachments,
+        created_at: now(),
+    };
+    Ok(Prepared {
+        channel: view.channel,
+        message,
+    })
+}
+
+/// The second half of [`post`]: commits (idempotent by `client_msg_id`), fans
+/// out and wakes agents.
+///
+/// The store is the first thing it awaits: a WebSocket session that pipelines
+/// sends relies on the first poll of this future reaching the first poll of
+/// `post_message` (see `realtime::send`). Keep anything awaited before it out.
+pub async fn commit(state: &AppState, prepared: Prepared) -> ApiResult<Posted> {
+    let Prepared { channel, message } = prepared;
+    let posted = state.store.post_message(message).await?;
     if let Some(event) = &posted.event {
         state.publish([event.clone()]).await;
     }
-    crate::triggers::on_message(state, &view.channel, &posted.message, posted.event.as_ref())
-        .await?;
+    crate::triggers::on_message(state, &channel, &posted.message, posted.event.as_ref()).await?;
     Ok(posted)
 }
 
