@@ -20,7 +20,7 @@
 use crate::nats_server::JsSync;
 use crate::{
     Config, DRAIN, Latency, MemberResult, PeakSampler, ProcSample, REQUEST_TIMEOUT, SenderResult,
-    fmt_bytes, fmt_dur, own_cpu, per_second, rand_u16, sample,
+    fmt_bytes, fmt_dur, outcome, own_cpu, per_second, rand_u16, sample,
 };
 use anyhow::{Context as _, Result, anyhow, bail};
 use async_nats::jetstream::{self, Context, consumer, stream};
@@ -675,21 +675,7 @@ async fn sender(
         };
         let res = tokio::time::timeout(REQUEST_TIMEOUT, publish).await;
         let acked = clock.elapsed().as_nanos() as u64;
-        match res {
-            Ok(Ok(_)) => {
-                out.latencies.push(acked.saturating_sub(t));
-                sent_per_channel[ch_index].fetch_add(1, Ordering::Relaxed);
-            }
-            Ok(Err(e)) => {
-                out.errors += 1;
-                out.first_error.get_or_insert_with(|| format!("{e:#}"));
-            }
-            Err(_) => {
-                out.errors += 1;
-                out.first_error
-                    .get_or_insert_with(|| format!("no ack within {REQUEST_TIMEOUT:?}"));
-            }
-        }
+        out.record(t, acked, &sent_per_channel[ch_index], outcome(res, "ack"));
         n += 1;
     }
     out
@@ -724,21 +710,7 @@ async fn sender_windowed(
         FuturesOrdered::new();
     let record = |out: &mut SenderResult, (ch_index, t, res): Acked| {
         let acked = clock.elapsed().as_nanos() as u64;
-        match res {
-            Ok(Ok(())) => {
-                out.latencies.push(acked.saturating_sub(t));
-                sent_per_channel[ch_index].fetch_add(1, Ordering::Relaxed);
-            }
-            Ok(Err(e)) => {
-                out.errors += 1;
-                out.first_error.get_or_insert(e);
-            }
-            Err(_) => {
-                out.errors += 1;
-                out.first_error
-                    .get_or_insert_with(|| format!("no ack within {REQUEST_TIMEOUT:?}"));
-            }
-        }
+        out.record(t, acked, &sent_per_channel[ch_index], outcome(res, "ack"));
     };
     loop {
         let due = interval.map(|iv| start + iv.mul_f64(n as f64));

@@ -1048,10 +1048,6 @@ impl WsSender {
     /// is an error (a late answer is then ignored).
     async fn send_windowed(&mut self, window: usize, load: &Load, text: &str) -> SenderResult {
         let mut out = SenderResult::default();
-        let fail = |out: &mut SenderResult, count: u64, e: String| {
-            out.errors += count;
-            out.first_error.get_or_insert(e);
-        };
         let start = Instant::now();
         let mut n: u64 = 0;
         // In send order: the ref, the channel and the send time (ns on `clock`).
@@ -1069,7 +1065,7 @@ impl WsSender {
                 None => match connect_sender(&self.addr, &self.token).await {
                     Ok(socket) => self.socket.insert(socket),
                     Err(e) => {
-                        fail(&mut out, 1, format!("WebSocket reconnect: {e:#}"));
+                        out.fail(1, format!("WebSocket reconnect: {e:#}"));
                         n += 1;
                         continue;
                     }
@@ -1115,7 +1111,7 @@ impl WsSender {
                         Ok(()) => waiting.push_back((reference, ch_index, t)),
                         Err(e) => {
                             let count = waiting.len() as u64 + 1;
-                            fail(&mut out, count, format!("WebSocket send: {e}"));
+                            out.fail(count, format!("WebSocket send: {e}"));
                             waiting.clear();
                             self.socket = None;
                         }
@@ -1136,16 +1132,15 @@ impl WsSender {
                     let Some((_, ch_index, t)) = waiting.remove(at) else {
                         continue;
                     };
-                    if a.kind == "sent" {
-                        out.latencies.push(acked.saturating_sub(t));
-                        load.sent_per_channel[ch_index].fetch_add(1, Ordering::Relaxed);
+                    let answered = if a.kind == "sent" {
+                        Ok(())
                     } else {
-                        fail(&mut out, 1, refusal(&a, frame.as_str()));
-                    }
+                        Err(refusal(&a, frame.as_str()))
+                    };
+                    out.record(t, acked, &load.sent_per_channel[ch_index], answered);
                 }
                 Step::Heard(Some(Ok(WsMessage::Close(c)))) => {
-                    fail(
-                        &mut out,
+                    out.fail(
                         waiting.len() as u64,
                         format!("the WebSocket was closed: {c:?}"),
                     );
@@ -1154,22 +1149,18 @@ impl WsSender {
                 }
                 Step::Heard(Some(Ok(_))) => {}
                 Step::Heard(Some(Err(e))) => {
-                    fail(&mut out, waiting.len() as u64, format!("WebSocket: {e}"));
+                    out.fail(waiting.len() as u64, format!("WebSocket: {e}"));
                     waiting.clear();
                     self.socket = None;
                 }
                 Step::Heard(None) => {
-                    fail(
-                        &mut out,
-                        waiting.len() as u64,
-                        "the WebSocket was closed".into(),
-                    );
+                    out.fail(waiting.len() as u64, "the WebSocket was closed".into());
                     waiting.clear();
                     self.socket = None;
                 }
                 Step::TimedOut => {
                     waiting.pop_front();
-                    fail(&mut out, 1, format!("no answer within {REQUEST_TIMEOUT:?}"));
+                    out.fail(1, format!("no answer within {REQUEST_TIMEOUT:?}"));
                 }
             }
         }
@@ -1253,6 +1244,46 @@ pub(crate) struct SenderResult {
     pub(crate) first_error: Option<String>,
 }
 
+impl SenderResult {
+    /// One send sent at `sent_at` and settled at `settled_at` (ns on the run's
+    /// clock): its latency and its channel's count if acknowledged, else an
+    /// error (the first one is kept for the report).
+    pub(crate) fn record(
+        &mut self,
+        sent_at: u64,
+        settled_at: u64,
+        channel_count: &AtomicU64,
+        outcome: Result<(), String>,
+    ) {
+        match outcome {
+            Ok(()) => {
+                self.latencies.push(settled_at.saturating_sub(sent_at));
+                channel_count.fetch_add(1, Ordering::Relaxed);
+            }
+            Err(e) => self.fail(1, e),
+        }
+    }
+
+    /// `count` sends failed, for the reason `e`.
+    pub(crate) fn fail(&mut self, count: u64, e: String) {
+        self.errors += count;
+        self.first_error.get_or_insert(e);
+    }
+}
+
+/// A send under its time limit, as [`SenderResult::record`] takes it;
+/// `awaited` names what did not come in time ("answer", "ack").
+pub(crate) fn outcome<T, E: std::fmt::Display>(
+    timed: Result<Result<T, E>, tokio::time::error::Elapsed>,
+    awaited: &str,
+) -> Result<(), String> {
+    match timed {
+        Ok(Ok(_)) => Ok(()),
+        Ok(Err(e)) => Err(format!("{e:#}")),
+        Err(_) => Err(format!("no {awaited} within {REQUEST_TIMEOUT:?}")),
+    }
+}
+
 /// Sends until `end`, one message at a time; returns what it measured and its
 /// connection (kept open until the run ends, so that no sender leaving shows
 /// up in the members' drain).
@@ -1291,21 +1322,12 @@ async fn sender(
         });
         let res = tokio::time::timeout(REQUEST_TIMEOUT, via.send(ch_index, body)).await;
         let acked = clock.elapsed().as_nanos() as u64;
-        match res {
-            Ok(Ok(())) => {
-                out.latencies.push(acked.saturating_sub(t));
-                sent_per_channel[ch_index].fetch_add(1, Ordering::Relaxed);
-            }
-            Ok(Err(e)) => {
-                out.errors += 1;
-                out.first_error.get_or_insert(e);
-            }
-            Err(_) => {
-                out.errors += 1;
-                out.first_error
-                    .get_or_insert_with(|| format!("no answer within {REQUEST_TIMEOUT:?}"));
-            }
-        }
+        out.record(
+            t,
+            acked,
+            &sent_per_channel[ch_index],
+            outcome(res, "answer"),
+        );
         n += 1;
     }
     (out, via)

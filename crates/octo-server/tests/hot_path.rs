@@ -12,13 +12,10 @@ fn post_to(ch: &str) -> String {
     format!("/channels/{ch}/messages")
 }
 
-#[tokio::test]
-async fn a_revoked_token_is_refused_on_the_next_request() {
-    let app = spawn_app().await;
-    let org = setup(&app).await;
-    let (_, ch) = space_and_channel(&app, &org, false).await;
-    let (agent_id, _) = add_agent(&app, &org, "bot").await;
-    join(&app, &org, &ch, &agent_id).await;
+/// A new agent in `ch` with a token of its own: (agent id, secret, token id).
+async fn agent_with_token(app: &TestApp, org: &Org, ch: &str) -> (String, String, String) {
+    let (agent_id, _) = add_agent(app, org, "bot").await;
+    join(app, org, ch, &agent_id).await;
     let made = app
         .post(
             &format!("/agents/{agent_id}/tokens"),
@@ -29,6 +26,15 @@ async fn a_revoked_token_is_refused_on_the_next_request() {
         .expect(201);
     let secret = made["token"].as_str().expect("token").to_owned();
     let token_id = made["info"]["id"].as_str().expect("id").to_owned();
+    (agent_id, secret, token_id)
+}
+
+#[tokio::test]
+async fn a_revoked_token_is_refused_on_the_next_request() {
+    let app = spawn_app().await;
+    let org = setup(&app).await;
+    let (_, ch) = space_and_channel(&app, &org, false).await;
+    let (agent_id, secret, token_id) = agent_with_token(&app, &org, &ch).await;
     // Used twice, so the second request is answered from the cache.
     say(&app, &ch, &secret, "one").await;
     say(&app, &ch, &secret, "two").await;
@@ -206,18 +212,7 @@ async fn revoking_a_token_closes_its_open_websockets() {
     let app = spawn_app().await;
     let org = setup(&app).await;
     let (_, ch) = space_and_channel(&app, &org, false).await;
-    let (agent_id, _) = add_agent(&app, &org, "bot").await;
-    join(&app, &org, &ch, &agent_id).await;
-    let made = app
-        .post(
-            &format!("/agents/{agent_id}/tokens"),
-            &org.owner_token,
-            json!({"label": "ci"}),
-        )
-        .await
-        .expect(201);
-    let secret = made["token"].as_str().expect("token").to_owned();
-    let token_id = made["info"]["id"].as_str().expect("id").to_owned();
+    let (agent_id, secret, token_id) = agent_with_token(&app, &org, &ch).await;
     let (mut revoked, _) = Ws::hello(app.addr, &secret, None).await;
     let (mut bystander, _) = Ws::hello(app.addr, &org.owner_token, None).await;
     app.delete(
