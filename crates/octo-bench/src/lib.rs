@@ -1038,6 +1038,19 @@ impl Load {
     fn due(&self, start: Instant, n: u64) -> Option<Instant> {
         self.interval.map(|iv| start + iv.mul_f64(n as f64))
     }
+
+    /// Message `n`, stamped now: its channel (index), its send time (ns on
+    /// `clock`) and its body.
+    fn message(&self, n: u64, text: &str) -> (usize, u64, Value) {
+        let ch_index = (self.index + n as usize) % self.channels;
+        let t = self.clock.elapsed().as_nanos() as u64;
+        let body = json!({
+            "text": text,
+            "client_msg_id": format!("b{}-{}-{n}", self.run_id, self.index),
+            "data": {"bench": self.run_id, "t": t},
+        });
+        (ch_index, t, body)
+    }
 }
 
 impl WsSender {
@@ -1095,13 +1108,7 @@ impl WsSender {
             };
             match step {
                 Step::Send => {
-                    let ch_index = (load.index + n as usize) % load.channels;
-                    let t = load.clock.elapsed().as_nanos() as u64;
-                    let body = json!({
-                        "text": text,
-                        "client_msg_id": format!("b{}-{}-{n}", load.run_id, load.index),
-                        "data": {"bench": load.run_id, "t": t},
-                    });
+                    let (ch_index, t, body) = load.message(n, text);
                     n += 1;
                     let (reference, frame) = self.frame(ch_index, body);
                     let Some(socket) = self.socket.as_mut() else {
@@ -1284,48 +1291,30 @@ pub(crate) fn outcome<T, E: std::fmt::Display>(
     }
 }
 
-/// Sends until `end`, one message at a time; returns what it measured and its
+/// Sends until `load.end`, one message at a time; returns what it measured and its
 /// connection (kept open until the run ends, so that no sender leaving shows
 /// up in the members' drain).
-#[allow(clippy::too_many_arguments)]
-async fn sender(
-    mut via: Via,
-    index: usize,
-    channels: usize,
-    sent_per_channel: Arc<Vec<AtomicU64>>,
-    run_id: u64,
-    clock: Instant,
-    end: Instant,
-    interval: Option<Duration>,
-    text: &str,
-) -> (SenderResult, Via) {
+async fn sender(mut via: Via, load: &Load, text: &str) -> (SenderResult, Via) {
     let mut out = SenderResult::default();
     let start = Instant::now();
     let mut n: u64 = 0;
     // Bounded by time and, for safety, by count.
-    while Instant::now() < end && n < 100_000_000 {
-        if let Some(iv) = interval {
+    while Instant::now() < load.end && n < 100_000_000 {
+        if let Some(due) = load.due(start, n) {
             // Open schedule: message n is due at start + n·interval; a sender
             // that falls behind sends at once (it does not skip).
-            let due = start + iv.mul_f64(n as f64);
-            if due >= end {
+            if due >= load.end {
                 break;
             }
             tokio::time::sleep_until(tokio::time::Instant::from_std(due)).await;
         }
-        let ch_index = (index + n as usize) % channels;
-        let t = clock.elapsed().as_nanos() as u64;
-        let body = json!({
-            "text": text,
-            "client_msg_id": format!("b{run_id}-{index}-{n}"),
-            "data": {"bench": run_id, "t": t},
-        });
+        let (ch_index, t, body) = load.message(n, text);
         let res = tokio::time::timeout(REQUEST_TIMEOUT, via.send(ch_index, body)).await;
-        let acked = clock.elapsed().as_nanos() as u64;
+        let acked = load.clock.elapsed().as_nanos() as u64;
         out.record(
             t,
             acked,
-            &sent_per_channel[ch_index],
+            &load.sent_per_channel[ch_index],
             outcome(res, "answer"),
         );
         n += 1;
@@ -1489,20 +1478,7 @@ async fn round(config: &Config, nodes: &Nodes) -> Result<Report> {
                         let out = ws.send_windowed(window, &load, &text).await;
                         (out, Via::Ws(ws))
                     }
-                    via => {
-                        sender(
-                            via,
-                            i,
-                            k,
-                            load.sent_per_channel,
-                            run_id,
-                            clock,
-                            send_end,
-                            interval,
-                            &text,
-                        )
-                        .await
-                    }
+                    via => sender(via, &load, &text).await,
                 }
             })
         })
