@@ -176,15 +176,32 @@ impl SqliteStore {
         F: FnOnce(&Connection) -> Res<T> + Send + 'static,
     {
         let (job, reply) = writer::job(f);
-        {
-            let jobs = self
-                .jobs
-                .lock()
-                .map_err(|_| StoreError::Backend("writer queue poisoned".into()))?;
-            let sender = jobs.as_ref().ok_or(StoreError::Closed)?;
-            sender.send(job).map_err(|_| StoreError::Closed)?;
-        }
+        self.queue(job)?;
         reply.await.map_err(writer::lost)?
+    }
+
+    /// [`SqliteStore::write`] for work that can be run again after a rollback
+    /// (it reads and writes nothing but the database and what it captured):
+    /// such jobs share a batch without a savepoint each (see `writer`).
+    pub(crate) async fn write_rerunnable<T, F>(&self, f: F) -> Result<T, StoreError>
+    where
+        T: Send + 'static,
+        F: FnMut(&Connection) -> Res<T> + Send + 'static,
+    {
+        let (job, reply) = writer::job_rerunnable(f);
+        self.queue(job)?;
+        reply.await.map_err(writer::lost)?
+    }
+
+    /// Hands a job to the writer, synchronously: writes queued by one task
+    /// reach the writer in the order they were called.
+    fn queue(&self, job: Job) -> Result<(), StoreError> {
+        let jobs = self
+            .jobs
+            .lock()
+            .map_err(|_| StoreError::Backend("writer queue poisoned".into()))?;
+        let sender = jobs.as_ref().ok_or(StoreError::Closed)?;
+        sender.send(job).map_err(|_| StoreError::Closed)
     }
 
     pub(crate) async fn read<T, F>(&self, f: F) -> Result<T, StoreError>

@@ -329,7 +329,10 @@ impl Store for SqliteStore {
     }
 
     async fn post_message(&self, m: NewMessage) -> Result<Posted> {
-        self.write(move |c| messages::post(c, m)).await
+        // Posts are the hot write: they share batches without a savepoint
+        // each, and a post that fails is run again alone (hence the clone).
+        self.write_rerunnable(move |c| messages::post(c, m.clone()))
+            .await
     }
 
     /// True: `write` sends the job to the writer's queue synchronously, in

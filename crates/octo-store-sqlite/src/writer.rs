@@ -2,11 +2,21 @@
 //!
 //! Jobs arrive on a channel. The thread blocks for the first, drains whatever
 //! else is queued (up to `max_batch`), runs them all in one `BEGIN IMMEDIATE`
-//! transaction, each inside its own SAVEPOINT so a failing job only undoes
-//! itself (a job alone in its batch needs none: a rollback undoes just it),
-//! commits once, and only then replies to every caller: an
-//! acknowledgement means the write is durable. When every sender is gone (the
-//! store was closed or dropped) it finishes the queue, checkpoints and exits.
+//! transaction so that a failing job only undoes itself (a job alone in its
+//! batch needs nothing more: a rollback undoes just it), commits once, and only
+//! then replies to every caller: an acknowledgement means the write is
+//! durable. When every sender is gone (the store was closed or dropped) it
+//! finishes the queue, checkpoints and exits.
+//!
+//! How a failing job is kept to itself depends on the job. One that may run
+//! only once gets a SAVEPOINT of its own. That costs a copy of every page it
+//! touches into the savepoint journal, which for a message post was a tenth of
+//! the server's CPU. So a job that can be run again ([`job_rerunnable`]: it
+//! depends only on the database and its own inputs) shares one savepoint with
+//! its re-runnable neighbours, or none at the start of the transaction, and if
+//! any of them fails they are all rolled back and run again one savepoint
+//! each. Failures are rare (an unknown thread, a missing channel), so the
+//! common batch pays for no savepoint at all.
 
 use crate::error::Res;
 use octo_store::StoreError;
@@ -16,45 +26,99 @@ use std::sync::mpsc::{Receiver, RecvTimeoutError, TryRecvError};
 use std::time::{Duration, Instant};
 use tokio::sync::oneshot;
 
-/// Delivers a job's outcome once the batch's fate is known: `Ok` if it
-/// committed, else the commit's error text.
-type Reply = Box<dyn FnOnce(Result<(), String>) + Send>;
+/// A unit of work run on the writer connection, inside the batch's
+/// transaction, and answered once the batch's fate is known.
+pub(crate) trait Work: Send {
+    /// Runs in the current transaction; false if it failed (its outcome says
+    /// why). Called again only if [`Work::rerunnable`], after the effects of
+    /// the earlier run were rolled back: the new outcome replaces the old.
+    fn run(&mut self, conn: &Connection) -> bool;
+    /// Whether [`Work::run`] may be called more than once.
+    fn rerunnable(&self) -> bool;
+    /// Answers the caller: the last run's outcome if the batch committed, the
+    /// commit's error if not.
+    fn reply(self: Box<Self>, commit: Result<(), String>);
+}
 
-/// A unit of work run on the writer connection, inside the batch's transaction.
-/// Returns whether it succeeded (so the writer knows whether to keep its
-/// savepoint) and how to reply. Given `None`, it does not run: the batch has
-/// already failed and the job only needs its reply.
-pub(crate) type Job = Box<dyn FnOnce(Option<&Connection>) -> (bool, Reply) + Send>;
+pub(crate) type Job = Box<dyn Work>;
 
-/// Wraps a typed closure as a [`Job`] whose result arrives on the returned
-/// receiver after commit.
+/// Runs `f` once, inside the batch's transaction; the outcome arrives on the
+/// returned receiver after commit.
 pub(crate) fn job<T, F>(f: F) -> (Job, oneshot::Receiver<Result<T, StoreError>>)
 where
     T: Send + 'static,
     F: FnOnce(&Connection) -> Res<T> + Send + 'static,
 {
     let (tx, rx) = oneshot::channel();
-    let job: Job = Box::new(move |conn: Option<&Connection>| {
+    let mut f = Some(f);
+    let run = move |conn: &Connection| match f.take() {
+        Some(f) => f(conn),
+        None => Err(StoreError::Backend("a write job was run twice".into()).into()),
+    };
+    let task = Task {
+        run,
+        rerunnable: false,
+        outcome: None,
+        tx,
+    };
+    (Box::new(task), rx)
+}
+
+/// Like [`job`], for work that may be run again after a rollback (see the
+/// module docs): `f` must depend on nothing but the connection and what it
+/// captured, and change nothing outside the database.
+pub(crate) fn job_rerunnable<T, F>(f: F) -> (Job, oneshot::Receiver<Result<T, StoreError>>)
+where
+    T: Send + 'static,
+    F: FnMut(&Connection) -> Res<T> + Send + 'static,
+{
+    let (tx, rx) = oneshot::channel();
+    let task = Task {
+        run: f,
+        rerunnable: true,
+        outcome: None,
+        tx,
+    };
+    (Box::new(task), rx)
+}
+
+struct Task<T, F> {
+    run: F,
+    rerunnable: bool,
+    /// The last run's outcome; `None` if it never ran (its batch failed first).
+    outcome: Option<Result<T, StoreError>>,
+    tx: oneshot::Sender<Result<T, StoreError>>,
+}
+
+impl<T, F> Work for Task<T, F>
+where
+    T: Send + 'static,
+    F: FnMut(&Connection) -> Res<T> + Send + 'static,
+{
+    fn run(&mut self, conn: &Connection) -> bool {
         // A panicking job must not take the writer (and every later write) down.
-        let result: Result<T, StoreError> = match conn {
-            None => Err(StoreError::Backend("not run: its batch failed".into())),
-            Some(conn) => match catch_unwind(AssertUnwindSafe(|| f(conn))) {
-                Ok(r) => r.map_err(StoreError::from),
-                Err(_) => Err(StoreError::Backend("a write job panicked".into())),
-            },
+        let outcome = match catch_unwind(AssertUnwindSafe(|| (self.run)(conn))) {
+            Ok(r) => r.map_err(StoreError::from),
+            Err(_) => Err(StoreError::Backend("a write job panicked".into())),
         };
-        let ok = result.is_ok();
-        let reply: Reply = Box::new(move |commit: Result<(), String>| {
-            let outcome = match commit {
-                Ok(()) => result,
-                Err(msg) => Err(StoreError::Backend(msg)),
-            };
-            // The caller may have gone away (cancelled request); the write stands.
-            let _ = tx.send(outcome);
-        });
-        (ok, reply)
-    });
-    (job, rx)
+        let ok = outcome.is_ok();
+        self.outcome = Some(outcome);
+        ok
+    }
+
+    fn rerunnable(&self) -> bool {
+        self.rerunnable
+    }
+
+    fn reply(self: Box<Self>, commit: Result<(), String>) {
+        let outcome = match (commit, self.outcome) {
+            (Err(msg), _) => Err(StoreError::Backend(msg)),
+            (Ok(()), Some(outcome)) => outcome,
+            (Ok(()), None) => Err(StoreError::Backend("not run: its batch failed".into())),
+        };
+        // The caller may have gone away (cancelled request); the write stands.
+        let _ = self.tx.send(outcome);
+    }
 }
 
 /// Work the writer does on its own behalf, in a transaction of its own: every
@@ -92,7 +156,7 @@ pub(crate) fn run(conn: Connection, jobs: Receiver<Job>, max_batch: usize, chore
                         run_alone(&conn, job);
                     }
                 } else {
-                    run_batch(&conn, batch.drain(..));
+                    run_batch(&conn, &mut batch);
                 }
             }
             None if chore.is_none() => break,
@@ -138,50 +202,48 @@ fn exec(conn: &Connection, sql: &str) -> rusqlite::Result<()> {
 /// A batch of one needs no savepoint: if the job fails, rolling back the
 /// transaction undoes exactly that job. (A savepoint also makes FTS5 flush its
 /// pending index data at each release.)
-fn run_alone(conn: &Connection, job: Job) {
+fn run_alone(conn: &Connection, mut job: Job) {
     if let Err(e) = exec(conn, "BEGIN IMMEDIATE") {
-        let reply = job(None).1;
         tracing::error!(error = %e, "could not begin a transaction");
-        reply(Err(format!("could not begin a transaction: {e}")));
+        job.reply(Err(format!("could not begin a transaction: {e}")));
         return;
     }
-    let (ok, reply) = job(Some(conn));
-    let outcome = if ok {
+    let outcome = if job.run(conn) {
         exec(conn, "COMMIT").map_err(|e| format!("commit failed: {e}"))
     } else {
         // The reply carries the job's own error; nothing else was in the
         // transaction.
         Ok(())
     };
-    if (!ok || outcome.is_err()) && !conn.is_autocommit() {
+    if !conn.is_autocommit() {
         let _ = conn.execute_batch("ROLLBACK");
     }
     if let Err(e) = &outcome {
         tracing::error!(error = %e, "write failed");
     }
-    reply(outcome);
+    job.reply(outcome);
 }
 
-fn run_batch(conn: &Connection, batch: impl Iterator<Item = Job>) {
-    let mut replies = Vec::new();
-    let mut failure: Option<String> = None;
-    if let Err(e) = exec(conn, "BEGIN IMMEDIATE") {
-        failure = Some(format!("could not begin a transaction: {e}"));
+fn run_batch(conn: &Connection, batch: &mut Vec<Job>) {
+    let mut failure = exec(conn, "BEGIN IMMEDIATE")
+        .err()
+        .map(|e| format!("could not begin a transaction: {e}"));
+    let mut start = 0;
+    while start < batch.len() && failure.is_none() {
+        let group = batch[start..]
+            .iter()
+            .take_while(|job| job.rerunnable())
+            .count();
+        let end = start + group.max(1);
+        let ran = if group > 1 {
+            run_group(conn, &mut batch[start..end], start == 0)
+        } else {
+            run_in_savepoint(conn, &mut batch[start])
+        };
+        failure = ran.err();
+        start = end;
     }
-    for job in batch {
-        if failure.is_some() {
-            // The transaction is unusable; the job is answered with the failure.
-            replies.push(job(None).1);
-            continue;
-        }
-        match run_in_savepoint(conn, job) {
-            Ok(reply) => replies.push(reply),
-            Err((reply, e)) => {
-                replies.push(reply);
-                failure = Some(e);
-            }
-        }
-    }
+    // Jobs after a failure never ran; they are answered with it.
     let outcome = match failure {
         None => exec(conn, "COMMIT").map_err(|e| format!("commit failed: {e}")),
         Some(e) => Err(e),
@@ -192,27 +254,56 @@ fn run_batch(conn: &Connection, batch: impl Iterator<Item = Job>) {
             let _ = conn.execute_batch("ROLLBACK");
         }
     }
-    for reply in replies {
-        reply(outcome.clone());
+    for job in batch.drain(..) {
+        job.reply(outcome.clone());
     }
 }
 
-/// Runs one job in its own savepoint. An `Err` means the savepoint machinery
-/// itself failed, which poisons the whole batch.
-fn run_in_savepoint(conn: &Connection, job: Job) -> Result<Reply, (Reply, String)> {
-    if let Err(e) = exec(conn, "SAVEPOINT job") {
-        return Err((job(None).1, format!("savepoint failed: {e}")));
+/// Runs re-runnable jobs side by side under one savepoint, or under none when
+/// they open the transaction (a rollback then undoes just them). If one fails,
+/// all of them are undone and run again, a savepoint each, so that only the
+/// failing one is left out. An `Err` poisons the whole batch.
+fn run_group(conn: &Connection, jobs: &mut [Job], opens_transaction: bool) -> Result<(), String> {
+    if !opens_transaction {
+        exec(conn, "SAVEPOINT jobs").map_err(|e| format!("savepoint failed: {e}"))?;
     }
-    let (ok, reply) = job(Some(conn));
-    let end = if ok {
+    let mut all_ran = true;
+    for job in jobs.iter_mut() {
+        if !job.run(conn) {
+            all_ran = false;
+            break;
+        }
+        if conn.is_autocommit() {
+            return Err("a write job ended the batch's transaction".into());
+        }
+    }
+    let undone = if all_ran && opens_transaction {
+        return Ok(());
+    } else if all_ran {
+        return exec(conn, "RELEASE jobs").map_err(|e| format!("savepoint release failed: {e}"));
+    } else if opens_transaction {
+        conn.execute_batch("ROLLBACK; BEGIN IMMEDIATE")
+    } else {
+        conn.execute_batch("ROLLBACK TO jobs; RELEASE jobs")
+    };
+    undone.map_err(|e| format!("could not undo a failed job: {e}"))?;
+    for job in jobs.iter_mut() {
+        run_in_savepoint(conn, job)?;
+    }
+    Ok(())
+}
+
+/// Runs one job in its own savepoint. An `Err` means the savepoint machinery
+/// itself failed (or the job ended the transaction), which poisons the whole
+/// batch.
+fn run_in_savepoint(conn: &Connection, job: &mut Job) -> Result<(), String> {
+    exec(conn, "SAVEPOINT job").map_err(|e| format!("savepoint failed: {e}"))?;
+    let end = if job.run(conn) {
         exec(conn, "RELEASE job")
     } else {
         conn.execute_batch("ROLLBACK TO job; RELEASE job")
     };
-    match end {
-        Ok(()) => Ok(reply),
-        Err(e) => Err((reply, format!("savepoint release failed: {e}"))),
-    }
+    end.map_err(|e| format!("savepoint release failed: {e}"))
 }
 
 /// Turns a dropped reply (writer gone mid-batch) into an error for the caller.
@@ -224,6 +315,8 @@ pub(crate) fn lost(_: oneshot::error::RecvError) -> StoreError {
 mod tests {
     use super::*;
     use crate::error::Error;
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
     use std::sync::mpsc;
 
     fn db() -> (tempfile::TempDir, Connection) {
@@ -347,6 +440,116 @@ mod tests {
             assert!(matches!(r, Err(StoreError::Backend(_))), "{r:?}");
         }
         assert!(values(&conn).is_empty());
+    }
+
+    /// A re-runnable insert that counts its runs.
+    fn insert_again(
+        v: i64,
+        runs: &Arc<AtomicUsize>,
+    ) -> impl FnMut(&Connection) -> Res<i64> + Send + 'static {
+        let runs = runs.clone();
+        move |c: &Connection| {
+            runs.fetch_add(1, Ordering::SeqCst);
+            c.execute("INSERT INTO t (v) VALUES (?1)", [v])?;
+            Ok(v)
+        }
+    }
+
+    /// Re-runnable jobs share the batch without savepoints; one that fails
+    /// (here a duplicate) has every job of its group undone and run again, so
+    /// that only it is left out, whether the group opens the transaction or
+    /// follows a job that may run only once.
+    #[test]
+    fn a_failing_rerunnable_job_only_undoes_itself() {
+        for after_a_once_job in [false, true] {
+            let (_dir, conn) = db();
+            let runs = Arc::new(AtomicUsize::new(0));
+            let mut jobs = Vec::new();
+            let mut replies = Vec::new();
+            if after_a_once_job {
+                let (j, r) = job(insert(100));
+                jobs.push(j);
+                replies.push(r);
+            }
+            for v in [1, 2, 1, 3] {
+                let (j, r) = job_rerunnable(insert_again(v, &runs));
+                jobs.push(j);
+                replies.push(r);
+            }
+            let conn = run_one_batch(conn, jobs);
+            let outcomes: Vec<_> = replies
+                .into_iter()
+                .map(|r| r.blocking_recv().unwrap())
+                .collect();
+            let (first, rest) = outcomes.split_at(usize::from(after_a_once_job));
+            assert!(first.iter().all(|o| matches!(o, Ok(100))), "{first:?}");
+            assert!(matches!(rest[0], Ok(1)), "{rest:?}");
+            assert!(matches!(rest[1], Ok(2)), "{rest:?}");
+            assert!(matches!(rest[2], Err(StoreError::Conflict(_))), "{rest:?}");
+            assert!(matches!(rest[3], Ok(3)), "{rest:?}");
+            let mut expected = vec![1, 2, 3];
+            if after_a_once_job {
+                expected.push(100);
+            }
+            assert_eq!(values(&conn), expected);
+            // Three ran until the duplicate failed; then all four, one by one.
+            assert_eq!(runs.load(Ordering::SeqCst), 3 + 4);
+        }
+    }
+
+    /// Without a failure, re-runnable jobs run once each.
+    #[test]
+    fn rerunnable_jobs_that_succeed_run_once() {
+        let (_dir, conn) = db();
+        let runs = Arc::new(AtomicUsize::new(0));
+        let (jobs, replies): (Vec<_>, Vec<_>) = (1..=5)
+            .map(|v| job_rerunnable(insert_again(v, &runs)))
+            .unzip();
+        let conn = run_one_batch(conn, jobs);
+        for (v, r) in (1..=5).zip(replies) {
+            assert_eq!(r.blocking_recv().unwrap().unwrap(), v);
+        }
+        assert_eq!(runs.load(Ordering::SeqCst), 5);
+        assert_eq!(values(&conn), vec![1, 2, 3, 4, 5]);
+    }
+
+    /// A re-runnable job that ends the transaction fails the whole batch:
+    /// nothing of it is committed, not even what ran after it.
+    #[test]
+    fn a_rerunnable_job_that_ends_the_transaction_fails_the_batch() {
+        let (_dir, conn) = db();
+        let runs = Arc::new(AtomicUsize::new(0));
+        let (j1, r1) = job_rerunnable(insert_again(1, &runs));
+        let (j2, r2) =
+            job_rerunnable(|c: &Connection| -> Res<()> { Ok(c.execute_batch("ROLLBACK")?) });
+        let (j3, r3) = job_rerunnable(insert_again(3, &runs));
+        let conn = run_one_batch(conn, vec![j1, j2, j3]);
+        for r in [
+            r1.blocking_recv().unwrap().map(drop),
+            r2.blocking_recv().unwrap(),
+            r3.blocking_recv().unwrap().map(drop),
+        ] {
+            assert!(matches!(r, Err(StoreError::Backend(_))), "{r:?}");
+        }
+        assert!(values(&conn).is_empty());
+    }
+
+    /// A panicking re-runnable job is refused; its neighbours commit.
+    #[test]
+    fn a_panicking_rerunnable_job_is_refused_alone() {
+        let (_dir, conn) = db();
+        let runs = Arc::new(AtomicUsize::new(0));
+        let (j1, r1) = job_rerunnable(insert_again(1, &runs));
+        let (j2, r2) = job_rerunnable(|_: &Connection| -> Res<()> { panic!("boom") });
+        let (j3, r3) = job_rerunnable(insert_again(3, &runs));
+        let conn = run_one_batch(conn, vec![j1, j2, j3]);
+        assert_eq!(r1.blocking_recv().unwrap().unwrap(), 1);
+        assert!(matches!(
+            r2.blocking_recv().unwrap(),
+            Err(StoreError::Backend(_))
+        ));
+        assert_eq!(r3.blocking_recv().unwrap().unwrap(), 3);
+        assert_eq!(values(&conn), vec![1, 3]);
     }
 
     /// What a reader on another connection sees committed while each job runs.
