@@ -8,11 +8,15 @@ use octo_store::{StoreError, Timestamp, now};
 use rusqlite::{Connection, OptionalExtension, params};
 use serde_json::Value;
 
-/// Takes the channel's next seq; NotFound if there is no such channel.
+/// The channel's next seq (one past its newest event); NotFound if there is
+/// no such channel. Read, not taken: the caller appends its event before the
+/// next call, in the same transaction (two reads in between would get the
+/// same seq). Only the writer calls it, so no other transaction interleaves.
 pub(crate) fn next_seq(conn: &Connection, channel: &ChannelId) -> Res<u64> {
     let seq: Option<i64> = conn
         .prepare_cached(
-            "UPDATE channels SET last_seq = last_seq + 1 WHERE id = ?1 RETURNING last_seq",
+            "SELECT (SELECT coalesce(max(seq), 0) FROM events WHERE channel_id = ?1) + 1 \
+             FROM channels WHERE id = ?1",
         )?
         .query_row([channel.as_str()], |r| r.get(0))
         .optional()?;

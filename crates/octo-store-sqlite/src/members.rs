@@ -139,8 +139,8 @@ fn last_seq_for_member(
 ) -> Res<u64> {
     Ok(conn
         .prepare_cached(
-            "SELECT c.last_seq FROM channel_members m JOIN channels c ON c.id = m.channel_id \
-             WHERE m.channel_id = ?1 AND m.principal_id = ?2",
+            "SELECT (SELECT coalesce(max(seq), 0) FROM events WHERE channel_id = ?1) \
+             FROM channel_members WHERE channel_id = ?1 AND principal_id = ?2",
         )?
         .query_row(params![channel.as_str(), principal.as_str()], |r| {
             rows::u64_at(r, 0)

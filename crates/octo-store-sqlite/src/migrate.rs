@@ -15,6 +15,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0007_leases.sql"),
     include_str!("../migrations/0008_groupmd_review.sql"),
     include_str!("../migrations/0009_search_catch_up.sql"),
+    include_str!("../migrations/0010_seq_from_the_log.sql"),
 ];
 
 pub(crate) fn migrate(conn: &mut Connection) -> Res<()> {
@@ -107,5 +108,49 @@ mod tests {
         assert_eq!(found, "m");
         // Migrating again is a no-op.
         migrate(&mut conn).unwrap();
+    }
+
+    /// A channel's seq, once kept in its row, continues from its log after
+    /// the migration that dropped the copy.
+    #[test]
+    fn seqs_continue_from_the_log_after_the_copy_is_dropped() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut conn = Connection::open(dir.path().join("t.db")).unwrap();
+        for sql in &MIGRATIONS[..9] {
+            conn.execute_batch(sql).unwrap();
+        }
+        conn.pragma_update(None, "user_version", 9).unwrap();
+        conn.execute_batch(
+            "INSERT INTO orgs VALUES ('o', 'Acme', 0);
+             INSERT INTO principals (id, org_id, kind, name, name_key, role, created_at)
+                 VALUES ('p', 'o', 'human', 'ann', 'ann', 'owner', 0);
+             INSERT INTO channels (id, org_id, kind, name, private, last_seq, created_by, created_at)
+                 VALUES ('c', 'o', 'channel', 'general', 0, 3, 'p', 0),
+                        ('empty', 'o', 'channel', 'quiet', 0, 0, 'p', 0);
+             INSERT INTO events (channel_id, seq, id, kind, actor_id, at, payload) VALUES
+                 ('c', 1, 'e1', 'member.joined', 'p', 0, '{}'),
+                 ('c', 2, 'e2', 'member.joined', 'p', 0, '{}'),
+                 ('c', 3, 'e3', 'member.joined', 'p', 0, '{}');",
+        )
+        .unwrap();
+        migrate(&mut conn).unwrap();
+        let last_seqs: Vec<(String, u64)> = conn
+            .prepare(&format!(
+                "SELECT {} FROM channels ORDER BY id",
+                rows::CHANNEL_COLS
+            ))
+            .unwrap()
+            .query_map([], rows::channel)
+            .unwrap()
+            .map(|c| {
+                let c = c.unwrap();
+                (c.id.as_str().to_owned(), c.last_seq)
+            })
+            .collect();
+        assert_eq!(last_seqs, vec![("c".into(), 3), ("empty".into(), 0)]);
+        let c = octo_core::ChannelId::from_string("c");
+        assert_eq!(crate::events::next_seq(&conn, &c).unwrap(), 4);
+        let missing = octo_core::ChannelId::from_string("missing");
+        assert!(crate::events::next_seq(&conn, &missing).is_err());
     }
 }

@@ -155,7 +155,10 @@ pub(crate) fn category(r: &Row) -> rusqlite::Result<Category> {
     })
 }
 
-pub(crate) const CHANNEL_COLS: &str = "id, org_id, space_id, category_id, kind, name, topic, private, last_seq, created_by, created_at, \
+/// For `SELECT … FROM channels` (unaliased: the last seq is read from the
+/// channel's newest event).
+pub(crate) const CHANNEL_COLS: &str = "id, org_id, space_id, category_id, kind, name, topic, private, \
+     (SELECT coalesce(max(seq), 0) FROM events WHERE events.channel_id = channels.id), created_by, created_at, \
      agent_hop_limit, agent_triggers_per_minute";
 
 pub(crate) fn channel(r: &Row) -> rusqlite::Result<Channel> {

@@ -223,8 +223,8 @@ mod tests {
             "INSERT INTO orgs VALUES ('o', 'Acme', 0);
              INSERT INTO principals (id, org_id, kind, name, name_key, role, created_at)
                  VALUES ('p', 'o', 'human', 'ann', 'ann', 'owner', 0);
-             INSERT INTO channels (id, org_id, kind, name, private, last_seq, created_by, created_at)
-                 VALUES ('c', 'o', 'channel', 'general', 0, 4, 'p', 0);
+             INSERT INTO channels (id, org_id, kind, name, private, created_by, created_at)
+                 VALUES ('c', 'o', 'channel', 'general', 0, 'p', 0);
              INSERT INTO messages (id, channel_id, seq, author_id, text, mentions, hop, created_at) VALUES
                  ('best', 'c', 1, 'p', 'fig fig fig', '{}', 0, 0),
                  ('older', 'c', 2, 'p', 'a fig among many other words here', '{}', 0, 0),

@@ -56,8 +56,8 @@ mod tests {
     const SETUP: &str = "INSERT INTO orgs VALUES ('o', 'Acme', 0);
          INSERT INTO principals (id, org_id, kind, name, name_key, role, created_at)
              VALUES ('p', 'o', 'human', 'ann', 'ann', 'owner', 0);
-         INSERT INTO channels (id, org_id, kind, name, private, last_seq, created_by, created_at)
-             VALUES ('c', 'o', 'channel', 'general', 0, 9, 'p', 0);";
+         INSERT INTO channels (id, org_id, kind, name, private, created_by, created_at)
+             VALUES ('c', 'o', 'channel', 'general', 0, 'p', 0);";
 
     fn post(conn: &Connection, id: &str, seq: i64, text: &str) {
         conn.execute(
