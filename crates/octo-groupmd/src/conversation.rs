@@ -3,6 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::document::{Document, SectionKind};
 use crate::model::{Extraction, Member, Message, Reaction};
 
 /// A conversation file. Only these fields are read; anything else in the file
@@ -94,6 +95,30 @@ impl Conversation {
     }
 }
 
+impl Output {
+    /// The items a group.md holds in its Decisions, Action items and Open
+    /// questions sections, as `extract` prints them: how a document written by
+    /// someone else (the LLM maintainer) is scored like the rules' items. An
+    /// action item without a checkbox counts as not done; `unassigned` has no
+    /// owner.
+    pub fn from_document(doc: &Document) -> Self {
+        let texts = |kind| doc.items(kind).into_iter().map(|i| i.text).collect();
+        Output {
+            decisions: texts(SectionKind::Decisions),
+            action_items: doc
+                .items(SectionKind::ActionItems)
+                .into_iter()
+                .map(|i| OutputAction {
+                    owner: i.owner,
+                    text: i.text,
+                    done: i.done.unwrap_or(false),
+                })
+                .collect(),
+            open_questions: texts(SectionKind::OpenQuestions),
+        }
+    }
+}
+
 impl From<Extraction> for Output {
     fn from(found: Extraction) -> Self {
         Output {
@@ -109,5 +134,34 @@ impl From<Extraction> for Output {
                 .collect(),
             open_questions: found.open_questions.into_iter().map(|q| q.text).collect(),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_document_gives_the_items_of_its_three_sections() {
+        let doc = Document::parse(
+            "# Garden\n\nNotes kept by hand.\n\n## Purpose\n- Keep the garden\n\n## Decisions\n\
+             - The gate is locked at 9pm (from #1)\n\n## Working agreements\n\n## Open questions\n\
+             - Who has the spare key? (from #4)\n\n## Action items\n\
+             - [x] Oil the gate hinges (@Bo, from #2)\n- [ ] Buy a padlock (unassigned, from #5)\n\
+             - Water the beds\n\n## Glossary\n",
+        );
+        let out = serde_json::to_value(Output::from_document(&doc)).unwrap();
+        assert_eq!(
+            out,
+            serde_json::json!({
+                "decisions": ["The gate is locked at 9pm"],
+                "action_items": [
+                    {"owner": "Bo", "text": "Oil the gate hinges", "done": true},
+                    {"owner": null, "text": "Buy a padlock", "done": false},
+                    {"owner": null, "text": "Water the beds", "done": false}
+                ],
+                "open_questions": ["Who has the spare key?"]
+            })
+        );
     }
 }

@@ -19,3 +19,5 @@ pub mod note;
 
 pub use agent::{ScribeError, run};
 pub use config::{MaintainerConfig, OpenAiMaintainer, ScribeConfig};
+pub use llm::LlmError;
+pub use maintainer::{LlmRevisionError, llm_revision};

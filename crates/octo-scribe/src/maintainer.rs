@@ -2,10 +2,13 @@
 //! the last revision into the next revision: the deterministic rules, or an
 //! LLM whose whole-document answer is checked before it is written.
 
-use octo_groupmd::{Document, Extraction, Member, Message, check_revision, extract_since};
+use octo_groupmd::{
+    Document, Extraction, Member, Message, RevisionError, check_revision, extract_since,
+};
 use serde_json::json;
+use thiserror::Error;
 
-use crate::config::MaintainerConfig;
+use crate::config::{MaintainerConfig, OpenAiMaintainer};
 use crate::llm::{ChatClient, LlmError};
 
 pub(crate) enum Maintainer {
@@ -61,6 +64,37 @@ impl Maintainer {
             }
         }
     }
+}
+
+/// Why [`llm_revision`] has no document.
+#[derive(Debug, Error)]
+pub enum LlmRevisionError {
+    #[error(transparent)]
+    Endpoint(#[from] LlmError),
+    #[error("the model's revision is refused: {0}")]
+    Refused(#[from] RevisionError),
+}
+
+/// One pass of the LLM maintainer over `messages`, with the scribe's prompt
+/// and the scribe's checks, but none of its fallbacks: the model's revision of
+/// `current`, or why there is none. This is how the LLM maintainer is measured
+/// (`octo groupmd extract --llm-url`).
+pub async fn llm_revision(
+    config: &OpenAiMaintainer,
+    current: &str,
+    members: &[Member],
+    messages: &[Message],
+) -> Result<Document, LlmRevisionError> {
+    let input = PassInput {
+        scope: "extract",
+        current,
+        members,
+        messages,
+    };
+    let answer = ChatClient::new(config.clone())
+        .complete(SYSTEM, &prompt(&input))
+        .await?;
+    Ok(check_revision(current, unfenced(&answer), members)?)
 }
 
 fn rules(input: &PassInput<'_>) -> Option<Document> {

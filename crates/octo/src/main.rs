@@ -121,11 +121,23 @@ enum EvalCommand {
 
 #[derive(Subcommand)]
 enum GroupmdCommand {
-    /// Print the deterministic maintainer's decisions, action items and open
-    /// questions for a conversation file as JSON.
+    /// Print the maintainer's decisions, action items and open questions for
+    /// a conversation file as JSON: the deterministic rules, or with
+    /// --llm-url one pass of the LLM maintainer (no fallback to the rules).
     Extract {
         #[arg(long)]
         input: std::path::PathBuf,
+        /// An OpenAI-compatible endpoint, up to and including `/v1`
+        /// (e.g. http://127.0.0.1:8000/v1).
+        #[arg(long, requires = "model")]
+        llm_url: Option<String>,
+        /// The model to ask, with --llm-url.
+        #[arg(long, requires = "llm_url")]
+        model: Option<String>,
+        /// The environment variable holding the endpoint's API key, if it
+        /// wants one.
+        #[arg(long, requires = "llm_url")]
+        api_key_env: Option<String>,
     },
 }
 
@@ -203,7 +215,22 @@ async fn main() -> anyhow::Result<()> {
             command: EvalCommand::Voice { cases, audio, out },
         } => voice::eval(&cases, &audio, &out).await,
         Command::Groupmd {
-            command: GroupmdCommand::Extract { input },
-        } => groupmd::run_extract(&input),
+            command:
+                GroupmdCommand::Extract {
+                    input,
+                    llm_url,
+                    model,
+                    api_key_env,
+                },
+        } => {
+            let llm = llm_url
+                .zip(model)
+                .map(|(base_url, model)| groupmd::LlmArgs {
+                    base_url,
+                    model,
+                    api_key_env,
+                });
+            groupmd::run_extract(&input, llm).await
+        }
     }
 }
