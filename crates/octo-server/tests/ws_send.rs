@@ -600,3 +600,44 @@ async fn a_file_attached_twice_in_a_pipeline_is_refused_as_over_http() {
     );
     assert!(c["message"]["seq"].as_u64() > a["message"]["seq"].as_u64());
 }
+
+/// Events for a socket written to moments ago wait out the coalescing window
+/// to share one write. Meanwhile the session goes on: a send is read,
+/// committed and answered at once, ahead of the events still waiting, which
+/// follow in seq order.
+#[tokio::test]
+async fn a_send_is_answered_while_events_wait_to_be_coalesced() {
+    let mut config = busy_config();
+    // Long enough that an answer held behind the window could not be mistaken
+    // for one that was not.
+    config.realtime.coalesce_ms = 1_500;
+    let app = spawn_app_with(config).await;
+    let org = setup(&app).await;
+    let (_, ch) = space_and_channel(&app, &org, false).await;
+    let (mut ws, _) = Ws::hello(app.addr, &org.owner_token, None).await;
+
+    // A quiet socket is written at once: this event opens a window.
+    let first = say(&app, &ch, &org.owner_token, "first").await;
+    let event = ws.event().await;
+    assert_eq!(event["payload"]["message"]["id"], first["id"]);
+    // This one lands inside the window and waits.
+    let held = say(&app, &ch, &org.owner_token, "held").await;
+
+    ws.send(send("now", &ch, "sent while an event waits")).await;
+    let frame = ws.reply().await;
+    assert_eq!(
+        frame["type"], "sent",
+        "the answer came after the held event: {frame}"
+    );
+    assert_eq!(frame["ref"], "now");
+    let sent = &frame["message"];
+
+    // Then the held event and the sent message's own, in seq order.
+    let held_event = ws.events_until("message.created").await.pop();
+    let sent_event = ws.event().await;
+    assert_eq!(
+        held_event.expect("the held event")["payload"]["message"]["id"],
+        held["id"]
+    );
+    assert_eq!(sent_event["payload"]["message"]["id"], sent["id"]);
+}

@@ -358,6 +358,9 @@ async fn stream_session_inner(
     let mut batch = Vec::with_capacity(BATCH);
     let coalesce = Duration::from_millis(realtime.coalesce_ms);
     let mut last_flush = Instant::now();
+    // Events wait in `batch` until then (see the select arm below).
+    let mut hold_until: Option<tokio::time::Instant> = None;
+    let mut flush_events = false;
     loop {
         tokio::select! {
             biased;
@@ -379,97 +382,29 @@ async fn stream_session_inner(
                 }
                 flush(&state, sink, &mut kicked).await?;
             }
-            received = mailbox.recv_many(&mut batch, BATCH) => {
+            // A socket written to less than `coalesce` ago is busy: what
+            // arrives in the rest of that window shares the next write (a
+            // write per event was most of a delivery's cost; with
+            // TCP_NODELAY nothing else coalesces). The wait is an arm of its
+            // own, not a sleep in this one, so that sends, their answers and
+            // client frames go on meanwhile. A quiet socket is written at
+            // once, after one yield that lets the rest of a group commit's
+            // events land.
+            () = tokio::time::sleep_until(hold_until.unwrap_or_else(tokio::time::Instant::now)), if hold_until.is_some() => {
+                hold_until = None;
+                flush_events = true;
+            }
+            received = mailbox.recv_many(&mut batch, BATCH), if hold_until.is_none() => {
                 if received == 0 {
                     return Err(End::Close(close::SLOW_CONSUMER, super::hub::KICK_SLOW.to_owned()));
                 }
-                // A socket written to less than `coalesce` ago is busy: what
-                // arrives in the rest of that window shares the next write (a
-                // write per event was most of a delivery's cost; with
-                // TCP_NODELAY nothing else coalesces). A quiet socket is
-                // written at once, after one yield that lets the rest of a
-                // group commit's events land.
                 let since = last_flush.elapsed();
                 if since < coalesce {
-                    tokio::time::sleep(coalesce - since).await;
+                    hold_until = Some(tokio::time::Instant::now() + (coalesce - since));
                 } else {
                     tokio::task::yield_now().await;
+                    flush_events = true;
                 }
-                while batch.len() < BATCH {
-                    match mailbox.try_recv() {
-                        Ok(out) => batch.push(out),
-                        Err(_) => break,
-                    }
-                }
-                // Event frames gather here and are written (flushed once, after
-                // the whole batch) before anything else is sent, keeping order.
-                let mut events = Vec::new();
-                for out in batch.drain(..) {
-                if !matches!(out, Outbound::Event { .. }) {
-                    queue_all(&state, sink, &mut kicked, events.drain(..)).await?;
-                }
-                match out {
-                    Outbound::Event { event, frame } => {
-                        let delivery = session.on_event(&event).await?;
-                        events.extend(delivery.backfill.into_iter().map(|f| Message::Text(f.into())));
-                        if delivery.send_event {
-                            events.push(Message::Text(frame));
-                        }
-                    }
-                    Outbound::Frame(frame) => send(&state, sink, &mut kicked, Message::Text(frame)).await?,
-                    Outbound::Resync => {
-                        let frames = session.catch_up_all().await?;
-                        send_all(&state, sink, &mut kicked, frames).await?;
-                        let channels: Vec<ChannelId> = session.delivered.keys().cloned().collect();
-                        for channel in channels {
-                            let frames = session.catch_up_triggers(&channel).await?;
-                            send_all(&state, sink, &mut kicked, frames).await?;
-                        }
-                    }
-                    Outbound::Trigger(channel) => {
-                        // Events first, so the trigger never overtakes its event.
-                        if let Some(last) = state.store.get_channel(&channel).await.map_err(ApiError::from)?.map(|c| c.last_seq) {
-                            let frames = session.catch_up(&channel, last).await?;
-                            send_all(&state, sink, &mut kicked, frames).await?;
-                        }
-                        let frames = session.catch_up_triggers(&channel).await?;
-                        send_all(&state, sink, &mut kicked, frames).await?;
-                    }
-                    Outbound::AccessChanged => {
-                        // A token revoked meanwhile ends the session (revoking
-                        // is an access change of its principal).
-                        match authenticate(&state, sends.token()).await {
-                            Ok(_) => {}
-                            Err(ApiError::Unauthenticated { code, .. }) => {
-                                return Err(End::Close(close::UNAUTHENTICATED, code.to_owned()));
-                            }
-                            Err(e) => return Err(e.into()),
-                        }
-                        let (lost, gained) = session.recheck().await?;
-                        for channel in &lost {
-                            state.hub.unsubscribe(id, channel);
-                            let frame = ServerFrame::Unsubscribed { channel_id: channel, reason: "no_access" }.to_text();
-                            send(&state, sink, &mut kicked, Message::Text(frame.into())).await?;
-                        }
-                        for (channel, from_seq) in &gained {
-                            state.hub.subscribe(id, channel);
-                            let frame = ServerFrame::Subscribed { channel_id: channel, from_seq: *from_seq }.to_text();
-                            send(&state, sink, &mut kicked, Message::Text(frame.into())).await?;
-                        }
-                        if !gained.is_empty() {
-                            let frames = session.catch_up_all().await?;
-                            send_all(&state, sink, &mut kicked, frames).await?;
-                            for (channel, _) in &gained {
-                                let frames = session.catch_up_triggers(channel).await?;
-                                send_all(&state, sink, &mut kicked, frames).await?;
-                            }
-                        }
-                    }
-                }
-                }
-                queue_all(&state, sink, &mut kicked, events).await?;
-                flush(&state, sink, &mut kicked).await?;
-                last_flush = Instant::now();
             }
             incoming = stream.next() => {
                 let msg = match incoming {
@@ -504,6 +439,106 @@ async fn stream_session_inner(
                 flush(&state, sink, &mut kicked).await?;
             }
         }
+        if !flush_events {
+            continue;
+        }
+        flush_events = false;
+        while batch.len() < BATCH {
+            match mailbox.try_recv() {
+                Ok(out) => batch.push(out),
+                Err(_) => break,
+            }
+        }
+        // Event frames gather here and are written (flushed once, after
+        // the whole batch) before anything else is sent, keeping order.
+        let mut events = Vec::new();
+        for out in batch.drain(..) {
+            if !matches!(out, Outbound::Event { .. }) {
+                queue_all(&state, sink, &mut kicked, events.drain(..)).await?;
+            }
+            match out {
+                Outbound::Event { event, frame } => {
+                    let delivery = session.on_event(&event).await?;
+                    events.extend(
+                        delivery
+                            .backfill
+                            .into_iter()
+                            .map(|f| Message::Text(f.into())),
+                    );
+                    if delivery.send_event {
+                        events.push(Message::Text(frame));
+                    }
+                }
+                Outbound::Frame(frame) => {
+                    send(&state, sink, &mut kicked, Message::Text(frame)).await?
+                }
+                Outbound::Resync => {
+                    let frames = session.catch_up_all().await?;
+                    send_all(&state, sink, &mut kicked, frames).await?;
+                    let channels: Vec<ChannelId> = session.delivered.keys().cloned().collect();
+                    for channel in channels {
+                        let frames = session.catch_up_triggers(&channel).await?;
+                        send_all(&state, sink, &mut kicked, frames).await?;
+                    }
+                }
+                Outbound::Trigger(channel) => {
+                    // Events first, so the trigger never overtakes its event.
+                    if let Some(last) = state
+                        .store
+                        .get_channel(&channel)
+                        .await
+                        .map_err(ApiError::from)?
+                        .map(|c| c.last_seq)
+                    {
+                        let frames = session.catch_up(&channel, last).await?;
+                        send_all(&state, sink, &mut kicked, frames).await?;
+                    }
+                    let frames = session.catch_up_triggers(&channel).await?;
+                    send_all(&state, sink, &mut kicked, frames).await?;
+                }
+                Outbound::AccessChanged => {
+                    // A token revoked meanwhile ends the session (revoking
+                    // is an access change of its principal).
+                    match authenticate(&state, sends.token()).await {
+                        Ok(_) => {}
+                        Err(ApiError::Unauthenticated { code, .. }) => {
+                            return Err(End::Close(close::UNAUTHENTICATED, code.to_owned()));
+                        }
+                        Err(e) => return Err(e.into()),
+                    }
+                    let (lost, gained) = session.recheck().await?;
+                    for channel in &lost {
+                        state.hub.unsubscribe(id, channel);
+                        let frame = ServerFrame::Unsubscribed {
+                            channel_id: channel,
+                            reason: "no_access",
+                        }
+                        .to_text();
+                        send(&state, sink, &mut kicked, Message::Text(frame.into())).await?;
+                    }
+                    for (channel, from_seq) in &gained {
+                        state.hub.subscribe(id, channel);
+                        let frame = ServerFrame::Subscribed {
+                            channel_id: channel,
+                            from_seq: *from_seq,
+                        }
+                        .to_text();
+                        send(&state, sink, &mut kicked, Message::Text(frame.into())).await?;
+                    }
+                    if !gained.is_empty() {
+                        let frames = session.catch_up_all().await?;
+                        send_all(&state, sink, &mut kicked, frames).await?;
+                        for (channel, _) in &gained {
+                            let frames = session.catch_up_triggers(channel).await?;
+                            send_all(&state, sink, &mut kicked, frames).await?;
+                        }
+                    }
+                }
+            }
+        }
+        queue_all(&state, sink, &mut kicked, events).await?;
+        flush(&state, sink, &mut kicked).await?;
+        last_flush = Instant::now();
     }
 }
 
