@@ -296,3 +296,72 @@ async fn unanswered_sends_are_written_again_in_order_after_a_drop() {
         .await
         .expect("the scripted server saw what it expected");
 }
+
+#[tokio::test]
+async fn an_oversized_send_is_refused_here_and_a_fatal_close_ends_the_waiting_ones() {
+    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let url = format!("http://{}", listener.local_addr().expect("addr"));
+    let server = tokio::spawn(async move {
+        let (mut ws, _) = accept(&listener).await;
+        send(&mut ws, ready(0, 0)).await;
+        // The oversized send never arrives: the first one written is "small".
+        let first = read_send(&mut ws).await;
+        assert_eq!(first["text"], "small");
+        ws.send(Message::Close(Some(CloseFrame {
+            code: CloseCode::from(4401),
+            reason: "token_revoked".into(),
+        })))
+        .await
+        .expect("close");
+        let _ = tokio::time::timeout(WAIT, ws.next()).await;
+    });
+
+    let mut sub = Client::new(&url, Some("octo_t".into()))
+        .subscribe(SubscribeOptions::default())
+        .await
+        .expect("subscribe");
+    let channel = octo_core::ChannelId::from_string("c1");
+    let options = octo_client::SendOptions::default;
+    let huge = "x".repeat(70_000);
+    let refused = tokio::time::timeout(WAIT, sub.send(&channel, &huge, options()))
+        .await
+        .expect("answered in time")
+        .expect_err("too big for a frame");
+    assert!(
+        matches!(&refused, ClientError::WebSocket(why) if why.contains("frame limit")),
+        "{refused:?}"
+    );
+
+    // Unanswered when the server ends the subscription for good.
+    let handle = sub.handle();
+    let waiting = tokio::spawn({
+        let channel = channel.clone();
+        async move { handle.send(&channel, "small", options()).await }
+    });
+    let mut end = Vec::new();
+    while let Some(frame) = next(&mut sub).await {
+        if let Err(e) = frame {
+            end.push(e);
+        }
+    }
+    assert!(
+        matches!(&end[..], [ClientError::Rejected { code: 4401, .. }]),
+        "{end:?}"
+    );
+    let ended = tokio::time::timeout(WAIT, waiting)
+        .await
+        .expect("ended in time")
+        .expect("task");
+    assert!(
+        matches!(ended, Err(ClientError::SubscriptionEnded)),
+        "{ended:?}"
+    );
+    let after = sub.send(&channel, "too late", options()).await;
+    assert!(
+        matches!(after, Err(ClientError::SubscriptionEnded)),
+        "{after:?}"
+    );
+    server
+        .await
+        .expect("the scripted server saw what it expected");
+}
