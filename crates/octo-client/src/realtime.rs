@@ -223,13 +223,16 @@ enum Wire {
         #[serde(rename = "ref")]
         reference: Option<String>,
     },
-    /// The answer to a `send`. The message stays JSON here so that one this
-    /// client cannot read fails that send, not the whole frame (which would
-    /// leave the send unanswered).
+    /// The answer to a `send`. Only the `ref` is required, and the message
+    /// stays JSON here: an answer this client cannot read fails its send
+    /// (with [`ClientError::Decode`]) instead of the whole frame, which would
+    /// leave the send waiting for ever.
     Sent {
         #[serde(rename = "ref")]
         reference: String,
+        #[serde(default)]
         message: serde_json::Value,
+        #[serde(default)]
         replayed: bool,
     },
     Pong,
@@ -1221,6 +1224,11 @@ mod tests {
             serde_json::from_str(r#"{"type":"error","code":"not_found","message":"no","ref":"8"}"#)
                 .unwrap();
         assert!(matches!(wire, Wire::Error { reference: Some(r), .. } if r == "8"));
+        // An answer that cannot be read still names its send.
+        let wire: Wire = serde_json::from_str(r#"{"type":"sent","ref":"9"}"#).unwrap();
+        assert!(
+            matches!(wire, Wire::Sent { reference, message, .. } if reference == "9" && message.is_null())
+        );
     }
 
     fn request(text: &str) -> (SendRequest, oneshot::Receiver<Result<Sent>>) {
