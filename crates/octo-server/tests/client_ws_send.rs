@@ -12,8 +12,8 @@ use octo_server::{RateLimit, ServerConfig};
 use serde_json::json;
 use std::collections::{BTreeSet, HashMap};
 use std::net::SocketAddr;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
@@ -395,4 +395,98 @@ async fn sends_in_flight_when_the_connection_drops_are_each_posted_once() {
         in_history, answered,
         "each answer is the message in history"
     );
+}
+
+/// A TCP proxy to whatever `upstream` names when a connection comes in; with
+/// `None` it accepts and hangs up at once, as a server that is down would.
+async fn switchable_proxy(upstream: SocketAddr) -> (SocketAddr, Arc<Mutex<Option<SocketAddr>>>) {
+    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    let target = Arc::new(Mutex::new(Some(upstream)));
+    let current = target.clone();
+    tokio::spawn(async move {
+        // Bounded: reconnects back off, so a test makes a few dozen at most.
+        for _ in 0..1000 {
+            let Ok((mut downstream, _)) = listener.accept().await else {
+                return;
+            };
+            let upstream = *current.lock().expect("lock");
+            let Some(upstream) = upstream else {
+                continue;
+            };
+            tokio::spawn(async move {
+                if let Ok(mut server) = TcpStream::connect(upstream).await {
+                    let _ = tokio::io::copy_bidirectional(&mut downstream, &mut server).await;
+                }
+            });
+        }
+    });
+    (addr, target)
+}
+
+#[tokio::test]
+async fn sends_wait_through_a_server_restart_and_are_each_posted_once() {
+    const SENDS: usize = 30;
+    let app = spawn_app_with(busy_config()).await;
+    let org = setup(&app).await;
+    let (_, ch) = space_and_channel(&app, &org, false).await;
+    let channel = ChannelId::from_string(&ch);
+    let (proxy, upstream) = switchable_proxy(app.addr).await;
+    let mut sub = subscribe(proxy, &org.owner_token).await;
+    let before = send(&sub, &channel, "before").await.expect("sent");
+
+    // The server stops (closing the session with 1001) and nothing answers
+    // in its place until the test says so.
+    *upstream.lock().expect("lock") = None;
+    let app = app.restart().await;
+    let handle = sub.handle();
+    let sends = tokio::spawn({
+        let channel = channel.clone();
+        async move {
+            let sends = (0..SENDS).map(|i| {
+                let handle = handle.clone();
+                let channel = channel.clone();
+                async move {
+                    let text = format!("send {i}");
+                    handle.send(&channel, &text, SendOptions::default()).await
+                }
+            });
+            join_all(sends).await
+        }
+    });
+    // Several reconnects fail meanwhile; the sends wait through them.
+    let mut failed_attempts = 0;
+    while failed_attempts < 3 {
+        let frame = tokio::time::timeout(WAIT, sub.next())
+            .await
+            .expect("a frame in time");
+        match frame {
+            Some(Ok(Frame::Reconnecting { attempt, .. })) if attempt > 1 => failed_attempts += 1,
+            Some(Ok(_)) => {}
+            other => panic!("the subscription ended: {other:?}"),
+        }
+    }
+    assert!(!sends.is_finished(), "no send failed while disconnected");
+
+    *upstream.lock().expect("lock") = Some(app.addr);
+    let (stop, reader) = read_frames(sub);
+    let results = tokio::time::timeout(WAIT, sends)
+        .await
+        .expect("every send answered in time")
+        .expect("task");
+    let sent: Vec<Sent> = results.into_iter().map(|r| r.expect("sent")).collect();
+    let seqs: Vec<u64> = sent.iter().map(|s| s.message.seq).collect();
+    assert!(
+        seqs.windows(2).all(|w| w[0] < w[1]),
+        "committed in the order issued: {seqs:?}"
+    );
+    let _ = stop.send(());
+    reader.await.expect("reader");
+
+    let history = history(app.addr, &channel, &org.owner_token).await;
+    let in_history: Vec<_> = history.iter().map(key).collect();
+    let answered: Vec<_> = std::iter::once(key(&before.message))
+        .chain(sent.iter().map(|s| key(&s.message)))
+        .collect();
+    assert_eq!(in_history, answered, "each once, in order");
 }
