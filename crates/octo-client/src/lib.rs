@@ -9,8 +9,8 @@ mod realtime;
 pub mod webhook;
 
 pub use realtime::{
-    Frame, PresenceStatus, ReadyChannel, SubscribeOptions, Subscription, SubscriptionHandle,
-    TriggerDetail, close,
+    Frame, MAX_SENDS_IN_FLIGHT, PresenceStatus, ReadyChannel, Sent, SubscribeOptions, Subscription,
+    SubscriptionHandle, TriggerDetail, close,
 };
 
 use octo_core::model::*;
@@ -43,12 +43,17 @@ pub enum ClientError {
     /// The subscription this handle sends on has ended.
     #[error("the subscription has ended")]
     SubscriptionEnded,
+    /// The server refused a `send` made on the WebSocket (its `error` answer):
+    /// `code` is the one the HTTP API would answer, e.g. `not_found`.
+    #[error("refused: {code}: {message}")]
+    Refused { code: String, message: String },
 }
 
 impl ClientError {
+    /// The server's stable error code, for errors the server answered.
     pub fn code(&self) -> Option<&str> {
         match self {
-            ClientError::Api { code, .. } => Some(code),
+            ClientError::Api { code, .. } | ClientError::Refused { code, .. } => Some(code),
             _ => None,
         }
     }
@@ -130,7 +135,6 @@ pub struct Page<T> {
     pub next: Option<Value>,
 }
 
-/// Options of a send beyond the text.
 /// A search result.
 #[derive(Debug, Clone, Deserialize)]
 pub struct SearchHit {
@@ -146,6 +150,7 @@ pub struct SearchResults {
     pub next: Option<u32>,
 }
 
+/// Options of a send beyond the text.
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct SendOptions {
     #[serde(skip_serializing_if = "Option::is_none")]

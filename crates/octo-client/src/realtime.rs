@@ -8,19 +8,27 @@
 //! seq order per channel. Only a rejected hello (close 4400 or 4401) ends the
 //! subscription, with an error.
 //!
+//! Messages can be sent on the same socket ([`SubscriptionHandle::send`]),
+//! from many tasks at once: the task gives each send a `ref`, keeps up to
+//! [`MAX_SENDS_IN_FLIGHT`] written and unanswered (the rest wait in order), and
+//! hands each answer to its caller. Every send carries a `client_msg_id`, so
+//! after a reconnect the unanswered ones are written again, first and in their
+//! order, and one the server had already committed comes back `replayed`
+//! instead of being posted twice.
+//!
 //! The wire protocol is described in ARCHITECTURE.md, "Real-time protocol".
 
-use crate::{Client, ClientError, Result};
+use crate::{Client, ClientError, Result, SendOptions};
 use chrono::{DateTime, Utc};
 use futures::{SinkExt, Stream, StreamExt};
 use octo_core::trigger::TriggerReason;
 use octo_core::{ChannelId, Event, EventKind, MessageId, PrincipalId};
 use serde::{Deserialize, Serialize};
-use std::collections::{HashMap, HashSet, VecDeque};
+use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 use std::pin::Pin;
 use std::task::{Context, Poll};
 use std::time::Duration;
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, oneshot};
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::protocol::CloseFrame;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
@@ -211,6 +219,21 @@ enum Wire {
         code: String,
         message: String,
         channel_id: Option<ChannelId>,
+        /// Set when the error answers a `send`.
+        #[serde(rename = "ref")]
+        reference: Option<String>,
+    },
+    /// The answer to a `send`. Only the `ref` is required, and the message
+    /// stays JSON here: an answer this client cannot read fails its send
+    /// (with [`ClientError::Decode`]) instead of the whole frame, which would
+    /// leave the send waiting for ever.
+    Sent {
+        #[serde(rename = "ref")]
+        reference: String,
+        #[serde(default)]
+        message: serde_json::Value,
+        #[serde(default)]
+        replayed: bool,
     },
     Pong,
     /// A frame type newer than this client: ignored.
@@ -237,6 +260,16 @@ enum Out<'a> {
     Presence {
         status: PresenceStatus,
     },
+    /// A message to post: the body of `POST /channels/{id}/messages` plus
+    /// `ref` and `channel_id`.
+    Send {
+        #[serde(rename = "ref")]
+        reference: &'a str,
+        channel_id: &'a ChannelId,
+        text: &'a str,
+        #[serde(flatten)]
+        options: &'a SendOptions,
+    },
     Ping,
 }
 
@@ -255,7 +288,37 @@ enum Cmd {
     Ack(HashMap<ChannelId, u64>),
     /// An event was handed to the caller (auto-ack).
     Delivered(ChannelId, u64),
+    Send(SendRequest),
 }
+
+/// A message a caller waits to see posted.
+#[derive(Debug)]
+struct SendRequest {
+    channel: ChannelId,
+    text: String,
+    /// Always with a `client_msg_id`: it is what makes a resend safe.
+    options: SendOptions,
+    reply: oneshot::Sender<Result<Sent>>,
+}
+
+/// The answer to [`SubscriptionHandle::send`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct Sent {
+    /// Exactly what `POST /channels/{id}/messages` would have answered.
+    pub message: octo_core::model::Message,
+    /// The `client_msg_id` had been posted before (by an earlier try, perhaps
+    /// on a connection that was lost before its answer): `message` is that
+    /// first message, and nothing new was posted.
+    pub replayed: bool,
+}
+
+/// Sends a subscription keeps written and unanswered on one connection; more
+/// wait, in order, in the subscription's task (in memory, unbounded: callers
+/// bound them by awaiting). The server accepts at most
+/// `octo_server::realtime::send::MAX_PENDING_SENDS` (64) per connection and
+/// answers the rest `too_many_in_flight`; staying within it, the client never
+/// sees that code.
+pub const MAX_SENDS_IN_FLIGHT: usize = 64;
 
 /// A live subscription. Yields frames through [`Subscription::next`] or as a
 /// [`Stream`]; `None` once it has ended (after an `Err` for a fatal close).
@@ -295,6 +358,41 @@ impl SubscriptionHandle {
     pub fn ack(&self, cursors: HashMap<ChannelId, u64>) -> Result<()> {
         self.cmd(Cmd::Ack(cursors))
     }
+
+    /// Posts a message on the subscription's socket, as
+    /// [`Client::send`] would over HTTP, and waits for the answer.
+    ///
+    /// Sends from any number of tasks are pipelined: those issued one after
+    /// another (from one task, or by polling in order) are committed in that
+    /// order. Without a `client_msg_id` in `options` one is made up (a UUIDv7),
+    /// so the send can be retried safely. While disconnected it waits for the
+    /// next connection, where it is written again if it had been written
+    /// before (the server answers `replayed` if the first one was committed).
+    ///
+    /// Errors: [`ClientError::Refused`] with the HTTP API's code (`not_found`,
+    /// `forbidden`, `rate_limited`, …); [`ClientError::SubscriptionEnded`]
+    /// once the subscription is dropped or closed for good. Dropping the
+    /// future gives up on the answer: the message may or may not be posted.
+    /// The subscription must be read meanwhile: a caller that stops reading
+    /// frames also stops the task that routes the answers.
+    pub async fn send(
+        &self,
+        channel: &ChannelId,
+        text: &str,
+        mut options: SendOptions,
+    ) -> Result<Sent> {
+        if options.client_msg_id.is_none() {
+            options.client_msg_id = Some(MessageId::generate().to_string());
+        }
+        let (reply, answer) = oneshot::channel();
+        self.cmd(Cmd::Send(SendRequest {
+            channel: channel.clone(),
+            text: text.to_owned(),
+            options,
+            reply,
+        }))?;
+        answer.await.map_err(|_| ClientError::SubscriptionEnded)?
+    }
 }
 
 impl Subscription {
@@ -330,6 +428,16 @@ impl Subscription {
 
     pub fn ack(&self, cursors: HashMap<ChannelId, u64>) -> Result<()> {
         self.handle.ack(cursors)
+    }
+
+    /// See [`SubscriptionHandle::send`].
+    pub async fn send(
+        &self,
+        channel: &ChannelId,
+        text: &str,
+        options: SendOptions,
+    ) -> Result<Sent> {
+        self.handle.send(channel, text, options).await
     }
 }
 
@@ -375,6 +483,7 @@ impl Client {
             markers: VecDeque::new(),
             last_gap: None,
             triggered: HashMap::new(),
+            sends: Sends::default(),
             out: frames_tx,
             cmds,
         };
@@ -398,8 +507,9 @@ impl Client {
 /// Frames waiting for the caller; a full queue stops reading the socket, and
 /// the server then cuts the connection off (4409), to be resumed later.
 const FRAME_QUEUE: usize = 1024;
-/// The server's default frame limit (`[limits.realtime]`).
-const MAX_HELLO_BYTES: usize = 64 * 1024;
+/// The server's default frame limit (`[limits.realtime]`); a bigger frame
+/// would be answered with close 1009, again on every reconnect.
+const MAX_FRAME_BYTES: usize = 64 * 1024;
 /// A session this long resets the reconnect backoff.
 const STABLE_SESSION: Duration = Duration::from_secs(10);
 /// Auto-acks go out at most this often.
@@ -462,8 +572,64 @@ struct Worker {
     last_gap: Option<(ChannelId, u64)>,
     /// Channel → the last trigger yielded (event seq, trigger id).
     triggered: HashMap<ChannelId, (u64, String)>,
+    sends: Sends,
     out: mpsc::Sender<Result<Frame>>,
     cmds: mpsc::UnboundedReceiver<Cmd>,
+}
+
+/// A subscription's sends, across its connections. Each gets a number when
+/// the task takes it, used as its `ref` on every connection it is written on:
+/// numbers grow with the order sends were issued, so sorting by them is that
+/// order.
+#[derive(Default)]
+struct Sends {
+    next_ref: u64,
+    /// Not written on this connection yet, oldest first.
+    waiting: VecDeque<(u64, SendRequest)>,
+    /// Written on this connection and not answered yet (at most
+    /// [`MAX_SENDS_IN_FLIGHT`]); every one is older than every waiting one.
+    written: BTreeMap<u64, SendRequest>,
+}
+
+impl Sends {
+    fn push(&mut self, request: SendRequest) {
+        self.waiting.push_back((self.next_ref, request));
+        self.next_ref += 1;
+    }
+
+    /// A new connection: what was written on the last one and not answered
+    /// may or may not have been committed, so it is written again (its
+    /// `client_msg_id` makes that safe), first and in its order.
+    fn rewrite_unanswered(&mut self) {
+        let written = std::mem::take(&mut self.written);
+        for entry in written.into_iter().rev() {
+            self.waiting.push_front(entry);
+        }
+    }
+
+    /// The next send to write, while the window has room. Sends whose caller
+    /// stopped waiting are dropped rather than written.
+    fn next_to_write(&mut self) -> Option<(u64, SendRequest)> {
+        while self.written.len() < MAX_SENDS_IN_FLIGHT {
+            let (reference, request) = self.waiting.pop_front()?;
+            if !request.reply.is_closed() {
+                return Some((reference, request));
+            }
+        }
+        None
+    }
+
+    /// Hands an answer to the send with this `ref`. Anything else (a ref this
+    /// task did not write on this connection) is not for anyone here.
+    fn answer(&mut self, reference: &str, outcome: Result<Sent>) {
+        let Ok(reference) = reference.parse::<u64>() else {
+            return;
+        };
+        if let Some(request) = self.written.remove(&reference) {
+            // The caller may have stopped waiting: nothing to tell then.
+            let _ = request.reply.send(outcome);
+        }
+    }
 }
 
 fn transient(context: &str, e: impl std::fmt::Display) -> Lost {
@@ -517,10 +683,10 @@ impl Worker {
             cursors: &self.cursors,
         }
         .message();
-        if hello.len() > MAX_HELLO_BYTES {
+        if hello.len() > MAX_FRAME_BYTES {
             // The server would close with 1009, again and again.
             return Err(Lost::Fatal(ClientError::WebSocket(format!(
-                "hello with {} cursors is over the server's {MAX_HELLO_BYTES}-byte frame limit",
+                "hello with {} cursors is over the server's {MAX_FRAME_BYTES}-byte frame limit",
                 self.cursors.len()
             ))));
         }
@@ -639,8 +805,47 @@ impl Worker {
                 Cmd::Delivered(channel, seq) => {
                     merge(&mut self.auto_acks, [(channel, seq)]);
                 }
+                // Sends wait for the next connection.
+                Cmd::Send(request) => self.sends.push(request),
             }
         }
+    }
+
+    /// Writes waiting sends while fewer than [`MAX_SENDS_IN_FLIGHT`] are
+    /// unanswered, in order, with one flush.
+    async fn write_sends(&mut self, socket: &mut Socket) -> StdResult<(), Lost> {
+        let mut wrote = false;
+        while let Some((reference, request)) = self.sends.next_to_write() {
+            let frame = Out::Send {
+                reference: &reference.to_string(),
+                channel_id: &request.channel,
+                text: &request.text,
+                options: &request.options,
+            }
+            .message();
+            if frame.len() > MAX_FRAME_BYTES {
+                // The server would close the connection (1009), and the
+                // resend would close the next one: refuse it here instead.
+                let e = ClientError::WebSocket(format!(
+                    "a send of {} bytes is over the server's {MAX_FRAME_BYTES}-byte frame limit",
+                    frame.len()
+                ));
+                let _ = request.reply.send(Err(e));
+                continue;
+            }
+            // Counted as written before the write: if the write fails, the
+            // send is written again on the next connection.
+            self.sends.written.insert(reference, request);
+            socket
+                .feed(frame)
+                .await
+                .map_err(|e| transient("sending", e))?;
+            wrote = true;
+        }
+        if wrote {
+            socket.flush().await.map_err(|e| transient("sending", e))?;
+        }
+        Ok(())
     }
 
     async fn send(
@@ -663,6 +868,7 @@ impl Worker {
 
     async fn session(&mut self, socket: &mut Socket) -> Ended {
         self.markers.clear();
+        self.sends.rewrite_unanswered();
         match self.session_inner(socket).await {
             Ok(()) | Err(Ended::Dropped) => {
                 let goodbye = Message::Close(Some(CloseFrame {
@@ -688,6 +894,7 @@ impl Worker {
             self.send(socket, Out::Ack { cursors: &cursors }, Marker::Caller)
                 .await?;
         }
+        self.write_sends(socket).await?;
         let mut ack_tick = tokio::time::interval(ACK_EVERY);
         ack_tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         // Half the idle timeout without a word from the server: ping it; the
@@ -718,7 +925,11 @@ impl Worker {
                     heard = tokio::time::Instant::now();
                     pinged = false;
                     match msg {
-                        Message::Text(text) => self.on_text(&text).await?,
+                        Message::Text(text) => {
+                            self.on_text(&text).await?;
+                            // An answer may have made room for a waiting send.
+                            self.write_sends(socket).await?;
+                        }
                         Message::Close(frame) => return Err(closed(frame.as_ref()).into()),
                         _ => {}
                     }
@@ -738,6 +949,10 @@ impl Worker {
                         self.send(socket, Out::Ack { cursors: &cursors }, Marker::Caller).await?;
                     }
                     Some(Cmd::Delivered(channel, seq)) => merge(&mut self.auto_acks, [(channel, seq)]),
+                    Some(Cmd::Send(request)) => {
+                        self.sends.push(request);
+                        self.write_sends(socket).await?;
+                    }
                 },
                 _ = ack_tick.tick(), if !self.auto_acks.is_empty() => {
                     // One frame per channel: the server stops at the first
@@ -831,10 +1046,33 @@ impl Worker {
                 })
                 .await
             }
+            Wire::Sent {
+                reference,
+                message,
+                replayed,
+            } => {
+                let outcome = serde_json::from_value(message)
+                    .map(|message| Sent { message, replayed })
+                    .map_err(|e| ClientError::Decode(format!("the sent message: {e}")));
+                self.sends.answer(&reference, outcome);
+                Ok(())
+            }
+            Wire::Error {
+                reference: Some(reference),
+                code,
+                message,
+                ..
+            } => {
+                // The answer to a send; the ping markers are not involved.
+                self.sends
+                    .answer(&reference, Err(ClientError::Refused { code, message }));
+                Ok(())
+            }
             Wire::Error {
                 code,
                 message,
                 channel_id,
+                reference: None,
             } => {
                 if let Some(Marker::AutoAck(channel)) = self.markers.front() {
                     // Not the caller's doing: stop acking that channel.
@@ -954,6 +1192,87 @@ mod tests {
             panic!("text")
         };
         assert_eq!(&*text, r#"{"type":"presence","status":"away"}"#);
+    }
+
+    #[test]
+    fn send_frames_carry_the_post_body_and_answers_decode() {
+        let options = SendOptions {
+            client_msg_id: Some("k1".into()),
+            ..SendOptions::default()
+        };
+        let Message::Text(text) = (Out::Send {
+            reference: "7",
+            channel_id: &ChannelId::from_string("c1"),
+            text: "hi",
+            options: &options,
+        })
+        .message() else {
+            panic!("text")
+        };
+        let v: serde_json::Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(
+            v,
+            serde_json::json!({"type": "send", "ref": "7", "channel_id": "c1", "text": "hi", "client_msg_id": "k1"})
+        );
+
+        let wire: Wire = serde_json::from_str(
+            r#"{"type":"sent","ref":"7","message":{"id":"m1"},"replayed":true}"#,
+        )
+        .unwrap();
+        assert!(matches!(wire, Wire::Sent { reference, replayed: true, .. } if reference == "7"));
+        let wire: Wire =
+            serde_json::from_str(r#"{"type":"error","code":"not_found","message":"no","ref":"8"}"#)
+                .unwrap();
+        assert!(matches!(wire, Wire::Error { reference: Some(r), .. } if r == "8"));
+        // An answer that cannot be read still names its send.
+        let wire: Wire = serde_json::from_str(r#"{"type":"sent","ref":"9"}"#).unwrap();
+        assert!(
+            matches!(wire, Wire::Sent { reference, message, .. } if reference == "9" && message.is_null())
+        );
+    }
+
+    fn request(text: &str) -> (SendRequest, oneshot::Receiver<Result<Sent>>) {
+        let (reply, answer) = oneshot::channel();
+        let request = SendRequest {
+            channel: ChannelId::from_string("c1"),
+            text: text.into(),
+            options: SendOptions::default(),
+            reply,
+        };
+        (request, answer)
+    }
+
+    #[test]
+    fn unanswered_sends_go_first_in_their_order_on_the_next_connection() {
+        let mut sends = Sends::default();
+        let mut answers = Vec::new();
+        for i in 0..MAX_SENDS_IN_FLIGHT + 3 {
+            let (request, answer) = request(&format!("m{i}"));
+            sends.push(request);
+            answers.push(answer);
+        }
+        // The window fills; the rest wait.
+        while let Some((reference, request)) = sends.next_to_write() {
+            sends.written.insert(reference, request);
+        }
+        assert_eq!(sends.written.len(), MAX_SENDS_IN_FLIGHT);
+        assert_eq!(sends.waiting.len(), 3);
+        // One is answered, and the caller of another gives up.
+        sends.answer("0", Err(ClientError::SubscriptionEnded));
+        sends.answer("not a ref", Err(ClientError::SubscriptionEnded));
+        answers.remove(1);
+
+        sends.rewrite_unanswered();
+        let mut order = Vec::new();
+        while let Some((reference, request)) = sends.next_to_write() {
+            order.push((reference, request.text.clone()));
+            sends.written.insert(reference, request);
+        }
+        let expected: Vec<(u64, String)> = (2..MAX_SENDS_IN_FLIGHT as u64 + 2)
+            .map(|i| (i, format!("m{i}")))
+            .collect();
+        assert_eq!(order, expected);
+        assert_eq!(sends.waiting.len(), 1);
     }
 
     #[test]
