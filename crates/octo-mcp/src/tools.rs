@@ -134,7 +134,10 @@ fn ok(value: Value) -> ToolResult {
 /// API's own error shape; it is not a protocol failure.
 fn refused(e: ClientError) -> ToolResult {
     let (code, message) = match &e {
-        ClientError::Api { code, message, .. } => (code.clone(), message.clone()),
+        // Refused over HTTP or over the WebSocket: the server's own code.
+        ClientError::Api { code, message, .. } | ClientError::Refused { code, message } => {
+            (code.clone(), message.clone())
+        }
         other => ("unavailable".to_owned(), other.to_string()),
     };
     Ok(CallToolResult::error(vec![ContentBlock::text(
@@ -508,5 +511,41 @@ impl ServerHandler for OctoMcp {
                 "Octo team chat. You act as the principal of your token, with its permissions: \
                  list_channels first, then read, post and reply by channel id.",
             )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn error_of(result: ToolResult) -> Value {
+        let result = result.expect("a tool result");
+        assert_eq!(result.is_error, Some(true));
+        let text = result.content[0]
+            .as_text()
+            .expect("a text block")
+            .text
+            .clone();
+        serde_json::from_str::<Value>(&text).expect("json")["error"].clone()
+    }
+
+    /// A refusal keeps the server's code whether it came over HTTP or over
+    /// the WebSocket; anything else is `unavailable`.
+    #[test]
+    fn refusals_keep_the_servers_code() {
+        let over_ws = error_of(refused(ClientError::Refused {
+            code: "not_found".into(),
+            message: "channel not found".into(),
+        }));
+        assert_eq!(over_ws["code"], "not_found");
+        assert_eq!(over_ws["message"], "channel not found");
+        let over_http = error_of(refused(ClientError::Api {
+            status: reqwest::StatusCode::FORBIDDEN,
+            code: "forbidden".into(),
+            message: "no".into(),
+        }));
+        assert_eq!(over_http["code"], "forbidden");
+        let other = error_of(refused(ClientError::SubscriptionEnded));
+        assert_eq!(other["code"], "unavailable");
     }
 }
