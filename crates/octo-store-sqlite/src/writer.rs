@@ -424,24 +424,6 @@ mod tests {
         assert_eq!(values(&conn), vec![7, 10]);
     }
 
-    #[test]
-    fn a_broken_transaction_fails_the_whole_batch() {
-        let (_dir, conn) = db();
-        let (j1, r1) = job(insert(1));
-        // Ending the transaction from inside a job breaks the batch.
-        let (j2, r2) = job(|c: &Connection| -> Res<()> { Ok(c.execute_batch("ROLLBACK")?) });
-        let (j3, r3) = job(insert(3));
-        let conn = run_one_batch(conn, vec![j1, j2, j3]);
-        for r in [
-            r1.blocking_recv().unwrap().map(drop),
-            r2.blocking_recv().unwrap(),
-            r3.blocking_recv().unwrap().map(drop),
-        ] {
-            assert!(matches!(r, Err(StoreError::Backend(_))), "{r:?}");
-        }
-        assert!(values(&conn).is_empty());
-    }
-
     /// A re-runnable insert that counts its runs.
     fn insert_again(
         v: i64,
@@ -513,25 +495,41 @@ mod tests {
         assert_eq!(values(&conn), vec![1, 2, 3, 4, 5]);
     }
 
-    /// A re-runnable job that ends the transaction fails the whole batch:
+    /// Either kind of job, from the same closure.
+    fn either<T, F>(rerunnable: bool, f: F) -> (Job, oneshot::Receiver<Result<T, StoreError>>)
+    where
+        T: Send + 'static,
+        F: FnMut(&Connection) -> Res<T> + Send + 'static,
+    {
+        if rerunnable {
+            job_rerunnable(f)
+        } else {
+            job(f)
+        }
+    }
+
+    /// A job of either kind that ends the transaction breaks the batch:
     /// nothing of it is committed, not even what ran after it.
     #[test]
-    fn a_rerunnable_job_that_ends_the_transaction_fails_the_batch() {
-        let (_dir, conn) = db();
-        let runs = Arc::new(AtomicUsize::new(0));
-        let (j1, r1) = job_rerunnable(insert_again(1, &runs));
-        let (j2, r2) =
-            job_rerunnable(|c: &Connection| -> Res<()> { Ok(c.execute_batch("ROLLBACK")?) });
-        let (j3, r3) = job_rerunnable(insert_again(3, &runs));
-        let conn = run_one_batch(conn, vec![j1, j2, j3]);
-        for r in [
-            r1.blocking_recv().unwrap().map(drop),
-            r2.blocking_recv().unwrap(),
-            r3.blocking_recv().unwrap().map(drop),
-        ] {
-            assert!(matches!(r, Err(StoreError::Backend(_))), "{r:?}");
+    fn a_job_that_ends_the_transaction_fails_the_whole_batch() {
+        for rerunnable in [false, true] {
+            let (_dir, conn) = db();
+            let runs = Arc::new(AtomicUsize::new(0));
+            let (j1, r1) = either(rerunnable, insert_again(1, &runs));
+            let (j2, r2) = either(rerunnable, |c: &Connection| -> Res<()> {
+                Ok(c.execute_batch("ROLLBACK")?)
+            });
+            let (j3, r3) = either(rerunnable, insert_again(3, &runs));
+            let conn = run_one_batch(conn, vec![j1, j2, j3]);
+            for r in [
+                r1.blocking_recv().unwrap().map(drop),
+                r2.blocking_recv().unwrap(),
+                r3.blocking_recv().unwrap().map(drop),
+            ] {
+                assert!(matches!(r, Err(StoreError::Backend(_))), "{r:?}");
+            }
+            assert!(values(&conn).is_empty());
         }
-        assert!(values(&conn).is_empty());
     }
 
     /// A panicking re-runnable job is refused; its neighbours commit.
