@@ -44,26 +44,32 @@ impl Maintainer {
             Maintainer::OpenAi(_) if input.messages.is_empty() => return None,
             Maintainer::OpenAi(client) => client,
         };
-        let answer = match client.complete(SYSTEM, &prompt(input)).await {
-            Ok(answer) => answer,
-            Err(e @ LlmError::TooLarge(_)) => {
-                tracing::warn!(scope = input.scope, error = %e, "scribe: the model's revision is refused");
-                return None;
-            }
-            Err(e) => {
-                tracing::warn!(scope = input.scope, error = %e, "scribe: model unavailable; this pass uses the rules");
-                return rules(input);
-            }
-        };
-        let revised = unfenced(&answer);
-        match check_revision(input.current, revised, input.members) {
+        match ask(client, input).await {
             Ok(doc) => (doc.render() != input.current).then_some(doc),
-            Err(e) => {
+            Err(
+                e @ (LlmRevisionError::Refused(_)
+                | LlmRevisionError::Endpoint(LlmError::TooLarge(_))),
+            ) => {
                 tracing::warn!(scope = input.scope, error = %e, "scribe: the model's revision is refused");
                 None
             }
+            Err(e) => {
+                tracing::warn!(scope = input.scope, error = %e, "scribe: model unavailable; this pass uses the rules");
+                rules(input)
+            }
         }
     }
+}
+
+/// The model's revision of the document, checked: the step a pass and
+/// [`llm_revision`] share.
+async fn ask(client: &ChatClient, input: &PassInput<'_>) -> Result<Document, LlmRevisionError> {
+    let answer = client.complete(SYSTEM, &prompt(input)).await?;
+    Ok(check_revision(
+        input.current,
+        unfenced(&answer),
+        input.members,
+    )?)
 }
 
 /// Why [`llm_revision`] has no document.
@@ -91,10 +97,7 @@ pub async fn llm_revision(
         members,
         messages,
     };
-    let answer = ChatClient::new(config.clone())
-        .complete(SYSTEM, &prompt(&input))
-        .await?;
-    Ok(check_revision(current, unfenced(&answer), members)?)
+    ask(&ChatClient::new(config.clone()), &input).await
 }
 
 fn rules(input: &PassInput<'_>) -> Option<Document> {
