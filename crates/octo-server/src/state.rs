@@ -228,8 +228,9 @@ impl AppState {
 
     /// Tells every node about committed events. The broker is a hint, so a
     /// failure is logged, not returned: receivers catch up from the log.
-    pub async fn publish(&self, events: impl IntoIterator<Item = Event>) {
+    pub async fn publish(&self, events: impl IntoIterator<Item = impl Into<Arc<Event>>>) {
         for event in events {
+            let event: Arc<Event> = event.into();
             let member = crate::cache::changes_access(event.kind).then(|| {
                 // Before the handler answers, so this node's next request sees it.
                 self.cache.invalidate();
@@ -237,7 +238,7 @@ impl AppState {
                     .as_str()
                     .map(PrincipalId::from_string)
             });
-            if let Err(e) = self.broker.publish(Signal::Event(Arc::new(event))).await {
+            if let Err(e) = self.broker.publish(Signal::Event(event)).await {
                 tracing::warn!(error = %e, "could not publish an event; receivers will catch up from the log");
             }
             // Other nodes may not follow this channel; a membership change must

@@ -20,13 +20,12 @@ use super::frames::{SendFrame, SendRef, ServerFrame};
 use crate::caller::{authenticate, spend_request};
 use crate::error::{ApiError, ApiResult};
 use crate::routes;
-use crate::routes::messages::{PostMessageRequest, Prepared};
+use crate::routes::messages::{PostMessageRequest, Prepared, Sent};
 use crate::state::AppState;
 use axum::extract::ws::Utf8Bytes;
 use futures::StreamExt;
 use futures::stream::FuturesOrdered;
 use octo_core::ChannelId;
-use octo_store::Posted;
 use std::collections::VecDeque;
 use std::future::Future;
 use std::pin::Pin;
@@ -48,7 +47,7 @@ pub const MAX_PENDING_SENDS: usize = 64;
 pub const MAX_COMMITS_IN_FLIGHT: usize = 32;
 
 type Preparing = Pin<Box<dyn Future<Output = ApiResult<Prepared>> + Send>>;
-type Commit = Pin<Box<dyn Future<Output = (SendRef, ApiResult<Posted>)> + Send>>;
+type Commit = Pin<Box<dyn Future<Output = (SendRef, ApiResult<Sent>)> + Send>>;
 
 struct Queued {
     reference: SendRef,
@@ -242,13 +241,13 @@ impl Sends {
 }
 
 /// The answer to one send.
-fn answer(reference: &SendRef, outcome: ApiResult<Posted>) -> Utf8Bytes {
+fn answer(reference: &SendRef, outcome: ApiResult<Sent>) -> Utf8Bytes {
     let reference = reference.as_str();
     match outcome {
-        Ok(posted) => ServerFrame::Sent {
+        Ok(sent) => ServerFrame::Sent {
             reference,
-            message: &posted.message,
-            replayed: posted.event.is_none(),
+            message: &sent.message,
+            replayed: sent.replayed,
         }
         .to_text()
         .into(),

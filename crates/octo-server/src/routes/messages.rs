@@ -16,6 +16,7 @@ use octo_core::names::*;
 use octo_core::*;
 use octo_store::{MessageEdit, MessagePage, NewMessage, Posted, ThreadFilter, now};
 use serde::{Deserialize, Serialize};
+use std::sync::Arc;
 use utoipa::ToSchema;
 
 #[derive(Deserialize, ToSchema)]
@@ -89,12 +90,12 @@ pub async fn post_message(
     Path(id): Path<String>,
     ApiJson(req): ApiJson<PostMessageRequest>,
 ) -> ApiResult<(StatusCode, HeaderMap, Json<Message>)> {
-    let posted = post(&state, &caller, &ChannelId::from_string(id), req).await?;
+    let sent = post(&state, &caller, &ChannelId::from_string(id), req).await?;
     let mut headers = HeaderMap::new();
-    if posted.event.is_none() {
+    if sent.replayed {
         headers.insert(REPLAYED, HeaderValue::from_static("true"));
     }
-    Ok((StatusCode::CREATED, headers, Json(posted.message)))
+    Ok((StatusCode::CREATED, headers, Json(sent.message)))
 }
 
 /// Sending, for every way in: checks, commit, fan-out, triggers.
@@ -103,9 +104,17 @@ pub async fn post(
     caller: &Caller,
     channel: &ChannelId,
     req: PostMessageRequest,
-) -> ApiResult<Posted> {
+) -> ApiResult<Sent> {
     let prepared = prepare(state, caller, channel, req).await?;
     commit(state, prepared).await
+}
+
+/// What a send did.
+pub struct Sent {
+    pub message: Message,
+    /// The send repeated an earlier one (same `client_msg_id`), whose message
+    /// this is: nothing new was committed or fanned out.
+    pub replayed: bool,
 }
 
 /// A send that passed every check, ready to commit.
@@ -186,14 +195,20 @@ pub async fn prepare(
 /// The store is the first thing it awaits: a WebSocket session that pipelines
 /// sends relies on the first poll of this future reaching the first poll of
 /// `post_message` (see `realtime::send`). Keep anything awaited before it out.
-pub async fn commit(state: &AppState, prepared: Prepared) -> ApiResult<Posted> {
+pub async fn commit(state: &AppState, prepared: Prepared) -> ApiResult<Sent> {
     let Prepared { channel, message } = prepared;
-    let posted = state.store.post_message(message).await?;
-    if let Some(event) = &posted.event {
+    let Posted { message, event } = state.store.post_message(message).await?;
+    // Shared, not cloned: the hub and the triggers read the same event (a
+    // deep copy of its JSON payload was a fifth of a post's allocations).
+    let event = event.map(Arc::new);
+    if let Some(event) = &event {
         state.publish([event.clone()]).await;
     }
-    crate::triggers::on_message(state, &channel, &posted.message, posted.event.as_ref()).await?;
-    Ok(posted)
+    crate::triggers::on_message(state, &channel, &message, event.as_deref()).await?;
+    Ok(Sent {
+        message,
+        replayed: event.is_none(),
+    })
 }
 
 /// Most files on one message.
@@ -238,7 +253,7 @@ pub async fn post_as_agent(
     thread: Option<MessageId>,
     text: MessageText,
     client_msg_id: String,
-) -> ApiResult<Posted> {
+) -> ApiResult<Sent> {
     let principal = state
         .store
         .get_principal(agent)
