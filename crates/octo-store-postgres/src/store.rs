@@ -341,7 +341,14 @@ impl Store for PgStore {
     }
 
     async fn post_message(&self, m: NewMessage) -> Result<Posted> {
-        in_tx!(self, |c| messages::post(c, m))
+        self.posts.post(m).await
+    }
+
+    /// True: a post is queued for its group commit in its first poll, and
+    /// the node's batches commit one after another, each in queue order (see
+    /// `post_batch`).
+    fn posts_commit_in_call_order(&self) -> bool {
+        true
     }
 
     async fn get_message(&self, id: &MessageId) -> Result<Option<Message>> {
@@ -568,5 +575,6 @@ impl Store for PgStore {
 
     async fn close(&self) {
         PgStore::close(self);
+        self.posts.stopped().await;
     }
 }
