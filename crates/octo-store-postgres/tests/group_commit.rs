@@ -478,6 +478,46 @@ async fn two_nodes_batching_into_two_channels_stay_gapless() {
     two.close().await;
 }
 
+/// Retries of one post through two nodes at once, each among other posts
+/// (so some share a batch with them): one message for the key, every other
+/// post commits, seqs stay gapless.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn retries_through_two_nodes_make_one_message() {
+    let schema = TempSchema::new();
+    let one: Arc<dyn Store> = Arc::new(open(&schema).await);
+    let two: Arc<dyn Store> = Arc::new(open(&schema).await);
+    let w = world(&*one).await;
+    let c = channel(&*one, &w, "general").await;
+    let mut tasks = Vec::new();
+    for i in 0..12 {
+        let node = if i % 2 == 0 { one.clone() } else { two.clone() };
+        let mut keyed = msg(&c.id, &w.alice, &format!("retry {i}"));
+        keyed.client_msg_id = Some("same".into());
+        let plain = msg(&c.id, &w.owner, &format!("plain {i}"));
+        tasks.push(tokio::spawn(async move {
+            let (keyed, plain) = tokio::join!(node.post_message(keyed), node.post_message(plain));
+            plain.expect("plain post");
+            keyed.expect("keyed post")
+        }));
+    }
+    let mut created = 0;
+    let mut ids = HashSet::new();
+    for t in tasks {
+        let posted = t.await.expect("task");
+        created += usize::from(posted.event.is_some());
+        ids.insert(posted.message.id);
+    }
+    assert_eq!((created, ids.len()), (1, 1));
+    let events = one.list_events(&c.id, 0, 100).await.expect("events");
+    assert_eq!(
+        events.iter().map(|e| e.seq).collect::<Vec<_>>(),
+        (1..=c.last_seq + 13).collect::<Vec<_>>(),
+        "the 12 plain posts and one keyed one, gapless"
+    );
+    one.close().await;
+    two.close().await;
+}
+
 /// Posts queued when the store closes are answered Closed, the task ends
 /// (`close` returns), and later posts are Closed too.
 #[tokio::test]
