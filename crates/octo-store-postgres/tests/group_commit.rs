@@ -518,6 +518,57 @@ async fn retries_through_two_nodes_make_one_message() {
     two.close().await;
 }
 
+/// A batch that loses a deadlock is run again, and its posts commit: here
+/// another transaction holds the advisory lock of a keyed post (its key as
+/// `messages::earlier_post` spells it) and then waits for the channel row the
+/// batch locked for an earlier post. PostgreSQL fails the batch's wait (it
+/// waited first); the batch rolls back, the other transaction gets the row
+/// and ends, and the rerun goes through.
+/// (On one thread, so both posts queue before the batch task runs.)
+#[tokio::test]
+async fn a_batch_that_loses_a_deadlock_runs_again() {
+    let schema = TempSchema::new();
+    let store = Arc::new(open(&schema).await);
+    let w = world(&*store).await;
+    let c = channel(&*store, &w, "general").await;
+    let other = sql(&schema).await;
+    other.batch_execute("BEGIN").await.expect("begin");
+    let key = format!("octo-post:{}:k", w.alice.id.as_str());
+    other
+        .execute(
+            "SELECT pg_advisory_xact_lock(hashtextextended($1, 0))",
+            &[&key],
+        )
+        .await
+        .expect("advisory lock");
+    let mut keyed = msg(&c.id, &w.alice, "keyed");
+    keyed.client_msg_id = Some("k".into());
+    let plain = msg(&c.id, &w.owner, "plain");
+    let batch = {
+        let store = store.clone();
+        tokio::spawn(async move {
+            let store: &dyn Store = &*store;
+            tokio::join!(store.post_message(plain), store.post_message(keyed))
+        })
+    };
+    // Let the batch lock the channel and wait for the advisory lock.
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    other
+        .execute(
+            "UPDATE channels SET topic = topic WHERE id = $1",
+            &[&c.id.as_str()],
+        )
+        .await
+        .expect("the channel row, once the batch gave it up");
+    other.batch_execute("ROLLBACK").await.expect("rollback");
+    let (plain, keyed) = batch.await.expect("task");
+    let (plain, keyed) = (plain.expect("plain"), keyed.expect("keyed"));
+    let mut seqs = [plain.message.seq, keyed.message.seq];
+    seqs.sort_unstable();
+    assert_eq!(seqs, [c.last_seq + 1, c.last_seq + 2]);
+    Store::close(&*store).await;
+}
+
 /// Posts queued when the store closes are answered Closed, the task ends
 /// (`close` returns), and later posts are Closed too.
 #[tokio::test]
