@@ -1,6 +1,7 @@
 //! The [`Store`] trait, mapped onto pooled connections: writes run in one
-//! transaction each, answered after commit; reads run on a connection as they
-//! are. The SQL lives in the area modules.
+//! transaction each (posts in one shared with the posts queued beside them,
+//! see `post_batch`), answered after commit; reads run on a connection as
+//! they are. The SQL lives in the area modules.
 
 use crate::error::Error;
 use crate::{
