@@ -19,6 +19,12 @@ impl Error {
     pub(crate) fn is_aborted_transaction(&self) -> bool {
         matches!(self, Error::Db(e) if e.code() == Some(&SqlState::IN_FAILED_SQL_TRANSACTION))
     }
+
+    /// PostgreSQL broke a lock cycle by failing this statement: nothing the
+    /// statement itself did wrong, so its transaction may be run again.
+    pub(crate) fn is_deadlock(&self) -> bool {
+        matches!(self, Error::Db(e) if e.code() == Some(&SqlState::T_R_DEADLOCK_DETECTED))
+    }
 }
 
 impl From<StoreError> for Error {

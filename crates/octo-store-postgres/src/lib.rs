@@ -2,10 +2,11 @@
 //! nodes.
 //!
 //! Every write runs in one READ COMMITTED transaction on a pooled connection
-//! and answers after commit. A channel's seq is its row's `last_seq`, bumped
-//! with `UPDATE … RETURNING` inside the append transaction: the row lock is
-//! held to commit, so concurrent writers (on any node) get gapless seqs in the
-//! order they commit. Races the SQLite backend rules out with its single
+//! and answers after commit; posts share theirs with the posts queued beside
+//! them (a group commit, see `post_batch`). A channel's seq is its row's
+//! `last_seq`, bumped with `UPDATE … RETURNING` inside the append transaction:
+//! the row lock is held to commit, so concurrent writers (on any node) get
+//! gapless seqs in the order they commit. Races the SQLite backend rules out with its single
 //! writer are ruled out here with transaction-scoped advisory locks (first
 //! setup, idempotent posts, DM creation) or unique constraints.
 #![forbid(unsafe_code)]
@@ -24,6 +25,7 @@ mod messages;
 mod migrate;
 mod orgs;
 mod overrides;
+mod post_batch;
 mod principals;
 mod proposals;
 mod reactions;
@@ -67,6 +69,7 @@ impl Default for PgOptions {
 
 pub struct PgStore {
     pool: Pool,
+    posts: post_batch::PostBatcher,
 }
 
 impl PgStore {
@@ -106,32 +109,39 @@ impl PgStore {
             .runtime(deadpool_postgres::Runtime::Tokio1)
             .build()
             .map_err(|e| StoreError::Backend(format!("could not build the pool: {e}")))?;
-        let store = PgStore { pool };
         {
-            let mut client = store.client().await?;
+            let mut client = pooled(&pool).await?;
             migrate::migrate(&mut client, options.schema.as_deref()).await?;
         }
-        Ok(store)
+        let posts = post_batch::PostBatcher::start(pool.clone());
+        Ok(PgStore { pool, posts })
     }
 
     /// A pooled connection; Closed once the store is closed.
     pub(crate) async fn client(&self) -> Result<deadpool_postgres::Client, StoreError> {
-        if self.pool.is_closed() {
-            return Err(StoreError::Closed);
-        }
-        self.pool.get().await.map_err(|e| match e {
-            deadpool_postgres::PoolError::Closed => StoreError::Closed,
-            e => {
-                tracing::error!(error = %e, "no PostgreSQL connection");
-                StoreError::Backend(format!("no database connection: {e}"))
-            }
-        })
+        pooled(&self.pool).await
     }
 
-    /// Refuses new work; connections close as their current query ends.
+    /// Refuses new work; connections close as their current query ends, and
+    /// posts still queued for a group commit are answered Closed.
     pub fn close(&self) {
+        self.posts.close();
         self.pool.close();
     }
+}
+
+/// A connection from `pool`; Closed once the pool is closed.
+async fn pooled(pool: &Pool) -> Result<deadpool_postgres::Client, StoreError> {
+    if pool.is_closed() {
+        return Err(StoreError::Closed);
+    }
+    pool.get().await.map_err(|e| match e {
+        deadpool_postgres::PoolError::Closed => StoreError::Closed,
+        e => {
+            tracing::error!(error = %e, "no PostgreSQL connection");
+            StoreError::Backend(format!("no database connection: {e}"))
+        }
+    })
 }
 
 /// Helpers for tests (in this crate and in others) that need a PostgreSQL

@@ -75,8 +75,10 @@ fn hop_at(row: Option<Row>) -> Res<Option<u32>> {
 /// The channel's next seq (taking its row lock) and the hop of the message the
 /// new one follows: the newest reply of its thread (else the root itself), or
 /// for a top-level message the newest top-level one. The reads are sent with
-/// the seq's UPDATE and run after it, so they see the channel settled.
-async fn seq_and_previous_hop(c: &impl Db, m: &NewMessage) -> Res<(u64, Option<u32>)> {
+/// the seq's UPDATE and run after it, so they see the channel settled. The
+/// outer error means no seq was taken; the inner one (a missing or misplaced
+/// thread root) comes after the seq was.
+async fn seq_and_previous_hop(c: &impl Db, m: &NewMessage) -> Res<(u64, Res<Option<u32>>)> {
     let channel = m.channel_id.as_str();
     let by_channel: [&(dyn ToSql + Sync); 1] = [&channel];
     let seq_of =
@@ -94,7 +96,7 @@ async fn seq_and_previous_hop(c: &impl Db, m: &NewMessage) -> Res<(u64, Option<u
                 c.query_opt(&newest, &by_channel)
             );
             let seq = seq_of(seq?)?;
-            Ok((seq, hop_at(previous?)?))
+            Ok((seq, previous.map_err(Into::into).and_then(hop_at)))
         }
         Some(root_id) => {
             let bare_sql = format!("SELECT {MESSAGE_COLS} FROM messages WHERE id = $1");
@@ -113,14 +115,17 @@ async fn seq_and_previous_hop(c: &impl Db, m: &NewMessage) -> Res<(u64, Option<u
                 c.query_opt(&newest, &by_root),
             );
             let seq = seq_of(seq?)?;
-            // Replies hang off a top-level message of the same channel.
-            let root = root?
-                .as_ref()
-                .map(rows::message)
-                .transpose()?
-                .filter(|r| r.channel_id == m.channel_id && r.thread_id.is_none())
-                .ok_or(StoreError::NotFound)?;
-            Ok((seq, Some(hop_at(newest?)?.unwrap_or(root.hop))))
+            let previous = async {
+                // Replies hang off a top-level message of the same channel.
+                let root = root?
+                    .as_ref()
+                    .map(rows::message)
+                    .transpose()?
+                    .filter(|r| r.channel_id == m.channel_id && r.thread_id.is_none())
+                    .ok_or(StoreError::NotFound)?;
+                Ok(Some(hop_at(newest?)?.unwrap_or(root.hop)))
+            };
+            Ok((seq, previous.await))
         }
     }
 }
@@ -131,8 +136,11 @@ async fn seq_and_previous_hop(c: &impl Db, m: &NewMessage) -> Res<(u64, Option<u
 async fn earlier_post(
     c: &impl Db,
     author: &PrincipalId,
-    client_msg_id: &str,
+    client_msg_id: Option<&str>,
 ) -> Res<Option<Message>> {
+    let Some(client_msg_id) = client_msg_id else {
+        return Ok(None);
+    };
     let key = format!("octo-post:{}:{client_msg_id}", author.as_str());
     let look_sql =
         format!("SELECT {MESSAGE_COLS} FROM messages WHERE author_id = $1 AND client_msg_id = $2");
@@ -151,17 +159,37 @@ async fn earlier_post(
 }
 
 pub(crate) async fn post(c: &impl Db, mut m: NewMessage) -> Res<Posted> {
-    if let Some(client_msg_id) = &m.client_msg_id
-        && let Some(earlier) = earlier_post(c, &m.author_id, client_msg_id).await?
-    {
+    // One round trip for the look-up of an earlier post with this
+    // `client_msg_id` and for the seq (with the channel locked, the previous
+    // message is settled), sent in that order once their statements are
+    // prepared. A post in a group commit waits on the server, not on two
+    // trips; a retry gives its seq back.
+    let (earlier, next) = tokio::join!(
+        earlier_post(c, &m.author_id, m.client_msg_id.as_deref()),
+        seq_and_previous_hop(c, &m),
+    );
+    let earlier = match earlier {
+        // Aborted by the seq's failure, which says more.
+        Err(e) if e.is_aborted_transaction() => return Err(next.err().unwrap_or(e)),
+        earlier => earlier?,
+    };
+    if let Some(earlier) = earlier {
+        if let Ok((seq, _)) = next {
+            // Still this transaction's to give back: the row is locked.
+            db::execute(
+                c,
+                "UPDATE channels SET last_seq = $2 WHERE id = $1",
+                &[&m.channel_id.as_str(), &seq_param(seq.saturating_sub(1))],
+            )
+            .await?;
+        }
         return Ok(Posted {
             message: with_details(c, earlier).await?,
             event: None,
         });
     }
-    // The seq first: with the channel locked, the previous message is settled.
-    let (seq, previous) = seq_and_previous_hop(c, &m).await?;
-    let hop = next_hop(m.author_kind, previous);
+    let (seq, previous) = next?;
+    let hop = next_hop(m.author_kind, previous?);
     files::check_attachable(c, &m.attachments, &m.channel_id, &m.author_id).await?;
     let files = std::mem::take(&mut m.attachments);
     let mut message = m.stored(seq, hop, Vec::new());

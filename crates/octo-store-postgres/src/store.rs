@@ -1,6 +1,7 @@
 //! The [`Store`] trait, mapped onto pooled connections: writes run in one
-//! transaction each, answered after commit; reads run on a connection as they
-//! are. The SQL lives in the area modules.
+//! transaction each (posts in one shared with the posts queued beside them,
+//! see `post_batch`), answered after commit; reads run on a connection as
+//! they are. The SQL lives in the area modules.
 
 use crate::error::Error;
 use crate::{
@@ -341,7 +342,14 @@ impl Store for PgStore {
     }
 
     async fn post_message(&self, m: NewMessage) -> Result<Posted> {
-        in_tx!(self, |c| messages::post(c, m))
+        self.posts.post(m).await
+    }
+
+    /// True: a post is queued for its group commit in its first poll, and
+    /// the node's batches commit one after another, each in queue order (see
+    /// `post_batch`).
+    fn posts_commit_in_call_order(&self) -> bool {
+        true
     }
 
     async fn get_message(&self, id: &MessageId) -> Result<Option<Message>> {
@@ -568,5 +576,6 @@ impl Store for PgStore {
 
     async fn close(&self) {
         PgStore::close(self);
+        self.posts.stopped().await;
     }
 }
