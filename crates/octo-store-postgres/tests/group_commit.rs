@@ -3,11 +3,9 @@
 //! answers Closed. Needs the PostgreSQL of `OCTO_TEST_POSTGRES` (default
 //! postgres://postgres@127.0.0.1:5432/test); each test has its own schema.
 
-use octo_core::model::*;
 use octo_core::*;
-use octo_store::{
-    NewChannel, NewMessage, NewOrg, NewPrincipal, NewSpace, Posted, Store, StoreError, now,
-};
+use octo_store::conformance::{channel, msg, world};
+use octo_store::{NewMessage, Posted, Store, StoreError};
 use octo_store_postgres::testing::{TempSchema, test_url};
 use octo_store_postgres::{PgOptions, PgStore};
 use std::collections::HashSet;
@@ -54,104 +52,6 @@ async fn transactions(db: &tokio_postgres::Client, channel: &ChannelId) -> usize
     .await
     .expect("count")
     .get::<_, i64>(0) as usize
-}
-
-struct World {
-    owner: Principal,
-    alice: Principal,
-    org: OrgId,
-    space: SpaceId,
-}
-
-fn person(org: &OrgId, name: &str, role: Role) -> NewPrincipal {
-    NewPrincipal {
-        id: PrincipalId::generate(),
-        org_id: org.clone(),
-        kind: PrincipalKind::Human,
-        name: name.into(),
-        display_name: None,
-        email: Some(format!("{name}@example.com")),
-        password_hash: None,
-        role,
-        owner_id: None,
-        description: None,
-        skills: Vec::new(),
-        avatar_url: None,
-        created_at: now(),
-    }
-}
-
-async fn world(store: &dyn Store) -> World {
-    let org = NewOrg {
-        id: OrgId::generate(),
-        name: "Acme".into(),
-        created_at: now(),
-    };
-    let (org, owner) = store
-        .setup(org.clone(), person(&org.id, "owner", Role::Owner))
-        .await
-        .expect("setup");
-    let alice = store
-        .create_principal(person(&org.id, "alice", Role::Member))
-        .await
-        .expect("alice");
-    let space = store
-        .create_space(NewSpace {
-            id: SpaceId::generate(),
-            org_id: org.id.clone(),
-            name: "Space".into(),
-            visibility: Visibility::Open,
-            created_by: owner.id.clone(),
-            creator_role: Role::Admin,
-            created_at: now(),
-        })
-        .await
-        .expect("space");
-    World {
-        owner,
-        alice,
-        org: org.id,
-        space: space.id,
-    }
-}
-
-/// A channel with the owner and alice in it; its log holds their two joins.
-async fn channel(store: &dyn Store, w: &World, name: &str) -> Channel {
-    store
-        .create_channel(NewChannel {
-            id: ChannelId::generate(),
-            org_id: w.org.clone(),
-            space_id: Some(w.space.clone()),
-            category_id: None,
-            kind: ChannelKind::Channel,
-            name: Some(name.into()),
-            topic: None,
-            private: false,
-            created_by: w.owner.id.clone(),
-            created_at: now(),
-            members: vec![w.owner.id.clone(), w.alice.id.clone()],
-            dm_key: None,
-        })
-        .await
-        .expect("channel")
-        .value
-}
-
-fn msg(channel: &ChannelId, author: &Principal, text: &str) -> NewMessage {
-    NewMessage {
-        id: MessageId::generate(),
-        channel_id: channel.clone(),
-        thread_id: None,
-        author_id: author.id.clone(),
-        author_kind: author.kind,
-        text: text.into(),
-        data: None,
-        mentions: Mentions::default(),
-        client_msg_id: None,
-        stream: false,
-        attachments: Vec::new(),
-        created_at: now(),
-    }
 }
 
 type Pending<'a> = Pin<Box<dyn Future<Output = Result<Posted, StoreError>> + Send + 'a>>;

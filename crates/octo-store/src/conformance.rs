@@ -188,17 +188,18 @@ fn agent(org: &OrgId, name: &str, owner: &PrincipalId) -> NewPrincipal {
     }
 }
 
-/// An org with an owner, a member, two agents and an open space.
-struct World {
-    org: Org,
-    owner: Principal,
-    alice: Principal,
-    bot: Principal,
-    bot2: Principal,
-    space: Space,
+/// An org with an owner, a member, two agents and an open space. Public, with
+/// [`world`], [`channel`] and [`msg`], for a backend's own tests.
+pub struct World {
+    pub org: Org,
+    pub owner: Principal,
+    pub alice: Principal,
+    pub bot: Principal,
+    pub bot2: Principal,
+    pub space: Space,
 }
 
-async fn world(store: &dyn Store) -> World {
+pub async fn world(store: &dyn Store) -> World {
     let org = new_org("Acme");
     let (org, owner) = store
         .setup(org.clone(), human(&org.id, "Owner", Role::Owner))
@@ -259,12 +260,15 @@ fn new_channel(w: &World, name: &str, members: &[&Principal]) -> NewChannel {
     }
 }
 
-async fn channel(store: &dyn Store, w: &World, name: &str) -> Channel {
+/// An open channel in the world's space with its four principals as members
+/// (so its log starts with their four joins).
+pub async fn channel(store: &dyn Store, w: &World, name: &str) -> Channel {
     let c = new_channel(w, name, &[&w.owner, &w.alice, &w.bot, &w.bot2]);
     store.create_channel(c).await.unwrap().value
 }
 
-fn msg(channel: &ChannelId, author: &Principal, text: &str) -> NewMessage {
+/// A plain top-level message, not yet posted.
+pub fn msg(channel: &ChannelId, author: &Principal, text: &str) -> NewMessage {
     NewMessage {
         id: MessageId::generate(),
         channel_id: channel.clone(),
