@@ -42,6 +42,21 @@ impl TempSchema {
         )
         .await
     }
+
+    /// A store on this schema with 8 connections, as the tests use it; panics
+    /// saying which PostgreSQL is needed when it cannot be reached.
+    pub async fn open_for_tests(&self) -> PgStore {
+        let options = PgOptions {
+            max_connections: 8,
+            ..PgOptions::default()
+        };
+        self.open(options).await.unwrap_or_else(|e| {
+            panic!(
+                "PostgreSQL at {} is needed for these tests (set OCTO_TEST_POSTGRES): {e}",
+                test_url()
+            )
+        })
+    }
 }
 
 impl Default for TempSchema {

@@ -6,8 +6,8 @@
 use octo_core::*;
 use octo_store::conformance::{channel, msg, world};
 use octo_store::{NewMessage, Posted, Store, StoreError};
+use octo_store_postgres::PgStore;
 use octo_store_postgres::testing::{TempSchema, test_url};
-use octo_store_postgres::{PgOptions, PgStore};
 use std::collections::HashSet;
 use std::future::Future;
 use std::pin::Pin;
@@ -15,18 +15,7 @@ use std::sync::Arc;
 use std::task::{Context, Waker};
 
 async fn open(schema: &TempSchema) -> PgStore {
-    schema
-        .open(PgOptions {
-            max_connections: 8,
-            ..PgOptions::default()
-        })
-        .await
-        .unwrap_or_else(|e| {
-            panic!(
-                "PostgreSQL at {} is needed for these tests (set OCTO_TEST_POSTGRES): {e}",
-                test_url()
-            )
-        })
+    schema.open_for_tests().await
 }
 
 /// A plain connection to the schema, for what the store does not show.
