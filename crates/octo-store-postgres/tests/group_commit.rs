@@ -43,6 +43,19 @@ async fn transactions(db: &tokio_postgres::Client, channel: &ChannelId) -> usize
     .get::<_, i64>(0) as usize
 }
 
+/// How many of the tasks' posts were new, and how many distinct messages they
+/// answered with.
+async fn new_and_distinct(tasks: Vec<tokio::task::JoinHandle<Posted>>) -> (usize, usize) {
+    let mut created = 0;
+    let mut ids = HashSet::new();
+    for t in tasks {
+        let posted = t.await.expect("task");
+        created += usize::from(posted.event.is_some());
+        ids.insert(posted.message.id);
+    }
+    (created, ids.len())
+}
+
 type Pending<'a> = Pin<Box<dyn Future<Output = Result<Posted, StoreError>> + Send + 'a>>;
 
 /// Starts every post (one poll each, in order) before any is awaited: on a
@@ -253,14 +266,7 @@ async fn concurrent_posts_with_one_client_msg_id_make_one_message() {
             tokio::spawn(async move { store.post_message(m).await.expect("post") })
         })
         .collect();
-    let mut created = 0;
-    let mut ids = HashSet::new();
-    for t in tasks {
-        let posted = t.await.expect("task");
-        created += usize::from(posted.event.is_some());
-        ids.insert(posted.message.id);
-    }
-    assert_eq!((created, ids.len()), (1, 1));
+    assert_eq!(new_and_distinct(tasks).await, (1, 1));
     let events = store
         .list_events(&c.id, c.last_seq, 100)
         .await
@@ -389,14 +395,7 @@ async fn retries_through_two_nodes_make_one_message() {
             keyed.expect("keyed post")
         }));
     }
-    let mut created = 0;
-    let mut ids = HashSet::new();
-    for t in tasks {
-        let posted = t.await.expect("task");
-        created += usize::from(posted.event.is_some());
-        ids.insert(posted.message.id);
-    }
-    assert_eq!((created, ids.len()), (1, 1));
+    assert_eq!(new_and_distinct(tasks).await, (1, 1));
     let events = one.list_events(&c.id, 0, 100).await.expect("events");
     assert_eq!(
         events.iter().map(|e| e.seq).collect::<Vec<_>>(),
