@@ -6,9 +6,9 @@
 //! them (a group commit, see `post_batch`). A channel's seq is its row's
 //! `last_seq`, bumped with `UPDATE … RETURNING` inside the append transaction:
 //! the row lock is held to commit, so concurrent writers (on any node) get
-//! gapless seqs in the order they commit. Races the SQLite backend rules out with its single
-//! writer are ruled out here with transaction-scoped advisory locks (first
-//! setup, idempotent posts, DM creation) or unique constraints.
+//! gapless seqs in the order they commit. Races the SQLite backend rules out
+//! with its single writer are ruled out here with transaction-scoped advisory
+//! locks (first setup, idempotent posts, DM creation) or unique constraints.
 #![forbid(unsafe_code)]
 
 mod audit;
