@@ -56,6 +56,16 @@ async fn new_and_distinct(tasks: Vec<tokio::task::JoinHandle<Posted>>) -> (usize
     (created, ids.len())
 }
 
+/// The channel's newest seq, as the store has it now.
+async fn last_seq(store: &dyn Store, channel: &ChannelId) -> u64 {
+    store
+        .get_channel(channel)
+        .await
+        .expect("get")
+        .expect("channel")
+        .last_seq
+}
+
 type Pending<'a> = Pin<Box<dyn Future<Output = Result<Posted, StoreError>> + Send + 'a>>;
 
 /// Starts every post (one poll each, in order) before any is awaited: on a
@@ -127,15 +137,7 @@ async fn concurrent_posts_share_commits_and_get_gapless_seqs() {
         events.iter().map(|e| e.seq).collect::<Vec<_>>(),
         (1..first + total).collect::<Vec<_>>()
     );
-    assert_eq!(
-        store
-            .get_channel(&c.id)
-            .await
-            .expect("get")
-            .expect("channel")
-            .last_seq,
-        c.last_seq + total
-    );
+    assert_eq!(last_seq(&*store, &c.id).await, c.last_seq + total);
     let db = sql(&schema).await;
     let txs = transactions(&db, &c.id).await;
     assert!(
@@ -304,12 +306,7 @@ async fn a_failed_commit_fails_every_post_of_the_batch() {
         );
     }
     assert_eq!(
-        store
-            .get_channel(&c.id)
-            .await
-            .expect("get")
-            .expect("channel")
-            .last_seq,
+        last_seq(&store, &c.id).await,
         c.last_seq,
         "nothing committed"
     );
