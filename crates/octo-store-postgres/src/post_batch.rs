@@ -190,17 +190,6 @@ async fn attempt(client: &mut Client, jobs: &[Job]) -> Attempt {
 
 fn fail_all(jobs: Vec<Job>, e: &StoreError) {
     for job in jobs {
-        let _ = job.reply.send(Err(copy(e)));
-    }
-}
-
-/// One error for each caller of a batch.
-fn copy(e: &StoreError) -> StoreError {
-    match e {
-        StoreError::NotFound => StoreError::NotFound,
-        StoreError::Conflict(why) => StoreError::Conflict(why.clone()),
-        StoreError::AlreadySetUp => StoreError::AlreadySetUp,
-        StoreError::Closed => StoreError::Closed,
-        StoreError::Backend(why) => StoreError::Backend(why.clone()),
+        let _ = job.reply.send(Err(e.clone()));
     }
 }
