@@ -4,7 +4,7 @@ mod common;
 
 use common::*;
 use octo_server::{RateLimit, ServerConfig};
-use octo_store::{NewToken, Store};
+use octo_store::NewToken;
 use reqwest::Method;
 use serde_json::json;
 async fn raw_post(app: &TestApp, path: &str, token: &str, body: &'static str) -> Answer {

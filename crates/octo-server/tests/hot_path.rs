@@ -248,7 +248,6 @@ async fn revoking_a_token_closes_its_open_websockets() {
 #[tokio::test]
 async fn a_websocket_closes_when_its_token_expires() {
     use common::ws::{Ended, WAIT};
-    use octo_store::Store;
     let app = spawn_app().await;
     let org = setup(&app).await;
     // A token good for three more seconds, planted in the store.

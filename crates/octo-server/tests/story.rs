@@ -1,5 +1,6 @@
 //! The story of a new team, as a user would live it: set up, build the
-//! hierarchy, talk with a colleague and an agent, restart, and find it all.
+//! hierarchy, talk with a colleague and an agent, restart, and find it all —
+//! on SQLite and on PostgreSQL with NATS.
 
 mod common;
 
@@ -7,8 +8,17 @@ use common::*;
 use serde_json::json;
 
 #[tokio::test]
-async fn a_new_team_sets_up_talks_restarts_and_keeps_everything() {
-    let app = spawn_app().await;
+async fn a_new_team_sets_up_talks_restarts_and_keeps_everything_on_sqlite() {
+    a_new_team_sets_up_talks_restarts_and_keeps_everything(spawn_app().await).await;
+}
+
+#[tokio::test]
+async fn a_new_team_sets_up_talks_restarts_and_keeps_everything_on_postgres() {
+    a_new_team_sets_up_talks_restarts_and_keeps_everything(spawn_app_on(Backend::Postgres).await)
+        .await;
+}
+
+async fn a_new_team_sets_up_talks_restarts_and_keeps_everything(app: TestApp) {
     let org = setup(&app).await;
     let owner = org.owner_token.clone();
 
@@ -118,7 +128,7 @@ async fn a_new_team_sets_up_talks_restarts_and_keeps_everything() {
         .expect(200);
     let last_seq = before["last_seq"].as_u64().expect("last_seq");
 
-    // Restart on the same data directory.
+    // Restart on the same data directory (or schema).
     let app = app.restart().await;
 
     // Tokens still work, the tree is intact, and seq continues with no gap.

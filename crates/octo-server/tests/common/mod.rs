@@ -1,9 +1,13 @@
 //! `spawn_app()`: a real server on 127.0.0.1:0 with a temp data dir, and small
-//! helpers to talk JSON to it.
+//! helpers to talk JSON to it. `spawn_app_on(Backend::Postgres)` runs the same
+//! server on PostgreSQL (a throwaway schema) and NATS (a prefix of its own).
 #![allow(dead_code)]
 
-use octo_broker::MemoryBroker;
+use octo_broker::{Broker, MemoryBroker};
+use octo_broker_nats::{NatsBroker, NatsOptions};
 use octo_server::{AppState, ServerConfig};
+use octo_store::Store;
+use octo_store_postgres::testing::TempSchema;
 use octo_store_sqlite::{SqliteOptions, SqliteStore};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
@@ -13,14 +17,32 @@ use tempfile::TempDir;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
+/// Where a test server keeps its data and fans out its events.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Backend {
+    /// Embedded SQLite in the temp dir, in-process broker.
+    Sqlite,
+    /// PostgreSQL at `OCTO_TEST_POSTGRES` (see `octo_store_postgres::testing`)
+    /// and NATS at `OCTO_TEST_NATS` (default `nats://127.0.0.1:4222`).
+    Postgres,
+}
+
+/// What a PostgreSQL app keeps across restarts.
+struct PgBackend {
+    schema: TempSchema,
+    nats_prefix: String,
+}
+
 pub struct TestApp {
     pub addr: SocketAddr,
     pub http: reqwest::Client,
-    pub store: Arc<SqliteStore>,
+    pub store: Arc<dyn Store>,
     pub dir: TempDir,
     config: ServerConfig,
     stop: Option<oneshot::Sender<()>>,
     task: Option<JoinHandle<()>>,
+    // Last, so the store's pool is gone before the schema is dropped.
+    pg: Option<PgBackend>,
 }
 
 pub async fn spawn_app() -> TestApp {
@@ -28,31 +50,71 @@ pub async fn spawn_app() -> TestApp {
 }
 
 pub async fn spawn_app_with(config: ServerConfig) -> TestApp {
+    spawn_app_on_with(Backend::Sqlite, config).await
+}
+
+pub async fn spawn_app_on(backend: Backend) -> TestApp {
+    spawn_app_on_with(backend, ServerConfig::default()).await
+}
+
+pub async fn spawn_app_on_with(backend: Backend, config: ServerConfig) -> TestApp {
     let dir = tempfile::tempdir().expect("temp dir");
-    start(dir, config).await
+    let pg = match backend {
+        Backend::Sqlite => None,
+        Backend::Postgres => {
+            let schema = TempSchema::new();
+            // The schema name is unique, so it also keeps this test's NATS
+            // subjects apart from every other test's.
+            let nats_prefix = schema.name.clone();
+            Some(PgBackend {
+                schema,
+                nats_prefix,
+            })
+        }
+    };
+    start_with(dir, config, None, pg).await
 }
 
 /// A server whose voice route uses this engine (e.g. a local
 /// OpenAI-compatible transcription server) instead of pocketsphinx.
 pub async fn spawn_app_with_voice(voice: octo_voice::Voice) -> TestApp {
     let dir = tempfile::tempdir().expect("temp dir");
-    start_with(dir, ServerConfig::default(), Some(voice)).await
+    start_with(dir, ServerConfig::default(), Some(voice), None).await
 }
 
-async fn start(dir: TempDir, config: ServerConfig) -> TestApp {
-    start_with(dir, config, None).await
+/// The NATS the PostgreSQL tests use.
+fn test_nats_url() -> String {
+    std::env::var("OCTO_TEST_NATS").unwrap_or_else(|_| "nats://127.0.0.1:4222".to_owned())
 }
 
 async fn start_with(
     dir: TempDir,
     config: ServerConfig,
     voice: Option<octo_voice::Voice>,
+    pg: Option<PgBackend>,
 ) -> TestApp {
-    let store = Arc::new(
-        SqliteStore::open(dir.path(), SqliteOptions::default())
-            .await
-            .expect("open store"),
-    );
+    let (store, broker): (Arc<dyn Store>, Arc<dyn Broker>) = match &pg {
+        None => (
+            Arc::new(
+                SqliteStore::open(dir.path(), SqliteOptions::default())
+                    .await
+                    .expect("open store"),
+            ),
+            Arc::new(MemoryBroker::default()),
+        ),
+        Some(pg) => {
+            let store = pg.schema.open_for_tests().await;
+            let options = NatsOptions {
+                prefix: pg.nats_prefix.clone(),
+                ..NatsOptions::default()
+            };
+            let url = test_nats_url();
+            let broker = NatsBroker::connect(&url, options)
+                .await
+                .unwrap_or_else(|e| panic!("NATS at {url} is needed for these tests: {e}"));
+            (Arc::new(store), Arc::new(broker))
+        }
+    };
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .expect("bind");
@@ -60,12 +122,7 @@ async fn start_with(
     let (stop, stopped) = oneshot::channel::<()>();
     let files =
         object_store::local::LocalFileSystem::new_with_prefix(dir.path()).expect("files dir");
-    let mut state = AppState::new(
-        store.clone(),
-        Arc::new(MemoryBroker::default()),
-        Arc::new(files),
-        config.clone(),
-    );
+    let mut state = AppState::new(store.clone(), broker, Arc::new(files), config.clone());
     if let Some(voice) = voice {
         state = state.with_voice(voice);
     }
@@ -85,6 +142,7 @@ async fn start_with(
         config,
         stop: Some(stop),
         task: Some(task),
+        pg,
     }
 }
 
@@ -196,11 +254,12 @@ impl TestApp {
     }
 
     /// Graceful stop (in-flight requests finish, the store drains), then a
-    /// fresh server on the same data directory.
+    /// fresh server on the same data directory (or PostgreSQL schema).
     pub async fn restart(mut self) -> TestApp {
         self.stop_server().await;
         let dir = std::mem::replace(&mut self.dir, tempfile::tempdir().expect("temp dir"));
-        start(dir, self.config.clone()).await
+        let pg = self.pg.take();
+        start_with(dir, self.config.clone(), None, pg).await
     }
 
     async fn stop_server(&mut self) {
