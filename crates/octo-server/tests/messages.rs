@@ -93,8 +93,19 @@ async fn a_thousand_concurrent_sends_from_ten_clients_get_gapless_seqs() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_same_client_msg_id_gives_one_message_and_the_same_answer() {
-    let app = spawn_app().await;
+async fn the_same_client_msg_id_gives_one_message_and_the_same_answer_on_sqlite() {
+    the_same_client_msg_id_gives_one_message_and_the_same_answer(spawn_app().await).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_same_client_msg_id_gives_one_message_and_the_same_answer_on_postgres() {
+    the_same_client_msg_id_gives_one_message_and_the_same_answer(
+        spawn_app_on(Backend::Postgres).await,
+    )
+    .await;
+}
+
+async fn the_same_client_msg_id_gives_one_message_and_the_same_answer(app: TestApp) {
     let org = setup(&app).await;
     let (_, ch) = space_and_channel(&app, &org, false).await;
     let path = format!("/channels/{ch}/messages");

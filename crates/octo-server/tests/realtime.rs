@@ -30,8 +30,19 @@ fn busy_config() -> ServerConfig {
 }
 
 #[tokio::test]
-async fn members_see_each_others_changes_in_order_and_outsiders_see_nothing() {
-    let app = spawn_app().await;
+async fn members_see_each_others_changes_in_order_and_outsiders_see_nothing_on_sqlite() {
+    members_see_each_others_changes_in_order_and_outsiders_see_nothing(spawn_app().await).await;
+}
+
+#[tokio::test]
+async fn members_see_each_others_changes_in_order_and_outsiders_see_nothing_on_postgres() {
+    members_see_each_others_changes_in_order_and_outsiders_see_nothing(
+        spawn_app_on(Backend::Postgres).await,
+    )
+    .await;
+}
+
+async fn members_see_each_others_changes_in_order_and_outsiders_see_nothing(app: TestApp) {
     let org = setup(&app).await;
     let (_, ch) = space_and_channel(&app, &org, true).await;
     let (bob_id, bob) = add_human(&app, &org, "bob", "member").await;
@@ -101,8 +112,19 @@ async fn members_see_each_others_changes_in_order_and_outsiders_see_nothing() {
 }
 
 #[tokio::test]
-async fn a_client_that_was_away_gets_exactly_what_it_missed() {
-    let app = spawn_app_with(busy_config()).await;
+async fn a_client_that_was_away_gets_exactly_what_it_missed_on_sqlite() {
+    a_client_that_was_away_gets_exactly_what_it_missed(spawn_app_with(busy_config()).await).await;
+}
+
+#[tokio::test]
+async fn a_client_that_was_away_gets_exactly_what_it_missed_on_postgres() {
+    a_client_that_was_away_gets_exactly_what_it_missed(
+        spawn_app_on_with(Backend::Postgres, busy_config()).await,
+    )
+    .await;
+}
+
+async fn a_client_that_was_away_gets_exactly_what_it_missed(app: TestApp) {
     let org = setup(&app).await;
     let (_, ch) = space_and_channel(&app, &org, false).await;
     let (bob_id, bob) = add_human(&app, &org, "bob", "member").await;

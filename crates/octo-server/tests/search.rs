@@ -16,8 +16,16 @@ fn texts(v: &Value) -> Vec<String> {
 }
 
 #[tokio::test]
-async fn words_phrases_prefixes_and_filters() {
-    let app = spawn_app().await;
+async fn words_phrases_prefixes_and_filters_on_sqlite() {
+    words_phrases_prefixes_and_filters(spawn_app().await).await;
+}
+
+#[tokio::test]
+async fn words_phrases_prefixes_and_filters_on_postgres() {
+    words_phrases_prefixes_and_filters(spawn_app_on(Backend::Postgres).await).await;
+}
+
+async fn words_phrases_prefixes_and_filters(app: TestApp) {
     let org = setup(&app).await;
     let (_, ch) = space_and_channel(&app, &org, false).await;
     let (_, other) = space_and_channel(&app, &org, false).await;
@@ -137,8 +145,16 @@ async fn words_phrases_prefixes_and_filters() {
 }
 
 #[tokio::test]
-async fn results_never_include_what_the_caller_cannot_see() {
-    let app = spawn_app().await;
+async fn results_never_include_what_the_caller_cannot_see_on_sqlite() {
+    results_never_include_what_the_caller_cannot_see(spawn_app().await).await;
+}
+
+#[tokio::test]
+async fn results_never_include_what_the_caller_cannot_see_on_postgres() {
+    results_never_include_what_the_caller_cannot_see(spawn_app_on(Backend::Postgres).await).await;
+}
+
+async fn results_never_include_what_the_caller_cannot_see(app: TestApp) {
     let org = setup(&app).await;
     let owner = org.owner_token.clone();
     let (_, open_ch) = space_and_channel(&app, &org, false).await;
@@ -239,8 +255,17 @@ async fn results_never_include_what_the_caller_cannot_see() {
 }
 
 #[tokio::test]
-async fn deleted_and_edited_messages_are_searched_as_they_are_now() {
-    let app = spawn_app().await;
+async fn deleted_and_edited_messages_are_searched_as_they_are_now_on_sqlite() {
+    deleted_and_edited_messages_are_searched_as_they_are_now(spawn_app().await).await;
+}
+
+#[tokio::test]
+async fn deleted_and_edited_messages_are_searched_as_they_are_now_on_postgres() {
+    deleted_and_edited_messages_are_searched_as_they_are_now(spawn_app_on(Backend::Postgres).await)
+        .await;
+}
+
+async fn deleted_and_edited_messages_are_searched_as_they_are_now(app: TestApp) {
     let org = setup(&app).await;
     let (_, ch) = space_and_channel(&app, &org, false).await;
     let m = say(&app, &ch, &org.owner_token, "the codename is bluebird").await;
