@@ -159,8 +159,16 @@ async fn the_same_client_msg_id_gives_one_message_and_the_same_answer(app: TestA
 }
 
 #[tokio::test]
-async fn history_pages_backwards_and_forwards() {
-    let app = spawn_app().await;
+async fn history_pages_backwards_and_forwards_on_sqlite() {
+    history_pages_backwards_and_forwards(spawn_app().await).await;
+}
+
+#[tokio::test]
+async fn history_pages_backwards_and_forwards_on_postgres() {
+    history_pages_backwards_and_forwards(spawn_app_on(Backend::Postgres).await).await;
+}
+
+async fn history_pages_backwards_and_forwards(app: TestApp) {
     let org = setup(&app).await;
     let (_, ch) = space_and_channel(&app, &org, false).await;
     let mut sent = Vec::new();
@@ -226,8 +234,19 @@ async fn history_pages_backwards_and_forwards() {
 }
 
 #[tokio::test]
-async fn edits_deletes_and_reactions_change_the_message_and_the_log() {
-    let app = spawn_app().await;
+async fn edits_deletes_and_reactions_change_the_message_and_the_log_on_sqlite() {
+    edits_deletes_and_reactions_change_the_message_and_the_log(spawn_app().await).await;
+}
+
+#[tokio::test]
+async fn edits_deletes_and_reactions_change_the_message_and_the_log_on_postgres() {
+    edits_deletes_and_reactions_change_the_message_and_the_log(
+        spawn_app_on(Backend::Postgres).await,
+    )
+    .await;
+}
+
+async fn edits_deletes_and_reactions_change_the_message_and_the_log(app: TestApp) {
     let org = setup(&app).await;
     let (_, ch) = space_and_channel(&app, &org, false).await;
     let (bob_id, bob) = add_human(&app, &org, "bob", "member").await;

@@ -173,8 +173,16 @@ async fn a_client_that_was_away_gets_exactly_what_it_missed(app: TestApp) {
 }
 
 #[tokio::test]
-async fn server_side_cursors_resume_after_acks() {
-    let app = spawn_app().await;
+async fn server_side_cursors_resume_after_acks_on_sqlite() {
+    server_side_cursors_resume_after_acks(spawn_app().await).await;
+}
+
+#[tokio::test]
+async fn server_side_cursors_resume_after_acks_on_postgres() {
+    server_side_cursors_resume_after_acks(spawn_app_on(Backend::Postgres).await).await;
+}
+
+async fn server_side_cursors_resume_after_acks(app: TestApp) {
     let org = setup(&app).await;
     let (_, ch) = space_and_channel(&app, &org, false).await;
     let (agent_id, agent) = add_agent(&app, &org, "worker").await;
