@@ -22,8 +22,7 @@ use tokio_postgres::types::ToSql;
 
 /// The message row without reactions and attachments, deleted or not.
 pub(crate) async fn get_bare(c: &impl Db, id: &MessageId) -> Res<Option<Message>> {
-    let sql = format!("SELECT {MESSAGE_COLS} FROM messages WHERE id = $1");
-    db::query_opt_map(c, &sql, &[&id.as_str()], rows::message).await
+    db::query_opt_map(c, &bare_sql(), &[&id.as_str()], rows::message).await
 }
 
 /// Locks the message's channel row, then reads the message as it is now that
@@ -72,6 +71,34 @@ fn hop_at(row: Option<Row>) -> Res<Option<u32>> {
     Ok(hop.map(|h| u32::try_from(h).unwrap_or(u32::MAX)))
 }
 
+const NEWEST_TOP_LEVEL_HOP: &str = "SELECT hop FROM messages WHERE channel_id = $1 AND thread_id IS NULL ORDER BY seq DESC LIMIT 1";
+const NEWEST_REPLY_HOP: &str =
+    "SELECT hop FROM messages WHERE thread_id = $1 ORDER BY seq DESC LIMIT 1";
+
+fn bare_sql() -> String {
+    format!("SELECT {MESSAGE_COLS} FROM messages WHERE id = $1")
+}
+
+fn earlier_sql() -> String {
+    format!("SELECT {MESSAGE_COLS} FROM messages WHERE author_id = $1 AND client_msg_id = $2")
+}
+
+/// Prepares (on this connection, once) every statement [`look`] sends, so
+/// that a `look` sends its statements in its first poll: looks polled in
+/// order then reach the server in that order.
+pub(crate) async fn prepare_look(c: &impl Db) -> Res<()> {
+    let (bare, earlier) = (bare_sql(), earlier_sql());
+    tokio::try_join!(
+        c.prepare_cached(events::NEXT_SEQ),
+        c.prepare_cached(NEWEST_TOP_LEVEL_HOP),
+        c.prepare_cached(NEWEST_REPLY_HOP),
+        c.prepare_cached(&bare),
+        c.prepare_cached(db::LOCK),
+        c.prepare_cached(&earlier),
+    )?;
+    Ok(())
+}
+
 /// The channel's next seq (taking its row lock) and the hop of the message the
 /// new one follows: the newest reply of its thread (else the root itself), or
 /// for a top-level message the newest top-level one. The reads are sent with
@@ -87,9 +114,7 @@ async fn seq_and_previous_hop(c: &impl Db, m: &NewMessage) -> Res<(u64, Res<Opti
         None => {
             let (bump, newest) = tokio::try_join!(
                 c.prepare_cached(events::NEXT_SEQ),
-                c.prepare_cached(
-                    "SELECT hop FROM messages WHERE channel_id = $1 AND thread_id IS NULL ORDER BY seq DESC LIMIT 1"
-                ),
+                c.prepare_cached(NEWEST_TOP_LEVEL_HOP),
             )?;
             let (seq, previous) = tokio::join!(
                 c.query_opt(&bump, &by_channel),
@@ -99,13 +124,11 @@ async fn seq_and_previous_hop(c: &impl Db, m: &NewMessage) -> Res<(u64, Res<Opti
             Ok((seq, previous.map_err(Into::into).and_then(hop_at)))
         }
         Some(root_id) => {
-            let bare_sql = format!("SELECT {MESSAGE_COLS} FROM messages WHERE id = $1");
+            let bare_sql = bare_sql();
             let (bump, bare, newest) = tokio::try_join!(
                 c.prepare_cached(events::NEXT_SEQ),
                 c.prepare_cached(&bare_sql),
-                c.prepare_cached(
-                    "SELECT hop FROM messages WHERE thread_id = $1 ORDER BY seq DESC LIMIT 1"
-                ),
+                c.prepare_cached(NEWEST_REPLY_HOP),
             )?;
             let root_id = root_id.as_str();
             let by_root: [&(dyn ToSql + Sync); 1] = [&root_id];
@@ -142,9 +165,9 @@ async fn earlier_post(
         return Ok(None);
     };
     let key = format!("octo-post:{}:{client_msg_id}", author.as_str());
-    let look_sql =
-        format!("SELECT {MESSAGE_COLS} FROM messages WHERE author_id = $1 AND client_msg_id = $2");
-    let (lock, look) = tokio::try_join!(c.prepare_cached(db::LOCK), c.prepare_cached(&look_sql))?;
+    let earlier_sql = earlier_sql();
+    let (lock, look) =
+        tokio::try_join!(c.prepare_cached(db::LOCK), c.prepare_cached(&earlier_sql))?;
     let author = author.as_str();
     let lock_params: [&(dyn ToSql + Sync); 1] = [&key];
     let look_params: [&(dyn ToSql + Sync); 2] = [&author, &client_msg_id];
@@ -158,38 +181,87 @@ async fn earlier_post(
     found?.as_ref().map(rows::message).transpose()
 }
 
-pub(crate) async fn post(c: &impl Db, mut m: NewMessage) -> Res<Posted> {
-    // One round trip for the look-up of an earlier post with this
-    // `client_msg_id` and for the seq (with the channel locked, the previous
-    // message is settled), sent in that order once their statements are
-    // prepared. A post in a group commit waits on the server, not on two
-    // trips; a retry gives its seq back.
+/// What a post's first round trip found.
+pub(crate) enum Looked {
+    /// This `client_msg_id` was posted before (the bare row). `seq_taken` is
+    /// the seq this attempt took, still to be given back.
+    Earlier {
+        message: Box<Message>,
+        seq_taken: Option<u64>,
+    },
+    /// A new post at `seq`; `previous` is the hop of the message it follows,
+    /// or why it cannot be posted (a missing or misplaced thread root).
+    New {
+        seq: u64,
+        previous: Res<Option<u32>>,
+    },
+}
+
+/// A post's first round trip: the look-up of an earlier post with this
+/// `client_msg_id` and the seq (with the channel locked, the previous message
+/// is settled), sent in that order once their statements are prepared.
+pub(crate) async fn look(c: &impl Db, m: &NewMessage) -> Res<Looked> {
     let (earlier, next) = tokio::join!(
         earlier_post(c, &m.author_id, m.client_msg_id.as_deref()),
-        seq_and_previous_hop(c, &m),
+        seq_and_previous_hop(c, m),
     );
     let earlier = match earlier {
         // Aborted by the seq's failure, which says more.
         Err(e) if e.is_aborted_transaction() => return Err(next.err().unwrap_or(e)),
         earlier => earlier?,
     };
-    if let Some(earlier) = earlier {
-        if let Ok((seq, _)) = next {
-            // Still this transaction's to give back: the row is locked.
-            db::execute(
-                c,
-                "UPDATE channels SET last_seq = $2 WHERE id = $1",
-                &[&m.channel_id.as_str(), &seq_param(seq.saturating_sub(1))],
-            )
-            .await?;
+    Ok(match earlier {
+        Some(message) => Looked::Earlier {
+            message: Box::new(message),
+            seq_taken: next.ok().map(|(seq, _)| seq),
+        },
+        None => {
+            let (seq, previous) = next?;
+            Looked::New { seq, previous }
         }
-        return Ok(Posted {
-            message: with_details(c, earlier).await?,
-            event: None,
-        });
+    })
+}
+
+pub(crate) async fn post(c: &impl Db, m: NewMessage) -> Res<Posted> {
+    // A post in a group commit waits on the server, not on two trips; a retry
+    // gives its seq back.
+    match look(c, &m).await? {
+        Looked::Earlier { message, seq_taken } => replay(c, &m, *message, seq_taken).await,
+        Looked::New { seq, previous } => write(c, m, seq, previous?).await,
     }
-    let (seq, previous) = next?;
-    let hop = next_hop(m.author_kind, previous?);
+}
+
+/// Answers a retried post with the first one, giving back the seq it took.
+pub(crate) async fn replay(
+    c: &impl Db,
+    m: &NewMessage,
+    earlier: Message,
+    seq_taken: Option<u64>,
+) -> Res<Posted> {
+    if let Some(seq) = seq_taken {
+        // Still this transaction's to give back: the row is locked.
+        db::execute(
+            c,
+            "UPDATE channels SET last_seq = $2 WHERE id = $1",
+            &[&m.channel_id.as_str(), &seq_param(seq.saturating_sub(1))],
+        )
+        .await?;
+    }
+    Ok(Posted {
+        message: with_details(c, earlier).await?,
+        event: None,
+    })
+}
+
+/// A post's second round trip (more with files): its rows and its event, at
+/// `seq`, following a message of hop `previous`.
+pub(crate) async fn write(
+    c: &impl Db,
+    mut m: NewMessage,
+    seq: u64,
+    previous: Option<u32>,
+) -> Res<Posted> {
+    let hop = next_hop(m.author_kind, previous);
     files::check_attachable(c, &m.attachments, &m.channel_id, &m.author_id).await?;
     let files = std::mem::take(&mut m.attachments);
     let mut message = m.stored(seq, hop, Vec::new());

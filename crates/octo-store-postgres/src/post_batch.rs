@@ -25,8 +25,10 @@
 use crate::error::Error;
 use crate::messages;
 use crate::pooled;
-use deadpool_postgres::{Client, Pool};
-use octo_store::{NewMessage, Posted, StoreError};
+use deadpool_postgres::{Client, Pool, Transaction};
+use futures::future::join_all;
+use octo_store::{NewMessage, Posted, StoreError, next_hop};
+use std::collections::{HashMap, HashSet};
 use std::sync::Mutex;
 use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
@@ -168,13 +170,44 @@ async fn attempt(client: &mut Client, jobs: &[Job]) -> Attempt {
         Ok(tx) => tx,
         Err(e) => return Attempt::Broken(Error::from(e).into()),
     };
+    let outcome = match pipelined(&tx, jobs).await {
+        Pipelined::Done(outcome) => outcome,
+        Pipelined::OneByOne => {
+            // Nothing of the pipelined try may stay: not even a seq taken.
+            if let Err(e) = tx.rollback().await {
+                return Attempt::Broken(Error::from(e).into());
+            }
+            let tx = match client.transaction().await {
+                Ok(tx) => tx,
+                Err(e) => return Attempt::Broken(Error::from(e).into()),
+            };
+            return one_by_one(tx, jobs).await;
+        }
+    };
+    match outcome {
+        Ok(posted) => match tx.commit().await {
+            Ok(()) => Attempt::Committed(posted),
+            Err(e) => Attempt::Broken(Error::from(e).into()),
+        },
+        Err((index, e)) => {
+            // Should this fail, the connection is gone and the next BEGIN
+            // says so.
+            if let Err(rollback) = tx.rollback().await {
+                tracing::warn!(error = %rollback, "rolling back a post batch failed");
+            }
+            Attempt::Failed(index, e)
+        }
+    }
+}
+
+/// Each post after the one before: the way for batches the pipelined way
+/// leaves alone (retries, a `client_msg_id` twice).
+async fn one_by_one(tx: Transaction<'_>, jobs: &[Job]) -> Attempt {
     let mut posted = Vec::with_capacity(jobs.len());
     for (index, job) in jobs.iter().enumerate() {
         match messages::post(&tx, job.message.clone()).await {
             Ok(p) => posted.push(p),
             Err(e) => {
-                // Should this fail, the connection is gone and the next BEGIN
-                // says so.
                 if let Err(rollback) = tx.rollback().await {
                     tracing::warn!(error = %rollback, "rolling back a post batch failed");
                 }
@@ -185,6 +218,128 @@ async fn attempt(client: &mut Client, jobs: &[Job]) -> Attempt {
     match tx.commit().await {
         Ok(()) => Attempt::Committed(posted),
         Err(e) => Attempt::Broken(Error::from(e).into()),
+    }
+}
+
+enum Pipelined {
+    /// Every post's outcome, or the first post that failed (the transaction
+    /// is then aborted).
+    Done(Result<Vec<Posted>, (usize, Error)>),
+    /// Roll back and run the batch one post at a time.
+    OneByOne,
+}
+
+/// The batch in two round trips, whatever its size: every post's look-ups
+/// and seq go to the server together, in queue order, then every post's
+/// rows. A post one by one took two round trips of its own, and with the
+/// channel row locked from the first seq to COMMIT, those trips were what a
+/// busy channel waited on (BENCHMARKS, session 11).
+///
+/// The server runs the statements in the order they were sent, so seqs
+/// follow the queue as before. What the look-ups of later posts cannot see
+/// is settled here instead: the hop a post follows may be an earlier post of
+/// the batch. A batch with a retry (its seq is given back, which would leave
+/// the later seqs of the channel one too high) or one `client_msg_id` twice
+/// goes one by one.
+async fn pipelined(tx: &Transaction<'_>, jobs: &[Job]) -> Pipelined {
+    let mut keys = HashSet::new();
+    let twice = jobs.iter().any(|job| {
+        let m = &job.message;
+        m.client_msg_id
+            .as_deref()
+            .is_some_and(|id| !keys.insert((m.author_id.as_str(), id)))
+    });
+    if twice {
+        return Pipelined::OneByOne;
+    }
+    if messages::prepare_look(tx).await.is_err() {
+        // No post's fault: one by one, each gets whatever is wrong.
+        return Pipelined::OneByOne;
+    }
+    // Polled in order, so sent in order (checked below).
+    let looked = join_all(jobs.iter().map(|job| messages::look(tx, &job.message))).await;
+    let mut steps = Vec::with_capacity(jobs.len());
+    let mut failed = Vec::new();
+    for (index, looked) in looked.into_iter().enumerate() {
+        match looked {
+            Ok(messages::Looked::New { seq, previous }) => steps.push((seq, previous)),
+            Ok(messages::Looked::Earlier { .. }) => return Pipelined::OneByOne,
+            Err(e) => failed.push((index, e)),
+        }
+    }
+    if let Some(failure) = blame(failed) {
+        return Pipelined::Done(Err(failure));
+    }
+    // Seqs in queue order within each channel, or the statements did not go
+    // out in order: then trust nothing of this try.
+    let mut last_seq: HashMap<&str, u64> = HashMap::new();
+    for (job, (seq, _)) in jobs.iter().zip(&steps) {
+        let last = last_seq.entry(job.message.channel_id.as_str()).or_default();
+        if *seq <= *last {
+            tracing::warn!("a pipelined post batch took seqs out of order; running it one by one");
+            return Pipelined::OneByOne;
+        }
+        *last = *seq;
+    }
+    let mut chain = HopChain::default();
+    let mut writes = Vec::with_capacity(jobs.len());
+    for (index, (job, (seq, previous))) in jobs.iter().zip(steps).enumerate() {
+        let previous = match previous {
+            Ok(previous) => chain.previous(&job.message, previous),
+            Err(e) => return Pipelined::Done(Err((index, e))),
+        };
+        chain.add(&job.message, next_hop(job.message.author_kind, previous));
+        writes.push(messages::write(tx, job.message.clone(), seq, previous));
+    }
+    let mut posted = Vec::with_capacity(jobs.len());
+    let mut failed = Vec::new();
+    for (index, written) in join_all(writes).await.into_iter().enumerate() {
+        match written {
+            Ok(p) => posted.push(p),
+            Err(e) => failed.push((index, e)),
+        }
+    }
+    match blame(failed) {
+        Some(failure) => Pipelined::Done(Err(failure)),
+        None => Pipelined::Done(Ok(posted)),
+    }
+}
+
+/// The post to blame for a failed pipelined step: the first whose own
+/// statement failed. Statements sent after a failure are refused as
+/// "transaction aborted", whichever post they belong to.
+fn blame(failed: Vec<(usize, Error)>) -> Option<(usize, Error)> {
+    let own = failed.iter().position(|(_, e)| !e.is_aborted_transaction());
+    let mut failed = failed;
+    match own {
+        Some(at) => Some(failed.swap_remove(at)),
+        None => failed.into_iter().next(),
+    }
+}
+
+/// The hops of the batch's earlier posts, which its later posts' look-ups ran
+/// too early to see: the newest top-level hop per channel and the newest
+/// reply hop per thread.
+#[derive(Default)]
+struct HopChain {
+    top_level: HashMap<String, u32>,
+    replies: HashMap<String, u32>,
+}
+
+impl HopChain {
+    fn previous(&self, m: &NewMessage, looked_up: Option<u32>) -> Option<u32> {
+        let earlier = match &m.thread_id {
+            None => self.top_level.get(m.channel_id.as_str()),
+            Some(root) => self.replies.get(root.as_str()),
+        };
+        earlier.copied().or(looked_up)
+    }
+
+    fn add(&mut self, m: &NewMessage, hop: u32) {
+        match &m.thread_id {
+            None => self.top_level.insert(m.channel_id.as_str().to_owned(), hop),
+            Some(root) => self.replies.insert(root.as_str().to_owned(), hop),
+        };
     }
 }
 

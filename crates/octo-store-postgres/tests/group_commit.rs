@@ -252,6 +252,67 @@ async fn a_failing_post_fails_alone_and_its_batch_commits() {
     Store::close(&store).await;
 }
 
+/// Agents' posts in one batch each follow the one before, as posted one by
+/// one: a batch's look-ups go to the server together, before any of its rows,
+/// so the hop of a post that follows an earlier post of the same batch is
+/// settled in the batch, per channel for top-level posts and per thread for
+/// replies; a human's post starts the count again.
+#[tokio::test]
+async fn hops_count_through_a_batch_as_they_do_one_by_one() {
+    let schema = TempSchema::new();
+    let store = open(&schema).await;
+    let w = world(&store).await;
+    let c = channel(&store, &w, "agents").await;
+    let root = store
+        .post_message(msg(&c.id, &w.alice, "root"))
+        .await
+        .expect("root")
+        .message;
+    let reply = |author: &octo_core::model::Principal, text: &str| {
+        let mut m = msg(&c.id, author, text);
+        m.thread_id = Some(root.id.clone());
+        m
+    };
+    let posts = vec![
+        msg(&c.id, &w.bot, "top 1"),
+        reply(&w.bot, "reply 1"),
+        msg(&c.id, &w.bot2, "top 2"),
+        reply(&w.bot2, "reply 2"),
+        msg(&c.id, &w.bot, "top 3"),
+        msg(&c.id, &w.alice, "a human"),
+        msg(&c.id, &w.bot2, "top after the human"),
+        reply(&w.bot, "reply 3"),
+    ];
+    let hops: Vec<(String, u32)> = in_one_batch(&store, posts)
+        .await
+        .into_iter()
+        .map(|p| {
+            let m = p.expect("posted").message;
+            (m.text, m.hop)
+        })
+        .collect();
+    let expected = [
+        ("top 1", 1),
+        ("reply 1", 1),
+        ("top 2", 2),
+        ("reply 2", 2),
+        ("top 3", 3),
+        ("a human", 0),
+        ("top after the human", 1),
+        ("reply 3", 3),
+    ];
+    assert_eq!(
+        hops,
+        expected.map(|(t, h)| (t.to_owned(), h)).to_vec(),
+        "(text, hop) in queue order"
+    );
+    let db = sql(&schema).await;
+    // The batch also counted the replies on the root: every row of the
+    // channel was last written by that one transaction.
+    assert_eq!(transactions(&db, &c.id).await, 1, "one batch");
+    Store::close(&store).await;
+}
+
 /// Ten posts with one `client_msg_id` at once (some in one batch, maybe some
 /// in the next): one message, one event.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
