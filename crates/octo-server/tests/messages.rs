@@ -1,6 +1,7 @@
 //! Messages as a log: ordering under concurrency, idempotent sends, history
 //! paging, threads, edits, deletes, reactions and cursors.
 
+#[macro_use]
 mod common;
 
 use common::*;
@@ -92,18 +93,7 @@ async fn a_thousand_concurrent_sends_from_ten_clients_get_gapless_seqs() {
     assert_eq!(read, (base + 1..=base + 1000).collect::<Vec<_>>());
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_same_client_msg_id_gives_one_message_and_the_same_answer_on_sqlite() {
-    the_same_client_msg_id_gives_one_message_and_the_same_answer(spawn_app().await).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_same_client_msg_id_gives_one_message_and_the_same_answer_on_postgres() {
-    the_same_client_msg_id_gives_one_message_and_the_same_answer(
-        spawn_app_on(Backend::Postgres).await,
-    )
-    .await;
-}
+on_both_backends!(multi_thread the_same_client_msg_id_gives_one_message_and_the_same_answer);
 
 async fn the_same_client_msg_id_gives_one_message_and_the_same_answer(app: TestApp) {
     let org = setup(&app).await;
@@ -158,15 +148,7 @@ async fn the_same_client_msg_id_gives_one_message_and_the_same_answer(app: TestA
     assert_eq!(texts, ["only once", "race"]);
 }
 
-#[tokio::test]
-async fn history_pages_backwards_and_forwards_on_sqlite() {
-    history_pages_backwards_and_forwards(spawn_app().await).await;
-}
-
-#[tokio::test]
-async fn history_pages_backwards_and_forwards_on_postgres() {
-    history_pages_backwards_and_forwards(spawn_app_on(Backend::Postgres).await).await;
-}
+on_both_backends!(history_pages_backwards_and_forwards);
 
 async fn history_pages_backwards_and_forwards(app: TestApp) {
     let org = setup(&app).await;
@@ -233,18 +215,7 @@ async fn history_pages_backwards_and_forwards(app: TestApp) {
     }
 }
 
-#[tokio::test]
-async fn edits_deletes_and_reactions_change_the_message_and_the_log_on_sqlite() {
-    edits_deletes_and_reactions_change_the_message_and_the_log(spawn_app().await).await;
-}
-
-#[tokio::test]
-async fn edits_deletes_and_reactions_change_the_message_and_the_log_on_postgres() {
-    edits_deletes_and_reactions_change_the_message_and_the_log(
-        spawn_app_on(Backend::Postgres).await,
-    )
-    .await;
-}
+on_both_backends!(edits_deletes_and_reactions_change_the_message_and_the_log);
 
 async fn edits_deletes_and_reactions_change_the_message_and_the_log(app: TestApp) {
     let org = setup(&app).await;

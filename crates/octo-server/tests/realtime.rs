@@ -2,6 +2,7 @@
 //! distance, membership taking effect at once, slow consumers, bad frames,
 //! presence and typing.
 
+#[macro_use]
 mod common;
 
 use common::ws::{Ended, WAIT, Ws};
@@ -29,18 +30,7 @@ fn busy_config() -> ServerConfig {
     }
 }
 
-#[tokio::test]
-async fn members_see_each_others_changes_in_order_and_outsiders_see_nothing_on_sqlite() {
-    members_see_each_others_changes_in_order_and_outsiders_see_nothing(spawn_app().await).await;
-}
-
-#[tokio::test]
-async fn members_see_each_others_changes_in_order_and_outsiders_see_nothing_on_postgres() {
-    members_see_each_others_changes_in_order_and_outsiders_see_nothing(
-        spawn_app_on(Backend::Postgres).await,
-    )
-    .await;
-}
+on_both_backends!(members_see_each_others_changes_in_order_and_outsiders_see_nothing);
 
 async fn members_see_each_others_changes_in_order_and_outsiders_see_nothing(app: TestApp) {
     let org = setup(&app).await;
@@ -111,18 +101,10 @@ async fn members_see_each_others_changes_in_order_and_outsiders_see_nothing(app:
     eve_ws.no_event_within(Duration::from_millis(300)).await;
 }
 
-#[tokio::test]
-async fn a_client_that_was_away_gets_exactly_what_it_missed_on_sqlite() {
-    a_client_that_was_away_gets_exactly_what_it_missed(spawn_app_with(busy_config()).await).await;
-}
-
-#[tokio::test]
-async fn a_client_that_was_away_gets_exactly_what_it_missed_on_postgres() {
-    a_client_that_was_away_gets_exactly_what_it_missed(
-        spawn_app_on_with(Backend::Postgres, busy_config()).await,
-    )
-    .await;
-}
+on_both_backends!(
+    a_client_that_was_away_gets_exactly_what_it_missed,
+    busy_config()
+);
 
 async fn a_client_that_was_away_gets_exactly_what_it_missed(app: TestApp) {
     let org = setup(&app).await;
@@ -172,15 +154,7 @@ async fn a_client_that_was_away_gets_exactly_what_it_missed(app: TestApp) {
     ws.no_event_within(Duration::from_millis(200)).await;
 }
 
-#[tokio::test]
-async fn server_side_cursors_resume_after_acks_on_sqlite() {
-    server_side_cursors_resume_after_acks(spawn_app().await).await;
-}
-
-#[tokio::test]
-async fn server_side_cursors_resume_after_acks_on_postgres() {
-    server_side_cursors_resume_after_acks(spawn_app_on(Backend::Postgres).await).await;
-}
+on_both_backends!(server_side_cursors_resume_after_acks);
 
 async fn server_side_cursors_resume_after_acks(app: TestApp) {
     let org = setup(&app).await;

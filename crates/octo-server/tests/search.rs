@@ -1,6 +1,7 @@
 //! Search finds what the caller may see, by words, phrases, prefixes and
 //! filters — and nothing from anywhere else.
 
+#[macro_use]
 mod common;
 
 use common::*;
@@ -15,15 +16,7 @@ fn texts(v: &Value) -> Vec<String> {
         .collect()
 }
 
-#[tokio::test]
-async fn words_phrases_prefixes_and_filters_on_sqlite() {
-    words_phrases_prefixes_and_filters(spawn_app().await).await;
-}
-
-#[tokio::test]
-async fn words_phrases_prefixes_and_filters_on_postgres() {
-    words_phrases_prefixes_and_filters(spawn_app_on(Backend::Postgres).await).await;
-}
+on_both_backends!(words_phrases_prefixes_and_filters);
 
 async fn words_phrases_prefixes_and_filters(app: TestApp) {
     let org = setup(&app).await;
@@ -144,15 +137,7 @@ async fn words_phrases_prefixes_and_filters(app: TestApp) {
         .expect_error(400, "invalid_query");
 }
 
-#[tokio::test]
-async fn results_never_include_what_the_caller_cannot_see_on_sqlite() {
-    results_never_include_what_the_caller_cannot_see(spawn_app().await).await;
-}
-
-#[tokio::test]
-async fn results_never_include_what_the_caller_cannot_see_on_postgres() {
-    results_never_include_what_the_caller_cannot_see(spawn_app_on(Backend::Postgres).await).await;
-}
+on_both_backends!(results_never_include_what_the_caller_cannot_see);
 
 async fn results_never_include_what_the_caller_cannot_see(app: TestApp) {
     let org = setup(&app).await;
@@ -254,16 +239,7 @@ async fn results_never_include_what_the_caller_cannot_see(app: TestApp) {
     assert_eq!(scoped, std::slice::from_ref(&scoped_ch));
 }
 
-#[tokio::test]
-async fn deleted_and_edited_messages_are_searched_as_they_are_now_on_sqlite() {
-    deleted_and_edited_messages_are_searched_as_they_are_now(spawn_app().await).await;
-}
-
-#[tokio::test]
-async fn deleted_and_edited_messages_are_searched_as_they_are_now_on_postgres() {
-    deleted_and_edited_messages_are_searched_as_they_are_now(spawn_app_on(Backend::Postgres).await)
-        .await;
-}
+on_both_backends!(deleted_and_edited_messages_are_searched_as_they_are_now);
 
 async fn deleted_and_edited_messages_are_searched_as_they_are_now(app: TestApp) {
     let org = setup(&app).await;

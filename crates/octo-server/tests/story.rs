@@ -2,21 +2,13 @@
 //! hierarchy, talk with a colleague and an agent, restart, and find it all —
 //! on SQLite and on PostgreSQL with NATS.
 
+#[macro_use]
 mod common;
 
 use common::*;
 use serde_json::json;
 
-#[tokio::test]
-async fn a_new_team_sets_up_talks_restarts_and_keeps_everything_on_sqlite() {
-    a_new_team_sets_up_talks_restarts_and_keeps_everything(spawn_app().await).await;
-}
-
-#[tokio::test]
-async fn a_new_team_sets_up_talks_restarts_and_keeps_everything_on_postgres() {
-    a_new_team_sets_up_talks_restarts_and_keeps_everything(spawn_app_on(Backend::Postgres).await)
-        .await;
-}
+on_both_backends!(a_new_team_sets_up_talks_restarts_and_keeps_everything);
 
 async fn a_new_team_sets_up_talks_restarts_and_keeps_everything(app: TestApp) {
     let org = setup(&app).await;

@@ -1,7 +1,7 @@
 //! `spawn_app()`: a real server on 127.0.0.1:0 with a temp data dir, and small
 //! helpers to talk JSON to it. `spawn_app_on(Backend::Postgres)` runs the same
 //! server on PostgreSQL (a throwaway schema) and NATS (a prefix of its own).
-#![allow(dead_code)]
+#![allow(dead_code, unused_macros)]
 
 use octo_broker::{Broker, MemoryBroker};
 use octo_broker_nats::{NatsBroker, NatsOptions};
@@ -73,6 +73,37 @@ pub async fn spawn_app_on_with(backend: Backend, config: ServerConfig) -> TestAp
         }
     };
     start_with(dir, config, None, pg).await
+}
+
+/// Runs the scenario `async fn $name(app: TestApp)` once per backend, as the
+/// tests `$name::on_sqlite` and `$name::on_postgres` (a module may share the
+/// function's name: they live in different namespaces). Optionally on the
+/// multi-threaded runtime, and with a config other than the default.
+macro_rules! on_both_backends {
+    (@ [$($test:tt)*] $name:ident, $config:expr) => {
+        mod $name {
+            use super::*;
+
+            #[$($test)*]
+            async fn on_sqlite() {
+                super::$name(spawn_app_on_with(Backend::Sqlite, $config).await).await;
+            }
+
+            #[$($test)*]
+            async fn on_postgres() {
+                super::$name(spawn_app_on_with(Backend::Postgres, $config).await).await;
+            }
+        }
+    };
+    (multi_thread $name:ident $(, $config:expr)?) => {
+        on_both_backends!(@ [tokio::test(flavor = "multi_thread", worker_threads = 2)] $name,
+            on_both_backends!(@config $($config)?));
+    };
+    (@config) => { octo_server::ServerConfig::default() };
+    (@config $config:expr) => { $config };
+    ($name:ident $(, $config:expr)?) => {
+        on_both_backends!(@ [tokio::test] $name, on_both_backends!(@config $($config)?));
+    };
 }
 
 /// A server whose voice route uses this engine (e.g. a local
