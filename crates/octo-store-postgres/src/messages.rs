@@ -232,7 +232,7 @@ pub(crate) async fn post(c: &impl Db, m: NewMessage) -> Res<Posted> {
 }
 
 /// Answers a retried post with the first one, giving back the seq it took.
-pub(crate) async fn replay(
+async fn replay(
     c: &impl Db,
     m: &NewMessage,
     earlier: Message,
