@@ -165,13 +165,17 @@ enum Attempt {
     Broken(StoreError),
 }
 
+/// What a batch's posts came to inside its transaction: every post's
+/// outcome, or the first post that failed.
+type Outcome = Result<Vec<Posted>, (usize, Error)>;
+
 async fn attempt(client: &mut Client, jobs: &[Job]) -> Attempt {
     let tx = match client.transaction().await {
         Ok(tx) => tx,
         Err(e) => return Attempt::Broken(Error::from(e).into()),
     };
-    let outcome = match pipelined(&tx, jobs).await {
-        Pipelined::Done(outcome) => outcome,
+    let (tx, outcome) = match pipelined(&tx, jobs).await {
+        Pipelined::Done(outcome) => (tx, outcome),
         Pipelined::OneByOne => {
             // Nothing of the pipelined try may stay: not even a seq taken.
             if let Err(e) = tx.rollback().await {
@@ -181,7 +185,8 @@ async fn attempt(client: &mut Client, jobs: &[Job]) -> Attempt {
                 Ok(tx) => tx,
                 Err(e) => return Attempt::Broken(Error::from(e).into()),
             };
-            return one_by_one(tx, jobs).await;
+            let outcome = one_by_one(&tx, jobs).await;
+            (tx, outcome)
         }
     };
     match outcome {
@@ -202,29 +207,22 @@ async fn attempt(client: &mut Client, jobs: &[Job]) -> Attempt {
 
 /// Each post after the one before: the way for batches the pipelined way
 /// leaves alone (retries, a `client_msg_id` twice).
-async fn one_by_one(tx: Transaction<'_>, jobs: &[Job]) -> Attempt {
+async fn one_by_one(tx: &Transaction<'_>, jobs: &[Job]) -> Outcome {
     let mut posted = Vec::with_capacity(jobs.len());
     for (index, job) in jobs.iter().enumerate() {
-        match messages::post(&tx, job.message.clone()).await {
-            Ok(p) => posted.push(p),
-            Err(e) => {
-                if let Err(rollback) = tx.rollback().await {
-                    tracing::warn!(error = %rollback, "rolling back a post batch failed");
-                }
-                return Attempt::Failed(index, e);
-            }
-        }
+        posted.push(
+            messages::post(tx, job.message.clone())
+                .await
+                .map_err(|e| (index, e))?,
+        );
     }
-    match tx.commit().await {
-        Ok(()) => Attempt::Committed(posted),
-        Err(e) => Attempt::Broken(Error::from(e).into()),
-    }
+    Ok(posted)
 }
 
 enum Pipelined {
     /// Every post's outcome, or the first post that failed (the transaction
     /// is then aborted).
-    Done(Result<Vec<Posted>, (usize, Error)>),
+    Done(Outcome),
     /// Roll back and run the batch one post at a time.
     OneByOne,
 }
@@ -308,9 +306,8 @@ async fn pipelined(tx: &Transaction<'_>, jobs: &[Job]) -> Pipelined {
 /// The post to blame for a failed pipelined step: the first whose own
 /// statement failed. Statements sent after a failure are refused as
 /// "transaction aborted", whichever post they belong to.
-fn blame(failed: Vec<(usize, Error)>) -> Option<(usize, Error)> {
+fn blame(mut failed: Vec<(usize, Error)>) -> Option<(usize, Error)> {
     let own = failed.iter().position(|(_, e)| !e.is_aborted_transaction());
-    let mut failed = failed;
     match own {
         Some(at) => Some(failed.swap_remove(at)),
         None => failed.into_iter().next(),
